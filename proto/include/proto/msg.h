@@ -1,0 +1,42 @@
+/*
+ * proto/msg.h — small helpers to read and write msgpack values in handlers.
+ *
+ * Readers never allocate; they copy into caller buffers and NUL-terminate.
+ * Pure functions, thread-safe. `msgpack_object`s are borrowed from the caller's
+ * msgpack_unpacked and live as long as it does.
+ */
+#ifndef PROTO_MSG_H
+#define PROTO_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+
+/* The value under string key `key` in `map`, or NULL if map is not a map or the key is absent. */
+const msgpack_object *proto_map_get(const msgpack_object *map, const char *key);
+
+/* Copies a str object into buf (NUL-terminated). PROTO_ETYPE if not a str,
+ * PROTO_ELIMIT if it does not fit, PROTO_EUTF8 if invalid UTF-8. */
+int proto_obj_str(const msgpack_object *o, char *buf, size_t size);
+
+/* Reads an integer (positive or negative msgpack int). PROTO_ETYPE otherwise. */
+int proto_obj_int(const msgpack_object *o, int64_t *out);
+
+/* Reads an amount: a str ("12.50"), an int (12), or a PROTO_EXT_DECIMAL (12.5),
+ * all through proto_money_parse. Returns its codes, or PROTO_ETYPE. */
+int proto_obj_money(const msgpack_object *o, int exponent, int64_t *minor);
+
+/* Packs a NUL-terminated string; NULL packs nil. */
+void proto_pack_cstr(msgpack_packer *pk, const char *s);
+
+/* Packs an amount as a JSON-ready exact decimal: a PROTO_EXT_DECIMAL with the
+ * proto_money_format text ("125.50"), or an int when exponent is 0. */
+void proto_pack_money(msgpack_packer *pk, int64_t minor, int exponent);
+
+/*
+ * Walks `o` checking that every str (and map key) is valid UTF-8 and nesting
+ * is at most max_depth. Returns 0, PROTO_EUTF8 or PROTO_ELIMIT.
+ */
+int proto_obj_check(const msgpack_object *o, int max_depth);
+
+#endif
