@@ -3,6 +3,7 @@
 # Used by up.sh (a long-lived stack under FT_DATA_DIR) and test.sh (a throw-away stack in /tmp).
 #
 # usage: services.sh start|stop|status|env|start-rabbit|stop-rabbit BASE_DIR [PORT_OFFSET]
+#        services.sh secret BASE_DIR PORT_OFFSET NAME   (prints a per-BASE_DIR random secret)
 #   ports: PostgreSQL 55432+OFF, Redis 56379+OFF, AMQP 55672+OFF, Erlang dist 55673+OFF, epmd 54369+OFF
 #   (never the default ports: the image may run its own cluster on 5432). Offsets that are
 #   multiples of 10 keep stacks apart.
@@ -156,6 +157,7 @@ case "$CMD" in
   env) print_env ;;
   start-rabbit) start_rabbit ;;
   stop-rabbit) stop_rabbit ;;
+  secret) secret "${4:?secret NAME}" ;;
   status)
     "$PGBIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT" || true
     redis-cli -p "$REDIS_PORT" ping 2>&1 || true

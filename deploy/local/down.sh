@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Stops everything deploy/local/up.sh started under FT_DATA_DIR, by pid: the gateway and the
+# workers (gracefully, through their supervisors), then RabbitMQ, Redis and PostgreSQL.
+# Data stays in FT_DATA_DIR; delete that directory to start from nothing.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+DATA=$(realpath -m "${FT_DATA_DIR:-$FT_ROOT/.data}")
+OFF=${FT_PORT_OFFSET:-0}
+pids=()
+for f in "$DATA"/run/*.pid; do
+  [ -f "$f" ] || continue
+  p=$(cat "$f")
+  kill -TERM "$p" 2>/dev/null && pids+=("$p")
+done
+for p in "${pids[@]}"; do
+  for _ in $(seq 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+done
+rm -f "$DATA"/run/*.pid
+[ -d "$DATA/services" ] && "$FT_ROOT/deploy/local/services.sh" stop "$DATA/services" "$OFF"
+ft_log "stopped"

@@ -1,0 +1,73 @@
+# Shared by up.sh, test.sh and dev-env.sh (sourced, not run): package check, database
+# creation and migration, worker role passwords. Each function says what it needs.
+# shellcheck shell=bash
+
+FT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+FT_WORKERS="auth transaction twin risk portfolio persona notification"
+FT_PACKAGES="postgresql redis-server rabbitmq-server libpq-dev librabbitmq-dev libhiredis-dev
+  libmsgpack-dev libjwt-dev libjansson-dev libcurl4-openssl-dev libwebsockets-dev libcunit1-dev
+  libssl-dev pkg-config cmake gcc make wrk amqp-tools bc procps curl"
+
+ft_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# Installs the Debian packages FinTwin needs when some are missing (as root), or prints the
+# exact command and fails (as another user). Services never auto-start: policy-rc.d says no.
+ft_ensure_packages() {
+  local missing=() p
+  for p in $FT_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local cmd="apt-get install -y -o DPkg::Lock::Timeout=300 ${missing[*]}"
+  if [ "$(id -u)" != 0 ]; then
+    ft_log "missing Debian packages; run as root: apt-get update && $cmd"
+    return 1
+  fi
+  ft_log "installing ${#missing[@]} Debian packages: ${missing[*]}"
+  # Keep package installs from starting system-wide servers on the default ports.
+  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; }
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $cmd -q >/dev/null
+}
+
+# Builds FT_ROOT into $1 with CMake build type $2 and extra cmake args; quiet unless it fails.
+ft_build() {
+  local dir=$1 type=$2; shift 2
+  local log; log=$(mktemp)
+  if ! { cmake -S "$FT_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" && cmake --build "$dir" -j"$(nproc)"; } >"$log" 2>&1; then
+    tail -60 "$log" >&2; rm -f "$log"; ft_log "build failed ($dir)"; return 1
+  fi
+  rm -f "$log"
+}
+
+# URL of database $2 on the server whose admin URL is $1 (replaces the path).
+ft_db_url() { echo "${1%/*}/$2"; }
+
+# Creates database fintwin if missing and applies migrations with the migrate binary $2.
+# $1: admin URL of the server (any database).
+ft_migrate() {
+  local admin=$1 migrate=$2
+  if [ "$(psql "$admin" -Atqc "SELECT 1 FROM pg_database WHERE datname = 'fintwin'")" != 1 ]; then
+    psql "$admin" -qc "CREATE DATABASE fintwin" >/dev/null
+  fi
+  DATABASE_URL=$(ft_db_url "$admin" fintwin) "$migrate" >&2
+}
+
+# Sets each worker role's password. $1: admin URL; $2: a function name that prints the
+# password for a worker name. Passwords go through stdin, never argv.
+ft_set_role_passwords() {
+  local admin=$1 getpw=$2 w
+  for w in $FT_WORKERS; do
+    printf "ALTER ROLE fintwin_%s PASSWORD '%s';\n" "$w" "$("$getpw" "$w")"
+  done | psql "$admin" -qX >/dev/null
+}
+
+# The DATABASE_URL a worker connects with: its own role on database fintwin.
+# $1: admin URL, $2: worker, $3: password.
+ft_worker_db_url() {
+  local hostpart=${1#*@}; hostpart=${hostpart%/*}
+  echo "postgresql://fintwin_$2:$3@$hostpart/fintwin"
+}
+
+# 0 if nothing listens on 127.0.0.1:$1.
+ft_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds FinTwin and runs every test against throw-away servers, then stops them.
+#   deploy/local/test.sh
+# 1. installs missing Debian packages (as root);
+# 2. starts PostgreSQL, Redis and RabbitMQ in a temporary directory on free loopback ports
+#    (never the defaults, never up.sh's), creates and migrates database fintwin;
+# 3. builds twice: with AddressSanitizer+UBSan for the unit tests, and normally for the
+#    integration and e2e tests (-Werror under CI=true);
+# 4. runs ctest by label: unit, integration, e2e; prints a summary;
+# 5. always stops the servers and removes the directory, also on failure or Ctrl-C.
+# FT_TEST_BUILD_DIR (default <repo>/build-test) keeps build trees between runs.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+SVC=$FT_ROOT/deploy/local/services.sh
+BUILD=$(realpath -m "${FT_TEST_BUILD_DIR:-$FT_ROOT/build-test}")
+t_start=$SECONDS
+
+ft_ensure_packages
+
+OFF=""
+for off in $(seq 500 10 990); do   # a port block nobody uses (up.sh uses 0 by default)
+  ok=1
+  for base in 55432 56379 55672 55673 54369; do ft_port_free $((base + off)) || { ok=0; break; }; done
+  [ $ok = 1 ] && { OFF=$off; break; }
+done
+[ -n "$OFF" ] || { ft_log "no free port block for the test servers"; exit 1; }
+TMP=$(mktemp -d /tmp/fintwin-test.XXXXXX)
+cleanup() {
+  local rc=$?
+  "$SVC" stop "$TMP/svc" "$OFF" || true
+  rm -rf "$TMP"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ft_log "starting test servers in $TMP (port offset $OFF)"
+eval "$("$SVC" start "$TMP/svc" "$OFF")"
+
+werror=OFF; [ "${CI:-}" = true ] && werror=ON
+ft_log "building $BUILD (warnings as errors: $werror)"
+ft_build "$BUILD" Debug -DFT_WERROR=$werror
+ft_log "building $BUILD-asan (AddressSanitizer + UBSan)"
+ft_build "$BUILD-asan" Debug -DFT_WERROR=$werror -DFT_SANITIZE=ON
+
+ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate"
+role_pw() { "$SVC" secret "$TMP/svc" "$OFF" dbroles; }
+ft_set_role_passwords "$PG_URL" role_pw
+PG_URL=$(ft_db_url "$PG_URL" fintwin)
+FT_DB_ROLE_PASSWORD=$(role_pw x)
+FT_SERVICES=$SVC FT_SVC_DIR=$TMP/svc FT_SVC_OFF=$OFF
+export PG_URL REDIS_URL AMQP_URL FT_DB_ROLE_PASSWORD FT_SERVICES FT_SVC_DIR FT_SVC_OFF
+
+passed=0 failed=0 rc=0
+run_label() {   # run_label LABEL BUILD_DIR: ctest one label, add its counts to the totals
+  local label=$1 dir=$2 out
+  ft_log "ctest -L $label ($dir)"
+  out=$(mktemp)
+  ctest --test-dir "$dir" -L "^$label\$" --output-on-failure --timeout 300 2>&1 | tee "$out" || rc=1
+  local line total nfail
+  line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -1 || true)
+  if [ -z "$line" ]; then ft_log "ctest -L $label ran no test"; rc=1; rm -f "$out"; return; fi
+  nfail=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+  total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + total - nfail)); failed=$((failed + nfail))
+  [ "$nfail" = 0 ] || rc=1
+  rm -f "$out"
+}
+run_label unit "$BUILD-asan"
+run_label integration "$BUILD"
+run_label e2e "$BUILD"
+
+ft_log "finished in $((SECONDS - t_start)) s"
+echo "tests: $passed passed, $failed failed"
+exit $rc

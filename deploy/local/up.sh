@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Starts the whole FinTwin system on this machine and prints its URL.
+#   deploy/local/up.sh
+# Installs missing Debian packages (as root), starts PostgreSQL, Redis and RabbitMQ under
+# FT_DATA_DIR on loopback, migrates, builds in Release, and runs the gateway and one of each
+# worker under supervise.sh (restarted when they crash; logs in FT_DATA_DIR/log).
+# Running it again rebuilds and restarts the processes in place; deploy/local/down.sh stops all.
+# Environment: FT_DATA_DIR (default <repo>/.data), FT_PORT_OFFSET (default 0; shifts the
+# server ports: PostgreSQL 55432, Redis 56379, RabbitMQ 55672), GW_PORT (default 8080),
+# LOG_LEVEL (info), and anything the gateway or workers read (README, "Configuration").
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+DATA=$(realpath -m "${FT_DATA_DIR:-$FT_ROOT/.data}")
+OFF=${FT_PORT_OFFSET:-0}
+GW_PORT=${GW_PORT:-8080}
+SVC=$FT_ROOT/deploy/local/services.sh
+BUILD=$DATA/build
+
+ft_ensure_packages
+mkdir -p "$DATA/run" "$DATA/log"
+ft_log "starting PostgreSQL, Redis and RabbitMQ under $DATA"
+eval "$("$SVC" start "$DATA/services" "$OFF")"
+ft_log "building (Release) in $BUILD"
+ft_build "$BUILD" Release
+ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate"
+role_pw() { "$SVC" secret "$DATA/services" "$OFF" "db_$1"; }
+ft_set_role_passwords "$PG_URL" role_pw
+
+# Stops the supervised process NAME if it runs (graceful: SIGTERM to its supervisor).
+stop_proc() {
+  local f="$DATA/run/$1.pid" p
+  [ -f "$f" ] || return 0
+  p=$(cat "$f")
+  if kill -0 "$p" 2>/dev/null; then
+    kill -TERM "$p"
+    for _ in $(seq 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$f"
+}
+# Starts NAME (an executable in $BUILD/bin) under the supervisor, detached from this shell.
+# The caller exports the process's environment in a subshell, so secrets stay out of argv.
+start_proc() {
+  stop_proc "$1"
+  setsid "$FT_ROOT/deploy/local/supervise.sh" "$DATA/run/$1.pid" "$DATA/log/$1.log" \
+    "$BUILD/bin/$1" </dev/null >/dev/null 2>&1 &
+}
+
+stop_proc fintwin-gateway
+if ! ft_port_free "$GW_PORT"; then
+  ft_log "port $GW_PORT is taken by another program; set GW_PORT to a free port"; exit 1
+fi
+export LOG_LEVEL=${LOG_LEVEL:-info}
+for w in $FT_WORKERS; do
+  (export AMQP_URL REDIS_URL DATABASE_URL; DATABASE_URL=$(ft_worker_db_url "$PG_URL" "$w" "$(role_pw "$w")")
+   start_proc "fintwin-$w")
+done
+web_root=$FT_ROOT/web/dist; [ -d "$web_root" ] || web_root=$FT_ROOT/web/public
+(export AMQP_URL GW_PORT GW_WEB_ROOT=${GW_WEB_ROOT:-$web_root}; start_proc fintwin-gateway)
+
+url="http://127.0.0.1:$GW_PORT"
+ft_log "waiting for the gateway and all seven workers"
+for _ in $(seq 120); do
+  if curl -fsS -m 2 "$url/api/status" 2>/dev/null | grep -q '\],"ok":true}'; then
+    ft_log "all workers answer: curl -s $url/api/status"
+    ft_log "logs: $DATA/log/   stop: deploy/local/down.sh"
+    echo "$url"
+    exit 0
+  fi
+  sleep 0.5
+done
+ft_log "the system did not become ready within 60 s; see $DATA/log/"
+curl -sS -m 5 "$url/api/status" >&2 || true
+exit 1

@@ -1,0 +1,287 @@
+/*
+ * fintwin-migrate — applies the numbered migrations in sql/ to DATABASE_URL.
+ *
+ *   DATABASE_URL=postgresql://admin@host/fintwin fintwin-migrate [--dir DIR] [--status]
+ *
+ * Files named NNN_snake_name.sql are applied in NNN order, each in its own transaction
+ * together with its row in public.schema_migrations (version, name, sha256, applied_at),
+ * so a failed migration leaves nothing behind and a re-run resumes where it stopped.
+ * A session-level advisory lock serialises concurrent runs (two up.sh at once are safe).
+ * A file whose checksum differs from the applied one is an error: applied migrations
+ * are history and never edited; write a new one instead.
+ * Exit: 0 applied or up to date, 1 a migration failed or changed, 78 bad configuration.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/buf.h"
+#include "proto/config.h"
+
+#define MIGRATE_LOCK_KEY 7265630171LL /* arbitrary, fixed: "the fintwin migration lock" */
+#define MAX_MIGRATIONS 1000
+
+struct migration {
+    int version;
+    char name[256];
+    char path[4096];
+    char sha256[65];
+    char *sql;
+};
+
+static int valid_name(const char *n, int *version)
+{
+    size_t len = strlen(n);
+    if (len < 9 || len > 200 || strcmp(n + len - 4, ".sql") != 0)
+        return 0;
+    for (int i = 0; i < 3; i++)
+        if (n[i] < '0' || n[i] > '9')
+            return 0;
+    if (n[3] != '_')
+        return 0;
+    for (size_t i = 4; i < len - 4; i++)
+        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '_'))
+            return 0;
+    *version = (n[0] - '0') * 100 + (n[1] - '0') * 10 + (n[2] - '0');
+    return 1;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct proto_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        proto_buf_append(&b, chunk, n);
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        proto_buf_free(&b);
+        return NULL;
+    }
+    if (!b.data)
+        proto_buf_append(&b, "", 0);
+    *len = b.len;
+    return b.data;
+}
+
+static void sha256_hex(const char *data, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned i = 0; i < mdlen && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static int by_version(const void *a, const void *b)
+{
+    const struct migration *x = a, *y = b;
+    return (x->version > y->version) - (x->version < y->version);
+}
+
+/* Lists DIR's migrations, sorted; rejects duplicate versions. Returns the count or -1. */
+static int load_migrations(const char *dir, struct migration *out)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "migrate: cannot open %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    int n = 0, rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int v;
+        if (!valid_name(e->d_name, &v))
+            continue;
+        if (n == MAX_MIGRATIONS) {
+            fprintf(stderr, "migrate: more than %d migrations\n", MAX_MIGRATIONS);
+            rc = -1;
+            break;
+        }
+        struct migration *m = &out[n];
+        m->version = v;
+        snprintf(m->name, sizeof m->name, "%.*s", (int)(strlen(e->d_name) - 4), e->d_name);
+        snprintf(m->path, sizeof m->path, "%s/%s", dir, e->d_name);
+        size_t len;
+        m->sql = read_file(m->path, &len);
+        if (!m->sql) {
+            fprintf(stderr, "migrate: cannot read %s\n", m->path);
+            rc = -1;
+            break;
+        }
+        sha256_hex(m->sql, len, m->sha256);
+        n++;
+    }
+    closedir(d);
+    if (rc == 0) {
+        qsort(out, (size_t)n, sizeof *out, by_version);
+        for (int i = 1; i < n; i++)
+            if (out[i].version == out[i - 1].version) {
+                fprintf(stderr, "migrate: two migrations have version %03d\n", out[i].version);
+                rc = -1;
+            }
+    }
+    return rc ? -1 : n;
+}
+
+static int exec_ok(PGconn *c, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(stderr, "migrate: %s: %s", what, PQerrorMessage(c));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Applies one migration and its record atomically. */
+static int apply(PGconn *c, const struct migration *m)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (exec_ok(c, "BEGIN", "begin") != 0)
+        return -1;
+    if (exec_ok(c, m->sql, m->name) != 0)
+        goto fail;
+    char vbuf[16];
+    snprintf(vbuf, sizeof vbuf, "%d", m->version);
+    const char *params[3] = {vbuf, m->name, m->sha256};
+    PGresult *r = PQexecParams(c,
+                               "INSERT INTO public.schema_migrations (version, name, sha256) "
+                               "VALUES ($1, $2, $3)",
+                               3, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "migrate: recording %s: %s", m->name, PQerrorMessage(c));
+    PQclear(r);
+    if (!ok || exec_ok(c, "COMMIT", "commit") != 0)
+        goto fail;
+    printf("applied %s (%.0f ms)\n", m->name, ms_since(&t0));
+    return 0;
+fail:
+    exec_ok(c, "ROLLBACK", "rollback");
+    fprintf(stderr, "migrate: %s failed and was rolled back\n", m->name);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = NULL;
+    int status_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+            dir = argv[++i];
+        else if (strcmp(argv[i], "--status") == 0)
+            status_only = 1;
+        else {
+            fprintf(stderr, "usage: fintwin-migrate [--dir DIR] [--status]\n");
+            return 2;
+        }
+    }
+    struct proto_cfg_var vars[] = {
+        {"DATABASE_URL", NULL, PROTO_CFG_SECRET, 1, 4096, "admin URL of the fintwin database", NULL, 0},
+        {"FT_SQL_DIR", FT_SQL_DIR, PROTO_CFG_STR, 1, 4096, "directory of NNN_name.sql files", NULL, 0},
+    };
+    if (proto_config_load(vars, 2, stderr) != 0)
+        return PROTO_CONFIG_EXIT;
+    if (!dir)
+        dir = vars[1].str;
+
+    static struct migration ms[MAX_MIGRATIONS];
+    int n = load_migrations(dir, ms);
+    if (n < 0)
+        return 1;
+
+    PGconn *c = PQconnectdb(vars[0].str);
+    if (PQstatus(c) != CONNECTION_OK) {
+        /* PQerrorMessage never contains the password. */
+        fprintf(stderr, "migrate: cannot connect: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return 1;
+    }
+    int rc = 1;
+    exec_ok(c, "SET client_min_messages = warning", "settings");
+    char lock[96];
+    snprintf(lock, sizeof lock, "SELECT pg_advisory_lock(%lld)", MIGRATE_LOCK_KEY);
+    if (exec_ok(c, lock, "lock") != 0)
+        goto out;
+    if (exec_ok(c,
+                "CREATE TABLE IF NOT EXISTS public.schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())",
+                "creating schema_migrations") != 0)
+        goto out;
+
+    PGresult *r = PQexec(c, "SELECT version, name, sha256 FROM public.schema_migrations");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "migrate: reading schema_migrations: %s", PQerrorMessage(c));
+        PQclear(r);
+        goto out;
+    }
+    int applied = 0, pending = 0, bad = 0;
+    for (int i = 0; i < n; i++) {
+        const char *have = NULL;
+        for (int row = 0; row < PQntuples(r); row++)
+            if (atoi(PQgetvalue(r, row, 0)) == ms[i].version)
+                have = PQgetvalue(r, row, 2);
+        if (have && strcmp(have, ms[i].sha256) != 0) {
+            fprintf(stderr, "migrate: %s was changed after it was applied; write a new migration\n",
+                    ms[i].name);
+            bad = 1;
+        } else if (have) {
+            applied++;
+        } else {
+            pending++;
+        }
+    }
+    for (int row = 0; row < PQntuples(r); row++) {
+        int v = atoi(PQgetvalue(r, row, 0)), known = 0;
+        for (int i = 0; i < n; i++)
+            known |= ms[i].version == v;
+        if (!known)
+            fprintf(stderr, "migrate: warning: applied migration %s has no file here\n",
+                    PQgetvalue(r, row, 1));
+    }
+    if (bad) {
+        PQclear(r);
+        goto out;
+    }
+    if (status_only) {
+        printf("%d applied, %d pending\n", applied, pending);
+        PQclear(r);
+        rc = 0;
+        goto out;
+    }
+    rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        int done = 0;
+        for (int row = 0; row < PQntuples(r); row++)
+            done |= atoi(PQgetvalue(r, row, 0)) == ms[i].version;
+        if (!done && apply(c, &ms[i]) != 0)
+            rc = 1;
+    }
+    PQclear(r);
+    if (rc == 0 && pending == 0)
+        printf("database is up to date (%d migrations)\n", applied);
+out:
+    for (int i = 0; i < n; i++)
+        free(ms[i].sql);
+    PQfinish(c);
+    return rc;
+}
