@@ -1,7 +1,12 @@
 /*
  * fintwin-migrate — applies the numbered migrations in sql/ to DATABASE_URL.
  *
- *   DATABASE_URL=postgresql://admin@host/fintwin fintwin-migrate [--dir DIR] [--status]
+ *   DATABASE_URL=postgresql://admin@host/fintwin fintwin-migrate [--dir DIR] [--create] [--status]
+ *
+ * --create makes the database first when it does not exist (connecting to the server's
+ * `postgres` database to do so). After migrating, each worker role fintwin_<worker> whose
+ * FT_DB_PASSWORD_<WORKER> variable is set (FT_DB_PASSWORD_TRANSACTION, ...) gets that
+ * password, so deploy scripts and containers need no psql and no secret in argv.
  *
  * Files named NNN_snake_name.sql are applied in NNN order, each in its own transaction
  * together with its row in public.schema_migrations (version, name, sha256, applied_at),
@@ -22,6 +27,7 @@
 
 #include "proto/buf.h"
 #include "proto/config.h"
+#include "proto/topology.h"
 
 #define MIGRATE_LOCK_KEY 7265630171LL /* arbitrary, fixed: "the fintwin migration lock" */
 #define MAX_MIGRATIONS 1000
@@ -180,17 +186,96 @@ fail:
     return -1;
 }
 
+/* Connects to DATABASE_URL; with `create`, first makes the database if it is missing. */
+static PGconn *connect_db(const char *url, int create)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) == CONNECTION_OK || !create)
+        return c;
+    PQconninfoOption *opts = PQconninfoParse(url, NULL);
+    const char *dbname = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "dbname") == 0)
+            dbname = o->val;
+    if (!dbname || strcmp(dbname, "postgres") == 0) {
+        PQconninfoFree(opts);
+        return c;
+    }
+    /* Same server and credentials, maintenance database instead. */
+    const char *kw[] = {"dbname", "dbname", NULL};
+    const char *vw[] = {url, "postgres", NULL};
+    PGconn *admin = PQconnectdbParams(kw, vw, 1);
+    if (PQstatus(admin) == CONNECTION_OK) {
+        PGresult *r = PQexecParams(admin, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL,
+                                   &dbname, NULL, NULL, 0);
+        int exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        PQclear(r);
+        if (!exists) {
+            char *ident = PQescapeIdentifier(admin, dbname, strlen(dbname));
+            char sql[512];
+            snprintf(sql, sizeof sql, "CREATE DATABASE %s", ident ? ident : "\"\"");
+            PQfreemem(ident);
+            if (exec_ok(admin, sql, "creating the database") == 0)
+                printf("created database %s\n", dbname);
+        }
+    } else {
+        fprintf(stderr, "migrate: cannot connect to create the database: %s",
+                PQerrorMessage(admin));
+    }
+    PQfinish(admin);
+    PQconninfoFree(opts);
+    PQfinish(c);
+    return PQconnectdb(url);
+}
+
+/* Sets fintwin_<worker>'s password from FT_DB_PASSWORD_<WORKER> for each one that is set. */
+static int set_role_passwords(PGconn *c)
+{
+    int rc = 0;
+    for (const char *const *w = proto_worker_names; *w; w++) {
+        char var[64], role[64];
+        snprintf(var, sizeof var, "FT_DB_PASSWORD_");
+        for (size_t i = 0; (*w)[i] && strlen(var) < sizeof var - 1; i++) {
+            size_t n = strlen(var);
+            var[n] = (char)((*w)[i] >= 'a' && (*w)[i] <= 'z' ? (*w)[i] - 32 : (*w)[i]);
+            var[n + 1] = '\0';
+        }
+        const char *pw = getenv(var);
+        if (!pw || !*pw)
+            continue;
+        snprintf(role, sizeof role, "fintwin_%s", *w);
+        char *lit = PQescapeLiteral(c, pw, strlen(pw));
+        char *ident = PQescapeIdentifier(c, role, strlen(role));
+        if (!lit || !ident) {
+            fprintf(stderr, "migrate: cannot quote the password for %s\n", role);
+            rc = -1;
+        } else {
+            struct proto_buf sql = {0};
+            proto_buf_printf(&sql, "ALTER ROLE %s PASSWORD %s", ident, lit);
+            /* The statement holds a secret: report failures without echoing it. */
+            if (exec_ok(c, sql.data, role) != 0)
+                rc = -1;
+            proto_buf_free(&sql);
+        }
+        PQfreemem(lit);
+        PQfreemem(ident);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
-    int status_only = 0;
+    int status_only = 0, create = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             dir = argv[++i];
         else if (strcmp(argv[i], "--status") == 0)
             status_only = 1;
+        else if (strcmp(argv[i], "--create") == 0)
+            create = 1;
         else {
-            fprintf(stderr, "usage: fintwin-migrate [--dir DIR] [--status]\n");
+            fprintf(stderr, "usage: fintwin-migrate [--dir DIR] [--create] [--status]\n");
             return 2;
         }
     }
@@ -208,7 +293,7 @@ int main(int argc, char **argv)
     if (n < 0)
         return 1;
 
-    PGconn *c = PQconnectdb(vars[0].str);
+    PGconn *c = connect_db(vars[0].str, create);
     if (PQstatus(c) != CONNECTION_OK) {
         /* PQerrorMessage never contains the password. */
         fprintf(stderr, "migrate: cannot connect: %s", PQerrorMessage(c));
@@ -279,6 +364,8 @@ int main(int argc, char **argv)
     PQclear(r);
     if (rc == 0 && pending == 0)
         printf("database is up to date (%d migrations)\n", applied);
+    if (rc == 0 && set_role_passwords(c) != 0)
+        rc = 1;
 out:
     for (int i = 0; i < n; i++)
         free(ms[i].sql);

@@ -10,8 +10,7 @@ DIR=/tmp/ft-dev-$OFF
 eval "$("$FT_ROOT/deploy/local/services.sh" start "$DIR" "$OFF")"
 cmake -S "$FT_ROOT" -B "$DIR/build" -DFT_BUILD_GATEWAY=OFF -DFT_BUILD_WORKERS=OFF >/dev/null
 cmake --build "$DIR/build" --target fintwin-migrate >/dev/null
-ft_migrate "$PG_URL" "$DIR/build/bin/fintwin-migrate" 2>/dev/null
 role_pw() { "$FT_ROOT/deploy/local/services.sh" secret "$DIR" "$OFF" dbroles; }
-ft_set_role_passwords "$PG_URL" role_pw
+ft_migrate "$PG_URL" "$DIR/build/bin/fintwin-migrate" role_pw 2>/dev/null
 echo "export PG_URL='$(ft_db_url "$PG_URL" fintwin)' REDIS_URL='$REDIS_URL' AMQP_URL='$AMQP_URL'"
 echo "export FT_DB_ROLE_PASSWORD='$(role_pw x)' FT_SERVICES='$FT_ROOT/deploy/local/services.sh' FT_SVC_DIR='$DIR' FT_SVC_OFF='$OFF'"

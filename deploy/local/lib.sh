@@ -43,23 +43,16 @@ ft_build() {
 # URL of database $2 on the server whose admin URL is $1 (replaces the path).
 ft_db_url() { echo "${1%/*}/$2"; }
 
-# Creates database fintwin if missing and applies migrations with the migrate binary $2.
-# $1: admin URL of the server (any database).
+# Creates database fintwin if missing, applies the migrations and sets each worker role's
+# password, all through fintwin-migrate. $1: admin URL of the server (any database);
+# $2: the migrate binary; $3: a function that prints the password for a worker name.
+# Passwords travel in the environment of that one process, never in argv.
 ft_migrate() {
-  local admin=$1 migrate=$2
-  if [ "$(psql "$admin" -Atqc "SELECT 1 FROM pg_database WHERE datname = 'fintwin'")" != 1 ]; then
-    psql "$admin" -qc "CREATE DATABASE fintwin" >/dev/null
-  fi
-  DATABASE_URL=$(ft_db_url "$admin" fintwin) "$migrate" >&2
-}
-
-# Sets each worker role's password. $1: admin URL; $2: a function name that prints the
-# password for a worker name. Passwords go through stdin, never argv.
-ft_set_role_passwords() {
-  local admin=$1 getpw=$2 w
-  for w in $FT_WORKERS; do
-    printf "ALTER ROLE fintwin_%s PASSWORD '%s';\n" "$w" "$("$getpw" "$w")"
-  done | psql "$admin" -qX >/dev/null
+  local admin=$1 migrate=$2 getpw=$3 w
+  (
+    for w in $FT_WORKERS; do export "FT_DB_PASSWORD_${w^^}=$("$getpw" "$w")"; done
+    DATABASE_URL=$(ft_db_url "$admin" fintwin) "$migrate" --create >&2
+  )
 }
 
 # The DATABASE_URL a worker connects with: its own role on database fintwin.

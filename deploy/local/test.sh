@@ -43,9 +43,8 @@ ft_build "$BUILD" Debug -DFT_WERROR=$werror
 ft_log "building $BUILD-asan (AddressSanitizer + UBSan)"
 ft_build "$BUILD-asan" Debug -DFT_WERROR=$werror -DFT_SANITIZE=ON
 
-ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate"
 role_pw() { "$SVC" secret "$TMP/svc" "$OFF" dbroles; }
-ft_set_role_passwords "$PG_URL" role_pw
+ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" role_pw
 PG_URL=$(ft_db_url "$PG_URL" fintwin)
 FT_DB_ROLE_PASSWORD=$(role_pw x)
 FT_SERVICES=$SVC FT_SVC_DIR=$TMP/svc FT_SVC_OFF=$OFF

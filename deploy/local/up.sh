@@ -7,6 +7,7 @@
 # Running it again rebuilds and restarts the processes in place; deploy/local/down.sh stops all.
 # Environment: FT_DATA_DIR (default <repo>/.data), FT_PORT_OFFSET (default 0; shifts the
 # server ports: PostgreSQL 55432, Redis 56379, RabbitMQ 55672), GW_PORT (default 8080),
+# FT_SCALE (instances per worker kind, e.g. "transaction=2 twin=3"; default one each),
 # LOG_LEVEL (info), and anything the gateway or workers read (README, "Configuration").
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -22,9 +23,8 @@ ft_log "starting PostgreSQL, Redis and RabbitMQ under $DATA"
 eval "$("$SVC" start "$DATA/services" "$OFF")"
 ft_log "building (Release) in $BUILD"
 ft_build "$BUILD" Release
-ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate"
 role_pw() { "$SVC" secret "$DATA/services" "$OFF" "db_$1"; }
-ft_set_role_passwords "$PG_URL" role_pw
+ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" role_pw
 
 # Stops the supervised process NAME if it runs (graceful: SIGTERM to its supervisor).
 stop_proc() {
@@ -37,12 +37,20 @@ stop_proc() {
   fi
   rm -f "$f"
 }
-# Starts NAME (an executable in $BUILD/bin) under the supervisor, detached from this shell.
-# The caller exports the process's environment in a subshell, so secrets stay out of argv.
+# Starts instance NAME of executable BIN ($BUILD/bin/BIN) under the supervisor, detached from
+# this shell. The caller exports the environment in a subshell, so secrets stay out of argv.
 start_proc() {
-  stop_proc "$1"
-  setsid "$FT_ROOT/deploy/local/supervise.sh" "$DATA/run/$1.pid" "$DATA/log/$1.log" \
-    "$BUILD/bin/$1" </dev/null >/dev/null 2>&1 &
+  local name=$1 bin=${2:-$1}
+  stop_proc "$name"
+  setsid "$FT_ROOT/deploy/local/supervise.sh" "$DATA/run/$name.pid" "$DATA/log/$name.log" \
+    "$BUILD/bin/$bin" </dev/null >/dev/null 2>&1 &
+}
+# How many instances of worker $1 FT_SCALE asks for ("transaction=2 twin=3"; default 1).
+scale_of() {
+  local kv n=1
+  for kv in ${FT_SCALE:-}; do [ "${kv%%=*}" = "$1" ] && n=${kv#*=}; done
+  [[ $n =~ ^[1-9][0-9]?$ ]] || { ft_log "FT_SCALE: $1=$n is not 1..99"; exit 1; }
+  echo "$n"
 }
 
 stop_proc fintwin-gateway
@@ -51,8 +59,17 @@ if ! ft_port_free "$GW_PORT"; then
 fi
 export LOG_LEVEL=${LOG_LEVEL:-info}
 for w in $FT_WORKERS; do
-  (export AMQP_URL REDIS_URL DATABASE_URL; DATABASE_URL=$(ft_worker_db_url "$PG_URL" "$w" "$(role_pw "$w")")
-   start_proc "fintwin-$w")
+  n=$(scale_of "$w")
+  for f in "$DATA/run/fintwin-$w"-*.pid; do   # instances beyond the new count
+    [ -f "$f" ] || continue
+    i=${f##*-}; i=${i%.pid}
+    [ "$i" -gt "$n" ] && stop_proc "fintwin-$w-$i"
+  done
+  for i in $(seq "$n"); do
+    name=fintwin-$w; [ "$i" = 1 ] || name=fintwin-$w-$i
+    (export AMQP_URL REDIS_URL DATABASE_URL; DATABASE_URL=$(ft_worker_db_url "$PG_URL" "$w" "$(role_pw "$w")")
+     start_proc "$name" "fintwin-$w")
+  done
 done
 web_root=$FT_ROOT/web/dist; [ -d "$web_root" ] || web_root=$FT_ROOT/web/public
 (export AMQP_URL GW_PORT GW_WEB_ROOT=${GW_WEB_ROOT:-$web_root}; start_proc fintwin-gateway)

@@ -23,9 +23,8 @@ trap cleanup EXIT
 ft_ensure_packages
 eval "$("$SVC" start "$TMP/svc" "$OFF" 2>/dev/null)"
 ft_build "$BUILD" Release
-ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" 2>/dev/null
 role_pw() { "$SVC" secret "$TMP/svc" "$OFF" dbroles; }
-ft_set_role_passwords "$PG_URL" role_pw
+ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" role_pw 2>/dev/null
 export AMQP_URL REDIS_URL LOG_LEVEL=warn
 DATABASE_URL=$(ft_worker_db_url "$PG_URL" auth "$(role_pw)") "$BUILD/bin/fintwin-auth" 2>"$TMP/auth.log" &
 pids+=($!)
