@@ -11,7 +11,9 @@
  * nesting deeper than PROTO_ENVELOPE_MAX_DEPTH or a message larger than
  * PROTO_ENVELOPE_MAX_BYTES are errors. Unknown extra keys are ignored.
  * Decoded structs borrow from the caller's msgpack_unpacked (`args`, `body`,
- * `headers`, `data`): destroy it only after use. Thread-safe.
+ * `headers`, `data`) and, because msgpack-c's unpack is zero-copy for str/bin/ext,
+ * from the input buffer too: keep both alive, and destroy `up` only after use.
+ * Thread-safe.
  */
 #ifndef PROTO_ENVELOPE_H
 #define PROTO_ENVELOPE_H
@@ -63,7 +65,9 @@ struct proto_event {
  * `*_mp`/`*_len` are one already-packed msgpack object copied in verbatim
  * (NULL means: args -> empty map, body/data -> nil, headers -> absent).
  * Return 0, or PROTO_ELIMIT / PROTO_EINVAL for fields that violate the limits above
- * (an empty id or method, a status outside 100..599, a user that is not a UUID).
+ * (an empty id or method, a status outside 100..599, a user that is not a UUID),
+ * or PROTO_EUTF8 for a string field that is not valid UTF-8. On error `out` is
+ * left as it was. Any thread.
  */
 int proto_request_encode(msgpack_sbuffer *out, const struct proto_request *req,
                          const char *args_mp, size_t args_len);
@@ -71,14 +75,22 @@ int proto_reply_encode(msgpack_sbuffer *out, const char *id, int status, const c
                        size_t body_len, const char *headers_mp, size_t headers_len);
 int proto_reply_encode_error(msgpack_sbuffer *out, const char *id, int status, const char *code,
                              const char *message);
+/* Like proto_reply_encode_error, plus an optional headers map (`headers_mp`, one
+ * packed map of str -> str, NULL for none), e.g. "Retry-After" on a 429 or 503. */
+int proto_reply_encode_error_headers(msgpack_sbuffer *out, const char *id, int status,
+                                     const char *code, const char *message,
+                                     const char *headers_mp, size_t headers_len);
 int proto_event_encode(msgpack_sbuffer *out, const struct proto_event *ev, const char *data_mp,
                        size_t data_len);
 
 /*
  * Decoders: `up` must be msgpack_unpacked_init'ed by the caller, who destroys it
  * after using the borrowed fields. Return 0, or PROTO_ESYNTAX (not one complete
- * msgpack map, trailing bytes), PROTO_EVERSION, PROTO_ETYPE, PROTO_EMISSING,
- * PROTO_ELIMIT, PROTO_EUTF8.
+ * msgpack map, trailing bytes, a known key twice), PROTO_EVERSION, PROTO_ETYPE,
+ * PROTO_EMISSING, PROTO_ELIMIT, PROTO_EUTF8, or PROTO_EINVAL (an empty id, method,
+ * type or error code; a user or event id that is not a UUID; a status outside
+ * 100..599). Request `args` must be a map or nil; a reply carries either `body` or
+ * `error`, never both. On error the struct holds no borrowed pointers (all nil).
  */
 int proto_request_decode(const char *buf, size_t len, msgpack_unpacked *up,
                          struct proto_request *req);

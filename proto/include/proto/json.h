@@ -4,7 +4,8 @@
  * The gateway turns request bodies into msgpack with proto_json_to_msgpack and
  * reply bodies back into JSON with proto_msgpack_to_json. Our own parser (not
  * jansson) so that numbers keep their exact text: an integer that fits int64
- * becomes a msgpack int; any other number becomes a msgpack ext of type
+ * becomes a msgpack int; any other number (fraction, exponent, beyond int64, and
+ * "-0", whose sign would otherwise be lost) becomes a msgpack ext of type
  * PROTO_EXT_DECIMAL whose payload is the number's literal ASCII text, and is
  * printed back verbatim. That is how money stays exact end to end.
  * Pure functions, thread-safe.
@@ -23,11 +24,11 @@
 struct proto_json_limits {
     size_t max_bytes;  /* whole document */
     int max_depth;     /* nesting of arrays/objects; a scalar at top level is depth 0 */
-    size_t max_string; /* bytes of one string (after unescaping) or one key */
-    size_t max_items;  /* total values in the document */
+    size_t max_string; /* bytes of one string (after unescaping), one key or one number */
+    size_t max_items;  /* total values in the document (keys not counted) */
 };
 
-/* 1 MiB, depth 32, 64 KiB strings, 100,000 items. */
+/* 1 MiB, depth 32, 64 KiB strings, 100,000 items. Passing NULL limits means these. */
 extern const struct proto_json_limits proto_json_default_limits;
 
 /*

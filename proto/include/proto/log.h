@@ -10,6 +10,8 @@
 #ifndef PROTO_LOG_H
 #define PROTO_LOG_H
 
+#include <stddef.h> /* NULL, for kv_fmt in the PROTO_* macros */
+
 enum proto_log_level {
     PROTO_LOG_DEBUG = 0,
     PROTO_LOG_INFO = 1,
@@ -38,6 +40,8 @@ void proto_log(enum proto_log_level level, const char *req_id, const char *msg,
  */
 const char *proto_log_str(const char *s);
 
+/* Convenience wrappers; pass NULL as the third argument when there are no extra pairs:
+ * PROTO_INFO(req, "started", NULL). */
 #define PROTO_DEBUG(req, msg, ...) proto_log(PROTO_LOG_DEBUG, (req), (msg), __VA_ARGS__)
 #define PROTO_INFO(req, msg, ...) proto_log(PROTO_LOG_INFO, (req), (msg), __VA_ARGS__)
 #define PROTO_WARN(req, msg, ...) proto_log(PROTO_LOG_WARN, (req), (msg), __VA_ARGS__)

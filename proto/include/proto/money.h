@@ -29,7 +29,9 @@ int proto_currency_exponent(const char *code);
  * zeros ("12.340" is 1234 for USD); a non-zero excess digit is PROTO_EPRECISION
  * (never rounded). "-0" parses as 0. Sign checks (amount > 0) are the caller's.
  * Returns 0 and sets *minor, or PROTO_ESYNTAX (empty, "1e3", "+1", ".5", "5.",
- * spaces, non-ASCII digits), PROTO_EPRECISION, PROTO_ERANGE (outside int64).
+ * spaces, non-ASCII digits), PROTO_EPRECISION, PROTO_ERANGE (outside int64),
+ * PROTO_EINVAL (exponent outside 0..18). Syntax is checked before precision,
+ * precision before range.
  * *minor is untouched on error.
  */
 int proto_money_parse(const char *text, size_t len, int exponent, int64_t *minor);

@@ -16,10 +16,12 @@
 const msgpack_object *proto_map_get(const msgpack_object *map, const char *key);
 
 /* Copies a str object into buf (NUL-terminated). PROTO_ETYPE if not a str,
- * PROTO_ELIMIT if it does not fit, PROTO_EUTF8 if invalid UTF-8. */
+ * PROTO_ELIMIT if it does not fit, PROTO_EUTF8 if invalid UTF-8 or if it contains
+ * a NUL byte (which would silently shorten the C string). */
 int proto_obj_str(const msgpack_object *o, char *buf, size_t size);
 
-/* Reads an integer (positive or negative msgpack int). PROTO_ETYPE otherwise. */
+/* Reads an integer (positive or negative msgpack int). PROTO_ETYPE otherwise,
+ * PROTO_ERANGE for a positive int above INT64_MAX. */
 int proto_obj_int(const msgpack_object *o, int64_t *out);
 
 /* Reads an amount: a str ("12.50"), an int (12), or a PROTO_EXT_DECIMAL (12.5),
@@ -38,5 +40,16 @@ void proto_pack_money(msgpack_packer *pk, int64_t minor, int exponent);
  * is at most max_depth. Returns 0, PROTO_EUTF8 or PROTO_ELIMIT.
  */
 int proto_obj_check(const msgpack_object *o, int max_depth);
+
+/*
+ * Checks, without allocating, that the `len` bytes at buf are exactly one
+ * well-formed msgpack object: nothing truncated, no trailing bytes, no reserved
+ * byte 0xc1, container nesting at most max_depth (a scalar is depth 0), and every
+ * declared array/map count small enough to fit in the remaining bytes.
+ * Call it before msgpack_unpack_next on untrusted bytes: msgpack-c allocates a
+ * container's declared element count up front, so a 5-byte array32 header could
+ * otherwise ask for 64 GiB. Returns 0, PROTO_ESYNTAX or PROTO_ELIMIT (too deep).
+ */
+int proto_msgpack_scan(const char *buf, size_t len, int max_depth);
 
 #endif
