@@ -1,0 +1,239 @@
+/*
+ * Worker runtime, events: rows written to a worker's outbox are published once
+ * to ft.events (routing key = type, event envelope) and marked sent; an event
+ * delivered twice to a worker with an event handler has one effect (inbox).
+ * The test owns a fresh schema itest_xxxxxxxx with outbox, inbox and effects.
+ */
+#include <CUnit/Basic.h>
+#include <libpq-fe.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_test.h"
+#include "itest.h"
+#include "proto/buf.h"
+#include "proto/envelope.h"
+#include "proto/json.h"
+#include "proto/topology.h"
+#include "proto/uuid.h"
+
+static struct itest t;
+static PGconn *pg;
+static char schema[64], relay_type[PROTO_METHOD_MAX + 1], evt_type[PROTO_METHOD_MAX + 1];
+static unsigned failures_at_start;
+
+static int sql_ok(const char *sql)
+{
+    PGresult *r = PQexec(pg, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(stderr, "sql failed: %s\n", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok;
+}
+
+/* One integer from a query, or -1. */
+static long sql_long(const char *sql)
+{
+    PGresult *r = PQexec(pg, sql);
+    long v = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        fprintf(stderr, "sql failed: %s\n", PQresultErrorMessage(r));
+    PQclear(r);
+    return v;
+}
+
+static int suite_init(void)
+{
+    failures_at_start = CU_get_number_of_failures();
+    if (itest_setup(&t) != 0)
+        return -1;
+    snprintf(schema, sizeof schema, "itest_%.8s", t.name + 6);
+    snprintf(relay_type, sizeof relay_type, "itest.%.8s.relay", t.name + 6);
+    snprintf(evt_type, sizeof evt_type, "itest.%.8s.evt", t.name + 6);
+    pg = PQconnectdb(ft_env("PG_URL", ""));
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "cannot connect to PG_URL: %s", PQerrorMessage(pg));
+        return -1;
+    }
+    struct proto_buf b = {0};
+    proto_buf_printf(&b,
+                     "SET client_min_messages = warning;"
+                     "CREATE SCHEMA %s;"
+                     "CREATE TABLE %s.outbox (id uuid PRIMARY KEY, type text NOT NULL,"
+                     " user_id uuid NULL, data jsonb NOT NULL,"
+                     " created_at timestamptz NOT NULL DEFAULT now(), sent_at timestamptz NULL);"
+                     "CREATE TABLE %s.inbox (event_id uuid PRIMARY KEY,"
+                     " received_at timestamptz NOT NULL DEFAULT now());"
+                     "CREATE TABLE %s.effects (event_id uuid NOT NULL,"
+                     " at timestamptz NOT NULL DEFAULT now());",
+                     schema, schema, schema, schema);
+    int ok = sql_ok(b.data);
+    proto_buf_free(&b);
+    if (!ok)
+        return -1;
+    /* Our own view of ft.events, for the relay's type only. */
+    if (ft_amqp_bind_temp(t.a, PROTO_EX_EVENTS, relay_type, "ev") != 0)
+        return -1;
+    if (itest_spawn(&t, schema, evt_type) <= 0)
+        return -1;
+    return itest_wait_ready(&t, 20000) ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+    char q[128];
+    snprintf(q, sizeof q, "%s%s", PROTO_EVENTS_QUEUE_PREFIX, t.name);
+    if (t.a)
+        ft_amqp_delete_queue(t.a, q);
+    itest_teardown(&t, CU_get_number_of_failures() > failures_at_start);
+    if (pg) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+        sql_ok(sql);
+        PQfinish(pg);
+    }
+    return 0;
+}
+
+static int all_sent(void *arg)
+{
+    (void)arg;
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.outbox WHERE sent_at IS NULL", schema);
+    return sql_long(sql) == 0;
+}
+
+static void test_wk_outbox_rows_published_once_and_marked(void)
+{
+    char ids[3][PROTO_UUID_LEN + 1], user[PROTO_UUID_LEN + 1], sql[1024];
+    proto_uuid_v4(user);
+    for (int i = 0; i < 3; i++) {
+        proto_uuid_v4(ids[i]);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO %s.outbox (id, type, user_id, data) VALUES"
+                 " ('%s', '%s', %s%s%s, '{\"n\": %d, \"amount\": 12.50}')",
+                 schema, ids[i], relay_type, i == 0 ? "NULL" : "'", i == 0 ? "" : user,
+                 i == 0 ? "" : "'", i);
+        CU_ASSERT_FATAL(sql_ok(sql));
+    }
+    int seen[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        struct ft_msg m;
+        CU_ASSERT_EQUAL_FATAL(ft_amqp_wait_msg(t.a, "ev", 15000, &m), 1);
+        CU_ASSERT_STRING_EQUAL(m.routing_key, relay_type);
+        msgpack_unpacked up;
+        struct proto_event ev;
+        msgpack_unpacked_init(&up);
+        CU_ASSERT_EQUAL(proto_event_decode(m.body, m.len, &up, &ev), 0);
+        CU_ASSERT_STRING_EQUAL(ev.type, relay_type);
+        for (int i = 0; i < 3; i++) {
+            if (strcmp(ev.id, ids[i]) != 0)
+                continue;
+            seen[i]++;
+            struct proto_buf json = {0};
+            CU_ASSERT_EQUAL(proto_msgpack_to_json(&ev.data, 8, &json), 0);
+            char want[64];
+            snprintf(want, sizeof want, "{\"n\":%d,\"amount\":12.50}", i);
+            CU_ASSERT_STRING_EQUAL(json.data ? json.data : "", want);
+            CU_ASSERT_STRING_EQUAL(ev.user, i == 0 ? "" : user);
+            CU_ASSERT(ev.at_ms > 0);
+            proto_buf_free(&json);
+        }
+        msgpack_unpacked_destroy(&up);
+        ft_msg_free(&m);
+    }
+    CU_ASSERT(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+    CU_ASSERT(ft_wait_until(all_sent, NULL, 10000));
+    /* Published once: nothing more arrives. */
+    struct ft_msg extra;
+    int more = ft_amqp_wait_msg(t.a, "ev", 1000, &extra);
+    CU_ASSERT_EQUAL(more, 0);
+    if (more == 1)
+        ft_msg_free(&extra);
+}
+
+static void test_wk_outbox_handler_row_is_relayed(void)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"type\":\"%s\",\"data\":{\"via\":\"method\"}}", relay_type);
+    struct ft_reply r;
+    CU_ASSERT_EQUAL_FATAL(ft_amqp_call(t.a, t.name, "test.outbox", body, 10000, &r), 1);
+    CU_ASSERT_EQUAL(r.status, 200);
+    ft_reply_free(&r);
+    struct ft_msg m;
+    CU_ASSERT_EQUAL_FATAL(ft_amqp_wait_msg(t.a, "ev", 15000, &m), 1);
+    msgpack_unpacked up;
+    struct proto_event ev;
+    msgpack_unpacked_init(&up);
+    CU_ASSERT_EQUAL(proto_event_decode(m.body, m.len, &up, &ev), 0);
+    struct proto_buf json = {0};
+    CU_ASSERT_EQUAL(proto_msgpack_to_json(&ev.data, 8, &json), 0);
+    CU_ASSERT_STRING_EQUAL(json.data ? json.data : "", "{\"via\":\"method\"}");
+    proto_buf_free(&json);
+    msgpack_unpacked_destroy(&up);
+    ft_msg_free(&m);
+    CU_ASSERT(ft_wait_until(all_sent, NULL, 10000));
+}
+
+static int publish_event(const char *id)
+{
+    struct proto_event ev;
+    memset(&ev, 0, sizeof ev);
+    snprintf(ev.id, sizeof ev.id, "%s", id);
+    snprintf(ev.type, sizeof ev.type, "%s", evt_type);
+    ev.at_ms = proto_now_ms();
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    int rc = proto_event_encode(&sb, &ev, NULL, 0);
+    if (rc == 0)
+        rc = ft_amqp_publish(t.a, PROTO_EX_EVENTS, evt_type, NULL, 0, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+static int effect_seen(void *arg)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.effects WHERE event_id = '%s'", schema,
+             (const char *)arg);
+    return sql_long(sql) > 0;
+}
+
+static void test_wk_inbox_duplicate_event_has_one_effect(void)
+{
+    char dup[PROTO_UUID_LEN + 1], last[PROTO_UUID_LEN + 1], sql[256];
+    proto_uuid_v4(dup);
+    proto_uuid_v4(last);
+    CU_ASSERT_EQUAL_FATAL(publish_event(dup), 0);
+    CU_ASSERT_EQUAL_FATAL(publish_event(dup), 0);
+    /* One consumer handles its queue in order: once `last` took effect, both copies
+     * of `dup` were handled. */
+    CU_ASSERT_EQUAL_FATAL(publish_event(last), 0);
+    CU_ASSERT_FATAL(ft_wait_until(effect_seen, last, 15000));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.effects WHERE event_id = '%s'", schema, dup);
+    CU_ASSERT_EQUAL(sql_long(sql), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.inbox WHERE event_id IN ('%s', '%s')",
+             schema, dup, last);
+    CU_ASSERT_EQUAL(sql_long(sql), 2);
+}
+
+int main(void)
+{
+    int rc = ft_need_servers();
+    if (rc)
+        return rc;
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("wk_outbox", suite_init, suite_clean);
+    CU_add_test(s, "test_wk_outbox_rows_published_once_and_marked",
+                test_wk_outbox_rows_published_once_and_marked);
+    CU_add_test(s, "test_wk_outbox_handler_row_is_relayed", test_wk_outbox_handler_row_is_relayed);
+    CU_add_test(s, "test_wk_inbox_duplicate_event_has_one_effect",
+                test_wk_inbox_duplicate_event_has_one_effect);
+    return ft_cunit_run();
+}

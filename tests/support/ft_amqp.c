@@ -1,0 +1,534 @@
+/* A blocking AMQP client for integration tests; see ft_amqp.h. */
+#include "ft_amqp.h"
+
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ft_test.h"
+#include "proto/buf.h"
+#include "proto/envelope.h"
+#include "proto/json.h"
+#include "proto/topology.h"
+#include "proto/uuid.h"
+
+#define CH 1
+
+struct pending {
+    char tag[64];
+    struct ft_msg m;
+};
+
+struct ft_amqp {
+    amqp_connection_state_t conn;
+    int reply_consumer; /* consuming amq.rabbitmq.reply-to */
+    struct pending *buf;
+    size_t n, cap;
+};
+
+static int rpc_ok(struct ft_amqp *a, const char *what)
+{
+    amqp_rpc_reply_t r = amqp_get_rpc_reply(a->conn);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL)
+        return 0;
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        amqp_channel_close_t *m = r.reply.decoded;
+        fprintf(stderr, "ft_amqp: %s: channel closed: %u %.*s\n", what, m->reply_code,
+                (int)m->reply_text.len, (char *)m->reply_text.bytes);
+    } else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
+        fprintf(stderr, "ft_amqp: %s: %s\n", what, amqp_error_string2(r.library_error));
+    } else {
+        fprintf(stderr, "ft_amqp: %s failed (reply type %d)\n", what, (int)r.reply_type);
+    }
+    return -1;
+}
+
+static amqp_connection_state_t connect_url(const char *url)
+{
+    struct amqp_connection_info info;
+    char *copy = strdup(url);
+    if (!copy || amqp_parse_url(copy, &info) != AMQP_STATUS_OK) {
+        fprintf(stderr, "ft_amqp: bad AMQP url\n");
+        free(copy);
+        return NULL;
+    }
+    /* "amqp://host:port/" parses to vhost ""; RabbitMQ's default vhost is "/". */
+    if (!info.vhost || !*info.vhost)
+        info.vhost = "/";
+    amqp_connection_state_t c = amqp_new_connection();
+    amqp_socket_t *s = amqp_tcp_socket_new(c);
+    struct timeval tv = {5, 0};
+    if (!s || amqp_socket_open_noblock(s, info.host, info.port, &tv) != AMQP_STATUS_OK) {
+        fprintf(stderr, "ft_amqp: cannot connect to %s:%d\n", info.host, info.port);
+        goto fail;
+    }
+    amqp_rpc_reply_t r =
+        amqp_login(c, info.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, info.user, info.password);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+        fprintf(stderr, "ft_amqp: login failed\n");
+        goto fail;
+    }
+    amqp_channel_open(c, CH);
+    if (amqp_get_rpc_reply(c).reply_type != AMQP_RESPONSE_NORMAL) {
+        fprintf(stderr, "ft_amqp: channel.open failed\n");
+        goto fail;
+    }
+    free(copy);
+    return c;
+fail:
+    amqp_destroy_connection(c);
+    free(copy);
+    return NULL;
+}
+
+struct ft_amqp *ft_amqp_open(const char *url)
+{
+    amqp_connection_state_t c = connect_url(url);
+    if (!c)
+        return NULL;
+    struct ft_amqp *a = calloc(1, sizeof *a);
+    a->conn = c;
+    return a;
+}
+
+void ft_msg_free(struct ft_msg *m)
+{
+    free(m->body);
+    m->body = NULL;
+}
+
+void ft_amqp_close(struct ft_amqp *a)
+{
+    if (!a)
+        return;
+    amqp_channel_close(a->conn, CH, AMQP_REPLY_SUCCESS);
+    amqp_connection_close(a->conn, AMQP_REPLY_SUCCESS);
+    amqp_destroy_connection(a->conn);
+    for (size_t i = 0; i < a->n; i++)
+        ft_msg_free(&a->buf[i].m);
+    free(a->buf);
+    free(a);
+}
+
+static amqp_table_t rpc_args(amqp_table_entry_t e[3])
+{
+    e[0].key = amqp_cstring_bytes("x-queue-type");
+    e[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    e[0].value.value.bytes = amqp_cstring_bytes("quorum");
+    e[1].key = amqp_cstring_bytes("x-dead-letter-exchange");
+    e[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    e[1].value.value.bytes = amqp_cstring_bytes(PROTO_EX_DLX);
+    e[2].key = amqp_cstring_bytes("x-delivery-limit");
+    e[2].value.kind = AMQP_FIELD_KIND_I64; /* the broker compares integer classes, not widths */
+    e[2].value.value.i64 = PROTO_RPC_DELIVERY_LIMIT;
+    return (amqp_table_t){3, e};
+}
+
+int ft_amqp_declare_rpc(struct ft_amqp *a, const char *worker)
+{
+    char q[256];
+    amqp_table_entry_t e[3], d[2];
+    snprintf(q, sizeof q, "%s%s", PROTO_RPC_QUEUE_PREFIX, worker);
+    amqp_exchange_declare(a->conn, CH, amqp_cstring_bytes(PROTO_EX_RPC),
+                          amqp_cstring_bytes("direct"), 0, 1, 0, 0, amqp_empty_table);
+    if (rpc_ok(a, "declare ft.rpc"))
+        return -1;
+    amqp_exchange_declare(a->conn, CH, amqp_cstring_bytes(PROTO_EX_DLX),
+                          amqp_cstring_bytes("fanout"), 0, 1, 0, 0, amqp_empty_table);
+    if (rpc_ok(a, "declare ft.dlx"))
+        return -1;
+    d[0].key = amqp_cstring_bytes("x-queue-type");
+    d[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    d[0].value.value.bytes = amqp_cstring_bytes("classic");
+    d[1].key = amqp_cstring_bytes("x-max-length");
+    d[1].value.kind = AMQP_FIELD_KIND_I64;
+    d[1].value.value.i64 = PROTO_DLQ_MAX_LENGTH;
+    amqp_queue_declare(a->conn, CH, amqp_cstring_bytes(PROTO_Q_DLQ), 0, 1, 0, 0,
+                       (amqp_table_t){2, d});
+    if (rpc_ok(a, "declare ft.dlq"))
+        return -1;
+    amqp_queue_bind(a->conn, CH, amqp_cstring_bytes(PROTO_Q_DLQ), amqp_cstring_bytes(PROTO_EX_DLX),
+                    amqp_cstring_bytes(""), amqp_empty_table);
+    if (rpc_ok(a, "bind ft.dlq"))
+        return -1;
+    amqp_queue_declare(a->conn, CH, amqp_cstring_bytes(q), 0, 1, 0, 0, rpc_args(e));
+    if (rpc_ok(a, "declare rpc queue"))
+        return -1;
+    amqp_queue_bind(a->conn, CH, amqp_cstring_bytes(q), amqp_cstring_bytes(PROTO_EX_RPC),
+                    amqp_cstring_bytes(worker), amqp_empty_table);
+    return rpc_ok(a, "bind rpc queue");
+}
+
+int ft_amqp_delete_queue(struct ft_amqp *a, const char *queue)
+{
+    amqp_queue_delete(a->conn, CH, amqp_cstring_bytes(queue), 0, 0);
+    return rpc_ok(a, "queue.delete");
+}
+
+long ft_amqp_queue_depth(struct ft_amqp *a, const char *queue)
+{
+    amqp_queue_declare_ok_t *ok =
+        amqp_queue_declare(a->conn, CH, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+    if (rpc_ok(a, "passive declare") || !ok)
+        return -1;
+    return (long)ok->message_count;
+}
+
+static int ensure_reply_consumer(struct ft_amqp *a)
+{
+    if (a->reply_consumer)
+        return 0;
+    amqp_basic_consume(a->conn, CH, amqp_cstring_bytes(PROTO_REPLY_TO),
+                       amqp_cstring_bytes("ft-reply"), 0, 1, 0, amqp_empty_table);
+    if (rpc_ok(a, "consume reply-to"))
+        return -1;
+    a->reply_consumer = 1;
+    return 0;
+}
+
+static int publish(struct ft_amqp *a, const char *exchange, const char *key, const char *corr,
+                   int reply_to, int ttl_ms, const void *body, size_t len)
+{
+    if (reply_to && ensure_reply_consumer(a))
+        return -1;
+    amqp_basic_properties_t p;
+    char exp[32];
+    memset(&p, 0, sizeof p);
+    p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+    p.content_type = amqp_cstring_bytes(PROTO_CONTENT_TYPE);
+    p.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+    if (corr) {
+        p._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+        p.correlation_id = amqp_cstring_bytes(corr);
+    }
+    if (reply_to) {
+        p._flags |= AMQP_BASIC_REPLY_TO_FLAG;
+        p.reply_to = amqp_cstring_bytes(PROTO_REPLY_TO);
+    }
+    if (ttl_ms > 0) {
+        snprintf(exp, sizeof exp, "%d", ttl_ms);
+        p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+        p.expiration = amqp_cstring_bytes(exp);
+    }
+    amqp_bytes_t b = {len, (void *)body};
+    int st = amqp_basic_publish(a->conn, CH, amqp_cstring_bytes(exchange), amqp_cstring_bytes(key),
+                                0, 0, &p, b);
+    if (st != AMQP_STATUS_OK) {
+        fprintf(stderr, "ft_amqp: publish: %s\n", amqp_error_string2(st));
+        return -1;
+    }
+    return 0;
+}
+
+int ft_amqp_publish(struct ft_amqp *a, const char *exchange, const char *key, const char *corr,
+                    int reply_to, const void *body, size_t len)
+{
+    return publish(a, exchange, key, corr, reply_to, 0, body, len);
+}
+
+int ft_amqp_request(struct ft_amqp *a, const char *worker, const char *id, const char *method,
+                    const char *body_json, int ttl_ms)
+{
+    msgpack_sbuffer args, env;
+    msgpack_packer pk;
+    int rc = -1;
+    msgpack_sbuffer_init(&args);
+    msgpack_sbuffer_init(&env);
+    msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "path", 4);
+    msgpack_pack_map(&pk, 0);
+    msgpack_pack_str_with_body(&pk, "query", 5);
+    msgpack_pack_map(&pk, 0);
+    msgpack_pack_str_with_body(&pk, "body", 4);
+    if (body_json) {
+        char err[128];
+        if (proto_json_to_msgpack(body_json, strlen(body_json), &proto_json_default_limits, &pk,
+                                  err, sizeof err) != 0) {
+            fprintf(stderr, "ft_amqp: bad body JSON: %s\n", err);
+            goto done;
+        }
+    } else {
+        msgpack_pack_nil(&pk);
+    }
+    struct proto_request req;
+    memset(&req, 0, sizeof req);
+    snprintf(req.id, sizeof req.id, "%s", id);
+    snprintf(req.method, sizeof req.method, "%s", method);
+    req.deadline_ms = proto_now_ms() + ttl_ms;
+    if (proto_request_encode(&env, &req, args.data, args.size) != 0) {
+        fprintf(stderr, "ft_amqp: request encode failed\n");
+        goto done;
+    }
+    rc = publish(a, PROTO_EX_RPC, worker, id, 1, ttl_ms, env.data, env.size);
+done:
+    msgpack_sbuffer_destroy(&args);
+    msgpack_sbuffer_destroy(&env);
+    return rc;
+}
+
+/* Receives at most one delivery (or other frame) within timeout_ms and buffers it.
+ * Returns 1 (buffered), 0 (timeout or another frame), -1 (connection error). */
+static int pump(struct ft_amqp *a, int timeout_ms)
+{
+    amqp_envelope_t env;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    amqp_maybe_release_buffers(a->conn);
+    amqp_rpc_reply_t r = amqp_consume_message(a->conn, &env, &tv, 0);
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT)
+        return 0;
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+        r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+        amqp_frame_t f;
+        return amqp_simple_wait_frame(a->conn, &f) == AMQP_STATUS_OK ? 0 : -1;
+    }
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+        fprintf(stderr, "ft_amqp: consume failed (reply type %d)\n", (int)r.reply_type);
+        return -1;
+    }
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->buf = realloc(a->buf, a->cap * sizeof *a->buf);
+    }
+    struct pending *p = &a->buf[a->n++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->tag, sizeof p->tag, "%.*s", (int)env.consumer_tag.len,
+             (char *)env.consumer_tag.bytes);
+    p->m.len = env.message.body.len;
+    p->m.body = malloc(p->m.len + 1);
+    memcpy(p->m.body, env.message.body.bytes, p->m.len);
+    p->m.body[p->m.len] = '\0';
+    amqp_basic_properties_t *props = &env.message.properties;
+    if (props->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+        snprintf(p->m.corr, sizeof p->m.corr, "%.*s", (int)props->correlation_id.len,
+                 (char *)props->correlation_id.bytes);
+    snprintf(p->m.routing_key, sizeof p->m.routing_key, "%.*s", (int)env.routing_key.len,
+             (char *)env.routing_key.bytes);
+    amqp_destroy_envelope(&env);
+    return 1;
+}
+
+/* Removes and returns the first buffered message for tag (and corr if not NULL). */
+static int take(struct ft_amqp *a, const char *tag, const char *corr, struct ft_msg *out)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (strcmp(a->buf[i].tag, tag) != 0 || (corr && strcmp(a->buf[i].m.corr, corr) != 0))
+            continue;
+        *out = a->buf[i].m;
+        memmove(&a->buf[i], &a->buf[i + 1], (a->n - i - 1) * sizeof *a->buf);
+        a->n--;
+        return 1;
+    }
+    return 0;
+}
+
+static int wait_for(struct ft_amqp *a, const char *tag, const char *corr, int timeout_ms,
+                    struct ft_msg *out)
+{
+    int64_t end = ft_now_ms() + timeout_ms;
+    for (;;) {
+        if (take(a, tag, corr, out))
+            return 1;
+        int64_t left = end - ft_now_ms();
+        if (left <= 0)
+            return 0;
+        if (pump(a, left > 100 ? 100 : (int)left) < 0)
+            return -1;
+    }
+}
+
+int ft_amqp_wait_msg(struct ft_amqp *a, const char *tag, int timeout_ms, struct ft_msg *m)
+{
+    return wait_for(a, tag, NULL, timeout_ms, m);
+}
+
+void ft_reply_free(struct ft_reply *r)
+{
+    free(r->body_json);
+    free(r->headers_json);
+    r->body_json = r->headers_json = NULL;
+}
+
+static char *to_json(const msgpack_object *o)
+{
+    struct proto_buf b = {0};
+    if (proto_msgpack_to_json(o, 64, &b) != 0) {
+        proto_buf_free(&b);
+        return strdup("<unprintable>");
+    }
+    char *s = strdup(b.data ? b.data : "");
+    proto_buf_free(&b);
+    return s;
+}
+
+int ft_amqp_wait_reply(struct ft_amqp *a, const char *id, int timeout_ms, struct ft_reply *r)
+{
+    struct ft_msg m;
+    memset(r, 0, sizeof *r);
+    int got = wait_for(a, "ft-reply", id, timeout_ms, &m);
+    if (got != 1)
+        return got;
+    msgpack_unpacked up;
+    struct proto_reply rep;
+    msgpack_unpacked_init(&up);
+    int rc = proto_reply_decode(m.body, m.len, &up, &rep);
+    if (rc != 0) {
+        fprintf(stderr, "ft_amqp: undecodable reply (%d)\n", rc);
+        msgpack_unpacked_destroy(&up);
+        ft_msg_free(&m);
+        return -1;
+    }
+    r->status = rep.status;
+    r->is_error = rep.is_error;
+    snprintf(r->code, sizeof r->code, "%s", rep.code);
+    if (!rep.is_error)
+        r->body_json = to_json(&rep.body);
+    if (rep.headers.type == MSGPACK_OBJECT_MAP)
+        r->headers_json = to_json(&rep.headers);
+    msgpack_unpacked_destroy(&up);
+    ft_msg_free(&m);
+    return 1;
+}
+
+int ft_amqp_count_replies(struct ft_amqp *a, const char *id, int window_ms)
+{
+    int n = 0;
+    int64_t end = ft_now_ms() + window_ms;
+    for (;;) {
+        struct ft_msg m;
+        while (take(a, "ft-reply", id, &m)) {
+            ft_msg_free(&m);
+            n++;
+        }
+        int64_t left = end - ft_now_ms();
+        if (left <= 0)
+            return n;
+        if (pump(a, left > 100 ? 100 : (int)left) < 0)
+            return -1;
+    }
+}
+
+void ft_rand_name(char *out, size_t size, const char *prefix)
+{
+    char u[PROTO_UUID_LEN + 1];
+    proto_uuid_v4(u);
+    snprintf(out, size, "%s%.8s", prefix, u);
+}
+
+int ft_amqp_call(struct ft_amqp *a, const char *worker, const char *method, const char *body_json,
+                 int timeout_ms, struct ft_reply *r)
+{
+    char id[64];
+    ft_rand_name(id, sizeof id, "req-");
+    memset(r, 0, sizeof *r);
+    if (ft_amqp_request(a, worker, id, method, body_json, timeout_ms) != 0)
+        return -1;
+    return ft_amqp_wait_reply(a, id, timeout_ms, r);
+}
+
+int ft_amqp_bind_temp(struct ft_amqp *a, const char *exchange, const char *key, const char *tag)
+{
+    amqp_queue_declare_ok_t *ok =
+        amqp_queue_declare(a->conn, CH, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+    if (rpc_ok(a, "declare temp queue") || !ok)
+        return -1;
+    amqp_bytes_t q = amqp_bytes_malloc_dup(ok->queue);
+    amqp_queue_bind(a->conn, CH, q, amqp_cstring_bytes(exchange), amqp_cstring_bytes(key),
+                    amqp_empty_table);
+    int rc = rpc_ok(a, "bind temp queue");
+    if (rc == 0) {
+        amqp_basic_consume(a->conn, CH, q, amqp_cstring_bytes(tag), 0, 1, 1, amqp_empty_table);
+        rc = rpc_ok(a, "consume temp queue");
+    }
+    amqp_bytes_free(q);
+    return rc;
+}
+
+/* Copies the x-first-death-reason header ("rejected", "delivery_limit", ...). */
+static void death_reason(const amqp_basic_properties_t *p, char *out, size_t size)
+{
+    if (!out || size == 0)
+        return;
+    out[0] = '\0';
+    if (!(p->_flags & AMQP_BASIC_HEADERS_FLAG))
+        return;
+    for (int i = 0; i < p->headers.num_entries; i++) {
+        const amqp_table_entry_t *e = &p->headers.entries[i];
+        if (e->key.len == 20 && memcmp(e->key.bytes, "x-first-death-reason", 20) == 0 &&
+            (e->value.kind == AMQP_FIELD_KIND_UTF8 || e->value.kind == AMQP_FIELD_KIND_BYTES))
+            snprintf(out, size, "%.*s", (int)e->value.value.bytes.len,
+                     (char *)e->value.value.bytes.bytes);
+    }
+}
+
+int ft_amqp_dlq_take(struct ft_amqp *a, const char *corr, int timeout_ms, char *reason,
+                     size_t reason_size)
+{
+    int64_t end = ft_now_ms() + timeout_ms;
+    for (;;) {
+        int found = 0;
+        uint64_t last_other = 0;
+        for (;;) {
+            amqp_rpc_reply_t r = amqp_basic_get(a->conn, CH, amqp_cstring_bytes(PROTO_Q_DLQ), 0);
+            if (r.reply_type != AMQP_RESPONSE_NORMAL)
+                return rpc_ok(a, "basic.get");
+            if (r.reply.id != AMQP_BASIC_GET_OK_METHOD)
+                break; /* get-empty */
+            uint64_t tag = ((amqp_basic_get_ok_t *)r.reply.decoded)->delivery_tag;
+            amqp_message_t msg;
+            if (amqp_read_message(a->conn, CH, &msg, 0).reply_type != AMQP_RESPONSE_NORMAL)
+                return -1;
+            int match = (msg.properties._flags & AMQP_BASIC_CORRELATION_ID_FLAG) &&
+                        msg.properties.correlation_id.len == strlen(corr) &&
+                        memcmp(msg.properties.correlation_id.bytes, corr, strlen(corr)) == 0;
+            if (match)
+                death_reason(&msg.properties, reason, reason_size);
+            amqp_destroy_message(&msg);
+            if (match) {
+                amqp_basic_ack(a->conn, CH, tag, 0);
+                found = 1;
+                break;
+            }
+            last_other = tag;
+        }
+        /* Put back what other tests (or nobody) dead-lettered. */
+        if (last_other)
+            amqp_basic_nack(a->conn, CH, last_other, 1, 1);
+        if (found)
+            return 1;
+        if (ft_now_ms() >= end)
+            return 0;
+        struct timespec ts = {0, 50 * 1000 * 1000}; /* poll interval, bounded by `end` */
+        nanosleep(&ts, NULL);
+    }
+}
+
+int ft_amqp_take_and_die(const char *url, const char *queue, const char *corr, int timeout_ms)
+{
+    struct ft_amqp *a = ft_amqp_open(url);
+    if (!a)
+        return -1;
+    int rc = -1;
+    amqp_basic_qos(a->conn, CH, 0, 1, 0);
+    if (rpc_ok(a, "basic.qos"))
+        goto done;
+    amqp_basic_consume(a->conn, CH, amqp_cstring_bytes(queue), amqp_cstring_bytes("dier"), 0, 0, 0,
+                       amqp_empty_table);
+    if (rpc_ok(a, "consume"))
+        goto done;
+    struct ft_msg m;
+    int got = wait_for(a, "dier", NULL, timeout_ms, &m);
+    if (got == 1) {
+        rc = strcmp(m.corr, corr) == 0 ? 1 : 2;
+        ft_msg_free(&m);
+    } else {
+        rc = got;
+    }
+done:
+    ft_amqp_close(a); /* closes without acking: the broker returns the message */
+    return rc;
+}

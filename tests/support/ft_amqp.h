@@ -1,0 +1,103 @@
+/*
+ * tests/support/ft_amqp.h — a small blocking AMQP client for integration tests.
+ *
+ * It plays the gateway's part of the wire contract: declares rpc.<worker> with
+ * the same arguments, publishes request envelopes to ft.rpc with reply_to =
+ * amq.rabbitmq.reply-to, correlation_id = request id and an expiration, and waits
+ * for replies with a deadline. It can also publish raw bytes, bind a private
+ * queue to an exchange, read ft.dlq, and take a message without acking it.
+ *
+ * One struct ft_amqp is one connection with channel 1; every delivery it
+ * receives (replies and private queues) is buffered until asked for.
+ * Single-threaded. Functions return 0 / 1 (found) / -1 (broker error, logged on
+ * stderr) unless they say otherwise.
+ */
+#ifndef FT_AMQP_H
+#define FT_AMQP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ft_amqp;
+
+/* Connects to url (amqp://...). Returns NULL (and prints why) on failure. */
+struct ft_amqp *ft_amqp_open(const char *url);
+void ft_amqp_close(struct ft_amqp *a); /* NULL is a no-op */
+
+/* Declares ft.rpc, ft.dlx/ft.dlq and rpc.<worker> bound with key <worker>, with the
+ * gateway's arguments (a mismatch with the runtime's declaration fails here). */
+int ft_amqp_declare_rpc(struct ft_amqp *a, const char *worker);
+
+/* Deletes a queue (test cleanup). */
+int ft_amqp_delete_queue(struct ft_amqp *a, const char *queue);
+
+/* Messages in a queue right now (passive declare), or -1. */
+long ft_amqp_queue_depth(struct ft_amqp *a, const char *queue);
+
+/*
+ * Publishes a request envelope { v:1, id, method, user: nil, deadline: now+ttl_ms,
+ * args: { path: {}, query: {}, body: <body_json as msgpack or nil> } } to ft.rpc
+ * with routing key `worker`, direct reply-to, correlation_id = id, expiration = ttl_ms.
+ */
+int ft_amqp_request(struct ft_amqp *a, const char *worker, const char *id, const char *method,
+                    const char *body_json, int ttl_ms);
+
+/* Publishes raw bytes. reply_to: 1 to ask for a direct reply. corr may be NULL. */
+int ft_amqp_publish(struct ft_amqp *a, const char *exchange, const char *key, const char *corr,
+                    int reply_to, const void *body, size_t len);
+
+struct ft_reply {
+    int status;
+    int is_error;
+    char code[65];
+    char *body_json;    /* malloc'ed JSON of body ("null" when absent); NULL for errors */
+    char *headers_json; /* malloc'ed JSON of headers or NULL */
+};
+void ft_reply_free(struct ft_reply *r);
+
+/* Waits up to timeout_ms for the reply with correlation id `id` (consuming it).
+ * Returns 1 (r filled), 0 on timeout, -1 on a broker error or an undecodable reply. */
+int ft_amqp_wait_reply(struct ft_amqp *a, const char *id, int timeout_ms, struct ft_reply *r);
+
+/* Waits window_ms and returns how many replies with correlation id `id` arrived
+ * (consuming them). Used to assert "answered exactly once". */
+int ft_amqp_count_replies(struct ft_amqp *a, const char *id, int window_ms);
+
+/* Sends `method` and waits for its reply: ft_amqp_request + ft_amqp_wait_reply
+ * with a fresh request id. Returns 1, 0 (timeout) or -1. */
+int ft_amqp_call(struct ft_amqp *a, const char *worker, const char *method, const char *body_json,
+                 int timeout_ms, struct ft_reply *r);
+
+/* Declares an exclusive server-named queue bound to exchange/key and consumes it
+ * (auto-ack) under consumer tag `tag`. */
+int ft_amqp_bind_temp(struct ft_amqp *a, const char *exchange, const char *key, const char *tag);
+
+struct ft_msg {
+    char *body; /* malloc'ed */
+    size_t len;
+    char corr[256];
+    char routing_key[256];
+};
+void ft_msg_free(struct ft_msg *m);
+
+/* Waits up to timeout_ms for the next delivery to consumer `tag`: 1, 0 or -1. */
+int ft_amqp_wait_msg(struct ft_amqp *a, const char *tag, int timeout_ms, struct ft_msg *m);
+
+/* Scans ft.dlq with basic.get for a message with correlation id `corr`, acks it
+ * (others are put back), repeating until timeout_ms. Returns 1 found, 0, -1.
+ * reason (may be NULL) receives its x-first-death-reason ("rejected", "delivery_limit"). */
+int ft_amqp_dlq_take(struct ft_amqp *a, const char *corr, int timeout_ms, char *reason,
+                     size_t reason_size);
+
+/*
+ * Opens its own connection, consumes `queue` with manual ack and prefetch 1, and
+ * waits up to timeout_ms for a delivery; then closes the connection WITHOUT
+ * acking (a consumer that died). Returns 1 if a message with correlation id
+ * `corr` was taken, 2 if another message was, 0 if none came, -1 on error.
+ */
+int ft_amqp_take_and_die(const char *url, const char *queue, const char *corr, int timeout_ms);
+
+/* A fresh lowercase random id with a prefix: "itest-1a2b3c4d". */
+void ft_rand_name(char *out, size_t size, const char *prefix);
+
+#endif

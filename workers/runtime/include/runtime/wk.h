@@ -1,0 +1,220 @@
+/*
+ * runtime/wk.h — the worker runtime: consume -> decode -> dispatch -> reply -> ack.
+ *
+ * A worker is a table of methods and a call to wk_run:
+ *
+ *   static int txn_create(struct wk_ctx *ctx, const struct proto_request *req,
+ *                         struct wk_reply *rep);
+ *   static const struct wk_method methods[] = {
+ *       {"txn.create", txn_create},
+ *       {NULL, NULL},
+ *   };
+ *   int main(void) { return wk_run("transaction", methods); }
+ *
+ * wk_run reads the environment (AMQP_URL, DATABASE_URL, REDIS_URL, WK_PREFETCH,
+ * LOG_LEVEL, WK_RELAY_INTERVAL_MS), connects to RabbitMQ, PostgreSQL and Redis,
+ * declares the shared topology (proto/topology.h), consumes rpc.<name> and, when
+ * the worker has event handlers, events.<name>. It reconnects with backoff when
+ * the broker or the database goes away, relays the worker's outbox to ft.events,
+ * and on SIGTERM/SIGINT finishes the message in hand and returns 0.
+ *
+ * Threads: the runtime is single-threaded. Handlers run on the thread that called
+ * wk_run, one message at a time; every function below may be called only from a
+ * handler (or event handler) on that thread. Scale by running more processes.
+ * A handler blocks the loop (and the AMQP heartbeat, 30 s): keep it well under a
+ * minute. Delivery is at least once (a crash before the ack redelivers the
+ * request, up to PROTO_RPC_DELIVERY_LIMIT times), so handlers must be idempotent.
+ *
+ * Errors: int functions return 0 (or a count) or a negative WK_E* / PROTO_E* code;
+ * pointer functions return NULL. Library errors (libpq, hiredis, librabbitmq) are
+ * logged by the runtime with the current request id and translated to WK_E*.
+ */
+#ifndef RUNTIME_WK_H
+#define RUNTIME_WK_H
+
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+#include <msgpack.h>
+#include <stddef.h>
+
+#include "proto/envelope.h"
+
+/* Runtime error codes (below the PROTO_E* range). */
+enum wk_err {
+    WK_EDB = -100,      /* a statement failed (SQLSTATE in wk_db_sqlstate) */
+    WK_EDBDOWN = -101,  /* no database connection; the caller answers 503 */
+    WK_ESERIAL = -102,  /* serialization/deadlock retries exhausted */
+    WK_EKVDOWN = -103,  /* Redis is unreachable */
+    WK_EKV = -104,      /* Redis answered an error reply */
+    WK_EMQ = -105,      /* the broker failed a publish */
+    WK_EHANDLER = -106, /* a handler asked for the transaction to roll back */
+};
+
+struct wk_ctx; /* per process: connections, the request in hand (for logs) */
+struct wk_db;  /* the process's PostgreSQL connection */
+struct wk_kv;  /* the process's Redis connection (lazily (re)connected) */
+
+/*
+ * What a handler answers. The runtime owns it and resets it before each request.
+ * A handler either
+ *   - packs exactly one msgpack object into `body` (none packs nil) and leaves
+ *     `status` at 200 or sets another 2xx/3xx/4xx status, or
+ *   - calls wk_reply_error (which discards anything packed; headers are kept).
+ * `body` is valid only during the handler call.
+ */
+struct wk_reply {
+    int status;                 /* HTTP status; 200 unless the handler sets it */
+    msgpack_packer *body;       /* pack the body object here */
+    struct wk_reply_priv *priv; /* runtime internals */
+};
+
+/*
+ * A request handler. Returns 0 when `rep` holds the answer (a success or an error
+ * set with wk_reply_error). Returns < 0 on failure: if wk_reply_error was called
+ * that error is sent; otherwise the runtime logs the code and answers
+ * 503 "db_unavailable" when the database is down, else 500 "internal".
+ * `req` and its `args` ({path, query, body}) are borrowed for the call only.
+ */
+typedef int (*wk_handler_fn)(struct wk_ctx *ctx, const struct proto_request *req,
+                             struct wk_reply *rep);
+
+struct wk_method {
+    const char *name; /* "txn.create"; a table ends with {NULL, NULL} */
+    wk_handler_fn fn;
+};
+
+/*
+ * An event handler, called inside the database transaction that recorded the
+ * event id in <schema>.inbox, so a duplicate delivery has no second effect.
+ * Returns 0 to commit, < 0 to roll back (the event is redelivered up to the
+ * queue's delivery limit, then dead-lettered). `ev` is borrowed for the call.
+ */
+typedef int (*wk_event_fn)(struct wk_ctx *ctx, const struct proto_event *ev);
+
+struct wk_event_handler {
+    const char *type; /* "txn.posted": the routing key bound on ft.events */
+    wk_event_fn fn;   /* a table ends with {NULL, NULL} */
+};
+
+struct wk_spec {
+    const char *name;                /* worker name: queue rpc.<name>, events.<name>, log svc */
+    const char *schema;              /* outbox/inbox schema; NULL: wk_schema_for(name);
+                                        "" : none (no relay, no event handlers allowed) */
+    const struct wk_method *methods; /* may be NULL (only sys.ping) */
+    const struct wk_event_handler *events; /* may be NULL */
+};
+
+/*
+ * Runs the worker until SIGTERM/SIGINT. Returns the process exit code: 0 after a
+ * clean stop, 78 (PROTO_CONFIG_EXIT) for bad configuration, 1 for a fatal setup
+ * error. Call once from main, before starting any thread. The tables are borrowed
+ * for the whole run (use static storage).
+ */
+int wk_run(const char *name, const struct wk_method *methods);
+int wk_run_spec(const struct wk_spec *spec);
+
+/* Schema of a built-in worker ("transaction" -> "ledger"), or NULL if unknown. */
+const char *wk_schema_for(const char *worker_name);
+
+/* ---- replies ---- */
+
+/*
+ * Sets an error answer: status (4xx/5xx), a stable snake_case code and a
+ * printf-formatted human message (truncated to PROTO_MESSAGE_MAX). Discards the
+ * body packed so far. Returns WK_EHANDLER so a handler can `return wk_reply_error(...)`
+ * from inside a wk_db_tx callback to roll back, or return 0 from the handler itself.
+ */
+int wk_reply_error(struct wk_reply *rep, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Adds an extra HTTP response header ("Retry-After", "Idempotent-Replayed"); both
+ * strings are copied. At most 8 headers per reply; more are dropped with a warning. */
+void wk_reply_header(struct wk_reply *rep, const char *name, const char *value);
+
+/* 1 if wk_reply_error was called for this reply. */
+int wk_reply_is_error(const struct wk_reply *rep);
+
+/* ---- context ---- */
+
+/* The worker name given to wk_run, and the schema in use ("" when none). */
+const char *wk_name(const struct wk_ctx *ctx);
+const char *wk_schema(const struct wk_ctx *ctx);
+
+/* Id of the request or event in hand, for logs ("" between messages). */
+const char *wk_request_id(const struct wk_ctx *ctx);
+
+/* ---- PostgreSQL (db.c) ---- */
+
+/* The process's database handle; never NULL (it may be disconnected). */
+struct wk_db *wk_db(struct wk_ctx *ctx);
+
+/* 1 if the database connection is up. */
+int wk_db_up(const struct wk_db *db);
+
+/*
+ * Runs one statement with text parameters (params[i] NULL = SQL NULL).
+ * Returns a result the caller must PQclear (PGRES_TUPLES_OK or PGRES_COMMAND_OK),
+ * or NULL on failure: the error is logged, its SQLSTATE kept in wk_db_sqlstate,
+ * and a lost connection marks the handle down (wk_db_up() == 0).
+ */
+PGresult *wk_db_exec(struct wk_db *db, const char *sql, int nparams, const char *const *params);
+
+/*
+ * Like wk_db_exec, through a named prepared statement: `name` is prepared from
+ * `sql` the first time it is used on a connection (again after a reconnect).
+ * `name` and `sql` must be string literals (or otherwise outlive the process).
+ */
+PGresult *wk_db_exec_prepared(struct wk_db *db, const char *name, const char *sql, int nparams,
+                              const char *const *params);
+
+/* SQLSTATE of the last failed statement ("" if none, "08006" for a lost connection). */
+const char *wk_db_sqlstate(const struct wk_db *db);
+
+/* Rows affected by a COMMAND_OK result (PQcmdTuples as a number; 0 when empty). */
+long wk_db_affected(PGresult *res);
+
+typedef int (*wk_tx_fn)(struct wk_ctx *ctx, void *arg);
+
+/*
+ * Runs fn(ctx, arg) inside BEGIN ... COMMIT. fn returns 0 to commit or < 0 to roll
+ * back. On SQLSTATE 40001 (serialization) or 40P01 (deadlock), whether from fn's
+ * statements or from COMMIT, rolls back, resets the reply in hand (status, body,
+ * error, headers) and retries, up to 5 attempts with a small jittered backoff.
+ * A wk_db_tx inside another one just calls fn (the outer one owns the transaction).
+ * Returns 0 after COMMIT, fn's code after ROLLBACK, WK_ESERIAL when retries run out,
+ * WK_EDBDOWN when there is no connection, WK_EDB when BEGIN/COMMIT fail otherwise.
+ */
+int wk_db_tx(struct wk_ctx *ctx, wk_tx_fn fn, void *arg);
+
+/*
+ * Writes one event to <schema>.outbox in the current transaction (call it inside
+ * wk_db_tx). type: "txn.posted"; user: a UUID or NULL; data_json: a JSON document
+ * (jsonb). The relay publishes it to ft.events after commit.
+ * Returns 0, PROTO_EINVAL (no schema for this worker) or a wk_db_exec failure code.
+ */
+int wk_outbox_add(struct wk_ctx *ctx, const char *type, const char *user, const char *data_json);
+
+/* ---- Redis (kv.c) ---- */
+
+/* The process's Redis handle; never NULL (Redis may be down). */
+struct wk_kv *wk_kv(struct wk_ctx *ctx);
+
+/*
+ * One Redis command (hiredis format rules: %s, %b with a length, %d...). Connects
+ * lazily, reconnecting at most every few hundred ms while Redis is down. Returns
+ * a reply the caller must freeReplyObject, or NULL when Redis is down (WK_EKVDOWN)
+ * or answered an error (WK_EKV; logged); wk_kv_last_error tells which.
+ */
+redisReply *wk_kv_command(struct wk_kv *kv, const char *fmt, ...);
+int wk_kv_last_error(const struct wk_kv *kv);
+
+/* ---- live push ---- */
+
+/*
+ * Publishes a browser-ready JSON frame to ft.live with routing key user.<uuid>
+ * (transient, best effort: a frame for a user without sockets is dropped).
+ * Returns 0, PROTO_EINVAL (user not a UUID) or WK_EMQ.
+ */
+int wk_live_publish(struct wk_ctx *ctx, const char *user, const char *json, size_t len);
+
+#endif

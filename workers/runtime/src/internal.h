@@ -1,0 +1,169 @@
+/*
+ * Runtime internals shared by run.c, mq.c, db.c, kv.c, relay.c and reply.c.
+ * Not installed; everything here runs on the wk_run thread.
+ */
+#ifndef WK_INTERNAL_H
+#define WK_INTERNAL_H
+
+#include <amqp.h>
+#include <stdint.h>
+
+#include "proto/envelope.h"
+#include "runtime/wk.h"
+
+#define WK_NAME_MAX    64
+#define WK_MAX_HEADERS 8
+
+/* ---- time, backoff (backoff.c) ---- */
+
+int64_t wk_mono_ms(void);
+/* Sleeps up to ms, returning early when the stop flag is raised. */
+void wk_sleep_ms(int ms);
+/* Uniform in [0, n) (n > 0); not for secrets. */
+unsigned wk_rand(unsigned n);
+
+/* 100 ms doubling to 5 s with jitter; a fresh (zeroed) backoff is ready at once. */
+struct wk_backoff {
+    int cur_ms;
+    int64_t next_at;
+};
+int wk_backoff_ready(const struct wk_backoff *b);
+/* Records a failure; returns the delay (ms) until the next attempt. */
+int wk_backoff_fail(struct wk_backoff *b);
+void wk_backoff_reset(struct wk_backoff *b);
+
+/* The stop flag set by SIGTERM/SIGINT (run.c). */
+int wk_stopping(void);
+
+/* Request id for log lines ("" or NULL outside a message); set by run.c. */
+const char *wk_log_req(void);
+
+/* ---- AMQP (mq.c) ---- */
+
+struct wk_mq {
+    amqp_connection_state_t conn; /* NULL when down */
+    int confirm;                  /* confirm mode on channel 1 */
+    uint64_t next_tag;            /* confirm mode: tag of the next publish */
+    uint64_t acked_upto;          /* confirm mode: every tag <= this is acked */
+    int nacked;                   /* confirm mode: a nack arrived since the last wait */
+};
+
+struct wk_delivery {
+    amqp_envelope_t env;
+    int from_events; /* 1: events.<name>, 0: rpc.<name> */
+};
+
+/* Connects, logs in and opens channel 1 (confirm mode when `confirm`).
+ * `url` is an amqp:// URL. Returns 0 or WK_EMQ (logged; mq stays down). */
+int wk_mq_connect(struct wk_mq *mq, const char *url, int heartbeat_s, int confirm);
+void wk_mq_close(struct wk_mq *mq);
+int wk_mq_up(const struct wk_mq *mq);
+
+/*
+ * Declares the shared topology with the arguments every party uses:
+ *   ft.rpc direct durable; ft.dlx fanout durable -> ft.dlq (classic, max length);
+ *   ft.events topic durable; ft.live topic durable;
+ *   rpc.<worker> quorum (DLX ft.dlx, delivery limit) bound to ft.rpc with key <worker>;
+ *   when ntypes > 0, events.<worker> (same arguments) bound to ft.events per type.
+ * worker may be NULL (exchanges and ft.dlq only). Returns 0 or WK_EMQ.
+ */
+int wk_mq_declare(struct wk_mq *mq, const char *worker, const char *const *types, size_t ntypes);
+
+/* basic.qos and basic.consume (manual ack) on the given queues. */
+int wk_mq_consume(struct wk_mq *mq, int prefetch, const char *rpc_queue, const char *events_queue);
+
+/* Starts / stops consuming events.<worker> alone (paused while the database is down,
+ * so events are not burnt against the delivery limit). 0 or WK_EMQ. */
+int wk_mq_consume_events(struct wk_mq *mq, const char *events_queue);
+int wk_mq_cancel_events(struct wk_mq *mq);
+
+/* Waits up to timeout_ms for one delivery: 1 (d filled; wk_mq_delivery_free it),
+ * 0 (nothing arrived), WK_EMQ (connection or channel lost; close and reconnect). */
+int wk_mq_next(struct wk_mq *mq, struct wk_delivery *d, int timeout_ms);
+void wk_mq_delivery_free(struct wk_delivery *d);
+
+int wk_mq_ack(struct wk_mq *mq, uint64_t tag);
+int wk_mq_reject(struct wk_mq *mq, uint64_t tag, int requeue);
+
+/* Publishes one message. content_type may be NULL (msgpack). correlation_id and
+ * message_id may be NULL. persistent: delivery_mode 2. Returns 0 or WK_EMQ. */
+int wk_mq_publish(struct wk_mq *mq, const char *exchange, const char *key, const char *content_type,
+                  const char *correlation_id, const char *message_id, int persistent,
+                  const void *body, size_t len);
+
+/* Confirm mode: waits until every publish so far is acked (0), a nack arrived or
+ * the timeout passed (WK_EMQ; the caller should close the connection). */
+int wk_mq_wait_confirms(struct wk_mq *mq, int timeout_ms);
+
+/* ---- PostgreSQL (db.c) ---- */
+
+struct wk_db *wk_db_new(const char *url, const char *app_name);
+void wk_db_free(struct wk_db *db);
+/* Reconnects when down and the backoff allows; returns 1 if the connection is up. */
+int wk_db_maintain(struct wk_db *db);
+/* Runs SELECT 1; returns 1 when the database answers. */
+int wk_db_ping(struct wk_db *db);
+/* Rolls back (and logs) a transaction a handler opened by hand and left open, so it
+ * cannot leak into the next message. */
+void wk_db_end_stray_tx(struct wk_db *db);
+
+/* ---- Redis (kv.c) ---- */
+
+/* Parses redis://[[user]:password@]host[:port][/db]; returns 0 or PROTO_EINVAL. */
+int wk_kv_check_url(const char *url);
+struct wk_kv *wk_kv_new(const char *url);
+void wk_kv_free(struct wk_kv *kv);
+
+/* ---- replies (reply.c) ---- */
+
+struct wk_reply_priv {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    int is_error;
+    char code[PROTO_CODE_MAX + 1];
+    char message[PROTO_MESSAGE_MAX + 1];
+    int nheaders;
+    char *hname[WK_MAX_HEADERS];
+    char *hvalue[WK_MAX_HEADERS];
+};
+
+void wk_reply_init(struct wk_reply *rep, struct wk_reply_priv *priv);
+void wk_reply_reset(struct wk_reply *rep);
+void wk_reply_destroy(struct wk_reply *rep);
+/* Encodes the reply envelope for request id into out; 0 or a PROTO_E* code. */
+int wk_reply_encode(struct wk_reply *rep, const char *id, msgpack_sbuffer *out);
+
+/* ---- the process context (run.c) ---- */
+
+struct wk_ctx {
+    const struct wk_spec *spec;
+    char name[WK_NAME_MAX + 1];
+    char schema[WK_NAME_MAX + 1];
+    const char *amqp_url;
+    int prefetch;
+    int relay_interval_ms;
+    int64_t started_ms;
+
+    struct wk_mq mq;       /* consume, replies, live frames */
+    struct wk_mq relay_mq; /* outbox relay, confirm mode */
+    struct wk_backoff relay_bo;
+    int64_t relay_next_ms;
+    struct wk_db *db;
+    struct wk_kv *kv;
+    char events_queue[WK_NAME_MAX + 16]; /* "" when the worker handles no events */
+    int events_paused;                   /* events consumer cancelled: database down */
+
+    char req_id[PROTO_ID_MAX + 1];
+    struct wk_reply *cur_reply; /* the reply in hand, for wk_db_tx retries */
+
+    /* SQL with the schema spliced in (built once at start). */
+    char *sql_outbox_select;
+    char *sql_outbox_mark;
+    char *sql_outbox_insert;
+    char *sql_inbox_insert;
+};
+
+/* Publishes pending outbox rows (relay.c). Returns rows published or < 0. */
+int wk_relay_run(struct wk_ctx *ctx);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+ * hiredis 0.14 (old synchronous API) behind the runtime. Redis is a cache and a
+ * limiter, never the source of truth, so a worker starts and serves while it is
+ * down: we connect lazily and retry at most once per backoff step.
+ */
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "proto/buf.h"
+#include "proto/log.h"
+#include "proto/status.h"
+
+#define KV_CONNECT_TIMEOUT_MS 500
+#define KV_COMMAND_TIMEOUT_MS 1000
+
+struct wk_kv {
+    redisContext *c; /* NULL when down */
+    char host[256];
+    int port;
+    int db;
+    char password[256];
+    struct wk_backoff bo;
+    int last_error;
+};
+
+/* redis://[[user]:password@]host[:port][/db] */
+static int parse_url(const char *url, struct wk_kv *kv)
+{
+    const char *p;
+    if (strncmp(url, "redis://", 8) != 0)
+        return PROTO_EINVAL;
+    p = url + 8;
+    const char *at = strrchr(p, '@');
+    kv->password[0] = '\0';
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon) {
+            size_t n = (size_t)(at - colon - 1);
+            if (n >= sizeof kv->password)
+                return PROTO_EINVAL;
+            memcpy(kv->password, colon + 1, n);
+            kv->password[n] = '\0';
+        }
+        p = at + 1;
+    }
+    size_t hl = strcspn(p, ":/");
+    if (hl == 0 || hl >= sizeof kv->host)
+        return PROTO_EINVAL;
+    memcpy(kv->host, p, hl);
+    kv->host[hl] = '\0';
+    p += hl;
+    kv->port = 6379;
+    if (*p == ':') {
+        char *end;
+        long port = strtol(p + 1, &end, 10);
+        if (end == p + 1 || port < 1 || port > 65535)
+            return PROTO_EINVAL;
+        kv->port = (int)port;
+        p = end;
+    }
+    kv->db = 0;
+    if (*p == '/') {
+        if (p[1]) {
+            char *end;
+            long db = strtol(p + 1, &end, 10);
+            if (end == p + 1 || *end || db < 0 || db > 1000)
+                return PROTO_EINVAL;
+            kv->db = (int)db;
+        }
+    } else if (*p) {
+        return PROTO_EINVAL;
+    }
+    return 0;
+}
+
+int wk_kv_check_url(const char *url)
+{
+    struct wk_kv tmp;
+    return parse_url(url, &tmp);
+}
+
+struct wk_kv *wk_kv_new(const char *url)
+{
+    struct wk_kv *kv = proto_xcalloc(1, sizeof *kv);
+    if (parse_url(url, kv) != 0) {
+        free(kv);
+        return NULL;
+    }
+    return kv;
+}
+
+static void kv_drop(struct wk_kv *kv)
+{
+    if (kv->c)
+        redisFree(kv->c);
+    kv->c = NULL;
+}
+
+void wk_kv_free(struct wk_kv *kv)
+{
+    if (!kv)
+        return;
+    kv_drop(kv);
+    free(kv);
+}
+
+/* Runs a setup command (AUTH, SELECT) on a fresh connection; 0 or -1. */
+static int setup_command(struct wk_kv *kv, const char *what, redisReply *r)
+{
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        PROTO_WARN(NULL, "redis setup failed", "cmd=%s err=%s", what,
+                   proto_log_str(r ? r->str : kv->c->errstr));
+        if (r)
+            freeReplyObject(r);
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+static int kv_connect(struct wk_kv *kv)
+{
+    struct timeval tv = {0, KV_CONNECT_TIMEOUT_MS * 1000};
+    kv->c = redisConnectWithTimeout(kv->host, kv->port, tv);
+    if (!kv->c || kv->c->err) {
+        int delay = wk_backoff_fail(&kv->bo);
+        PROTO_WARN(wk_log_req(), "redis unreachable", "err=%s retry_ms=%d",
+                   proto_log_str(kv->c ? kv->c->errstr : "out of memory"), delay);
+        kv_drop(kv);
+        return WK_EKVDOWN;
+    }
+    struct timeval ctv = {KV_COMMAND_TIMEOUT_MS / 1000, (KV_COMMAND_TIMEOUT_MS % 1000) * 1000};
+    redisSetTimeout(kv->c, ctv);
+    if ((kv->password[0] &&
+         setup_command(kv, "AUTH", redisCommand(kv->c, "AUTH %s", kv->password)) != 0) ||
+        (kv->db && setup_command(kv, "SELECT", redisCommand(kv->c, "SELECT %d", kv->db)) != 0)) {
+        wk_backoff_fail(&kv->bo);
+        kv_drop(kv);
+        return WK_EKVDOWN;
+    }
+    wk_backoff_reset(&kv->bo);
+    PROTO_INFO(wk_log_req(), "redis connected", NULL);
+    return 0;
+}
+
+struct wk_kv *wk_kv(struct wk_ctx *ctx)
+{
+    return ctx->kv;
+}
+
+int wk_kv_last_error(const struct wk_kv *kv)
+{
+    return kv->last_error;
+}
+
+redisReply *wk_kv_command(struct wk_kv *kv, const char *fmt, ...)
+{
+    kv->last_error = 0;
+    if (!kv->c && (!wk_backoff_ready(&kv->bo) || kv_connect(kv) != 0)) {
+        kv->last_error = WK_EKVDOWN;
+        return NULL;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(kv->c, fmt, ap);
+    va_end(ap);
+    if (!r) {
+        /* The context is unusable after an I/O error or timeout: drop it, retry later. */
+        PROTO_WARN(wk_log_req(), "redis connection lost", "err=%s", proto_log_str(kv->c->errstr));
+        kv_drop(kv);
+        wk_backoff_fail(&kv->bo);
+        kv->last_error = WK_EKVDOWN;
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        PROTO_WARN(wk_log_req(), "redis error reply", "err=%s", proto_log_str(r->str));
+        freeReplyObject(r);
+        kv->last_error = WK_EKV;
+        return NULL;
+    }
+    return r;
+}

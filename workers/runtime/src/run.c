@@ -1,0 +1,524 @@
+/*
+ * wk_run: configuration, signals, the consume -> decode -> dispatch -> reply -> ack
+ * loop, sys.ping, the event consumer with inbox dedupe, and reconnects.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "proto/buf.h"
+#include "proto/config.h"
+#include "proto/log.h"
+#include "proto/msg.h"
+#include "proto/status.h"
+#include "proto/topology.h"
+
+#ifndef FT_VERSION
+#define FT_VERSION "dev"
+#endif
+
+#define CONSUME_SLICE_MS 250
+#define HEARTBEAT_S      30
+#define MAX_EVENT_TYPES  64
+
+static volatile sig_atomic_t g_stop;
+static struct wk_ctx *g_ctx; /* the one context, for log lines from db/kv/mq */
+
+static const struct {
+    const char *worker;
+    const char *schema;
+} schema_map[] = {
+    {"auth", "auth"},           {"transaction", "ledger"},  {"twin", "twin"},
+    {"risk", "risk"},           {"portfolio", "portfolio"}, {"persona", "persona"},
+    {"notification", "notify"},
+};
+
+const char *wk_schema_for(const char *worker_name)
+{
+    for (size_t i = 0; i < sizeof schema_map / sizeof schema_map[0]; i++)
+        if (strcmp(schema_map[i].worker, worker_name) == 0)
+            return schema_map[i].schema;
+    return NULL;
+}
+
+int wk_stopping(void)
+{
+    return g_stop != 0;
+}
+
+const char *wk_log_req(void)
+{
+    return g_ctx && g_ctx->req_id[0] ? g_ctx->req_id : NULL;
+}
+
+const char *wk_name(const struct wk_ctx *ctx)
+{
+    return ctx->name;
+}
+
+const char *wk_schema(const struct wk_ctx *ctx)
+{
+    return ctx->schema;
+}
+
+const char *wk_request_id(const struct wk_ctx *ctx)
+{
+    return ctx->req_id;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: blocking waits return early; the loop checks the flag every slice. */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    /* hiredis writes with write(2): a dead Redis must not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- live push ---- */
+
+int wk_live_publish(struct wk_ctx *ctx, const char *user, const char *json, size_t len)
+{
+    if (!proto_uuid_valid(user))
+        return PROTO_EINVAL;
+    char key[8 + PROTO_UUID_LEN + 1];
+    snprintf(key, sizeof key, "user.%s", user);
+    return wk_mq_publish(&ctx->mq, PROTO_EX_LIVE, key, "application/json", NULL, NULL, 0, json,
+                         len);
+}
+
+/* ---- built-in methods ---- */
+
+static int sys_ping(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    (void)req;
+    int db_ok = wk_db_ping(ctx->db);
+    msgpack_packer *pk = rep->body;
+    msgpack_pack_map(pk, 5);
+    proto_pack_cstr(pk, "name");
+    proto_pack_cstr(pk, ctx->name);
+    proto_pack_cstr(pk, "version");
+    proto_pack_cstr(pk, FT_VERSION);
+    proto_pack_cstr(pk, "pid");
+    msgpack_pack_int64(pk, (int64_t)getpid());
+    proto_pack_cstr(pk, "uptime_ms");
+    msgpack_pack_int64(pk, wk_mono_ms() - ctx->started_ms);
+    proto_pack_cstr(pk, "db");
+    proto_pack_cstr(pk, db_ok ? "ok" : "down");
+    return 0;
+}
+
+static wk_handler_fn find_method(const struct wk_ctx *ctx, const char *name)
+{
+    if (strcmp(name, "sys.ping") == 0)
+        return sys_ping;
+    for (const struct wk_method *m = ctx->spec->methods; m && m->name; m++)
+        if (strcmp(m->name, name) == 0)
+            return m->fn;
+    return NULL;
+}
+
+/* ---- requests ---- */
+
+/* Copies an AMQP short string property into buf; "" when absent. */
+static void prop_str(const amqp_basic_properties_t *p, amqp_flags_t flag, amqp_bytes_t v, char *buf,
+                     size_t size)
+{
+    buf[0] = '\0';
+    if ((p->_flags & flag) && v.len < size) {
+        memcpy(buf, v.bytes, v.len);
+        buf[v.len] = '\0';
+    }
+}
+
+/* Returns 0 when the delivery was settled (acked/rejected), WK_EMQ when the broker
+ * connection failed on the way (the message will come back after the reconnect). */
+static int handle_request(struct wk_ctx *ctx, struct wk_delivery *d)
+{
+    const amqp_basic_properties_t *props = &d->env.message.properties;
+    char corr[256], reply_to[256];
+    prop_str(props, AMQP_BASIC_CORRELATION_ID_FLAG, props->correlation_id, corr, sizeof corr);
+    prop_str(props, AMQP_BASIC_REPLY_TO_FLAG, props->reply_to, reply_to, sizeof reply_to);
+
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    struct proto_request req;
+    int rc = proto_request_decode(d->env.message.body.bytes, d->env.message.body.len, &up, &req);
+    if (rc != 0) {
+        /* Never redeliver what cannot be read: reject without requeue -> ft.dlx. */
+        PROTO_WARN(corr[0] ? corr : NULL, "malformed request dead-lettered", "err=%s bytes=%zu",
+                   proto_log_str(proto_strerror(rc)), d->env.message.body.len);
+        msgpack_unpacked_destroy(&up);
+        return wk_mq_reject(&ctx->mq, d->env.delivery_tag, 0);
+    }
+    snprintf(ctx->req_id, sizeof ctx->req_id, "%s", req.id);
+    int64_t started = wk_mono_ms();
+    if (req.deadline_ms <= proto_now_ms()) {
+        PROTO_INFO(ctx->req_id, "deadline passed, dropped", "method=%s late_ms=%lld",
+                   proto_log_str(req.method), (long long)(proto_now_ms() - req.deadline_ms));
+        rc = wk_mq_ack(&ctx->mq, d->env.delivery_tag);
+        goto out;
+    }
+
+    struct wk_reply rep;
+    struct wk_reply_priv priv;
+    wk_reply_init(&rep, &priv);
+    ctx->cur_reply = &rep;
+    wk_db_maintain(ctx->db); /* a connection lost by the previous message comes back here */
+    wk_handler_fn fn = find_method(ctx, req.method);
+    if (!fn) {
+        wk_reply_error(&rep, 404, "unknown_method", "no method %s on worker %s", req.method,
+                       ctx->name);
+    } else {
+        int hrc = fn(ctx, &req, &rep);
+        wk_db_end_stray_tx(ctx->db);
+        if (hrc < 0 && !wk_reply_is_error(&rep)) {
+            if (hrc == WK_EDBDOWN || !wk_db_up(ctx->db)) {
+                PROTO_ERROR(ctx->req_id, "handler failed: database unavailable", "method=%s err=%d",
+                            proto_log_str(req.method), hrc);
+                wk_reply_error(&rep, 503, "db_unavailable", "the database is unavailable");
+            } else if (hrc == WK_ESERIAL) {
+                PROTO_ERROR(ctx->req_id, "handler failed: too much contention", "method=%s err=%d",
+                            proto_log_str(req.method), hrc);
+                wk_reply_error(&rep, 503, "busy", "too much contention, retry");
+                wk_reply_header(&rep, "Retry-After", "1");
+            } else {
+                PROTO_ERROR(ctx->req_id, "handler failed", "method=%s err=%d sqlstate=%s",
+                            proto_log_str(req.method), hrc, wk_db_sqlstate(ctx->db));
+                wk_reply_error(&rep, 500, "internal", "internal error");
+            }
+        }
+    }
+    ctx->cur_reply = NULL;
+
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init(&out);
+    if (wk_reply_encode(&rep, req.id, &out) != 0) {
+        msgpack_sbuffer_clear(&out);
+        wk_reply_reset(&rep);
+        wk_reply_error(&rep, 500, "internal", "internal error");
+        if (wk_reply_encode(&rep, req.id, &out) != 0)
+            abort(); /* an error reply with fixed fields always encodes */
+    }
+    int status = rep.status;
+    rc = 0;
+    if (reply_to[0])
+        rc = wk_mq_publish(&ctx->mq, "", reply_to, NULL, corr[0] ? corr : req.id, NULL, 0, out.data,
+                           out.size);
+    else
+        PROTO_WARN(ctx->req_id, "request without reply_to, reply dropped", NULL);
+    msgpack_sbuffer_destroy(&out);
+    wk_reply_destroy(&rep);
+    if (rc == 0)
+        rc = wk_mq_ack(&ctx->mq, d->env.delivery_tag);
+    PROTO_INFO(ctx->req_id, "rpc done", "method=%s status=%d ms=%lld redelivered=%d",
+               proto_log_str(req.method), status, (long long)(wk_mono_ms() - started),
+               d->env.redelivered ? 1 : 0);
+out:
+    ctx->req_id[0] = '\0';
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+/* ---- events ---- */
+
+struct inbox_call {
+    const struct proto_event *ev;
+    wk_event_fn fn;
+    int duplicate;
+};
+
+static int inbox_tx(struct wk_ctx *ctx, void *arg)
+{
+    struct inbox_call *c = arg;
+    const char *params[] = {c->ev->id};
+    PGresult *r = wk_db_exec_prepared(ctx->db, "wk_inbox_insert", ctx->sql_inbox_insert, 1, params);
+    if (!r)
+        return wk_db_up(ctx->db) ? WK_EDB : WK_EDBDOWN;
+    long n = wk_db_affected(r);
+    PQclear(r);
+    if (n == 0) {
+        c->duplicate = 1;
+        return 0;
+    }
+    return c->fn(ctx, c->ev);
+}
+
+static int handle_event(struct wk_ctx *ctx, struct wk_delivery *d)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    struct proto_event ev;
+    int rc = proto_event_decode(d->env.message.body.bytes, d->env.message.body.len, &up, &ev);
+    if (rc != 0) {
+        PROTO_WARN(NULL, "malformed event dead-lettered", "err=%s bytes=%zu",
+                   proto_log_str(proto_strerror(rc)), d->env.message.body.len);
+        msgpack_unpacked_destroy(&up);
+        return wk_mq_reject(&ctx->mq, d->env.delivery_tag, 0);
+    }
+    wk_event_fn fn = NULL;
+    for (const struct wk_event_handler *h = ctx->spec->events; h && h->type; h++)
+        if (strcmp(h->type, ev.type) == 0)
+            fn = h->fn;
+    snprintf(ctx->req_id, sizeof ctx->req_id, "%s", ev.id);
+    if (!fn) {
+        PROTO_DEBUG(ctx->req_id, "event type not handled, acked", "type=%s",
+                    proto_log_str(ev.type));
+        rc = wk_mq_ack(&ctx->mq, d->env.delivery_tag);
+        goto out;
+    }
+    int64_t started = wk_mono_ms();
+    wk_db_maintain(ctx->db);
+    struct inbox_call call = {&ev, fn, 0};
+    int hrc = wk_db_tx(ctx, inbox_tx, &call);
+    if (hrc == 0) {
+        rc = wk_mq_ack(&ctx->mq, d->env.delivery_tag);
+        PROTO_INFO(ctx->req_id, call.duplicate ? "event duplicate, skipped" : "event done",
+                   "type=%s ms=%lld", proto_log_str(ev.type), (long long)(wk_mono_ms() - started));
+    } else {
+        /* Requeue: the quorum queue's delivery limit dead-letters an event that
+         * keeps failing, so this cannot loop forever. */
+        PROTO_ERROR(ctx->req_id, "event handler failed, requeued", "type=%s err=%d",
+                    proto_log_str(ev.type), hrc);
+        rc = wk_mq_reject(&ctx->mq, d->env.delivery_tag, 1);
+        /* Without a database every event would fail and burn its delivery count:
+         * stop taking events until the connection is back (see the main loop). */
+        if (rc == 0 && !wk_db_up(ctx->db) && !ctx->events_paused) {
+            PROTO_WARN(NULL, "database down: pausing the event consumer", NULL);
+            rc = wk_mq_cancel_events(&ctx->mq);
+            ctx->events_paused = 1;
+        }
+    }
+out:
+    ctx->req_id[0] = '\0';
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+/* ---- setup ---- */
+
+static int valid_ident(const char *s)
+{
+    if (!*s || strlen(s) > WK_NAME_MAX)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return 0;
+    return 1;
+}
+
+static int valid_name(const char *s)
+{
+    if (!*s || strlen(s) > WK_NAME_MAX)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+              *p == '.'))
+            return 0;
+    return 1;
+}
+
+static void build_sql(struct wk_ctx *ctx)
+{
+    const char *s = ctx->schema; /* a validated identifier from code, never user input */
+    struct proto_buf b = {0};
+    proto_buf_printf(&b,
+                     "SELECT id::text, type, coalesce(user_id::text, ''),"
+                     " (extract(epoch FROM created_at) * 1000)::bigint, data::text"
+                     " FROM %s.outbox WHERE sent_at IS NULL ORDER BY created_at LIMIT 100"
+                     " FOR UPDATE SKIP LOCKED",
+                     s);
+    ctx->sql_outbox_select = b.data;
+    b = (struct proto_buf){0};
+    proto_buf_printf(&b, "UPDATE %s.outbox SET sent_at = now() WHERE id = ANY($1::uuid[])", s);
+    ctx->sql_outbox_mark = b.data;
+    b = (struct proto_buf){0};
+    proto_buf_printf(&b,
+                     "INSERT INTO %s.outbox (id, type, user_id, data)"
+                     " VALUES ($1, $2, $3, $4::jsonb)",
+                     s);
+    ctx->sql_outbox_insert = b.data;
+    b = (struct proto_buf){0};
+    proto_buf_printf(&b, "INSERT INTO %s.inbox (event_id) VALUES ($1) ON CONFLICT DO NOTHING", s);
+    ctx->sql_inbox_insert = b.data;
+}
+
+/* Connects to the broker, declares, consumes; 0 or WK_EMQ (connection closed). */
+static int mq_setup(struct wk_ctx *ctx, const char *const *types, size_t ntypes)
+{
+    if (wk_mq_connect(&ctx->mq, ctx->amqp_url, HEARTBEAT_S, 0) != 0)
+        return WK_EMQ;
+    struct proto_buf rq = {0};
+    proto_buf_printf(&rq, "%s%s", PROTO_RPC_QUEUE_PREFIX, ctx->name);
+    int rc = wk_mq_declare(&ctx->mq, ctx->name, types, ntypes);
+    if (rc == 0)
+        rc = wk_mq_consume(&ctx->mq, ctx->prefetch, rq.data,
+                           ctx->events_queue[0] ? ctx->events_queue : NULL);
+    ctx->events_paused = 0;
+    if (rc == 0)
+        PROTO_INFO(NULL, "consuming", "queue=%s events=%zu prefetch=%d", proto_log_str(rq.data),
+                   ntypes, ctx->prefetch);
+    else
+        wk_mq_close(&ctx->mq);
+    proto_buf_free(&rq);
+    return rc;
+}
+
+static struct proto_cfg_var cfg_vars[] = {
+    {"AMQP_URL", NULL, PROTO_CFG_SECRET, 1, 2048, "RabbitMQ URL, amqp://user:pass@host:port/vhost",
+     NULL, 0},
+    {"DATABASE_URL", NULL, PROTO_CFG_SECRET, 1, 2048, "PostgreSQL URL of the worker's own role",
+     NULL, 0},
+    {"REDIS_URL", "redis://127.0.0.1:6379/0", PROTO_CFG_STR, 1, 2048,
+     "Redis URL, redis://[:password@]host[:port][/db]", NULL, 0},
+    {"WK_PREFETCH", "16", PROTO_CFG_INT, 1, 1000, "unacked messages a worker process holds", NULL,
+     0},
+    {"LOG_LEVEL", "info", PROTO_CFG_STR, 1, 16, "debug, info, warn or error", NULL, 0},
+    {"WK_RELAY_INTERVAL_MS", "200", PROTO_CFG_INT, 10, 60000, "outbox relay period when idle (ms)",
+     NULL, 0},
+};
+#define NCFG (sizeof cfg_vars / sizeof cfg_vars[0])
+
+static int load_config(struct wk_ctx *ctx, enum proto_log_level *level)
+{
+    int bad = proto_config_load(cfg_vars, NCFG, stderr);
+    if (proto_log_level_parse(cfg_vars[4].str, level) != 0) {
+        fprintf(stderr, "config: LOG_LEVEL=%s is not one of debug, info, warn, error\n",
+                cfg_vars[4].str);
+        bad++;
+    }
+    if (bad == 0 && wk_kv_check_url(cfg_vars[2].str) != 0) {
+        fprintf(stderr, "config: REDIS_URL is not a redis://host[:port][/db] URL\n");
+        bad++;
+    }
+    if (bad)
+        return PROTO_CONFIG_EXIT;
+    ctx->amqp_url = cfg_vars[0].str;
+    ctx->prefetch = (int)cfg_vars[3].num;
+    ctx->relay_interval_ms = (int)cfg_vars[5].num;
+    return 0;
+}
+
+int wk_run(const char *name, const struct wk_method *methods)
+{
+    static struct wk_spec spec;
+    spec.name = name;
+    spec.schema = NULL;
+    spec.methods = methods;
+    spec.events = NULL;
+    return wk_run_spec(&spec);
+}
+
+int wk_run_spec(const struct wk_spec *spec)
+{
+    static struct wk_ctx ctx;
+    enum proto_log_level level = PROTO_LOG_INFO;
+    const char *types[MAX_EVENT_TYPES];
+    size_t ntypes = 0;
+
+    memset(&ctx, 0, sizeof ctx);
+    ctx.spec = spec;
+    ctx.started_ms = wk_mono_ms();
+    if (!spec->name || !valid_name(spec->name)) {
+        fprintf(stderr, "wk_run: invalid worker name\n");
+        return 1;
+    }
+    snprintf(ctx.name, sizeof ctx.name, "%s", spec->name);
+    const char *schema = spec->schema ? spec->schema : wk_schema_for(spec->name);
+    if (schema && *schema && !valid_ident(schema)) {
+        fprintf(stderr, "wk_run: invalid schema name\n");
+        return 1;
+    }
+    snprintf(ctx.schema, sizeof ctx.schema, "%s", schema ? schema : "");
+    for (const struct wk_event_handler *h = spec->events; h && h->type; h++) {
+        if (ntypes == MAX_EVENT_TYPES || !ctx.schema[0]) {
+            fprintf(stderr, "wk_run: event handlers need a schema (inbox), at most %d types\n",
+                    MAX_EVENT_TYPES);
+            return 1;
+        }
+        types[ntypes++] = h->type;
+    }
+
+    int rc = load_config(&ctx, &level);
+    if (rc != 0)
+        return rc;
+    proto_log_init(ctx.name, level);
+    g_ctx = &ctx;
+    install_signals();
+    if (ctx.schema[0])
+        build_sql(&ctx);
+    if (ntypes)
+        snprintf(ctx.events_queue, sizeof ctx.events_queue, "%s%s", PROTO_EVENTS_QUEUE_PREFIX,
+                 ctx.name);
+    ctx.db = wk_db_new(cfg_vars[1].str, ctx.name);
+    ctx.kv = wk_kv_new(cfg_vars[2].str);
+    PROTO_INFO(NULL, "worker starting", "version=%s schema=%s", FT_VERSION,
+               proto_log_str(ctx.schema[0] ? ctx.schema : "-"));
+    wk_db_maintain(ctx.db);
+
+    struct wk_backoff mq_bo = {0, 0};
+    int slice = ctx.relay_interval_ms < CONSUME_SLICE_MS ? ctx.relay_interval_ms : CONSUME_SLICE_MS;
+    ctx.relay_next_ms = wk_mono_ms();
+    while (!g_stop) {
+        if (!wk_mq_up(&ctx.mq)) {
+            if (mq_setup(&ctx, types, ntypes) != 0) {
+                int delay = wk_backoff_fail(&mq_bo);
+                PROTO_WARN(NULL, "broker not ready, retrying", "retry_ms=%d", delay);
+                wk_sleep_ms(delay);
+                continue;
+            }
+            wk_backoff_reset(&mq_bo);
+        }
+        if (!wk_db_up(ctx.db))
+            wk_db_maintain(ctx.db);
+        if (ctx.events_paused && wk_db_up(ctx.db)) {
+            PROTO_INFO(NULL, "database back: resuming the event consumer", NULL);
+            ctx.events_paused = 0;
+            if (wk_mq_consume_events(&ctx.mq, ctx.events_queue) != 0) {
+                wk_mq_close(&ctx.mq);
+                continue;
+            }
+        }
+        struct wk_delivery d;
+        int got = wk_mq_next(&ctx.mq, &d, slice);
+        if (got < 0) {
+            wk_mq_close(&ctx.mq);
+            continue;
+        }
+        if (got == 1) {
+            int src = d.from_events ? handle_event(&ctx, &d) : handle_request(&ctx, &d);
+            wk_mq_delivery_free(&d);
+            if (src != 0)
+                wk_mq_close(&ctx.mq);
+            wk_relay_run(&ctx); /* publish what the handler just wrote */
+        } else if (wk_mono_ms() >= ctx.relay_next_ms) {
+            wk_relay_run(&ctx);
+        }
+    }
+
+    PROTO_INFO(NULL, "worker stopping", NULL);
+    /* Closing returns the prefetched, unstarted messages to the queue for the others. */
+    wk_mq_close(&ctx.mq);
+    wk_mq_close(&ctx.relay_mq);
+    wk_db_free(ctx.db);
+    wk_kv_free(ctx.kv);
+    free(ctx.sql_outbox_select);
+    free(ctx.sql_outbox_mark);
+    free(ctx.sql_outbox_insert);
+    free(ctx.sql_inbox_insert);
+    g_ctx = NULL;
+    return 0;
+}
