@@ -7,6 +7,7 @@
 #   ports: PostgreSQL 55432+OFF, Redis 56379+OFF, AMQP 55672+OFF, Erlang dist 55673+OFF, epmd 54369+OFF
 #   (never the default ports: the image may run its own cluster on 5432). Offsets that are
 #   multiples of 10 keep stacks apart.
+#   start-pg/stop-pg, start-rabbit/stop-rabbit restart one server (for outage tests).
 #   start  is idempotent: it initialises what is missing, starts what is not running, and prints
 #          eval-able PG_URL=… REDIS_URL=… AMQP_URL=… (superuser/admin URLs; passwords are random
 #          per BASE_DIR and kept in BASE_DIR/secrets, mode 600).
@@ -14,7 +15,7 @@
 #   PG_DURABLE=1 keeps PostgreSQL's durable defaults (fsync, synchronous_commit); otherwise test speed.
 # Facts behind the odd steps are in shared/notes/machine.md ("Start / stop all three servers").
 set -euo pipefail
-CMD=${1:?usage: services.sh start|stop|status|env|start-rabbit|stop-rabbit BASE_DIR [PORT_OFFSET]}
+CMD=${1:?usage: services.sh start|stop|status|env|start-X|stop-X|secret BASE_DIR [PORT_OFFSET]}
 BASE=$(realpath -m "${2:?BASE_DIR required}")
 OFF=${3:-0}
 PG_PORT=$((55432 + OFF)); REDIS_PORT=$((56379 + OFF)); AMQP_PORT=$((55672 + OFF))
@@ -130,6 +131,13 @@ stop_rabbit() {
   fi
 }
 
+stop_pg() {
+  if pidfile_alive "$BASE/pg/data/postmaster.pid"; then
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$BASE/pg/data" -m fast -w -t 60 stop >/dev/null \
+      || kill -QUIT "$(head -1 "$BASE/pg/data/postmaster.pid")" 2>/dev/null || true
+  fi
+}
+
 stop_all() {
   stop_rabbit
   if [ -f "$BASE/rmq/epmd.pid" ]; then kill "$(cat "$BASE/rmq/epmd.pid")" 2>/dev/null || true; rm -f "$BASE/rmq/epmd.pid"; fi
@@ -137,10 +145,7 @@ stop_all() {
     local r; r=$(cat "$BASE/redis/redis.pid"); kill -TERM "$r" 2>/dev/null || true
     wait_gone "$r" 100 || kill -KILL "$r" 2>/dev/null || true
   fi
-  if pidfile_alive "$BASE/pg/data/postmaster.pid"; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$BASE/pg/data" -m fast -w -t 60 stop >/dev/null \
-      || kill -QUIT "$(head -1 "$BASE/pg/data/postmaster.pid")" 2>/dev/null || true
-  fi
+  stop_pg
 }
 
 case "$CMD" in
@@ -157,6 +162,8 @@ case "$CMD" in
   env) print_env ;;
   start-rabbit) start_rabbit ;;
   stop-rabbit) stop_rabbit ;;
+  start-pg) start_pg ;;
+  stop-pg) stop_pg ;;
   secret) secret "${4:?secret NAME}" ;;
   status)
     "$PGBIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT" || true

@@ -42,6 +42,14 @@ void itest_forget(struct itest *t, pid_t pid);
  * prints the worker log when `print_log`. */
 void itest_teardown(struct itest *t, int print_log);
 
+/* Runs `$FT_SERVICES <cmd> $FT_SVC_DIR $FT_SVC_OFF` (deploy/local/services.sh: stop-rabbit,
+ * start-rabbit, stop-pg, start-pg). Returns the shell's exit status. */
+int itest_services(const char *cmd);
+
+/* 0 when FT_SERVICES and FT_SVC_DIR are set; otherwise says why and returns 77 (skip)
+ * or, under CI=true, 1. For tests that take a server away. */
+int itest_need_services(void);
+
 /* Number of lines in a file (0 if missing). */
 int itest_count_lines(const char *path);
 

@@ -15,14 +15,6 @@
 #include "ft_test.h"
 #include "itest.h"
 
-static int services(const char *cmd)
-{
-    char line[4096];
-    snprintf(line, sizeof line, "'%s' %s '%s' '%s' >&2", ft_env("FT_SERVICES", ""), cmd,
-             ft_env("FT_SVC_DIR", ""), ft_env("FT_SVC_OFF", "0"));
-    return system(line);
-}
-
 static void test_wk_broker_restart_worker_reconnects(void)
 {
     struct itest t;
@@ -34,8 +26,8 @@ static void test_wk_broker_restart_worker_reconnects(void)
 
     ft_amqp_close(t.a);
     t.a = NULL;
-    CU_ASSERT_EQUAL_FATAL(services("stop-rabbit"), 0);
-    int start_rc = services("start-rabbit");
+    CU_ASSERT_EQUAL_FATAL(itest_services("stop-rabbit"), 0);
+    int start_rc = itest_services("start-rabbit");
     CU_ASSERT_EQUAL_FATAL(start_rc, 0);
     CU_ASSERT_FALSE(ft_exited(pid, NULL)); /* the worker rode it out */
 
@@ -79,12 +71,8 @@ int main(void)
     int rc = ft_need_servers();
     if (rc)
         return rc;
-    if (!ft_env("FT_SERVICES", NULL) || !ft_env("FT_SVC_DIR", NULL)) {
-        int ci = strcmp(ft_env("CI", ""), "true") == 0;
-        fprintf(stderr, "FT_SERVICES/FT_SVC_DIR unset: cannot restart the broker%s\n",
-                ci ? ": failing because CI=true" : ": skipping");
-        return ci ? 1 : 77;
-    }
+    if ((rc = itest_need_services()))
+        return rc;
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite s = CU_add_suite("wk_broker_restart", NULL, NULL);
