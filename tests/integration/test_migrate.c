@@ -222,7 +222,8 @@ int main(void)
     } tests[] = {
         {"test_migrate_applies_then_is_idempotent", test_migrate_applies_then_is_idempotent},
         {"test_migrate_concurrent_runs_apply_once", test_migrate_concurrent_runs_apply_once},
-        {"test_migrate_failed_migration_leaves_nothing", test_migrate_failed_migration_leaves_nothing},
+        {"test_migrate_failed_migration_leaves_nothing",
+         test_migrate_failed_migration_leaves_nothing},
         {"test_migrate_worker_roles_are_confined", test_migrate_worker_roles_are_confined},
         {"test_migrate_refuses_edited_migration", test_migrate_refuses_edited_migration},
     };

@@ -99,6 +99,27 @@ static void test_wk_rpc_db_query_answers(void)
     ft_reply_free(&r);
 }
 
+/* Serialization failures (40001) are retried inside wk_db_tx: two injected failures
+ * still end in one success; a failure on every attempt answers 503 busy, Retry-After. */
+static void test_wk_rpc_serialization_failures_are_retried(void)
+{
+    struct ft_reply r;
+    CU_ASSERT_EQUAL_FATAL(ft_amqp_call(t.a, t.name, "test.retry", "{\"fail_times\":2}", 10000, &r),
+                          1);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_PTR_NOT_NULL(r.body_json);
+    if (r.body_json)
+        CU_ASSERT_STRING_EQUAL(r.body_json, "{\"attempts\":3}");
+    ft_reply_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(
+        ft_amqp_call(t.a, t.name, "test.retry", "{\"fail_times\":100}", 10000, &r), 1);
+    CU_ASSERT_EQUAL(r.status, 503);
+    CU_ASSERT_STRING_EQUAL(r.code, "busy");
+    CU_ASSERT_PTR_NOT_NULL(r.headers_json ? strstr(r.headers_json, "\"Retry-After\":\"1\"") : NULL);
+    ft_reply_free(&r);
+}
+
 /* A worker whose database is unreachable still starts, answers sys.ping with
  * db "down", and answers a handler that needs the database 503 db_unavailable. */
 static void test_wk_rpc_db_down_is_503(void)
@@ -137,5 +158,7 @@ int main(void)
                 test_wk_rpc_handler_error_passes_through);
     CU_add_test(s, "test_wk_rpc_db_query_answers", test_wk_rpc_db_query_answers);
     CU_add_test(s, "test_wk_rpc_db_down_is_503", test_wk_rpc_db_down_is_503);
+    CU_add_test(s, "test_wk_rpc_serialization_failures_are_retried",
+                test_wk_rpc_serialization_failures_are_retried);
     return ft_cunit_run();
 }

@@ -11,6 +11,8 @@
  *   test.reject answers 422 "rejected" with a message
  *   test.outbox {type, data}: writes one outbox row through wk_outbox_add
  *   test.db     runs SELECT 1 through a prepared statement, answers {one: 1}
+ *   test.retry  {fail_times}: inside wk_db_tx, raises SQLSTATE 40001 on the first
+ *               fail_times attempts, answers {attempts}
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -145,14 +147,45 @@ static int on_event(struct wk_ctx *ctx, const struct proto_event *ev)
     return 0;
 }
 
+struct retry_arg {
+    int64_t fail_times;
+    int attempts;
+};
+
+static int retry_tx(struct wk_ctx *ctx, void *arg)
+{
+    struct retry_arg *a = arg;
+    const char *sql = ++a->attempts <= a->fail_times
+                          ? "DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '40001'; END $$"
+                          : "SELECT 1";
+    PGresult *r = wk_db_exec(wk_db(ctx), sql, 0, NULL);
+    if (!r)
+        return WK_EDB;
+    PQclear(r);
+    return 0;
+}
+
+static int t_retry(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    struct retry_arg a = {0, 0};
+    if (proto_obj_int(proto_map_get(body_of(req), "fail_times"), &a.fail_times) != 0) {
+        wk_reply_error(rep, 422, "invalid_body", "need {fail_times}");
+        return 0;
+    }
+    int rc = wk_db_tx(ctx, retry_tx, &a);
+    if (rc != 0)
+        return rc;
+    msgpack_pack_map(rep->body, 1);
+    proto_pack_cstr(rep->body, "attempts");
+    msgpack_pack_int(rep->body, a.attempts);
+    return 0;
+}
+
 static const struct wk_method methods[] = {
-    {"test.echo", t_echo},
-    {"test.sleep", t_sleep},
-    {"test.fail", t_fail},
-    {"test.reject", t_reject},
-    {"test.outbox", t_outbox},
-    {"test.db", t_db},
-    {NULL, NULL},
+    {"test.echo", t_echo},     {"test.sleep", t_sleep},
+    {"test.fail", t_fail},     {"test.reject", t_reject},
+    {"test.outbox", t_outbox}, {"test.db", t_db},
+    {"test.retry", t_retry},   {NULL, NULL},
 };
 
 int main(void)
