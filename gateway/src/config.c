@@ -1,0 +1,51 @@
+/* The gateway's configuration table; see config.h. */
+#include "config.h"
+
+#include "proto/config.h"
+
+enum { V_PORT, V_BIND, V_AMQP, V_TIMEOUT, V_BODY, V_ROOT, V_INFLIGHT, V_HEADER, V_LOG, V_COUNT };
+
+static struct proto_cfg_var vars[V_COUNT] = {
+    [V_PORT] = {"GW_PORT", "8080", PROTO_CFG_INT, 1, 65535, "HTTP listen port", NULL, 0},
+    [V_BIND] = {"GW_BIND", "127.0.0.1", PROTO_CFG_STR, 1, 255, "HTTP listen address", NULL, 0},
+    [V_AMQP] = {"AMQP_URL", NULL, PROTO_CFG_SECRET, 1, 2048,
+                "broker URL amqp://user:pass@host:port/vhost", NULL, 0},
+    [V_TIMEOUT] = {"RPC_TIMEOUT_MS", "5000", PROTO_CFG_INT, 100, 60000,
+                   "deadline of one RPC; later answers 504", NULL, 0},
+    [V_BODY] = {"GW_MAX_BODY", "1048576", PROTO_CFG_INT, 1, 64 << 20,
+                "default request body limit in bytes (413 above)", NULL, 0},
+    [V_ROOT] = {"GW_WEB_ROOT", "./web/dist", PROTO_CFG_STR, 1, 1024,
+                "directory of the built web app (placeholder page if missing)", NULL, 0},
+    [V_INFLIGHT] = {"GW_MAX_INFLIGHT", "4096", PROTO_CFG_INT, 1, 1000000,
+                    "RPCs in flight before 503 overloaded", NULL, 0},
+    [V_HEADER] = {"GW_MAX_HEADER_BYTES", "8192", PROTO_CFG_INT, 1024, 65535,
+                  "request header bytes per connection", NULL, 0},
+    [V_LOG] = {"LOG_LEVEL", "info", PROTO_CFG_STR, 1, 16, "debug, info, warn or error", NULL, 0},
+};
+
+int gw_config_load(struct gw_config *cfg, FILE *report)
+{
+    int bad = proto_config_load(vars, V_COUNT, report);
+    if (bad)
+        return bad;
+    cfg->port = (int)vars[V_PORT].num;
+    cfg->bind = vars[V_BIND].str;
+    cfg->amqp_url = vars[V_AMQP].str;
+    cfg->rpc_timeout_ms = (int)vars[V_TIMEOUT].num;
+    cfg->max_body = (size_t)vars[V_BODY].num;
+    cfg->web_root = vars[V_ROOT].str;
+    cfg->max_inflight = (int)vars[V_INFLIGHT].num;
+    cfg->max_header = (int)vars[V_HEADER].num;
+    if (proto_log_level_parse(vars[V_LOG].str, &cfg->log_level) != 0) {
+        if (report)
+            fprintf(report, "config: LOG_LEVEL=%s is not one of debug, info, warn, error\n",
+                    vars[V_LOG].str);
+        return 1;
+    }
+    return 0;
+}
+
+void gw_config_usage(FILE *out)
+{
+    proto_config_usage(vars, V_COUNT, out);
+}

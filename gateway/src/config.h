@@ -1,0 +1,33 @@
+/*
+ * gateway/config.h — the gateway's environment variables, read once at start.
+ * Call gw_config_load from main before any thread starts.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "proto/log.h"
+
+struct gw_config {
+    int port;                       /* GW_PORT */
+    const char *bind;               /* GW_BIND */
+    const char *amqp_url;           /* AMQP_URL (secret: contains a password) */
+    int rpc_timeout_ms;             /* RPC_TIMEOUT_MS */
+    size_t max_body;                /* GW_MAX_BODY: default request body limit in bytes */
+    const char *web_root;           /* GW_WEB_ROOT */
+    int max_inflight;               /* GW_MAX_INFLIGHT: pending RPCs before 503 overloaded */
+    int max_header;                 /* GW_MAX_HEADER_BYTES: lws max_http_header_data */
+    enum proto_log_level log_level; /* LOG_LEVEL */
+};
+
+/* Fills cfg from the environment. Reports every problem on `report` and returns their
+ * count (> 0): the caller then exits PROTO_CONFIG_EXIT. Strings point into the
+ * environment or static defaults. */
+int gw_config_load(struct gw_config *cfg, FILE *report);
+
+/* Prints the variables with defaults and help. */
+void gw_config_usage(FILE *out);
+
+#endif

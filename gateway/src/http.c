@@ -1,0 +1,139 @@
+/* Staging and writing HTTP responses; see http.h. */
+#include "http.h"
+
+#include <string.h>
+
+#include "proto/json.h"
+
+#define CHUNK 65536
+
+/* The lws thread is the only writer, so one scratch buffer serves every connection. */
+static unsigned char scratch[LWS_PRE + CHUNK];
+
+void gw_http_reset(struct gw_conn *c)
+{
+    proto_buf_reset(&c->resp);
+    proto_buf_reset(&c->xhdr);
+    c->status = 0;
+    c->ctype = NULL;
+    c->sent = 0;
+    c->hdr_done = 0;
+    c->close_after = 0;
+    c->err_status = 0;
+    c->fanout = 0;
+    c->slots_left = 0;
+    c->route = NULL;
+    c->idem[0] = '\0';
+}
+
+void gw_http_header(struct gw_conn *c, const char *name, const char *value)
+{
+    proto_buf_puts(&c->xhdr, name);
+    proto_buf_append(&c->xhdr, ":", 2); /* the colon and a NUL */
+    proto_buf_append(&c->xhdr, value, strlen(value) + 1);
+}
+
+void gw_http_respond(struct lws *wsi, struct gw_conn *c, int status, const char *ctype)
+{
+    c->status = status;
+    c->ctype = ctype;
+    c->state = GW_CONN_RESPOND;
+    c->sent = 0;
+    c->hdr_done = 0;
+    lws_callback_on_writable(wsi);
+}
+
+void gw_http_error(struct lws *wsi, struct gw_conn *c, int status, const char *code,
+                   const char *detail)
+{
+    proto_buf_reset(&c->resp);
+    proto_buf_puts(&c->resp, "{\"detail\":");
+    if (proto_json_quote(&c->resp, detail, strlen(detail)) != 0)
+        proto_buf_puts(&c->resp, "\"error\"");
+    proto_buf_puts(&c->resp, ",\"code\":");
+    if (proto_json_quote(&c->resp, code, strlen(code)) != 0)
+        proto_buf_puts(&c->resp, "\"error\"");
+    proto_buf_puts(&c->resp, "}");
+    gw_http_respond(wsi, c, status, "application/json");
+}
+
+static int add_header(struct lws *wsi, const char *name_colon, const char *value, unsigned char **p,
+                      unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name_colon,
+                                       (const unsigned char *)value, (int)strlen(value), p, end);
+}
+
+/*
+ * Writes the headers and, when it fits in the scratch buffer, the whole body in the
+ * same write: one TCP segment per small response instead of two. Returns 1 when the
+ * body went with the headers, 0 when it must follow, -1 on error.
+ */
+static int write_headers(struct lws *wsi, struct gw_conn *c)
+{
+    unsigned char *start = scratch + LWS_PRE, *p = start, *end = scratch + sizeof scratch - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)c->status, c->ctype, (lws_filepos_t)c->resp.len,
+                                    &p, end))
+        return -1;
+    if (add_header(wsi, "x-request-id:", c->req_id, &p, end))
+        return -1;
+    if (c->is_api && add_header(wsi, "cache-control:", "no-store", &p, end))
+        return -1;
+    for (size_t off = 0; off < c->xhdr.len;) {
+        const char *name = c->xhdr.data + off;
+        const char *value = name + strlen(name) + 1;
+        off = (size_t)(value - c->xhdr.data) + strlen(value) + 1;
+        if (add_header(wsi, name, value, &p, end))
+            return -1;
+    }
+    if (c->close_after && add_header(wsi, "connection:", "close", &p, end))
+        return -1;
+    if (lws_finalize_http_header(wsi, &p, end))
+        return -1;
+    c->hdr_done = 1;
+    size_t body = c->method == GW_HEAD ? 0 : c->resp.len;
+    int all = body <= (size_t)(end - p);
+    if (all && body) {
+        memcpy(p, c->resp.data, body);
+        p += body;
+        c->sent = body;
+    }
+    /* h1 headers are raw bytes on the socket, so the body may ride along. */
+    if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < (int)(p - start))
+        return -1;
+    return all;
+}
+
+int gw_http_write(struct lws *wsi, struct gw_conn *c)
+{
+    if (!c->hdr_done) {
+        int rc = write_headers(wsi, c);
+        if (rc != 0)
+            return rc;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    size_t n = c->resp.len - c->sent;
+    if (n > CHUNK)
+        n = CHUNK;
+    memcpy(scratch + LWS_PRE, c->resp.data + c->sent, n);
+    int last = c->sent + n == c->resp.len;
+    if (lws_write(wsi, scratch + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+        return -1;
+    c->sent += n;
+    if (last)
+        return 1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+void gw_http_free(struct gw_conn *c)
+{
+    proto_buf_free(&c->resp);
+    proto_buf_free(&c->xhdr);
+    proto_buf_free(&c->body);
+    if (c->args_init) {
+        msgpack_sbuffer_destroy(&c->args);
+        c->args_init = 0;
+    }
+}

@@ -1,0 +1,882 @@
+/* The lws side of the gateway: thin callbacks that call into routes, bridge, pending,
+ * static and http. See server.h. */
+#include "server.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "bridge.h"
+#include "http.h"
+#include "pending.h"
+#include "request.h"
+#include "routes.h"
+#include "static.h"
+
+#include "proto/json.h"
+#include "proto/log.h"
+#include "proto/status.h"
+#include "proto/uuid.h"
+
+#define SWEEP_US    (50 * LWS_US_PER_MS)
+#define DISCARD_MAX (64u << 20) /* larger bodies are not drained before a 413 */
+
+struct conn_slot {
+    struct lws *wsi;
+    uint32_t gen;
+    int next_free;
+};
+
+struct gw_metrics {
+    uint64_t by_class[6]; /* index status / 100 */
+    double rpc_seconds_sum;
+    uint64_t rpc_count;
+    uint64_t rpc_timeouts;
+};
+
+struct gw_server {
+    const struct gw_config *cfg;
+    struct lws_context *ctx;
+    struct gw_bridge *bridge;
+    struct gw_pending_table *pending;
+    const struct gw_route *routes;
+    size_t nroutes;
+    struct conn_slot *slots; /* connection registry: id = gen << 32 | (index + 1) */
+    int nslots, free_head;
+    lws_sorted_usec_list_t sweep;
+    volatile sig_atomic_t stop;
+    int draining;
+    uint64_t submit_seq;
+    int active; /* connections with a request in progress */
+    msgpack_sbuffer env;
+    struct gw_metrics m;
+};
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- connection registry (lws thread) ---- */
+
+static void conn_register(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+{
+    if (s->free_head < 0) {
+        int old = s->nslots, n = old ? old * 2 : 256;
+        s->slots = proto_xrealloc(s->slots, (size_t)n * sizeof *s->slots);
+        for (int i = old; i < n; i++) {
+            s->slots[i].wsi = NULL;
+            s->slots[i].gen = 0;
+            s->slots[i].next_free = i + 1 < n ? i + 1 : -1;
+        }
+        s->free_head = old;
+        s->nslots = n;
+    }
+    int i = s->free_head;
+    s->free_head = s->slots[i].next_free;
+    s->slots[i].wsi = wsi;
+    s->slots[i].gen++;
+    c->id = ((uint64_t)s->slots[i].gen << 32) | (uint64_t)(i + 1);
+}
+
+static struct lws *conn_lookup(struct gw_server *s, uint64_t id)
+{
+    int i = (int)(id & 0xffffffffu) - 1;
+    if (i < 0 || i >= s->nslots || s->slots[i].gen != (uint32_t)(id >> 32))
+        return NULL;
+    return s->slots[i].wsi;
+}
+
+static void set_state(struct gw_server *s, struct gw_conn *c, enum gw_conn_state st)
+{
+    s->active += (st != GW_CONN_IDLE) - (c->state != GW_CONN_IDLE);
+    c->state = st;
+}
+
+static void conn_release(struct gw_server *s, struct gw_conn *c)
+{
+    if (!c || !c->id)
+        return;
+    int i = (int)(c->id & 0xffffffffu) - 1;
+    s->slots[i].wsi = NULL;
+    s->slots[i].gen++;
+    s->slots[i].next_free = s->free_head;
+    s->free_head = i;
+    c->id = 0;
+    set_state(s, c, GW_CONN_IDLE);
+    gw_http_free(c);
+}
+
+/* ---- responses ---- */
+
+static void respond_error(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int status,
+                          const char *code, const char *detail)
+{
+    set_state(s, c, GW_CONN_RESPOND);
+    gw_http_error(wsi, c, status, code, detail);
+}
+
+static void respond_unavailable(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
+                                const char *code, const char *detail)
+{
+    gw_http_header(c, "Retry-After", "1");
+    respond_error(s, wsi, c, 503, code, detail);
+}
+
+static void finish_log(struct gw_server *s, struct gw_conn *c)
+{
+    int cls = c->status / 100;
+    if (cls >= 1 && cls <= 5)
+        s->m.by_class[cls]++;
+    double ms = (double)(mono_us() - c->t0_us) / 1000.0;
+    PROTO_INFO(c->req_id, "request", "method=%s path=%s status=%d ms=%.2f",
+               gw_method_name(c->method), proto_log_str(c->path), c->status, ms);
+}
+
+static void status_json(struct gw_conn *c)
+{
+    struct proto_buf *b = &c->resp;
+    proto_buf_reset(b);
+    proto_buf_puts(b, "{\"workers\":[");
+    int all = 1;
+    for (int w = 0; w < PROTO_WORKER_COUNT; w++) {
+        const struct gw_status_slot *sl = &c->slots[w];
+        all &= sl->ok;
+        proto_buf_printf(
+            b, "%s{\"name\":\"%s\",\"ok\":%s,\"ms\":%.3f,\"status\":%d,\"version\":", w ? "," : "",
+            proto_worker_names[w], sl->ok ? "true" : "false", sl->ms, sl->status);
+        /* proto_obj_str already checked UTF-8, so quoting cannot fail. */
+        if (!sl->version[0] || proto_json_quote(b, sl->version, strlen(sl->version)) != 0)
+            proto_buf_puts(b, "null");
+        if (sl->pid >= 0)
+            proto_buf_printf(b, ",\"pid\":%lld", sl->pid);
+        else
+            proto_buf_puts(b, ",\"pid\":null");
+        if (sl->uptime_ms >= 0)
+            proto_buf_printf(b, ",\"uptime_ms\":%lld}", sl->uptime_ms);
+        else
+            proto_buf_puts(b, ",\"uptime_ms\":null}");
+    }
+    proto_buf_printf(b, "],\"ok\":%s}", all ? "true" : "false");
+}
+
+static void slot_done(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int slot, int status,
+                      double ms, const struct gw_result *r)
+{
+    struct gw_status_slot *sl = &c->slots[slot];
+    if (sl->done)
+        return;
+    sl->done = 1;
+    sl->status = status;
+    sl->ok = status == 200;
+    sl->ms = ms;
+    if (r && r->has_ping) {
+        snprintf(sl->version, sizeof sl->version, "%s", r->version);
+        sl->pid = r->pid;
+        sl->uptime_ms = r->uptime_ms;
+    }
+    if (--c->slots_left == 0) {
+        status_json(c);
+        set_state(s, c, GW_CONN_RESPOND);
+        gw_http_respond(wsi, c, 200, "application/json");
+    }
+}
+
+/* The connection still waiting for pending entry p, or NULL (closed, or moved on). */
+static struct gw_conn *pending_conn(struct gw_server *s, const struct gw_pending *p,
+                                    struct lws **wsi)
+{
+    *wsi = conn_lookup(s, p->conn_id);
+    if (!*wsi)
+        return NULL;
+    struct gw_conn *c = lws_wsi_user(*wsi);
+    if (!c || c->seq != p->conn_seq || c->state != GW_CONN_WAIT)
+        return NULL;
+    return c;
+}
+
+static void fail_pending(struct gw_server *s, struct gw_pending *p, int status, const char *code,
+                         const char *detail)
+{
+    struct lws *wsi;
+    struct gw_conn *c = pending_conn(s, p, &wsi);
+    if (!c)
+        return;
+    if (p->slot >= 0) {
+        slot_done(s, wsi, c, p->slot, status, (double)(mono_us() - p->start_us) / 1000.0, NULL);
+    } else if (status == 503) {
+        respond_unavailable(s, wsi, c, code, detail);
+    } else {
+        respond_error(s, wsi, c, status, code, detail);
+    }
+}
+
+static void deliver(struct gw_server *s, struct gw_pending *p, struct gw_result *r)
+{
+    struct lws *wsi;
+    struct gw_conn *c = pending_conn(s, p, &wsi);
+    double ms = (double)(mono_us() - p->start_us) / 1000.0;
+    s->m.rpc_seconds_sum += ms / 1000.0;
+    s->m.rpc_count++;
+    if (!c)
+        return; /* a late reply for a connection that is gone or moved on */
+    if (p->slot >= 0) {
+        slot_done(s, wsi, c, p->slot, r->status, ms, r);
+        return;
+    }
+    struct proto_buf tmp = c->resp; /* take the body without copying it */
+    c->resp = r->body;
+    r->body = tmp;
+    for (int i = 0; i < r->nheaders; i++)
+        gw_http_header(c, r->hname[i], r->hvalue[i]);
+    set_state(s, c, GW_CONN_RESPOND);
+    gw_http_respond(wsi, c, r->status, c->resp.len ? "application/json" : NULL);
+}
+
+/* Drains every result the bridge queued (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+static void drain_results(struct gw_server *s)
+{
+    if (!s->bridge)
+        return;
+    struct gw_result *r = gw_bridge_take_results(s->bridge);
+    while (r) {
+        struct gw_result *next = r->next;
+        if (r->kind == GW_RES_BROKER_LOST) {
+            struct gw_pending *p;
+            while ((p = gw_pending_take_upto(s->pending, r->seq))) {
+                fail_pending(s, p, 503, "broker_unavailable",
+                             "the message broker connection was lost");
+                free(p);
+            }
+        } else {
+            struct gw_pending *p = gw_pending_take(s->pending, r->corr);
+            if (p) {
+                deliver(s, p, r);
+                free(p);
+            }
+        }
+        gw_result_free(r);
+        r = next;
+    }
+}
+
+static void sweep_cb(lws_sorted_usec_list_t *sul)
+{
+    struct gw_server *s = lws_container_of(sul, struct gw_server, sweep);
+    int64_t now = mono_us();
+    struct gw_pending *p;
+    while ((p = gw_pending_take_expired(s->pending, now))) {
+        s->m.rpc_timeouts++;
+        fail_pending(s, p, 504, "upstream_timeout", "the service did not answer in time");
+        free(p);
+    }
+    lws_sul_schedule(s->ctx, 0, &s->sweep, sweep_cb, SWEEP_US);
+}
+
+/* ---- RPC submission ---- */
+
+static int worker_index(const char *name)
+{
+    for (int w = 0; w < PROTO_WORKER_COUNT; w++)
+        if (strcmp(proto_worker_names[w], name) == 0)
+            return w;
+    return -1;
+}
+
+/*
+ * Encodes and queues one RPC. Returns 0, or an HTTP status (503/500) the caller
+ * answers, described by code and detail.
+ */
+static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const char *method,
+                      const char *args, size_t args_len, int slot, const char **code,
+                      const char **detail)
+{
+    if (!gw_bridge_connected(s->bridge)) {
+        *code = "broker_unavailable";
+        *detail = "the message broker is unavailable";
+        return 503;
+    }
+    if (gw_bridge_consumers(s->bridge, worker) == 0) {
+        *code = "worker_unavailable";
+        *detail = "no worker is serving this request";
+        return 503;
+    }
+    if (gw_pending_count(s->pending) >= (size_t)s->cfg->max_inflight) {
+        *code = "overloaded";
+        *detail = "too many requests in flight";
+        return 503;
+    }
+    /* Client ids are not unique: the correlation id is the request id only when free. */
+    char corr[PROTO_ID_MAX + 1];
+    struct gw_pending *p = slot < 0 ? gw_pending_add(s->pending, c->req_id) : NULL;
+    if (p) {
+        strcpy(corr, c->req_id);
+    } else {
+        if (proto_uuid_v4(corr) != 0 || !(p = gw_pending_add(s->pending, corr))) {
+            *code = "internal";
+            *detail = "could not allocate a request id";
+            return 500;
+        }
+    }
+    struct proto_request req;
+    memset(&req, 0, sizeof req);
+    snprintf(req.id, sizeof req.id, "%s", c->req_id);
+    snprintf(req.method, sizeof req.method, "%s", method);
+    snprintf(req.idem, sizeof req.idem, "%s", c->idem);
+    req.deadline_ms = proto_now_ms() + s->cfg->rpc_timeout_ms;
+    msgpack_sbuffer_clear(&s->env);
+    int rc = proto_request_encode(&s->env, &req, args, args_len);
+    if (rc != 0) {
+        free(gw_pending_take(s->pending, corr));
+        PROTO_WARN(c->req_id, "request encode failed", "err=%s", proto_log_str(proto_strerror(rc)));
+        *code = "invalid_request";
+        *detail = "the request could not be encoded";
+        return 400;
+    }
+    struct gw_job *j = gw_job_new(s->env.size);
+    memcpy(j->data, s->env.data, s->env.size);
+    strcpy(j->corr, corr);
+    j->worker = worker;
+    j->seq = ++s->submit_seq;
+    j->deadline_ms = req.deadline_ms;
+    p->conn_id = c->id;
+    p->conn_seq = c->seq;
+    p->slot = slot;
+    p->seq = j->seq;
+    p->start_us = mono_us();
+    p->deadline_us = p->start_us + (int64_t)s->cfg->rpc_timeout_ms * 1000;
+    gw_bridge_submit(s->bridge, j);
+    return 0;
+}
+
+static void start_status(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+{
+    static const char empty_map = (char)0x80; /* msgpack: an empty fixmap */
+    c->fanout = 1;
+    c->slots_left = PROTO_WORKER_COUNT;
+    memset(c->slots, 0, sizeof c->slots);
+    for (int w = 0; w < PROTO_WORKER_COUNT; w++)
+        c->slots[w].pid = c->slots[w].uptime_ms = -1;
+    set_state(s, c, GW_CONN_WAIT);
+    for (int w = 0; w < PROTO_WORKER_COUNT && c->state == GW_CONN_WAIT; w++) {
+        const char *code, *detail;
+        int st = submit_rpc(s, c, w, "sys.ping", &empty_map, 1, w, &code, &detail);
+        if (st)
+            slot_done(s, wsi, c, w, st, 0, NULL);
+    }
+}
+
+static void submit_request(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+{
+    const char *code, *detail;
+    int st = submit_rpc(s, c, worker_index(c->route->worker), c->route->rpc_method, c->args.data,
+                        c->args.size, -1, &code, &detail);
+    if (st == 503)
+        respond_unavailable(s, wsi, c, code, detail);
+    else if (st)
+        respond_error(s, wsi, c, st, code, detail);
+    else
+        set_state(s, c, GW_CONN_WAIT);
+}
+
+/* ---- request handling ---- */
+
+static void metrics_text(struct gw_server *s, struct gw_conn *c)
+{
+    struct proto_buf *b = &c->resp;
+    proto_buf_reset(b);
+    proto_buf_puts(b, "# HELP fintwin_gateway_requests_total HTTP responses by status class.\n"
+                      "# TYPE fintwin_gateway_requests_total counter\n");
+    for (int k = 1; k <= 5; k++)
+        proto_buf_printf(b, "fintwin_gateway_requests_total{class=\"%dxx\"} %" PRIu64 "\n", k,
+                         s->m.by_class[k]);
+    proto_buf_printf(
+        b,
+        "# HELP fintwin_gateway_rpc_latency_seconds RPC round trips through the broker.\n"
+        "# TYPE fintwin_gateway_rpc_latency_seconds summary\n"
+        "fintwin_gateway_rpc_latency_seconds_sum %.6f\n"
+        "fintwin_gateway_rpc_latency_seconds_count %" PRIu64 "\n"
+        "# HELP fintwin_gateway_rpc_timeouts_total RPCs answered 504.\n"
+        "# TYPE fintwin_gateway_rpc_timeouts_total counter\n"
+        "fintwin_gateway_rpc_timeouts_total %" PRIu64 "\n"
+        "# HELP fintwin_gateway_inflight RPCs waiting for a reply.\n"
+        "# TYPE fintwin_gateway_inflight gauge\n"
+        "fintwin_gateway_inflight %zu\n"
+        "# HELP fintwin_gateway_broker_connected 1 when the AMQP bridge is connected.\n"
+        "# TYPE fintwin_gateway_broker_connected gauge\n"
+        "fintwin_gateway_broker_connected %d\n",
+        s->m.rpc_seconds_sum, s->m.rpc_count, s->m.rpc_timeouts, gw_pending_count(s->pending),
+        gw_bridge_connected(s->bridge));
+}
+
+static int header_copy(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t size)
+{
+    int n = lws_hdr_total_length(wsi, h);
+    if (n <= 0)
+        return n == 0 ? 0 : -1;
+    if ((size_t)n >= size)
+        return -2;
+    return lws_hdr_copy(wsi, buf, (int)size, h);
+}
+
+/* Packs path params and query into c->args (the body value follows). 0 or -1 (answered). */
+static int pack_args_head(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
+                          const struct gw_match *m)
+{
+    static char pool[16384];
+    struct gw_kv kv[GW_QUERY_MAX];
+    int nq = 0;
+    size_t used = 0;
+    for (int i = 0; i < GW_QUERY_MAX + 1; i++) {
+        if (used + 1 >= sizeof pool) {
+            respond_error(s, wsi, c, 414, "uri_too_long", "the query string is too long");
+            return -1;
+        }
+        int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (flen <= 0)
+            break;
+        if ((size_t)flen + 1 > sizeof pool - used) {
+            respond_error(s, wsi, c, 414, "uri_too_long", "the query string is too long");
+            return -1;
+        }
+        int n = lws_hdr_copy_fragment(wsi, pool + used, (int)(sizeof pool - used),
+                                      WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            break;
+        if (nq == GW_QUERY_MAX) {
+            respond_error(s, wsi, c, 400, "invalid_query", "too many query parameters");
+            return -1;
+        }
+        if (!proto_utf8_valid(pool + used, (size_t)n)) {
+            respond_error(s, wsi, c, 400, "invalid_query", "the query string is not valid UTF-8");
+            return -1;
+        }
+        if (n > 0)
+            kv[nq++] = gw_kv_split(pool + used, (size_t)n);
+        used += (size_t)n + 1;
+    }
+    if (!c->args_init) {
+        msgpack_sbuffer_init(&c->args);
+        c->args_init = 1;
+    }
+    msgpack_sbuffer_clear(&c->args);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
+    gw_pack_args_head(&pk, m, kv, nq);
+    return 0;
+}
+
+static void start_api(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
+                      const struct gw_match *m)
+{
+    char buf[PROTO_IDEM_MAX + 2];
+    c->route = m->route;
+    c->body_limit = m->route->body_limit ? m->route->body_limit : s->cfg->max_body;
+
+    int n = lws_hdr_custom_length(wsi, "idempotency-key:", 16);
+    if (n >= 0) {
+        if (n > PROTO_IDEM_MAX ||
+            lws_hdr_custom_copy(wsi, buf, sizeof buf, "idempotency-key:", 16) < 0 ||
+            !gw_idem_ok(buf, strlen(buf))) {
+            respond_error(s, wsi, c, 400, "invalid_idempotency_key",
+                          "Idempotency-Key must be 1 to 255 printable ASCII characters");
+            return;
+        }
+        snprintf(c->idem, sizeof c->idem, "%s", buf);
+    }
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        c->close_after = 1;
+        respond_error(s, wsi, c, 411, "length_required", "send the body with a Content-Length");
+        return;
+    }
+    unsigned long long clen = 0;
+    char num[32];
+    n = header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, num, sizeof num);
+    if (n > 0) {
+        char *end;
+        clen = strtoull(num, &end, 10);
+        if (num[0] < '0' || num[0] > '9' || *end) {
+            c->close_after = 1;
+            respond_error(s, wsi, c, 400, "bad_request", "invalid Content-Length");
+            return;
+        }
+    }
+    if (pack_args_head(s, wsi, c, m) != 0)
+        return;
+    if (clen == 0) {
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
+        msgpack_pack_nil(&pk);
+        submit_request(s, wsi, c);
+        return;
+    }
+    if (clen > c->body_limit) {
+        /* With "Expect: 100-continue" the client waits: refuse before it sends anything. */
+        if (clen > DISCARD_MAX || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_EXPECT) > 0) {
+            c->close_after = 1;
+            respond_error(s, wsi, c, 413, "payload_too_large", "the request body is too large");
+            return;
+        }
+        c->err_status = 413;
+        c->err_code = "payload_too_large";
+        snprintf(c->err_detail, sizeof c->err_detail, "the request body is larger than %zu bytes",
+                 c->body_limit);
+        set_state(s, c, GW_CONN_DISCARD);
+        return;
+    }
+    char ct[256];
+    if (header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof ct) <= 0 ||
+        !gw_content_type_json(ct)) {
+        c->err_status = 415;
+        c->err_code = "unsupported_media_type";
+        snprintf(c->err_detail, sizeof c->err_detail, "the request body must be application/json");
+        set_state(s, c, GW_CONN_DISCARD);
+        return;
+    }
+    proto_buf_reset(&c->body);
+    set_state(s, c, GW_CONN_BODY);
+}
+
+static void on_body(struct gw_server *s, struct gw_conn *c, const void *in, size_t len)
+{
+    if (c->state == GW_CONN_BODY) {
+        if (c->body.len + len > c->body_limit) {
+            c->err_status = 413;
+            c->err_code = "payload_too_large";
+            snprintf(c->err_detail, sizeof c->err_detail,
+                     "the request body is larger than %zu bytes", c->body_limit);
+            proto_buf_free(&c->body);
+            set_state(s, c, GW_CONN_DISCARD);
+            return;
+        }
+        proto_buf_append(&c->body, in, len);
+    }
+}
+
+static void on_body_done(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+{
+    if (c->state == GW_CONN_DISCARD) {
+        respond_error(s, wsi, c, c->err_status, c->err_code, c->err_detail);
+        return;
+    }
+    if (c->state != GW_CONN_BODY)
+        return;
+    struct proto_json_limits lim = proto_json_default_limits;
+    lim.max_bytes = c->body_limit;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
+    char err[160], detail[200];
+    int rc = proto_json_to_msgpack(c->body.data ? c->body.data : "", c->body.len, &lim, &pk, err,
+                                   sizeof err);
+    if (c->body.cap > 65536)
+        proto_buf_free(&c->body);
+    else
+        proto_buf_reset(&c->body);
+    if (rc != 0) {
+        snprintf(detail, sizeof detail, "invalid JSON: %s", err);
+        respond_error(s, wsi, c, 400, "invalid_json", detail);
+        return;
+    }
+    submit_request(s, wsi, c);
+}
+
+static int lws_to_method(int m, enum gw_method *out)
+{
+    switch (m) {
+    case LWSHUMETH_GET:
+        *out = GW_GET;
+        return 0;
+    case LWSHUMETH_POST:
+        *out = GW_POST;
+        return 0;
+    case LWSHUMETH_PUT:
+        *out = GW_PUT;
+        return 0;
+    case LWSHUMETH_PATCH:
+        *out = GW_PATCH;
+        return 0;
+    case LWSHUMETH_DELETE:
+        *out = GW_DELETE;
+        return 0;
+    case LWSHUMETH_HEAD:
+        *out = GW_HEAD;
+        return 0;
+    case LWSHUMETH_OPTIONS:
+        *out = GW_OPTIONS;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static void builtin_json(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int status,
+                         const char *json)
+{
+    proto_buf_reset(&c->resp);
+    proto_buf_puts(&c->resp, json);
+    set_state(s, c, GW_CONN_RESPOND);
+    gw_http_respond(wsi, c, status, "application/json");
+}
+
+static int on_http(struct gw_server *s, struct lws *wsi, struct gw_conn *c, const char *path)
+{
+    if (!c)
+        return -1;
+    if (!c->id)
+        conn_register(s, wsi, c);
+    c->seq++;
+    c->t0_us = mono_us();
+    gw_http_reset(c);
+    set_state(s, c, GW_CONN_RESPOND); /* until a handler says otherwise */
+
+    char *uri;
+    int ulen, lm = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+    int method_ok = lws_to_method(lm, &c->method) == 0;
+    if (!method_ok)
+        c->method = GW_GET;
+    snprintf(c->path, sizeof c->path, "%s", path ? path : "/");
+    c->is_api = strncmp(c->path, "/api", 4) == 0 && (c->path[4] == '/' || c->path[4] == '\0');
+
+    char rid[PROTO_ID_MAX + 2];
+    int n = lws_hdr_custom_length(wsi, "x-request-id:", 13);
+    if (n > 0 && n <= PROTO_ID_MAX &&
+        lws_hdr_custom_copy(wsi, rid, sizeof rid, "x-request-id:", 13) > 0 &&
+        gw_request_id_ok(rid, strlen(rid)))
+        strcpy(c->req_id, rid);
+    else if (proto_uuid_v4(c->req_id) != 0)
+        snprintf(c->req_id, sizeof c->req_id, "gw-%" PRIu64 "-%u", c->id, c->seq);
+
+    if (s->draining) {
+        c->close_after = 1;
+        respond_unavailable(s, wsi, c, "shutting_down", "the gateway is shutting down");
+        return 0;
+    }
+    if (!method_ok) {
+        c->close_after = 1;
+        respond_error(s, wsi, c, 405, "method_not_allowed", "this method is not supported");
+        return 0;
+    }
+    if (strlen(path ? path : "") > GW_PATH_MAX) {
+        respond_error(s, wsi, c, 414, "uri_too_long", "the path is too long");
+        return 0;
+    }
+    int get = c->method == GW_GET || c->method == GW_HEAD;
+    if (c->method == GW_HEAD)
+        c->close_after = 1;
+    if (get && strcmp(c->path, "/healthz") == 0) {
+        builtin_json(s, wsi, c, 200, "{\"status\":\"ok\"}");
+        return 0;
+    }
+    if (get && strcmp(c->path, "/readyz") == 0) {
+        if (gw_bridge_connected(s->bridge))
+            builtin_json(s, wsi, c, 200, "{\"status\":\"ready\"}");
+        else
+            respond_unavailable(s, wsi, c, "not_ready", "the message broker is not connected");
+        return 0;
+    }
+    if (get && strcmp(c->path, "/metrics") == 0) {
+        metrics_text(s, c);
+        gw_http_respond(wsi, c, 200, "text/plain; version=0.0.4; charset=utf-8");
+        return 0;
+    }
+    if (!c->is_api) {
+        if (!get) {
+            gw_http_header(c, "Allow", "GET, HEAD");
+            respond_error(s, wsi, c, 405, "method_not_allowed", "only GET is allowed here");
+            return 0;
+        }
+        const char *ctype = NULL;
+        int st = gw_static_load(s->cfg->web_root, c->path, &c->resp, &ctype);
+        if (st == 200)
+            gw_http_respond(wsi, c, 200, ctype);
+        else if (st == 404)
+            respond_error(s, wsi, c, 404, "not_found", "no such file");
+        else
+            respond_error(s, wsi, c, 500, "internal", "the file could not be read");
+        return 0;
+    }
+    if (strcmp(c->path, "/api/status") == 0 || strcmp(c->path, "/api/status/") == 0) {
+        if (c->method != GW_GET) {
+            gw_http_header(c, "Allow", "GET");
+            respond_error(s, wsi, c, 405, "method_not_allowed", "use GET");
+        } else {
+            start_status(s, wsi, c);
+        }
+        return 0;
+    }
+    struct gw_match m;
+    switch (gw_route_match(s->routes, s->nroutes, c->method, c->path, 0, &m)) {
+    case GW_MATCH_OK:
+        start_api(s, wsi, c, &m);
+        break;
+    case GW_MATCH_METHOD:
+        gw_http_header(c, "Allow", m.allow);
+        respond_error(s, wsi, c, 405, "method_not_allowed", "this method is not allowed here");
+        break;
+    case GW_MATCH_TOO_LONG:
+        respond_error(s, wsi, c, 414, "uri_too_long", "the path is too long");
+        break;
+    case GW_MATCH_BAD_PARAM:
+        respond_error(s, wsi, c, 400, "invalid_path_param", "a path parameter is malformed");
+        break;
+    default:
+        respond_error(s, wsi, c, 404, "not_found", "no such route");
+        break;
+    }
+    return 0;
+}
+
+static int on_writeable(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+{
+    if (!c || c->state != GW_CONN_RESPOND)
+        return 0;
+    int rc = gw_http_write(wsi, c);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return 0;
+    finish_log(s, c);
+    set_state(s, c, GW_CONN_IDLE);
+    if (c->resp.cap > (256u << 10)) /* a static file: do not keep it per idle connection */
+        proto_buf_free(&c->resp);
+    if (c->close_after || s->draining)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+    struct lws_context *ctx = lws_get_context(wsi);
+    struct gw_server *s = ctx ? lws_context_user(ctx) : NULL;
+    struct gw_conn *c = user;
+    if (!s)
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return (s->stop || s->draining) ? 1 : 0; /* stop accepting while shutting down */
+    case LWS_CALLBACK_HTTP:
+        return on_http(s, wsi, c, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        if (c)
+            on_body(s, c, in, len);
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (c)
+            on_body_done(s, wsi, c);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_writeable(s, wsi, c);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        conn_release(s, c);
+        break;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        drain_results(s);
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"fintwin-http", callback_http, sizeof(struct gw_conn), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void lws_log_emit(int level, const char *line)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%s", line);
+    size_t n = strlen(text);
+    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        text[--n] = '\0';
+    proto_log(level & LLL_ERR ? PROTO_LOG_ERROR : PROTO_LOG_WARN, NULL, "lws", "detail=%s",
+              proto_log_str(text));
+}
+
+static void wake_lws(void *arg)
+{
+    lws_cancel_service(arg);
+}
+
+struct gw_server *gw_server_new(const struct gw_config *cfg)
+{
+    struct gw_server *s = proto_xcalloc(1, sizeof *s);
+    s->cfg = cfg;
+    s->free_head = -1;
+    s->routes = gw_routes(&s->nroutes);
+    s->pending = gw_pending_new((size_t)cfg->max_inflight * 2);
+    msgpack_sbuffer_init(&s->env);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = cfg->port;
+    info.iface = cfg->bind;
+    info.protocols = protocols;
+    info.user = s;
+    info.max_http_header_data = (unsigned short)cfg->max_header;
+    info.count_threads = 1;
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) {
+        PROTO_ERROR(NULL, "cannot listen", "bind=%s port=%d", cfg->bind, cfg->port);
+        goto fail;
+    }
+    struct gw_bridge_cfg bc = {cfg->amqp_url, wake_lws, s->ctx};
+    s->bridge = gw_bridge_start(&bc);
+    if (!s->bridge)
+        goto fail;
+    lws_sul_schedule(s->ctx, 0, &s->sweep, sweep_cb, SWEEP_US);
+    PROTO_INFO(NULL, "listening", "bind=%s port=%d timeout_ms=%d", cfg->bind, cfg->port,
+               cfg->rpc_timeout_ms);
+    return s;
+fail:
+    gw_server_free(s);
+    return NULL;
+}
+
+void gw_server_request_stop(struct gw_server *s)
+{
+    s->stop = 1;
+    if (s->ctx)
+        lws_cancel_service(s->ctx);
+}
+
+int gw_server_run(struct gw_server *s)
+{
+    while (!s->stop)
+        if (lws_service(s->ctx, 0) < 0)
+            break;
+    s->draining = 1;
+    PROTO_INFO(NULL, "shutting down", "in_flight=%zu active=%d", gw_pending_count(s->pending),
+               s->active);
+    int64_t end = mono_us() + ((int64_t)s->cfg->rpc_timeout_ms + 1000) * 1000;
+    while (s->active > 0 && mono_us() < end)
+        if (lws_service(s->ctx, 0) < 0)
+            break;
+    return 0;
+}
+
+void gw_server_free(struct gw_server *s)
+{
+    if (!s)
+        return;
+    gw_bridge_stop(s->bridge);
+    s->bridge = NULL;
+    if (s->ctx) {
+        lws_sul_cancel(&s->sweep);
+        lws_context_destroy(s->ctx);
+    }
+    gw_pending_free(s->pending);
+    msgpack_sbuffer_destroy(&s->env);
+    free(s->slots);
+    free(s);
+}

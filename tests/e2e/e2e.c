@@ -1,0 +1,148 @@
+/* Process helpers for the e2e tests; see e2e.h. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include "e2e.h"
+
+#include <CUnit/CUnit.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *const e2e_kinds[E2E_KINDS] = {"auth",      "transaction", "twin",        "risk",
+                                          "portfolio", "persona",     "notification"};
+
+int e2e_init(struct e2e *e, const char *name)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/ft-e2e-%s-%d", name, (int)getpid());
+    mkdir(e->dir, 0755);
+    fprintf(stderr, "e2e logs in %s\n", e->dir);
+    return 0;
+}
+
+const char *e2e_url(const struct e2e *e, const char *path)
+{
+    static char bufs[4][2048];
+    static int slot;
+    char *b = bufs[slot++ & 3];
+    snprintf(b, sizeof bufs[0], "http://127.0.0.1:%d%s", e->port, path);
+    return b;
+}
+
+long e2e_get_status(const struct e2e *e, const char *path)
+{
+    struct ft_http_resp r;
+    ft_http("GET", e2e_url(e, path), NULL, NULL, 0, 3000, &r);
+    long st = r.status;
+    ft_http_resp_free(&r);
+    return st;
+}
+
+struct body_wait {
+    const struct e2e *e;
+    const char *path, *needle;
+};
+
+static int body_has(void *arg)
+{
+    struct body_wait *w = arg;
+    struct ft_http_resp r;
+    int ok = ft_http("GET", e2e_url(w->e, w->path), NULL, NULL, 0, 3000, &r) == 0 &&
+             strstr(r.body, w->needle) != NULL;
+    ft_http_resp_free(&r);
+    return ok;
+}
+
+int e2e_wait_body(const struct e2e *e, const char *path, const char *needle, int timeout_ms)
+{
+    struct body_wait w = {e, path, needle};
+    return ft_wait_until(body_has, &w, timeout_ms);
+}
+
+static int healthy(void *arg)
+{
+    return e2e_get_status(arg, "/healthz") == 200;
+}
+
+int e2e_start_gateway(struct e2e *e, const char *const env[])
+{
+    char port[32], log[300];
+    e->port = ft_free_port();
+    snprintf(port, sizeof port, "GW_PORT=%d", e->port);
+    snprintf(log, sizeof log, "%s/gateway.log", e->dir);
+    const char *all[32];
+    size_t n = 0;
+    all[n++] = port;
+    for (size_t i = 0; env && env[i] && n < 30; i++)
+        all[n++] = env[i];
+    all[n] = NULL;
+    char *argv[] = {"fintwin-gateway", NULL};
+    e->gw = ft_spawn(ft_bin("fintwin-gateway"), argv, (char *const *)all, log);
+    if (e->gw <= 0)
+        return -1;
+    return ft_wait_until(healthy, e, 5000) ? 0 : -1;
+}
+
+int e2e_start_worker(struct e2e *e, int kind)
+{
+    char bin[64], log[300], db[2100];
+    snprintf(bin, sizeof bin, "fintwin-%s", e2e_kinds[kind]);
+    snprintf(log, sizeof log, "%s/%s.log", e->dir, e2e_kinds[kind]);
+    /* sys.ping only needs a reachable PostgreSQL: the admin URL serves when no role URL is set. */
+    snprintf(db, sizeof db, "DATABASE_URL=%s", ft_env("DATABASE_URL", ft_env("PG_URL", "")));
+    char *env[] = {db, NULL};
+    char *argv[] = {bin, NULL};
+    e->workers[kind] = ft_spawn(ft_bin(bin), argv, env, log);
+    return e->workers[kind] > 0 ? 0 : -1;
+}
+
+int e2e_stop_worker(struct e2e *e, int kind)
+{
+    int st = ft_stop(e->workers[kind], SIGTERM, 10000);
+    e->workers[kind] = 0;
+    return st;
+}
+
+void e2e_stop_all(struct e2e *e)
+{
+    for (int k = 0; k < E2E_KINDS; k++)
+        if (e->workers[k] > 0)
+            e2e_stop_worker(e, k);
+    if (e->gw > 0)
+        ft_stop(e->gw, SIGTERM, 10000);
+    e->gw = 0;
+}
+
+int e2e_status_worker_ok(const struct e2e *e, int kind, int want)
+{
+    struct ft_http_resp r;
+    char needle[96];
+    snprintf(needle, sizeof needle, "{\"name\":\"%s\",\"ok\":%s", e2e_kinds[kind],
+             want ? "true" : "false");
+    int ok = ft_http("GET", e2e_url(e, "/api/status"), NULL, NULL, 0, 10000, &r) == 0 &&
+             r.status == 200 && strstr(r.body, needle) != NULL;
+    ft_http_resp_free(&r);
+    return ok;
+}
+
+int e2e_wait_all_ok(const struct e2e *e, int timeout_ms)
+{
+    return e2e_wait_body(e, "/api/status", "],\"ok\":true}", timeout_ms);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void e2e_cleanup(struct e2e *e)
+{
+    if (e->dir[0] && CU_get_number_of_failures() == 0)
+        nftw(e->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}

@@ -1,0 +1,62 @@
+/*
+ * tests/e2e/e2e.h — a gateway plus the workers it talks to, for one e2e test.
+ *
+ * Each test starts its own fintwin-gateway on a free port and the worker processes
+ * it needs (they share the broker's rpc.<kind> queues with everyone else), logs to
+ * files under a private directory, and stops everything by pid. Single-threaded.
+ */
+#ifndef E2E_H
+#define E2E_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "ft_test.h"
+
+#define E2E_KINDS 7
+
+extern const char *const e2e_kinds[E2E_KINDS];
+
+struct e2e {
+    int port;
+    pid_t gw;
+    pid_t workers[E2E_KINDS];
+    char dir[256]; /* logs */
+};
+
+/* Prepares a log directory. Returns 0. */
+int e2e_init(struct e2e *e, const char *name);
+
+/* Starts the gateway with `env` extra ("NAME=value", NULL-terminated, may be NULL) on a
+ * free port and waits until /healthz answers (5 s). Returns 0 or -1. */
+int e2e_start_gateway(struct e2e *e, const char *const env[]);
+
+/* Starts worker `kind` (index into e2e_kinds). Returns 0 or -1. */
+int e2e_start_worker(struct e2e *e, int kind);
+
+/* Stops worker `kind` with SIGTERM; returns its wait status. */
+int e2e_stop_worker(struct e2e *e, int kind);
+
+/* Stops everything still running. */
+void e2e_stop_all(struct e2e *e);
+
+/* Removes the log directory when no CUnit assertion has failed so far (call from a
+ * suite's cleanup, after e2e_stop_all); on failure the logs stay for reading. */
+void e2e_cleanup(struct e2e *e);
+
+/* "http://127.0.0.1:<port><path>" in a static rotating buffer (4 slots). */
+const char *e2e_url(const struct e2e *e, const char *path);
+
+/* 1 if GET /api/status reports worker `kind` with ok == want. */
+int e2e_status_worker_ok(const struct e2e *e, int kind, int want);
+
+/* Waits until /api/status says every worker is ok (and "ok":true). 1 or 0 on timeout. */
+int e2e_wait_all_ok(const struct e2e *e, int timeout_ms);
+
+/* Status of GET path (0 on transport failure), with a 3 s timeout. */
+long e2e_get_status(const struct e2e *e, const char *path);
+
+/* Waits until the body of a fresh `GET path` contains `needle`. Returns 1 or 0. */
+int e2e_wait_body(const struct e2e *e, const char *path, const char *needle, int timeout_ms);
+
+#endif

@@ -1,0 +1,280 @@
+/* Unit tests for gateway/routes.c and request.c: matching, params, 404 vs 405, limits. */
+#include <CUnit/CUnit.h>
+#include <string.h>
+
+#include "ft_test.h"
+#include "request.h"
+#include "routes.h"
+#include "static.h"
+
+#include "proto/topology.h"
+
+static const struct gw_route table[] = {
+    {GW_GET, "/api/accounts", "transaction", "acct.list", GW_AUTH_USER, 0},
+    {GW_POST, "/api/accounts", "transaction", "acct.create", GW_AUTH_USER, 4096},
+    {GW_GET, "/api/transactions/account/{account_id}", "transaction", "txn.by_account",
+     GW_AUTH_USER, 0},
+    {GW_GET, "/api/transactions/{id}", "transaction", "txn.get", GW_AUTH_USER, 0},
+    {GW_DELETE, "/api/simulate/history/detail/{id}", "twin", "sim.delete", GW_AUTH_USER, 0},
+    {GW_PUT, "/api/x/{a}/y/{b}", "risk", "x.y", GW_AUTH_USER, 0},
+    {GW_GET, "/", "auth", "root", GW_AUTH_PUBLIC, 0},
+};
+#define NT (sizeof table / sizeof table[0])
+
+static void test_routes_literal_match(void)
+{
+    struct gw_match m;
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/accounts", 1, &m), GW_MATCH_OK);
+    CU_ASSERT_PTR_EQUAL(m.route, &table[0]);
+    CU_ASSERT_EQUAL(m.nparams, 0);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_POST, "/api/accounts", 1, &m), GW_MATCH_OK);
+    CU_ASSERT_PTR_EQUAL(m.route, &table[1]);
+    CU_ASSERT_EQUAL(m.route->body_limit, 4096);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/", 1, &m), GW_MATCH_OK);
+    CU_ASSERT_PTR_EQUAL(m.route, &table[6]);
+}
+
+static void test_routes_params_extracted(void)
+{
+    struct gw_match m;
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/transactions/abc-123", 1, &m),
+                    GW_MATCH_OK);
+    CU_ASSERT_PTR_EQUAL(m.route, &table[3]);
+    CU_ASSERT_EQUAL(m.nparams, 1);
+    CU_ASSERT_STRING_EQUAL(m.params[0].name, "id");
+    CU_ASSERT_STRING_EQUAL(gw_match_param(&m, "id"), "abc-123");
+    CU_ASSERT_PTR_NULL(gw_match_param(&m, "nope"));
+
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/transactions/account/u1", 1, &m),
+                    GW_MATCH_OK);
+    CU_ASSERT_PTR_EQUAL(m.route, &table[2]);
+    CU_ASSERT_STRING_EQUAL(gw_match_param(&m, "account_id"), "u1");
+
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_PUT, "/api/x/1/y/2", 1, &m), GW_MATCH_OK);
+    CU_ASSERT_EQUAL(m.nparams, 2);
+    CU_ASSERT_STRING_EQUAL(gw_match_param(&m, "a"), "1");
+    CU_ASSERT_STRING_EQUAL(gw_match_param(&m, "b"), "2");
+}
+
+static void test_routes_segment_shapes(void)
+{
+    struct gw_match m;
+    /* A parameter matches exactly one non-empty segment. */
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_PUT, "/api/x//y/2", 1, &m), GW_MATCH_NOT_FOUND);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/transactions/a/b/c", 1, &m),
+                    GW_MATCH_NOT_FOUND);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/accountsx", 1, &m), GW_MATCH_NOT_FOUND);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/account", 1, &m), GW_MATCH_NOT_FOUND);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "api/accounts", 1, &m), GW_MATCH_NOT_FOUND);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "", 1, &m), GW_MATCH_NOT_FOUND);
+}
+
+static void test_routes_trailing_slash(void)
+{
+    struct gw_match m;
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/accounts/", 1, &m), GW_MATCH_OK);
+    CU_ASSERT_PTR_EQUAL(m.route, &table[0]);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/transactions/t9/", 1, &m), GW_MATCH_OK);
+    CU_ASSERT_STRING_EQUAL(gw_match_param(&m, "id"), "t9");
+    /* Only one trailing slash is forgiven. */
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/accounts//", 1, &m),
+                    GW_MATCH_NOT_FOUND);
+}
+
+static void test_routes_percent_decoding(void)
+{
+    struct gw_match m;
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/transactions/a%2Db%2eC", 1, &m),
+                    GW_MATCH_OK);
+    CU_ASSERT_STRING_EQUAL(gw_match_param(&m, "id"), "a-b.C");
+    /* decode = 0: the HTTP library already decoded; '%' is then just a byte (not allowed). */
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/transactions/a%2Db", 0, &m),
+                    GW_MATCH_BAD_PARAM);
+    /* An encoded slash stays inside the segment and is then refused by the charset. */
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/transactions/a%2Fb", 1, &m),
+                    GW_MATCH_BAD_PARAM);
+    /* Malformed escapes and encoded NUL. */
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/transactions/a%2", 1, &m),
+                    GW_MATCH_BAD_PARAM);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/transactions/a%zz", 1, &m),
+                    GW_MATCH_BAD_PARAM);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/transactions/a%00", 1, &m),
+                    GW_MATCH_BAD_PARAM);
+
+    char out[16];
+    CU_ASSERT_EQUAL(gw_percent_decode("a%20b", 5, out, sizeof out), 3);
+    CU_ASSERT_STRING_EQUAL(out, "a b");
+    CU_ASSERT_EQUAL(gw_percent_decode("a+b", 3, out, sizeof out), 3);
+    CU_ASSERT_STRING_EQUAL(out, "a+b");
+    CU_ASSERT_EQUAL(gw_percent_decode("%4", 2, out, sizeof out), -1);
+    CU_ASSERT_EQUAL(gw_percent_decode("0123456789abcdef", 16, out, sizeof out), -1);
+}
+
+static void test_routes_404_vs_405(void)
+{
+    struct gw_match m;
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/nothing/here", 1, &m),
+                    GW_MATCH_NOT_FOUND);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_DELETE, "/api/accounts", 1, &m), GW_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.allow, "GET, POST");
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/simulate/history/detail/7", 1, &m),
+                    GW_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.allow, "DELETE");
+    CU_ASSERT_PTR_NULL(m.route);
+}
+
+static void test_routes_overlong_path(void)
+{
+    struct gw_match m;
+    char path[GW_PATH_MAX + 64];
+    strcpy(path, "/api/transactions/");
+    size_t n = strlen(path);
+    memset(path + n, 'a', sizeof path - n - 1);
+    path[sizeof path - 1] = '\0';
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, path, 1, &m), GW_MATCH_TOO_LONG);
+    path[GW_PATH_MAX] = '\0'; /* exactly the limit: a too-long parameter instead */
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, path, 1, &m), GW_MATCH_BAD_PARAM);
+}
+
+static void test_routes_param_charset(void)
+{
+    struct gw_match m;
+    char path[256];
+    const char *good[] = {"abc", "ABC-xyz_09.~", "a@b:c+d,e=f",
+                          "123e4567-e89b-12d3-a456-426614174000"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(path, sizeof path, "/api/transactions/%s", good[i]);
+        CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, path, 1, &m), GW_MATCH_OK);
+        CU_ASSERT_STRING_EQUAL(gw_match_param(&m, "id"), good[i]);
+    }
+    const char *bad[] = {"a%20b", "a%22b", "%3Cscript%3E", "a%0Ab", "caf%C3%A9", "a'b", "a;b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(path, sizeof path, "/api/transactions/%s", bad[i]);
+        CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, path, 1, &m), GW_MATCH_BAD_PARAM);
+    }
+    /* Length: GW_PARAM_VALUE_MAX bytes pass, one more does not. */
+    char v[GW_PARAM_VALUE_MAX + 2];
+    memset(v, 'x', sizeof v);
+    v[GW_PARAM_VALUE_MAX] = '\0';
+    snprintf(path, sizeof path, "/api/transactions/%s", v);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, path, 1, &m), GW_MATCH_OK);
+    v[GW_PARAM_VALUE_MAX] = 'x';
+    v[GW_PARAM_VALUE_MAX + 1] = '\0';
+    snprintf(path, sizeof path, "/api/transactions/%s", v);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, path, 1, &m), GW_MATCH_BAD_PARAM);
+}
+
+static void test_routes_gateway_table(void)
+{
+    size_t n;
+    const struct gw_route *t = gw_routes(&n);
+    CU_ASSERT_EQUAL(n, PROTO_WORKER_COUNT);
+    for (int w = 0; w < PROTO_WORKER_COUNT; w++) {
+        char path[64];
+        struct gw_match m;
+        snprintf(path, sizeof path, "/api/sys/%s/ping", proto_worker_names[w]);
+        CU_ASSERT_EQUAL_FATAL(gw_route_match(t, n, GW_GET, path, 0, &m), GW_MATCH_OK);
+        CU_ASSERT_STRING_EQUAL(m.route->worker, proto_worker_names[w]);
+        CU_ASSERT_STRING_EQUAL(m.route->rpc_method, "sys.ping");
+        CU_ASSERT_EQUAL(m.route->auth, GW_AUTH_PUBLIC);
+        CU_ASSERT_EQUAL(gw_route_match(t, n, GW_POST, path, 0, &m), GW_MATCH_METHOD);
+        CU_ASSERT_STRING_EQUAL(m.allow, "GET");
+    }
+    struct gw_match m;
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/sys/nobody/ping", 0, &m),
+                    GW_MATCH_NOT_FOUND);
+}
+
+static void test_routes_request_headers(void)
+{
+    CU_ASSERT_TRUE(gw_request_id_ok("abc-DEF_1.2", 11));
+    CU_ASSERT_FALSE(gw_request_id_ok("", 0));
+    CU_ASSERT_FALSE(gw_request_id_ok("a b", 3));
+    CU_ASSERT_FALSE(gw_request_id_ok("a/b", 3));
+    char id[66];
+    memset(id, 'a', sizeof id);
+    CU_ASSERT_TRUE(gw_request_id_ok(id, 64));
+    CU_ASSERT_FALSE(gw_request_id_ok(id, 65));
+
+    CU_ASSERT_TRUE(gw_idem_ok("key 1/2:3", 9));
+    CU_ASSERT_FALSE(gw_idem_ok("", 0));
+    CU_ASSERT_FALSE(gw_idem_ok("a\tb", 3));
+    CU_ASSERT_FALSE(gw_idem_ok("caf\xc3\xa9", 5));
+    char k[257];
+    memset(k, 'k', sizeof k);
+    CU_ASSERT_TRUE(gw_idem_ok(k, 255));
+    CU_ASSERT_FALSE(gw_idem_ok(k, 256));
+
+    CU_ASSERT_TRUE(gw_content_type_json("application/json"));
+    CU_ASSERT_TRUE(gw_content_type_json("Application/JSON; charset=utf-8"));
+    CU_ASSERT_TRUE(gw_content_type_json("application/problem+json"));
+    CU_ASSERT_FALSE(gw_content_type_json("text/plain"));
+    CU_ASSERT_FALSE(gw_content_type_json("application/jsonx"));
+    CU_ASSERT_FALSE(gw_content_type_json(NULL));
+}
+
+static void test_routes_args_query_last_wins(void)
+{
+    struct gw_match m;
+    CU_ASSERT_EQUAL_FATAL(gw_route_match(table, NT, GW_GET, "/api/transactions/t1", 1, &m),
+                          GW_MATCH_OK);
+    const char *frags[] = {"a=1", "b", "a=2", "c=x=y"};
+    struct gw_kv kv[4];
+    for (int i = 0; i < 4; i++)
+        kv[i] = gw_kv_split(frags[i], strlen(frags[i]));
+    CU_ASSERT_EQUAL(kv[1].klen, 1);
+    CU_ASSERT_EQUAL(kv[1].vlen, 0);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    gw_pack_args_head(&pk, &m, kv, 4);
+    msgpack_pack_nil(&pk);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    CU_ASSERT_EQUAL_FATAL(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    char text[256];
+    msgpack_object_print_buffer(text, sizeof text, up.data);
+    CU_ASSERT_STRING_EQUAL(text,
+                           "{\"path\"=>{\"id\"=>\"t1\"}, \"query\"=>{\"b\"=>\"\", \"a\"=>\"2\", "
+                           "\"c\"=>\"x=y\"}, \"body\"=>nil}");
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_routes_static_types(void)
+{
+    CU_ASSERT_STRING_EQUAL(gw_static_ctype("/assets/app.JS"), "text/javascript; charset=utf-8");
+    CU_ASSERT_STRING_EQUAL(gw_static_ctype("index.html"), "text/html; charset=utf-8");
+    CU_ASSERT_STRING_EQUAL(gw_static_ctype("a.svg"), "image/svg+xml");
+    CU_ASSERT_STRING_EQUAL(gw_static_ctype("dir.v1/file"), "application/octet-stream");
+    struct proto_buf b = {0};
+    const char *ct = NULL;
+    /* Dotfiles and traversal are refused even when the root does not exist. */
+    CU_ASSERT_EQUAL(gw_static_load("/nonexistent-root", "/.env", &b, &ct), 404);
+    CU_ASSERT_EQUAL(gw_static_load("/nonexistent-root", "/a/../b", &b, &ct), 404);
+    CU_ASSERT_EQUAL(gw_static_load("/nonexistent-root", "/", &b, &ct), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "FinTwin"));
+    CU_ASSERT_EQUAL(gw_static_load("/etc", "/.git/config", &b, &ct), 404);
+    proto_buf_free(&b);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("routes", NULL, NULL);
+    CU_add_test(s, "test_routes_literal_match", test_routes_literal_match);
+    CU_add_test(s, "test_routes_params_extracted", test_routes_params_extracted);
+    CU_add_test(s, "test_routes_segment_shapes", test_routes_segment_shapes);
+    CU_add_test(s, "test_routes_trailing_slash", test_routes_trailing_slash);
+    CU_add_test(s, "test_routes_percent_decoding", test_routes_percent_decoding);
+    CU_add_test(s, "test_routes_404_vs_405", test_routes_404_vs_405);
+    CU_add_test(s, "test_routes_overlong_path", test_routes_overlong_path);
+    CU_add_test(s, "test_routes_param_charset", test_routes_param_charset);
+    CU_add_test(s, "test_routes_gateway_table", test_routes_gateway_table);
+    CU_add_test(s, "test_routes_request_headers", test_routes_request_headers);
+    CU_add_test(s, "test_routes_args_query_last_wins", test_routes_args_query_last_wins);
+    CU_add_test(s, "test_routes_static_types", test_routes_static_types);
+    return ft_cunit_run();
+}
