@@ -7,7 +7,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 OFF=${1:-100}
 DIR=/tmp/ft-dev-$OFF
-eval "$("$FT_ROOT/deploy/local/services.sh" start "$DIR" "$OFF")"
+svc_env=$("$FT_ROOT/deploy/local/services.sh" start "$DIR" "$OFF")
+eval "$svc_env"
 cmake -S "$FT_ROOT" -B "$DIR/build" -DFT_BUILD_GATEWAY=OFF -DFT_BUILD_WORKERS=OFF >/dev/null
 cmake --build "$DIR/build" --target fintwin-migrate >/dev/null
 role_pw() { "$FT_ROOT/deploy/local/services.sh" secret "$DIR" "$OFF" dbroles; }

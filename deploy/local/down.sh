@@ -4,7 +4,7 @@
 # Data stays in FT_DATA_DIR; delete that directory to start from nothing.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-DATA=$(realpath -m "${FT_DATA_DIR:-$FT_ROOT/.data}")
+DATA=$(ft_data_dir)
 OFF=${FT_PORT_OFFSET:-0}
 pids=()
 for f in "$DATA"/run/*.pid; do

@@ -64,3 +64,15 @@ ft_worker_db_url() {
 
 # 0 if nothing listens on 127.0.0.1:$1.
 ft_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The data directory of up.sh/down.sh: FT_DATA_DIR, else <repo>/.data when the postgres user
+# can reach it (PostgreSQL refuses to run as root), else /var/tmp/fintwin-<hash of the repo path>
+# (a clone under /root is not world-searchable).
+ft_data_dir() {
+  if [ -n "${FT_DATA_DIR:-}" ]; then realpath -m "$FT_DATA_DIR"; return; fi
+  if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$FT_ROOT" 2>/dev/null; then
+    echo "$FT_ROOT/.data"
+  else
+    echo "/var/tmp/fintwin-$(printf %s "$FT_ROOT" | sha256sum | cut -c1-8)"
+  fi
+}

@@ -151,6 +151,11 @@ stop_all() {
 case "$CMD" in
   start)
     mkdir -p "$BASE"; chmod 755 "$BASE"   # the postgres user must traverse it (mktemp -d gives 700)
+    if ! runuser -u postgres -- test -x "$BASE"; then
+      echo "services: user postgres cannot reach $BASE (a parent directory is not world-searchable);" \
+           "use a data directory under /tmp, /var/tmp or /srv" >&2
+      exit 1
+    fi
     t0=$EPOCHREALTIME
     start_pg; t1=$EPOCHREALTIME
     start_redis; t2=$EPOCHREALTIME

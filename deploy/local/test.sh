@@ -25,6 +25,7 @@ for off in $(seq 500 10 990); do   # a port block nobody uses (up.sh uses 0 by d
 done
 [ -n "$OFF" ] || { ft_log "no free port block for the test servers"; exit 1; }
 TMP=$(mktemp -d /tmp/fintwin-test.XXXXXX)
+chmod 755 "$TMP"   # PostgreSQL runs as user postgres and must traverse it
 cleanup() {
   local rc=$?
   "$SVC" stop "$TMP/svc" "$OFF" || true
@@ -35,7 +36,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ft_log "starting test servers in $TMP (port offset $OFF)"
-eval "$("$SVC" start "$TMP/svc" "$OFF")"
+svc_env=$("$SVC" start "$TMP/svc" "$OFF")
+eval "$svc_env"
 
 werror=OFF; [ "${CI:-}" = true ] && werror=ON
 ft_log "building $BUILD (warnings as errors: $werror)"

@@ -11,7 +11,7 @@
 # LOG_LEVEL (info), and anything the gateway or workers read (README, "Configuration").
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-DATA=$(realpath -m "${FT_DATA_DIR:-$FT_ROOT/.data}")
+DATA=$(ft_data_dir)
 OFF=${FT_PORT_OFFSET:-0}
 GW_PORT=${GW_PORT:-8080}
 SVC=$FT_ROOT/deploy/local/services.sh
@@ -20,7 +20,8 @@ BUILD=$DATA/build
 ft_ensure_packages
 mkdir -p "$DATA/run" "$DATA/log"
 ft_log "starting PostgreSQL, Redis and RabbitMQ under $DATA"
-eval "$("$SVC" start "$DATA/services" "$OFF")"
+svc_env=$("$SVC" start "$DATA/services" "$OFF")
+eval "$svc_env"
 ft_log "building (Release) in $BUILD"
 ft_build "$BUILD" Release
 role_pw() { "$SVC" secret "$DATA/services" "$OFF" "db_$1"; }

@@ -488,7 +488,7 @@ static void start_api(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
                           "Idempotency-Key must be 1 to 255 printable ASCII characters");
             return;
         }
-        snprintf(c->idem, sizeof c->idem, "%s", buf);
+        memcpy(c->idem, buf, strlen(buf) + 1); /* <= PROTO_IDEM_MAX, checked above */
     }
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
         c->close_after = 1;

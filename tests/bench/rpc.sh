@@ -11,6 +11,7 @@ SECS=${1:-10}
 SVC=$FT_ROOT/deploy/local/services.sh
 OFF=700
 TMP=$(mktemp -d /tmp/fintwin-bench.XXXXXX)
+chmod 755 "$TMP"   # PostgreSQL runs as user postgres and must traverse it
 BUILD=$FT_ROOT/build-bench
 pids=()
 cleanup() {
@@ -21,7 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 ft_ensure_packages
-eval "$("$SVC" start "$TMP/svc" "$OFF" 2>/dev/null)"
+svc_env=$("$SVC" start "$TMP/svc" "$OFF" 2>/dev/null)
+eval "$svc_env"
 ft_build "$BUILD" Release
 role_pw() { "$SVC" secret "$TMP/svc" "$OFF" dbroles; }
 ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" role_pw 2>/dev/null
