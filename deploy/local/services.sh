@@ -52,7 +52,7 @@ rmq_env() {   # shared by rabbitmq-server and its CLI tools
 print_env() {
   echo "PG_URL=postgresql://postgres:$(secret pg)@127.0.0.1:$PG_PORT/postgres"
   echo "REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
-  echo "AMQP_URL=amqp://fintwin:$(secret amqp)@127.0.0.1:$AMQP_PORT/"
+  echo "AMQP_URL=amqp://fintwin:$(secret amqp)@127.0.0.1:$AMQP_PORT/%2f"   # %2f: vhost "/"
 }
 
 start_pg() {

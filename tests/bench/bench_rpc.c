@@ -95,6 +95,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_rpc: bad AMQP_URL\n");
         return 2;
     }
+    if (!*ci.vhost) /* "amqp://host:port/" parses to an empty vhost; we mean "/" */
+        ci.vhost = "/";
     amqp_connection_state_t c = amqp_new_connection();
     amqp_socket_t *s = amqp_tcp_socket_new(c);
     if (!s || amqp_socket_open(s, ci.host, ci.port) != AMQP_STATUS_OK) {

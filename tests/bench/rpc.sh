@@ -36,8 +36,25 @@ pids+=($!)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/sys/auth/ping" >/dev/null 2>&1 && break; sleep 0.1; done
 URL="http://127.0.0.1:$PORT/api/sys/auth/ping"
 
-run_a() { "$BUILD/bin/bench_rpc" auth 32 "$SECS"; }
-run_b() {
+BEAM=$(cat "$TMP/svc/rmq/rabbit.pid")
+# CPU seconds (user+system) a process has used so far, from /proc/PID/stat fields 14 and 15.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# Runs "$@" and appends the CPU each server process used meanwhile, in % of one core.
+with_cpu() {
+  local names=(broker worker gateway) ps=("$BEAM" "${pids[0]}" "${pids[1]}") before=() i t0 out
+  for i in 0 1 2; do before[i]=$(cpu_s "${ps[i]}"); done
+  t0=$EPOCHREALTIME
+  out=$("$@")
+  local wall; wall=$(bc <<<"$EPOCHREALTIME - $t0")
+  printf '%s cpu:' "$out"
+  for i in 0 1 2; do
+    printf ' %s=%.0f%%' "${names[i]}" "$(bc -l <<<"($(cpu_s "${ps[i]}") - ${before[i]}) * 100 / $wall")"
+  done
+  echo
+}
+run_a() { with_cpu "$BUILD/bin/bench_rpc" auth 32 "$SECS"; }
+run_b() { with_cpu wrk_run; }
+wrk_run() {
   local out; out=$(wrk -t2 -c32 -d"${SECS}s" --latency "$URL")
   local rps p50 p99 non2xx
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
@@ -54,4 +71,5 @@ rps() { sed -E 's/.* rps=([0-9.]+).*/\1/' <<<"$1"; }
 awk -v a1="$(rps "$a1")" -v a2="$(rps "$a2")" -v b1="$(rps "$b1")" -v b2="$(rps "$b2")" 'BEGIN {
   a = (a1 + a2) / 2; b = (b1 + b2) / 2;
   printf "mean: amqp_rpc %.0f rps, gateway_http %.0f rps, ratio b/a = %.2f (target >= 0.70)\n", a, b, b / a }'
+echo "cpu: % of one core used by each server process during the run (2 cores = 200%)"
 echo "reproduce: tests/bench/rpc.sh $SECS"

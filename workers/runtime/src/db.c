@@ -300,5 +300,6 @@ int wk_outbox_add(struct wk_ctx *ctx, const char *type, const char *user, const 
     if (!r)
         return ctx->db->conn ? WK_EDB : WK_EDBDOWN;
     PQclear(r);
+    ctx->outbox_written = 1;
     return 0;
 }

@@ -148,6 +148,7 @@ struct wk_ctx {
     struct wk_mq relay_mq; /* outbox relay, confirm mode */
     struct wk_backoff relay_bo;
     int64_t relay_next_ms;
+    int outbox_written; /* a handler added outbox rows since the last relay run */
     struct wk_db *db;
     struct wk_kv *kv;
     char events_queue[WK_NAME_MAX + 16]; /* "" when the worker handles no events */

@@ -503,7 +503,13 @@ int wk_run_spec(const struct wk_spec *spec)
             wk_mq_delivery_free(&d);
             if (src != 0)
                 wk_mq_close(&ctx.mq);
-            wk_relay_run(&ctx); /* publish what the handler just wrote */
+        }
+        /* Publish what a handler just wrote at once; anything else (rows another instance
+         * left behind, a failed relay) on the timer. Most requests write no events, and a
+         * relay run is three database round trips. */
+        if (ctx.outbox_written) {
+            ctx.outbox_written = 0;
+            wk_relay_run(&ctx);
         } else if (wk_mono_ms() >= ctx.relay_next_ms) {
             wk_relay_run(&ctx);
         }
