@@ -146,3 +146,22 @@ void e2e_cleanup(struct e2e *e)
     if (e->dir[0] && CU_get_number_of_failures() == 0)
         nftw(e->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int e2e_start_all(struct e2e *e, const char *const env_extra[])
+{
+    if (e2e_start_gateway(e, env_extra) != 0) {
+        fprintf(stderr, "gateway did not start (see %s)\n", e->dir);
+        goto fail;
+    }
+    for (int k = 0; k < E2E_KINDS; k++)
+        if (e2e_start_worker(e, k) != 0)
+            goto fail;
+    if (!e2e_wait_all_ok(e, 30000)) {
+        fprintf(stderr, "workers did not all answer /api/status within 30 s (see %s)\n", e->dir);
+        goto fail;
+    }
+    return 0;
+fail:
+    e2e_stop_all(e);
+    return -1;
+}

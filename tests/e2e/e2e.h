@@ -59,4 +59,9 @@ long e2e_get_status(const struct e2e *e, const char *path);
 /* Waits until the body of a fresh `GET path` contains `needle`. Returns 1 or 0. */
 int e2e_wait_body(const struct e2e *e, const char *path, const char *needle, int timeout_ms);
 
+/* Starts the gateway (with env_extra, may be NULL) and one of each worker, then waits up to
+ * 30 s for /api/status to show all seven ok. Returns 0, or -1 after saying why on stderr
+ * and stopping what it started (CUnit skips the cleanup of a suite whose init failed). */
+int e2e_start_all(struct e2e *e, const char *const env_extra[]);
+
 #endif

@@ -31,19 +31,7 @@ static int services(const char *cmd)
 static int suite_init(void)
 {
     e2e_init(&st, "broker-restart");
-    if (e2e_start_gateway(&st, NULL) != 0)
-        goto fail;
-    for (int k = 0; k < E2E_KINDS; k++)
-        if (e2e_start_worker(&st, k) != 0)
-            goto fail;
-    if (!e2e_wait_all_ok(&st, 30000)) {
-        fprintf(stderr, "workers did not all answer /api/status within 30 s (see %s)\n", st.dir);
-        goto fail;
-    }
-    return 0;
-fail:
-    e2e_stop_all(&st);
-    return 1;
+    return e2e_start_all(&st, NULL) == 0 ? 0 : 1;
 }
 
 static int suite_clean(void)

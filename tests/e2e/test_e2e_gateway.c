@@ -46,21 +46,7 @@ static int suite_init(void)
     static char root[400];
     snprintf(root, sizeof root, "GW_WEB_ROOT=%s", web);
     const char *env[] = {root, "GW_MAX_BODY=4096", NULL};
-    if (e2e_start_gateway(&st, env) != 0) {
-        fprintf(stderr, "gateway did not start (see %s)\n", st.dir);
-        goto fail;
-    }
-    for (int k = 0; k < E2E_KINDS; k++)
-        if (e2e_start_worker(&st, k) != 0)
-            goto fail;
-    if (!e2e_wait_all_ok(&st, 30000)) {
-        fprintf(stderr, "workers did not all answer /api/status within 30 s (see %s)\n", st.dir);
-        goto fail;
-    }
-    return 0;
-fail:
-    e2e_stop_all(&st); /* CUnit does not call the cleanup of a suite whose init failed */
-    return 1;
+    return e2e_start_all(&st, env) == 0 ? 0 : 1;
 }
 
 static int suite_clean(void)

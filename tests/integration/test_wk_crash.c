@@ -68,10 +68,6 @@ int main(void)
     int rc = ft_need_servers();
     if (rc)
         return rc;
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    CU_pSuite s = CU_add_suite("wk_crash", NULL, NULL);
-    CU_add_test(s, "test_wk_crash_redelivers_to_another_instance",
-                test_wk_crash_redelivers_to_another_instance);
-    return ft_cunit_run();
+    return ft_cunit_run_one("wk_crash", "test_wk_crash_redelivers_to_another_instance",
+                            test_wk_crash_redelivers_to_another_instance);
 }

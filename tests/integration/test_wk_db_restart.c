@@ -65,9 +65,6 @@ int main(void)
         return rc;
     if ((rc = itest_need_services()))
         return rc;
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    CU_pSuite s = CU_add_suite("wk_db_restart", NULL, NULL);
-    CU_add_test(s, "test_wk_db_restart_worker_reconnects", test_wk_db_restart_worker_reconnects);
-    return ft_cunit_run();
+    return ft_cunit_run_one("wk_db_restart", "test_wk_db_restart_worker_reconnects",
+                            test_wk_db_restart_worker_reconnects);
 }

@@ -84,10 +84,6 @@ int main(void)
     int rc = ft_need_servers();
     if (rc)
         return rc;
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    CU_pSuite s = CU_add_suite("wk_sigterm", NULL, NULL);
-    CU_add_test(s, "test_wk_sigterm_finishes_message_and_exits_0",
-                test_wk_sigterm_finishes_message_and_exits_0);
-    return ft_cunit_run();
+    return ft_cunit_run_one("wk_sigterm", "test_wk_sigterm_finishes_message_and_exits_0",
+                            test_wk_sigterm_finishes_message_and_exits_0);
 }

@@ -256,3 +256,15 @@ int ft_cunit_run(void)
     }
     return failed ? 1 : 0;
 }
+
+int ft_cunit_run_one(const char *suite, const char *name, void (*fn)(void))
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite(suite, NULL, NULL);
+    if (!s || !CU_add_test(s, name, fn)) {
+        CU_cleanup_registry();
+        return 1;
+    }
+    return ft_cunit_run();
+}

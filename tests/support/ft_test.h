@@ -51,11 +51,11 @@ int ft_stop(pid_t pid, int sig, int timeout_ms);
 int ft_exited(pid_t pid, int *status);
 
 struct ft_http_resp {
-    long status;   /* 0 when the request failed at transport level */
-    char *body;    /* NUL-terminated, malloc'ed; may be empty */
+    long status; /* 0 when the request failed at transport level */
+    char *body;  /* NUL-terminated, malloc'ed; may be empty */
     size_t body_len;
-    char *headers; /* raw response header block, malloc'ed */
-    double seconds;/* total time */
+    char *headers;  /* raw response header block, malloc'ed */
+    double seconds; /* total time */
 };
 
 /*
@@ -76,5 +76,9 @@ int ft_free_port(void);
 
 /* Runs all registered CUnit suites (basic mode, verbose) and returns 0 if all passed. */
 int ft_cunit_run(void);
+
+/* The whole main of a binary with one test: initialises the registry, registers `fn` as
+ * test `name` in suite `suite`, runs it. Returns the exit code for main. */
+int ft_cunit_run_one(const char *suite, const char *name, void (*fn)(void));
 
 #endif
