@@ -30,7 +30,7 @@
 #include "proto/topology.h"
 
 #define MIGRATE_LOCK_KEY 7265630171LL /* arbitrary, fixed: "the fintwin migration lock" */
-#define MAX_MIGRATIONS 1000
+#define MAX_MIGRATIONS   1000
 
 struct migration {
     int version;
@@ -280,8 +280,10 @@ int main(int argc, char **argv)
         }
     }
     struct proto_cfg_var vars[] = {
-        {"DATABASE_URL", NULL, PROTO_CFG_SECRET, 1, 4096, "admin URL of the fintwin database", NULL, 0},
-        {"FT_SQL_DIR", FT_SQL_DIR, PROTO_CFG_STR, 1, 4096, "directory of NNN_name.sql files", NULL, 0},
+        {"DATABASE_URL", NULL, PROTO_CFG_SECRET, 1, 4096, "admin URL of the fintwin database", NULL,
+         0},
+        {"FT_SQL_DIR", FT_SQL_DIR, PROTO_CFG_STR, 1, 4096, "directory of NNN_name.sql files", NULL,
+         0},
     };
     if (proto_config_load(vars, 2, stderr) != 0)
         return PROTO_CONFIG_EXIT;

@@ -45,8 +45,7 @@ static int die_on(amqp_rpc_reply_t r, const char *what)
 static double sent_at[MAX_OUTSTANDING];
 static unsigned long long seq_of[MAX_OUTSTANDING];
 
-static void publish(amqp_connection_state_t c, const char *worker, int slot,
-                    unsigned long long seq)
+static void publish(amqp_connection_state_t c, const char *worker, int slot, unsigned long long seq)
 {
     struct proto_request req = {0};
     snprintf(req.id, sizeof req.id, "b%d-%llu", slot, seq);
@@ -68,8 +67,8 @@ static void publish(amqp_connection_state_t c, const char *worker, int slot,
     p.correlation_id = amqp_cstring_bytes(req.id);
     p.expiration = amqp_cstring_bytes("5000");
     amqp_bytes_t body = {sb.size, sb.data};
-    if (amqp_basic_publish(c, 1, amqp_cstring_bytes(PROTO_EX_RPC), amqp_cstring_bytes(worker), 1,
-                           0, &p, body) != AMQP_STATUS_OK) {
+    if (amqp_basic_publish(c, 1, amqp_cstring_bytes(PROTO_EX_RPC), amqp_cstring_bytes(worker), 1, 0,
+                           &p, body) != AMQP_STATUS_OK) {
         fprintf(stderr, "bench_rpc: publish failed\n");
         exit(1);
     }

@@ -30,14 +30,14 @@ enum proto_cfg_kind {
 };
 
 struct proto_cfg_var {
-    const char *name;         /* environment variable */
-    const char *def;          /* default text; NULL means required */
+    const char *name; /* environment variable */
+    const char *def;  /* default text; NULL means required */
     enum proto_cfg_kind kind;
-    long long min, max;       /* see kinds; 0,0 means no bound for STR/SECRET */
-    const char *help;         /* one line for README and --help */
+    long long min, max; /* see kinds; 0,0 means no bound for STR/SECRET */
+    const char *help;   /* one line for README and --help */
     /* Filled by proto_config_load: */
-    const char *str;          /* the value (from the environment or def); never NULL after success */
-    long long num;            /* INT and BOOL */
+    const char *str; /* the value (from the environment or def); never NULL after success */
+    long long num;   /* INT and BOOL */
 };
 
 /*

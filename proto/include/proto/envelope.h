@@ -24,14 +24,14 @@
 
 #include "proto/uuid.h"
 
-#define PROTO_WIRE_VERSION 1
+#define PROTO_WIRE_VERSION       1
 #define PROTO_ENVELOPE_MAX_BYTES (4u << 20)
 #define PROTO_ENVELOPE_MAX_DEPTH 32
-#define PROTO_ID_MAX 64       /* request ids */
-#define PROTO_METHOD_MAX 64   /* "txn.create"; also event types */
-#define PROTO_IDEM_MAX 255    /* Idempotency-Key */
-#define PROTO_CODE_MAX 64     /* error code, snake_case */
-#define PROTO_MESSAGE_MAX 512 /* error message */
+#define PROTO_ID_MAX             64  /* request ids */
+#define PROTO_METHOD_MAX         64  /* "txn.create"; also event types */
+#define PROTO_IDEM_MAX           255 /* Idempotency-Key */
+#define PROTO_CODE_MAX           64  /* error code, snake_case */
+#define PROTO_MESSAGE_MAX        512 /* error message */
 
 struct proto_request {
     char id[PROTO_ID_MAX + 1];
@@ -44,12 +44,12 @@ struct proto_request {
 
 struct proto_reply {
     char id[PROTO_ID_MAX + 1];
-    int status;                /* HTTP status, 100..599 */
-    int is_error;              /* 1: code/message set and body is nil */
+    int status;   /* HTTP status, 100..599 */
+    int is_error; /* 1: code/message set and body is nil */
     char code[PROTO_CODE_MAX + 1];
     char message[PROTO_MESSAGE_MAX + 1];
-    msgpack_object body;       /* decode: borrowed; nil when absent */
-    msgpack_object headers;    /* decode: borrowed; a map of str -> str, or nil */
+    msgpack_object body;    /* decode: borrowed; nil when absent */
+    msgpack_object headers; /* decode: borrowed; a map of str -> str, or nil */
 };
 
 struct proto_event {
@@ -57,7 +57,7 @@ struct proto_event {
     char type[PROTO_METHOD_MAX + 1];
     char user[PROTO_UUID_LEN + 1]; /* "" when nil */
     int64_t at_ms;
-    msgpack_object data;           /* decode: borrowed; nil when absent */
+    msgpack_object data; /* decode: borrowed; nil when absent */
 };
 
 /*
@@ -69,8 +69,8 @@ struct proto_event {
  * or PROTO_EUTF8 for a string field that is not valid UTF-8. On error `out` is
  * left as it was. Any thread.
  */
-int proto_request_encode(msgpack_sbuffer *out, const struct proto_request *req,
-                         const char *args_mp, size_t args_len);
+int proto_request_encode(msgpack_sbuffer *out, const struct proto_request *req, const char *args_mp,
+                         size_t args_len);
 int proto_reply_encode(msgpack_sbuffer *out, const char *id, int status, const char *body_mp,
                        size_t body_len, const char *headers_mp, size_t headers_len);
 int proto_reply_encode_error(msgpack_sbuffer *out, const char *id, int status, const char *code,
@@ -78,8 +78,8 @@ int proto_reply_encode_error(msgpack_sbuffer *out, const char *id, int status, c
 /* Like proto_reply_encode_error, plus an optional headers map (`headers_mp`, one
  * packed map of str -> str, NULL for none), e.g. "Retry-After" on a 429 or 503. */
 int proto_reply_encode_error_headers(msgpack_sbuffer *out, const char *id, int status,
-                                     const char *code, const char *message,
-                                     const char *headers_mp, size_t headers_len);
+                                     const char *code, const char *message, const char *headers_mp,
+                                     size_t headers_len);
 int proto_event_encode(msgpack_sbuffer *out, const struct proto_event *ev, const char *data_mp,
                        size_t data_len);
 
@@ -94,10 +94,8 @@ int proto_event_encode(msgpack_sbuffer *out, const struct proto_event *ev, const
  */
 int proto_request_decode(const char *buf, size_t len, msgpack_unpacked *up,
                          struct proto_request *req);
-int proto_reply_decode(const char *buf, size_t len, msgpack_unpacked *up,
-                       struct proto_reply *rep);
-int proto_event_decode(const char *buf, size_t len, msgpack_unpacked *up,
-                       struct proto_event *ev);
+int proto_reply_decode(const char *buf, size_t len, msgpack_unpacked *up, struct proto_reply *rep);
+int proto_event_decode(const char *buf, size_t len, msgpack_unpacked *up, struct proto_event *ev);
 
 /* Current time in unix milliseconds (CLOCK_REALTIME). */
 int64_t proto_now_ms(void);

@@ -1,7 +1,8 @@
 /*
  * proto/log.h — one logfmt line per event on stderr.
  *
- *   ts=2026-11-22T02:10:00.123Z level=info svc=gateway pid=42 req=<id> msg="rpc done" status=200 ms=1.2
+ *   ts=2026-11-22T02:10:00.123Z level=info svc=gateway pid=42 req=<id> msg="rpc done" status=200
+ * ms=1.2
  *
  * Each line is written with a single write(2), so lines from several threads or
  * processes never interleave. Never pass a secret, a token or a body.
@@ -30,8 +31,8 @@ int proto_log_level_parse(const char *s, enum proto_log_level *out);
  * escaped. kv_fmt (may be NULL) is a printf format for extra `key=value` pairs;
  * values that may contain spaces or quotes should go through proto_log_str.
  */
-void proto_log(enum proto_log_level level, const char *req_id, const char *msg,
-               const char *kv_fmt, ...) __attribute__((format(printf, 4, 5)));
+void proto_log(enum proto_log_level level, const char *req_id, const char *msg, const char *kv_fmt,
+               ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Returns `s` quoted/escaped for logfmt in a thread-local rotating buffer
@@ -43,8 +44,8 @@ const char *proto_log_str(const char *s);
 /* Convenience wrappers; pass NULL as the third argument when there are no extra pairs:
  * PROTO_INFO(req, "started", NULL). */
 #define PROTO_DEBUG(req, msg, ...) proto_log(PROTO_LOG_DEBUG, (req), (msg), __VA_ARGS__)
-#define PROTO_INFO(req, msg, ...) proto_log(PROTO_LOG_INFO, (req), (msg), __VA_ARGS__)
-#define PROTO_WARN(req, msg, ...) proto_log(PROTO_LOG_WARN, (req), (msg), __VA_ARGS__)
+#define PROTO_INFO(req, msg, ...)  proto_log(PROTO_LOG_INFO, (req), (msg), __VA_ARGS__)
+#define PROTO_WARN(req, msg, ...)  proto_log(PROTO_LOG_WARN, (req), (msg), __VA_ARGS__)
 #define PROTO_ERROR(req, msg, ...) proto_log(PROTO_LOG_ERROR, (req), (msg), __VA_ARGS__)
 
 #endif

@@ -14,17 +14,17 @@
 
 #include <stddef.h>
 
-#define PROTO_EX_RPC "ft.rpc"
-#define PROTO_EX_DLX "ft.dlx"
-#define PROTO_Q_DLQ "ft.dlq"
-#define PROTO_EX_EVENTS "ft.events"
-#define PROTO_EX_LIVE "ft.live"
-#define PROTO_RPC_QUEUE_PREFIX "rpc."
+#define PROTO_EX_RPC              "ft.rpc"
+#define PROTO_EX_DLX              "ft.dlx"
+#define PROTO_Q_DLQ               "ft.dlq"
+#define PROTO_EX_EVENTS           "ft.events"
+#define PROTO_EX_LIVE             "ft.live"
+#define PROTO_RPC_QUEUE_PREFIX    "rpc."
 #define PROTO_EVENTS_QUEUE_PREFIX "events."
-#define PROTO_RPC_DELIVERY_LIMIT 5
-#define PROTO_DLQ_MAX_LENGTH 100000
-#define PROTO_CONTENT_TYPE "application/msgpack"
-#define PROTO_REPLY_TO "amq.rabbitmq.reply-to"
+#define PROTO_RPC_DELIVERY_LIMIT  5
+#define PROTO_DLQ_MAX_LENGTH      100000
+#define PROTO_CONTENT_TYPE        "application/msgpack"
+#define PROTO_REPLY_TO            "amq.rabbitmq.reply-to"
 
 /* The seven worker kinds, in a fixed order, NULL-terminated. */
 extern const char *const proto_worker_names[];
