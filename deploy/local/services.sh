@@ -3,7 +3,8 @@
 # Used by up.sh (a long-lived stack under FT_DATA_DIR) and test.sh (a throw-away stack in /tmp).
 #
 # usage: services.sh start|stop|status|env|start-rabbit|stop-rabbit BASE_DIR [PORT_OFFSET]
-#        services.sh secret BASE_DIR PORT_OFFSET NAME   (prints a per-BASE_DIR random secret)
+#        services.sh secret BASE_DIR PORT_OFFSET NAME [BYTES]   (a per-BASE_DIR random secret;
+#        BYTES of randomness, default 18, printed as letters and digits)
 #   ports: PostgreSQL 55432+OFF, Redis 56379+OFF, AMQP 55672+OFF, Erlang dist 55673+OFF, epmd 54369+OFF
 #   (never the default ports: the image may run its own cluster on 5432). Offsets that are
 #   multiples of 10 keep stacks apart.
@@ -27,11 +28,11 @@ NODE=rmq${OFF}@localhost
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }   # a zombie counts as dead
 wait_gone() { local n=0; while alive "$1"; do sleep 0.1; n=$((n + 1)); [ $n -lt "${2:-300}" ] || return 1; done; }
 pidfile_alive() { [ -f "$1" ] && alive "$(head -1 "$1")"; }
-secret() {   # secret NAME: a random password generated once per BASE_DIR
+secret() {   # secret NAME [BYTES]: a random alphanumeric secret generated once per BASE_DIR
   local f="$BASE/secrets/$1"
   if [ ! -s "$f" ]; then
     mkdir -p "$BASE/secrets"; chmod 700 "$BASE/secrets"
-    (umask 077; head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$f")
+    (umask 077; head -c "${2:-18}" /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' >"$f")
   fi
   cat "$f"
 }
@@ -169,7 +170,7 @@ case "$CMD" in
   stop-rabbit) stop_rabbit ;;
   start-pg) start_pg ;;
   stop-pg) stop_pg ;;
-  secret) secret "${4:?secret NAME}" ;;
+  secret) secret "${4:?secret NAME}" "${5:-18}" ;;
   status)
     "$PGBIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT" || true
     redis-cli -p "$REDIS_PORT" ping 2>&1 || true

@@ -59,6 +59,9 @@ if ! ft_port_free "$GW_PORT"; then
   ft_log "port $GW_PORT is taken by another program; set GW_PORT to a free port"; exit 1
 fi
 export LOG_LEVEL=${LOG_LEVEL:-info}
+# The access-token key: 48 random bytes (>= 32 required) kept in the data dir, shared by the
+# gateway (verifies) and the auth worker (mints).
+JWT_SECRET=$("$SVC" secret "$DATA/services" "$OFF" jwt 48)
 for w in $FT_WORKERS; do
   n=$(scale_of "$w")
   for f in "$DATA/run/fintwin-$w"-*.pid; do   # instances beyond the new count
@@ -68,12 +71,12 @@ for w in $FT_WORKERS; do
   done
   for i in $(seq "$n"); do
     name=fintwin-$w; [ "$i" = 1 ] || name=fintwin-$w-$i
-    (export AMQP_URL REDIS_URL DATABASE_URL; DATABASE_URL=$(ft_worker_db_url "$PG_URL" "$w" "$(role_pw "$w")")
+    (export AMQP_URL REDIS_URL DATABASE_URL; if [ "$w" = auth ]; then export JWT_SECRET; fi; DATABASE_URL=$(ft_worker_db_url "$PG_URL" "$w" "$(role_pw "$w")")
      start_proc "$name" "fintwin-$w")
   done
 done
 web_root=$FT_ROOT/web/dist; [ -d "$web_root" ] || web_root=$FT_ROOT/web/public
-(export AMQP_URL GW_PORT GW_WEB_ROOT=${GW_WEB_ROOT:-$web_root}; start_proc fintwin-gateway)
+(export AMQP_URL REDIS_URL JWT_SECRET GW_PORT GW_WEB_ROOT=${GW_WEB_ROOT:-$web_root}; start_proc fintwin-gateway)
 
 url="http://127.0.0.1:$GW_PORT"
 ft_log "waiting for the gateway and all seven workers"

@@ -27,7 +27,8 @@ eval "$svc_env"
 ft_build "$BUILD" Release
 role_pw() { "$SVC" secret "$TMP/svc" "$OFF" dbroles; }
 ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" role_pw 2>/dev/null
-export AMQP_URL REDIS_URL LOG_LEVEL=warn
+JWT_SECRET=$("$SVC" secret "$TMP/svc" "$OFF" jwt 48)
+export AMQP_URL REDIS_URL JWT_SECRET LOG_LEVEL=warn
 DATABASE_URL=$(ft_worker_db_url "$PG_URL" auth "$(role_pw)") "$BUILD/bin/fintwin-auth" 2>"$TMP/auth.log" &
 pids+=($!)
 PORT=$((18080 + OFF))

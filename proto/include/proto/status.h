@@ -22,6 +22,8 @@ enum proto_err {
     PROTO_EIO = -9,        /* the OS failed (getrandom, write, ...) */
     PROTO_EINVAL = -10,    /* an argument is invalid (unknown currency, bad config value) */
     PROTO_EVERSION = -11,  /* envelope version is not PROTO_WIRE_VERSION */
+    PROTO_EAUTH = -12,     /* a token is malformed, forged, of the wrong kind or not yet valid */
+    PROTO_EEXPIRED = -13,  /* a token's exp has passed (beyond the leeway) */
 };
 
 /* Returns a static English description of a PROTO_E* code ("unknown error" otherwise). */
