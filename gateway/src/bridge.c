@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kv.h"
+
 #include "proto/json.h"
 #include "proto/log.h"
 #include "proto/msg.h"
@@ -29,6 +31,7 @@
 #define BACKOFF_MAX_MS 5000
 #define HEARTBEAT_S    10
 #define READ_BATCH     4096
+#define DENY_BATCH     256 /* denylist keys per Redis round trip */
 
 struct gw_bridge {
     char *url; /* amqp_parse_url points ci into this copy */
@@ -47,6 +50,7 @@ struct gw_bridge {
     struct gw_result *out_head, *out_tail;
 
     /* Bridge thread only. */
+    struct gw_store *store; /* the token denylist */
     amqp_connection_state_t conn;
     uint64_t taken_seq; /* highest job seq taken from the queue */
     struct gw_result *batch_head, *batch_tail;
@@ -252,6 +256,73 @@ static void job_failed(struct gw_bridge *b, const struct gw_job *j)
     strcpy(r->hname[0], "Retry-After");
     strcpy(r->hvalue[0], "1");
     batch_add(b, r);
+}
+
+/* Answers a job here instead of publishing it (a revoked token, or Redis down). */
+static void job_refused(struct gw_bridge *b, const struct gw_job *j, int status, const char *code,
+                        const char *detail)
+{
+    struct gw_result *r = result_new(GW_RES_REPLY, j->corr, strlen(j->corr));
+    fail_result(r, status, code, detail);
+    r->local = 1;
+    r->nheaders = 1;
+    if (status == 401) {
+        strcpy(r->hname[0], "WWW-Authenticate");
+        strcpy(r->hvalue[0], "Bearer realm=\"fintwin\", error=\"invalid_token\"");
+    } else {
+        strcpy(r->hname[0], "Retry-After");
+        strcpy(r->hvalue[0], "1");
+    }
+    batch_add(b, r);
+}
+
+/*
+ * Checks up to DENY_BATCH jobs of the list starting at *jp against the denylist and
+ * refuses the revoked ones (and every checked one when Redis cannot answer). Returns
+ * the surviving jobs, in order; refused jobs are freed.
+ */
+static struct gw_job *screen_jobs(struct gw_bridge *b, struct gw_job *list)
+{
+    struct gw_job *out = NULL, **tail = &out;
+    while (list) {
+        struct gw_job *chunk[DENY_BATCH];
+        char keys[DENY_BATCH][sizeof GW_DENY_PREFIX + PROTO_UUID_LEN];
+        const char *kp[DENY_BATCH];
+        int found[DENY_BATCH];
+        size_t n = 0;
+        struct gw_job *rest = list;
+        /* Take the next DENY_BATCH jobs that need a check; the others pass untouched. */
+        while (rest && n < DENY_BATCH) {
+            struct gw_job *next = rest->next;
+            rest->next = NULL;
+            if (rest->jti[0]) {
+                chunk[n] = rest;
+                snprintf(keys[n], sizeof keys[n], "%s%s", GW_DENY_PREFIX, rest->jti);
+                kp[n] = keys[n];
+                n++;
+            } else {
+                *tail = rest;
+                tail = &rest->next;
+            }
+            rest = next;
+        }
+        list = rest;
+        int rc = gw_store_exists(b->store, kp, n, found);
+        for (size_t i = 0; i < n; i++) {
+            if (rc != 0) {
+                job_refused(b, chunk[i], 503, "auth_unavailable",
+                            "the session store is unavailable; try again");
+                free(chunk[i]);
+            } else if (found[i]) {
+                job_refused(b, chunk[i], 401, "token_revoked", "the access token has been revoked");
+                free(chunk[i]);
+            } else {
+                *tail = chunk[i];
+                tail = &chunk[i]->next;
+            }
+        }
+    }
+    return out;
 }
 
 /* ---- connection ---- */
@@ -548,6 +619,8 @@ static void *bridge_main(void *arg)
 
         /* Publish everything queued, then read everything available. */
         struct gw_job *j = take_jobs(b);
+        if (j && b->conn)
+            j = screen_jobs(b, j);
         while (j) {
             struct gw_job *next = j->next;
             if (j->seq > b->taken_seq)
@@ -605,6 +678,11 @@ struct gw_bridge *gw_bridge_start(const struct gw_bridge_cfg *cfg)
 {
     struct gw_bridge *b = proto_xcalloc(1, sizeof *b);
     b->url = proto_xstrdup(cfg->amqp_url);
+    b->store = gw_store_new(cfg->redis_url ? cfg->redis_url : "");
+    if (!b->store) {
+        PROTO_ERROR(NULL, "REDIS_URL is not a valid redis:// URL", NULL);
+        goto fail;
+    }
     b->wake = cfg->wake;
     b->wake_arg = cfg->wake_arg;
     amqp_default_connection_info(&b->ci);
@@ -630,6 +708,7 @@ struct gw_bridge *gw_bridge_start(const struct gw_bridge_cfg *cfg)
     }
     return b;
 fail:
+    gw_store_free(b->store);
     free(b->url);
     free(b);
     return NULL;
@@ -657,6 +736,7 @@ void gw_bridge_stop(struct gw_bridge *b)
     pthread_mutex_destroy(&b->in_mu);
     pthread_mutex_destroy(&b->out_mu);
     close(b->efd);
+    gw_store_free(b->store);
     free(b->url);
     free(b);
 }

@@ -9,6 +9,12 @@
  * calling cfg.wake (lws_cancel_service) once per batch. Requests and results name each
  * other only by correlation id.
  *
+ * A job for a protected route names its token's jti: right before publishing, the bridge
+ * asks Redis (kv.c) whether ft:deny:<jti> exists, one pipelined round trip per batch,
+ * and answers 401 token_revoked for a revoked token and 503 auth_unavailable when Redis
+ * cannot be asked (fail closed) instead of publishing. Blocking on Redis here keeps the
+ * lws thread non-blocking.
+ *
  * The bridge declares the topology at every connect, checks each rpc.<worker> queue's
  * consumer count about once a second, and reconnects with backoff (100 ms doubling to
  * 5 s) when the broker is lost, reporting the loss as a GW_RES_BROKER_LOST result.
@@ -24,13 +30,15 @@
 
 #define GW_REPLY_HEADERS_MAX 3 /* Idempotent-Replayed, Retry-After, Location */
 #define GW_HEADER_VALUE_MAX  512
+#define GW_DENY_PREFIX       "ft:deny:" /* + jti: written by the auth worker at logout */
 
 struct gw_job {
     struct gw_job *next;
-    char corr[PROTO_ID_MAX + 1]; /* correlation id */
-    int worker;                  /* index into proto_worker_names */
-    uint64_t seq;                /* submit sequence (see GW_RES_BROKER_LOST) */
-    int64_t deadline_ms;         /* unix ms; expiration = deadline - now at publish */
+    char corr[PROTO_ID_MAX + 1];  /* correlation id */
+    int worker;                   /* index into proto_worker_names */
+    uint64_t seq;                 /* submit sequence (see GW_RES_BROKER_LOST) */
+    int64_t deadline_ms;          /* unix ms; expiration = deadline - now at publish */
+    char jti[PROTO_UUID_LEN + 1]; /* "" for public routes; else checked against the denylist */
     size_t len;
     char data[]; /* the msgpack request envelope */
 };
@@ -50,6 +58,7 @@ struct gw_result {
     char hname[GW_REPLY_HEADERS_MAX][24];
     char hvalue[GW_REPLY_HEADERS_MAX][GW_HEADER_VALUE_MAX + 1];
     uint64_t seq;
+    int local; /* answered by the bridge itself (denylist), not by a worker */
     /* Fields of a sys.ping reply body, for /api/status (has_ping = 1 when a map). */
     int has_ping;
     char version[64];
@@ -58,14 +67,15 @@ struct gw_result {
 
 struct gw_bridge_cfg {
     const char *amqp_url;         /* copied */
+    const char *redis_url;        /* copied; the denylist store (see gw_store_check_url) */
     void (*wake)(void *wake_arg); /* called from the bridge thread after pushing results */
     void *wake_arg;
 };
 
 struct gw_bridge;
 
-/* Starts the bridge thread. Returns NULL on a malformed URL or when the thread cannot start.
- * Call from the main thread. */
+/* Starts the bridge thread. Returns NULL on a malformed URL (AMQP or Redis) or when the thread
+ * cannot start. Call from the main thread. */
 struct gw_bridge *gw_bridge_start(const struct gw_bridge_cfg *cfg);
 
 /* Stops the thread (closing the connection politely), joins it, frees everything,

@@ -1,9 +1,30 @@
 /* The gateway's configuration table; see config.h. */
 #include "config.h"
 
-#include "proto/config.h"
+#include <string.h>
 
-enum { V_PORT, V_BIND, V_AMQP, V_TIMEOUT, V_BODY, V_ROOT, V_INFLIGHT, V_HEADER, V_LOG, V_COUNT };
+#include "kv.h"
+
+#include "proto/config.h"
+#include "proto/token.h"
+
+enum {
+    V_PORT,
+    V_BIND,
+    V_AMQP,
+    V_TIMEOUT,
+    V_BODY,
+    V_ROOT,
+    V_INFLIGHT,
+    V_HEADER,
+    V_LOG,
+    V_SECRET,
+    V_ISSUER,
+    V_AUDIENCE,
+    V_REDIS,
+    V_PROXY,
+    V_COUNT
+};
 
 static struct proto_cfg_var vars[V_COUNT] = {
     [V_PORT] = {"GW_PORT", "8080", PROTO_CFG_INT, 1, 65535, "HTTP listen port", NULL, 0},
@@ -21,6 +42,17 @@ static struct proto_cfg_var vars[V_COUNT] = {
     [V_HEADER] = {"GW_MAX_HEADER_BYTES", "8192", PROTO_CFG_INT, 1024, 65535,
                   "request header bytes per connection", NULL, 0},
     [V_LOG] = {"LOG_LEVEL", "info", PROTO_CFG_STR, 1, 16, "debug, info, warn or error", NULL, 0},
+    [V_SECRET] = {"JWT_SECRET", NULL, PROTO_CFG_SECRET, PROTO_TOKEN_SECRET_MIN, 4096,
+                  "HS256 key of access tokens, >= 32 bytes (shared with the auth worker)", NULL, 0},
+    [V_ISSUER] = {"JWT_ISSUER", "fintwin", PROTO_CFG_STR, 1, 255, "required iss of access tokens",
+                  NULL, 0},
+    [V_AUDIENCE] = {"JWT_AUDIENCE", "fintwin-api", PROTO_CFG_STR, 1, 255,
+                    "required aud of access tokens", NULL, 0},
+    [V_REDIS] = {"REDIS_URL", "redis://127.0.0.1:6379/0", PROTO_CFG_SECRET, 1, 2048,
+                 "Redis with the token denylist, redis://[:pass@]host:port/db", NULL, 0},
+    [V_PROXY] = {"GW_TRUST_PROXY", "0", PROTO_CFG_BOOL, 0, 1,
+                 "1: the client ip is the last X-Forwarded-For address (behind our proxy)", NULL,
+                 0},
 };
 
 int gw_config_load(struct gw_config *cfg, FILE *report)
@@ -36,13 +68,25 @@ int gw_config_load(struct gw_config *cfg, FILE *report)
     cfg->web_root = vars[V_ROOT].str;
     cfg->max_inflight = (int)vars[V_INFLIGHT].num;
     cfg->max_header = (int)vars[V_HEADER].num;
+    cfg->jwt_secret = vars[V_SECRET].str;
+    cfg->jwt_secret_len = strlen(vars[V_SECRET].str);
+    cfg->jwt_issuer = vars[V_ISSUER].str;
+    cfg->jwt_audience = vars[V_AUDIENCE].str;
+    cfg->redis_url = vars[V_REDIS].str;
+    cfg->trust_proxy = (int)vars[V_PROXY].num;
+    if (gw_store_check_url(cfg->redis_url) != 0) {
+        if (report) /* no value: it may hold a password */
+            fprintf(report,
+                    "config: REDIS_URL is not redis://[[user]:password@]host[:port][/db]\n");
+        bad++;
+    }
     if (proto_log_level_parse(vars[V_LOG].str, &cfg->log_level) != 0) {
         if (report)
             fprintf(report, "config: LOG_LEVEL=%s is not one of debug, info, warn, error\n",
                     vars[V_LOG].str);
-        return 1;
+        bad++;
     }
-    return 0;
+    return bad;
 }
 
 void gw_config_usage(FILE *out)

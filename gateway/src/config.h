@@ -20,6 +20,12 @@ struct gw_config {
     int max_inflight;               /* GW_MAX_INFLIGHT: pending RPCs before 503 overloaded */
     int max_header;                 /* GW_MAX_HEADER_BYTES: lws max_http_header_data */
     enum proto_log_level log_level; /* LOG_LEVEL */
+    const char *jwt_secret;         /* JWT_SECRET: HS256 key, >= PROTO_TOKEN_SECRET_MIN bytes */
+    size_t jwt_secret_len;
+    const char *jwt_issuer;   /* JWT_ISSUER */
+    const char *jwt_audience; /* JWT_AUDIENCE */
+    const char *redis_url;    /* REDIS_URL (secret: may contain a password) */
+    int trust_proxy;          /* GW_TRUST_PROXY: client ip from the last X-Forwarded-For hop */
 };
 
 /* Fills cfg from the environment. Reports every problem on `report` and returns their

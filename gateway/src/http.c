@@ -24,6 +24,10 @@ void gw_http_reset(struct gw_conn *c)
     c->slots_left = 0;
     c->route = NULL;
     c->idem[0] = '\0';
+    c->user[0] = '\0';
+    c->jti[0] = '\0';
+    c->token_exp = 0;
+    c->ip[0] = '\0';
 }
 
 void gw_http_header(struct gw_conn *c, const char *name, const char *value)

@@ -51,6 +51,10 @@ struct gw_conn {
     msgpack_sbuffer args; /* the args map, body packed last */
     int args_init;
     struct proto_buf body;
+    char user[PROTO_UUID_LEN + 1]; /* the verified token's sub; "" when unauthenticated */
+    char jti[PROTO_UUID_LEN + 1];  /* the verified token's jti */
+    int64_t token_exp;
+    char ip[64];    /* client address (see gw_client_ip) */
     int err_status; /* for GW_CONN_DISCARD */
     const char *err_code;
     char err_detail[128];

@@ -1,6 +1,9 @@
 /* Request validation and args packing; see request.h. */
 #include "request.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -69,9 +72,9 @@ static int shadowed(const struct gw_kv *q, int n, int i)
 }
 
 void gw_pack_args_head(msgpack_packer *pk, const struct gw_match *m, const struct gw_kv *query,
-                       int nquery)
+                       int nquery, const struct gw_meta *meta)
 {
-    msgpack_pack_map(pk, 3);
+    msgpack_pack_map(pk, 4);
     pack_str(pk, "path", 4);
     int np = m ? m->nparams : 0;
     msgpack_pack_map(pk, (size_t)np);
@@ -90,5 +93,65 @@ void gw_pack_args_head(msgpack_packer *pk, const struct gw_match *m, const struc
         pack_str(pk, query[i].k, query[i].klen);
         pack_str(pk, query[i].v, query[i].vlen);
     }
+    pack_str(pk, "meta", 4);
+    int tok = meta && meta->jti;
+    msgpack_pack_map(pk, tok ? 3 : 1);
+    pack_str(pk, "ip", 2);
+    const char *ip = meta && meta->ip ? meta->ip : "";
+    pack_str(pk, ip, strlen(ip));
+    if (tok) {
+        pack_str(pk, "jti", 3);
+        pack_str(pk, meta->jti, strlen(meta->jti));
+        pack_str(pk, "token_exp", 9);
+        msgpack_pack_int64(pk, meta->token_exp);
+    }
     pack_str(pk, "body", 4);
+}
+
+int gw_bearer_token(const char *hdr, size_t len, const char **tok, size_t *toklen)
+{
+    if (!hdr || len < 7 || strncasecmp(hdr, "Bearer ", 7) != 0)
+        return 0;
+    size_t i = 7;
+    while (i < len && hdr[i] == ' ')
+        i++;
+    if (i == len)
+        return 0;
+    for (size_t k = i; k < len; k++)
+        if ((unsigned char)hdr[k] <= 0x20 || (unsigned char)hdr[k] >= 0x7f)
+            return 0;
+    *tok = hdr + i;
+    *toklen = len - i;
+    return 1;
+}
+
+/* 1 if s is a literal IPv4 or IPv6 address (inet_pton accepts nothing else). */
+static int ip_valid(const char *s)
+{
+    unsigned char a[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+void gw_client_ip(const char *xff, const char *peer, int trust_proxy, char *out, size_t outsz)
+{
+    if (trust_proxy && xff) {
+        /* The last hop is the one our proxy added; earlier entries are client-supplied. */
+        const char *last = strrchr(xff, ',');
+        last = last ? last + 1 : xff;
+        while (*last == ' ' || *last == '\t')
+            last++;
+        size_t n = strlen(last);
+        while (n && (last[n - 1] == ' ' || last[n - 1] == '\t'))
+            n--;
+        char ip[GW_IP_MAX + 1];
+        if (n > 0 && n <= GW_IP_MAX) {
+            memcpy(ip, last, n);
+            ip[n] = '\0';
+            if (ip_valid(ip)) {
+                snprintf(out, outsz, "%s", ip);
+                return;
+            }
+        }
+    }
+    snprintf(out, outsz, "%s", peer ? peer : "");
 }

@@ -10,8 +10,22 @@
 
 /* Literal rows before parameterised ones that could shadow them. */
 static const struct gw_route routes[] = {
-    SYS_PING("auth"),      SYS_PING("transaction"), SYS_PING("twin"),         SYS_PING("risk"),
-    SYS_PING("portfolio"), SYS_PING("persona"),     SYS_PING("notification"),
+    SYS_PING("auth"),
+    SYS_PING("transaction"),
+    SYS_PING("twin"),
+    SYS_PING("risk"),
+    SYS_PING("portfolio"),
+    SYS_PING("persona"),
+    SYS_PING("notification"),
+
+    {GW_POST, "/api/auth/google", "auth", "auth.google", GW_AUTH_PUBLIC, 16384},
+    {GW_POST, "/api/auth/register", "auth", "auth.register", GW_AUTH_PUBLIC, 4096},
+    {GW_POST, "/api/auth/login", "auth", "auth.login", GW_AUTH_PUBLIC, 4096},
+    {GW_POST, "/api/auth/refresh", "auth", "auth.refresh", GW_AUTH_PUBLIC, 4096},
+    {GW_POST, "/api/auth/logout", "auth", "auth.logout", GW_AUTH_USER, 4096},
+    {GW_GET, "/api/auth/me", "auth", "auth.me", GW_AUTH_USER, 0},
+    {GW_PUT, "/api/auth/profile", "auth", "auth.profile_update", GW_AUTH_USER, 4096},
+    {GW_GET, "/api/auth/profile/complete", "auth", "auth.profile_complete", GW_AUTH_USER, 0},
 };
 
 const struct gw_route *gw_routes(size_t *n)

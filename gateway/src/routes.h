@@ -29,7 +29,7 @@ enum gw_method {
 
 enum gw_auth {
     GW_AUTH_PUBLIC, /* no token needed */
-    GW_AUTH_USER,   /* a valid access token (checked in a later issue) */
+    GW_AUTH_USER,   /* a valid, unrevoked access token (Authorization: Bearer) */
 };
 
 struct gw_route {

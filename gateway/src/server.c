@@ -20,6 +20,7 @@
 #include "proto/json.h"
 #include "proto/log.h"
 #include "proto/status.h"
+#include "proto/token.h"
 #include "proto/uuid.h"
 
 #define SWEEP_US    (50 * LWS_US_PER_MS)
@@ -36,10 +37,12 @@ struct gw_metrics {
     double rpc_seconds_sum;
     uint64_t rpc_count;
     uint64_t rpc_timeouts;
+    uint64_t auth_refused; /* 401s from the local token check (no RPC published) */
 };
 
 struct gw_server {
     const struct gw_config *cfg;
+    struct proto_token_keys keys; /* from cfg: verifies access tokens */
     struct lws_context *ctx;
     struct gw_bridge *bridge;
     struct gw_pending_table *pending;
@@ -222,8 +225,10 @@ static void deliver(struct gw_server *s, struct gw_pending *p, struct gw_result 
     struct lws *wsi;
     struct gw_conn *c = pending_conn(s, p, &wsi);
     double ms = (double)(mono_us() - p->start_us) / 1000.0;
-    s->m.rpc_seconds_sum += ms / 1000.0;
-    s->m.rpc_count++;
+    if (!r->local) { /* a denylist answer from the bridge never went through the broker */
+        s->m.rpc_seconds_sum += ms / 1000.0;
+        s->m.rpc_count++;
+    }
     if (!c)
         return; /* a late reply for a connection that is gone or moved on */
     if (p->slot >= 0) {
@@ -233,6 +238,8 @@ static void deliver(struct gw_server *s, struct gw_pending *p, struct gw_result 
     struct proto_buf tmp = c->resp; /* take the body without copying it */
     c->resp = r->body;
     r->body = tmp;
+    if (r->status == 204 || r->status == 304)
+        proto_buf_reset(&c->resp); /* these statuses never carry a body */
     for (int i = 0; i < r->nheaders; i++)
         gw_http_header(c, r->hname[i], r->hvalue[i]);
     set_state(s, c, GW_CONN_RESPOND);
@@ -329,6 +336,9 @@ static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const 
     snprintf(req.id, sizeof req.id, "%s", c->req_id);
     snprintf(req.method, sizeof req.method, "%s", method);
     snprintf(req.idem, sizeof req.idem, "%s", c->idem);
+    /* The user comes only from a token verified in authenticate(), never from the request. */
+    if (slot < 0)
+        snprintf(req.user, sizeof req.user, "%s", c->user);
     req.deadline_ms = proto_now_ms() + s->cfg->rpc_timeout_ms;
     msgpack_sbuffer_clear(&s->env);
     int rc = proto_request_encode(&s->env, &req, args, args_len);
@@ -342,6 +352,8 @@ static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const 
     struct gw_job *j = gw_job_new(s->env.size);
     memcpy(j->data, s->env.data, s->env.size);
     strcpy(j->corr, corr);
+    if (slot < 0 && c->user[0])
+        strcpy(j->jti, c->jti);
     j->worker = worker;
     j->seq = ++s->submit_seq;
     j->deadline_ms = req.deadline_ms;
@@ -405,14 +417,17 @@ static void metrics_text(struct gw_server *s, struct gw_conn *c)
         "# HELP fintwin_gateway_rpc_timeouts_total RPCs answered 504.\n"
         "# TYPE fintwin_gateway_rpc_timeouts_total counter\n"
         "fintwin_gateway_rpc_timeouts_total %" PRIu64 "\n"
+        "# HELP fintwin_gateway_auth_refused_total Requests refused 401 by the local token check.\n"
+        "# TYPE fintwin_gateway_auth_refused_total counter\n"
+        "fintwin_gateway_auth_refused_total %" PRIu64 "\n"
         "# HELP fintwin_gateway_inflight RPCs waiting for a reply.\n"
         "# TYPE fintwin_gateway_inflight gauge\n"
         "fintwin_gateway_inflight %zu\n"
         "# HELP fintwin_gateway_broker_connected 1 when the AMQP bridge is connected.\n"
         "# TYPE fintwin_gateway_broker_connected gauge\n"
         "fintwin_gateway_broker_connected %d\n",
-        s->m.rpc_seconds_sum, s->m.rpc_count, s->m.rpc_timeouts, gw_pending_count(s->pending),
-        gw_bridge_connected(s->bridge));
+        s->m.rpc_seconds_sum, s->m.rpc_count, s->m.rpc_timeouts, s->m.auth_refused,
+        gw_pending_count(s->pending), gw_bridge_connected(s->bridge));
 }
 
 static int header_copy(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t size)
@@ -468,8 +483,81 @@ static int pack_args_head(struct gw_server *s, struct lws *wsi, struct gw_conn *
     msgpack_sbuffer_clear(&c->args);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
-    gw_pack_args_head(&pk, m, kv, nq);
+    struct gw_meta meta = {c->ip, c->user[0] ? c->jti : NULL, c->token_exp};
+    gw_pack_args_head(&pk, m, kv, nq, &meta);
     return 0;
+}
+
+/* The client address for args.meta.ip: the socket peer, or behind our proxy its last hop. */
+static void client_ip(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+{
+    char peer[64] = "", xff[1024];
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    int n = s->cfg->trust_proxy ? header_copy(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof xff) : 0;
+    gw_client_ip(n > 0 ? xff : NULL, peer, s->cfg->trust_proxy, c->ip, sizeof c->ip);
+}
+
+/*
+ * Verifies the bearer token of a protected route, locally and before anything is
+ * published, so a bad token costs no RPC. On success sets c->user, c->jti and
+ * c->token_exp and returns 0; otherwise returns 401 with *code and *detail, and
+ * stages the WWW-Authenticate header. (The denylist is checked later, on the bridge.)
+ */
+static int authenticate(struct gw_server *s, struct lws *wsi, struct gw_conn *c, const char **code,
+                        const char **detail)
+{
+    char hdr[PROTO_TOKEN_MAX + 64];
+    const char *tok;
+    size_t toklen;
+    struct proto_token_claims cl;
+    int rc = PROTO_EAUTH;
+    int n = header_copy(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, hdr, sizeof hdr);
+    if (n > 0 && gw_bearer_token(hdr, (size_t)n, &tok, &toklen))
+        rc = proto_token_verify(&s->keys, tok, toklen, (int64_t)time(NULL), &cl);
+    if (rc == 0) {
+        memcpy(c->user, cl.sub, sizeof c->user);
+        memcpy(c->jti, cl.jti, sizeof c->jti);
+        c->token_exp = cl.exp;
+        return 0;
+    }
+    s->m.auth_refused++;
+    if (n == 0) {
+        gw_http_header(c, "WWW-Authenticate", "Bearer realm=\"fintwin\"");
+        *code = "unauthenticated";
+        *detail = "this request needs an access token (Authorization: Bearer)";
+        return 401;
+    }
+    gw_http_header(c, "WWW-Authenticate", "Bearer realm=\"fintwin\", error=\"invalid_token\"");
+    if (rc == PROTO_EEXPIRED) {
+        *code = "token_expired";
+        *detail = "the access token has expired";
+        return 401;
+    }
+    /* The reason stays in the log (never the token): the client only learns "invalid". */
+    PROTO_INFO(c->req_id, "token refused", "err=%s", proto_log_str(proto_strerror(rc)));
+    *code = "invalid_token";
+    *detail = "the access token is invalid";
+    return 401;
+}
+
+/*
+ * Answers an error before the request body was read: at once when there is no body
+ * (or it is too large to drain, or the client waits for 100-continue, then closing),
+ * else after draining it, like the 415 path.
+ */
+static void refuse_early(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
+                         unsigned long long clen, int status, const char *code, const char *detail)
+{
+    if (clen == 0 || clen > DISCARD_MAX || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_EXPECT) > 0) {
+        if (clen)
+            c->close_after = 1;
+        respond_error(s, wsi, c, status, code, detail);
+        return;
+    }
+    c->err_status = status;
+    c->err_code = code;
+    snprintf(c->err_detail, sizeof c->err_detail, "%s", detail);
+    set_state(s, c, GW_CONN_DISCARD);
 }
 
 static void start_api(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
@@ -504,6 +592,15 @@ static void start_api(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
         if (num[0] < '0' || num[0] > '9' || *end) {
             c->close_after = 1;
             respond_error(s, wsi, c, 400, "bad_request", "invalid Content-Length");
+            return;
+        }
+    }
+    client_ip(s, wsi, c);
+    if (m->route->auth == GW_AUTH_USER) {
+        const char *code, *detail;
+        int st = authenticate(s, wsi, c, &code, &detail);
+        if (st) {
+            refuse_early(s, wsi, c, clen, st, code, detail);
             return;
         }
     }
@@ -811,6 +908,10 @@ struct gw_server *gw_server_new(const struct gw_config *cfg)
 {
     struct gw_server *s = proto_xcalloc(1, sizeof *s);
     s->cfg = cfg;
+    s->keys.secret = cfg->jwt_secret;
+    s->keys.secret_len = cfg->jwt_secret_len;
+    s->keys.issuer = cfg->jwt_issuer;
+    s->keys.audience = cfg->jwt_audience;
     s->free_head = -1;
     s->routes = gw_routes(&s->nroutes);
     s->pending = gw_pending_new((size_t)cfg->max_inflight * 2);
@@ -830,7 +931,7 @@ struct gw_server *gw_server_new(const struct gw_config *cfg)
         PROTO_ERROR(NULL, "cannot listen", "bind=%s port=%d", cfg->bind, cfg->port);
         goto fail;
     }
-    struct gw_bridge_cfg bc = {cfg->amqp_url, wake_lws, s->ctx};
+    struct gw_bridge_cfg bc = {cfg->amqp_url, cfg->redis_url, wake_lws, s->ctx};
     s->bridge = gw_bridge_start(&bc);
     if (!s->bridge)
         goto fail;

@@ -28,6 +28,10 @@ const char *proto_strerror(int err)
         return "invalid argument";
     case PROTO_EVERSION:
         return "unsupported envelope version";
+    case PROTO_EAUTH:
+        return "token is invalid";
+    case PROTO_EEXPIRED:
+        return "token has expired";
     default:
         return "unknown error";
     }

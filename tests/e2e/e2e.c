@@ -67,17 +67,34 @@ static int healthy(void *arg)
     return e2e_get_status(arg, "/healthz") == 200;
 }
 
+/* 1 if env (NULL-terminated, may be NULL) sets `name`. */
+static int env_sets(const char *const env[], const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; env && env[i]; i++)
+        if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+            return 1;
+    return 0;
+}
+
 int e2e_start_gateway(struct e2e *e, const char *const env[])
 {
+    static char redis[2100];
     char port[32], log[300];
     e->port = ft_free_port();
     snprintf(port, sizeof port, "GW_PORT=%d", e->port);
     snprintf(log, sizeof log, "%s/gateway.log", e->dir);
+    snprintf(redis, sizeof redis, "REDIS_URL=%s", ft_env("REDIS_URL", ""));
     const char *all[32];
     size_t n = 0;
     all[n++] = port;
-    for (size_t i = 0; env && env[i] && n < 30; i++)
+    /* The caller's values win: ft_spawn's child sees the first of duplicate names. */
+    for (size_t i = 0; env && env[i] && n < 28; i++)
         all[n++] = env[i];
+    if (!env_sets(env, "JWT_SECRET"))
+        all[n++] = "JWT_SECRET=" E2E_JWT_SECRET;
+    if (!env_sets(env, "REDIS_URL") && ft_env("REDIS_URL", NULL))
+        all[n++] = redis;
     all[n] = NULL;
     char *argv[] = {"fintwin-gateway", NULL};
     e->gw = ft_spawn(ft_bin("fintwin-gateway"), argv, (char *const *)all, log);
@@ -88,12 +105,14 @@ int e2e_start_gateway(struct e2e *e, const char *const env[])
 
 int e2e_start_worker(struct e2e *e, int kind)
 {
-    char bin[64], log[300], db[2100];
+    char bin[64], log[300], db[2100], redis[2100];
     snprintf(bin, sizeof bin, "fintwin-%s", e2e_kinds[kind]);
     snprintf(log, sizeof log, "%s/%s.log", e->dir, e2e_kinds[kind]);
     /* sys.ping only needs a reachable PostgreSQL: the admin URL serves when no role URL is set. */
     snprintf(db, sizeof db, "DATABASE_URL=%s", ft_env("DATABASE_URL", ft_env("PG_URL", "")));
-    char *env[] = {db, NULL};
+    snprintf(redis, sizeof redis, "REDIS_URL=%s", ft_env("REDIS_URL", ""));
+    char secret[] = "JWT_SECRET=" E2E_JWT_SECRET;
+    char *env[] = {db, secret, ft_env("REDIS_URL", NULL) ? redis : NULL, NULL};
     char *argv[] = {bin, NULL};
     e->workers[kind] = ft_spawn(ft_bin(bin), argv, env, log);
     return e->workers[kind] > 0 ? 0 : -1;

@@ -15,6 +15,12 @@
 
 #define E2E_KINDS 7
 
+/* The HS256 key every gateway and auth worker of the e2e tests shares (48 bytes), so a
+ * test can mint tokens itself with proto_token_mint. Never used outside tests. */
+#define E2E_JWT_SECRET   "e2e-test-secret-0123456789abcdef-0123456789abcde"
+#define E2E_JWT_ISSUER   "fintwin"
+#define E2E_JWT_AUDIENCE "fintwin-api"
+
 extern const char *const e2e_kinds[E2E_KINDS];
 
 struct e2e {
@@ -28,10 +34,12 @@ struct e2e {
 int e2e_init(struct e2e *e, const char *name);
 
 /* Starts the gateway with `env` extra ("NAME=value", NULL-terminated, may be NULL) on a
- * free port and waits until /healthz answers (5 s). Returns 0 or -1. */
+ * free port and waits until /healthz answers (5 s). Returns 0 or -1. Unless `env` sets
+ * them, it also gets JWT_SECRET=E2E_JWT_SECRET and REDIS_URL from the environment. */
 int e2e_start_gateway(struct e2e *e, const char *const env[]);
 
-/* Starts worker `kind` (index into e2e_kinds). Returns 0 or -1. */
+/* Starts worker `kind` (index into e2e_kinds) with DATABASE_URL, REDIS_URL and
+ * JWT_SECRET=E2E_JWT_SECRET. Returns 0 or -1. */
 int e2e_start_worker(struct e2e *e, int kind);
 
 /* Stops worker `kind` with SIGTERM; returns its wait status. */

@@ -168,7 +168,7 @@ static void test_routes_gateway_table(void)
 {
     size_t n;
     const struct gw_route *t = gw_routes(&n);
-    CU_ASSERT_EQUAL(n, PROTO_WORKER_COUNT);
+    CU_ASSERT(n >= PROTO_WORKER_COUNT);
     for (int w = 0; w < PROTO_WORKER_COUNT; w++) {
         char path[64];
         struct gw_match m;
@@ -183,6 +183,100 @@ static void test_routes_gateway_table(void)
     struct gw_match m;
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/sys/nobody/ping", 0, &m),
                     GW_MATCH_NOT_FOUND);
+}
+
+static void test_routes_auth_table(void)
+{
+    static const struct {
+        enum gw_method method;
+        const char *path, *rpc;
+        enum gw_auth auth;
+    } want[] = {
+        {GW_POST, "/api/auth/google", "auth.google", GW_AUTH_PUBLIC},
+        {GW_POST, "/api/auth/register", "auth.register", GW_AUTH_PUBLIC},
+        {GW_POST, "/api/auth/login", "auth.login", GW_AUTH_PUBLIC},
+        {GW_POST, "/api/auth/refresh", "auth.refresh", GW_AUTH_PUBLIC},
+        {GW_POST, "/api/auth/logout", "auth.logout", GW_AUTH_USER},
+        {GW_GET, "/api/auth/me", "auth.me", GW_AUTH_USER},
+        {GW_PUT, "/api/auth/profile", "auth.profile_update", GW_AUTH_USER},
+        {GW_GET, "/api/auth/profile/complete", "auth.profile_complete", GW_AUTH_USER},
+        {GW_GET, "/api/auth/me/", "auth.me", GW_AUTH_USER},
+    };
+    size_t n;
+    const struct gw_route *t = gw_routes(&n);
+    struct gw_match m;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(gw_route_match(t, n, want[i].method, want[i].path, 0, &m),
+                              GW_MATCH_OK);
+        CU_ASSERT_STRING_EQUAL(m.route->worker, "auth");
+        CU_ASSERT_STRING_EQUAL(m.route->rpc_method, want[i].rpc);
+        CU_ASSERT_EQUAL(m.route->auth, want[i].auth);
+    }
+    /* wrong methods are 405 with the right Allow; unknown auth paths 404 */
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/auth/login", 0, &m), GW_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.allow, "POST");
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_POST, "/api/auth/me", 0, &m), GW_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.allow, "GET");
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/auth/profile", 0, &m), GW_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.allow, "PUT");
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/auth/logout", 0, &m), GW_MATCH_METHOD);
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/auth/nope", 0, &m), GW_MATCH_NOT_FOUND);
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/auth", 0, &m), GW_MATCH_NOT_FOUND);
+    /* every row names a known worker and has an RPC method */
+    for (size_t i = 0; i < n; i++) {
+        int known = 0;
+        for (int w = 0; w < PROTO_WORKER_COUNT; w++)
+            known |= strcmp(t[i].worker, proto_worker_names[w]) == 0;
+        CU_ASSERT(known);
+        CU_ASSERT(t[i].rpc_method && t[i].rpc_method[0]);
+    }
+}
+
+static void test_routes_bearer_token(void)
+{
+    const char *tok;
+    size_t n;
+    const char *h = "Bearer abc.def.ghi";
+    CU_ASSERT_TRUE(gw_bearer_token(h, strlen(h), &tok, &n));
+    CU_ASSERT_EQUAL(n, 11);
+    CU_ASSERT_EQUAL(strncmp(tok, "abc.def.ghi", n), 0);
+    h = "bearer   x.y.z";
+    CU_ASSERT_TRUE(gw_bearer_token(h, strlen(h), &tok, &n));
+    CU_ASSERT_EQUAL(strncmp(tok, "x.y.z", n), 0);
+    const char *bad[] = {"",
+                         "Bearer",
+                         "Bearer ",
+                         "Bearer  ",
+                         "Basic dXNlcjpwYXNz",
+                         "Bearerx.y.z",
+                         "Bearer a b",
+                         "Bearer a\t",
+                         "Bearer a\x80",
+                         "Token x.y.z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CU_ASSERT_FALSE(gw_bearer_token(bad[i], strlen(bad[i]), &tok, &n));
+    CU_ASSERT_FALSE(gw_bearer_token(NULL, 0, &tok, &n));
+}
+
+static void test_routes_client_ip(void)
+{
+    char ip[GW_IP_MAX + 1];
+    gw_client_ip("1.2.3.4, 10.0.0.9", "127.0.0.1", 0, ip, sizeof ip);
+    CU_ASSERT_STRING_EQUAL(ip, "127.0.0.1"); /* not trusted: the peer */
+    gw_client_ip("1.2.3.4, 10.0.0.9", "127.0.0.1", 1, ip, sizeof ip);
+    CU_ASSERT_STRING_EQUAL(ip, "10.0.0.9"); /* trusted: the last hop */
+    gw_client_ip("203.0.113.7", "127.0.0.1", 1, ip, sizeof ip);
+    CU_ASSERT_STRING_EQUAL(ip, "203.0.113.7");
+    gw_client_ip("1.1.1.1,2001:db8::1 ", "127.0.0.1", 1, ip, sizeof ip);
+    CU_ASSERT_STRING_EQUAL(ip, "2001:db8::1");
+    gw_client_ip("1.1.1.1, evil", "127.0.0.1", 1, ip, sizeof ip);
+    CU_ASSERT_STRING_EQUAL(ip, "127.0.0.1"); /* garbage: the peer */
+    gw_client_ip("1.1.1.1,", "::1", 1, ip, sizeof ip);
+    CU_ASSERT_STRING_EQUAL(ip, "::1");
+    gw_client_ip(NULL, "127.0.0.1", 1, ip, sizeof ip);
+    CU_ASSERT_STRING_EQUAL(ip, "127.0.0.1");
+    gw_client_ip(NULL, NULL, 1, ip, sizeof ip);
+    CU_ASSERT_STRING_EQUAL(ip, "");
 }
 
 static void test_routes_request_headers(void)
@@ -228,7 +322,8 @@ static void test_routes_args_query_last_wins(void)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    gw_pack_args_head(&pk, &m, kv, 4);
+    struct gw_meta meta = {"10.0.0.1", NULL, 0};
+    gw_pack_args_head(&pk, &m, kv, 4, &meta);
     msgpack_pack_nil(&pk);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
@@ -237,7 +332,30 @@ static void test_routes_args_query_last_wins(void)
     msgpack_object_print_buffer(text, sizeof text, up.data);
     CU_ASSERT_STRING_EQUAL(text,
                            "{\"path\"=>{\"id\"=>\"t1\"}, \"query\"=>{\"b\"=>\"\", \"a\"=>\"2\", "
-                           "\"c\"=>\"x=y\"}, \"body\"=>nil}");
+                           "\"c\"=>\"x=y\"}, \"meta\"=>{\"ip\"=>\"10.0.0.1\"}, \"body\"=>nil}");
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_routes_args_meta_token(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    struct gw_meta meta = {"::1", "0b9c2f1e-7d4a-4c55-8e0f-1a2b3c4d5e6f", 1700000900};
+    gw_pack_args_head(&pk, NULL, NULL, 0, &meta);
+    msgpack_pack_map(&pk, 1); /* a body that tries to forge meta stays inside body */
+    msgpack_pack_str_with_body(&pk, "meta", 4);
+    msgpack_pack_str_with_body(&pk, "x", 1);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    CU_ASSERT_EQUAL_FATAL(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    char text[512];
+    msgpack_object_print_buffer(text, sizeof text, up.data);
+    CU_ASSERT_STRING_EQUAL(text, "{\"path\"=>{}, \"query\"=>{}, \"meta\"=>{\"ip\"=>\"::1\", "
+                                 "\"jti\"=>\"0b9c2f1e-7d4a-4c55-8e0f-1a2b3c4d5e6f\", "
+                                 "\"token_exp\"=>1700000900}, \"body\"=>{\"meta\"=>\"x\"}}");
     msgpack_unpacked_destroy(&up);
     msgpack_sbuffer_destroy(&sb);
 }
@@ -273,8 +391,12 @@ int main(void)
     CU_add_test(s, "test_routes_overlong_path", test_routes_overlong_path);
     CU_add_test(s, "test_routes_param_charset", test_routes_param_charset);
     CU_add_test(s, "test_routes_gateway_table", test_routes_gateway_table);
+    CU_add_test(s, "test_routes_auth_table", test_routes_auth_table);
+    CU_add_test(s, "test_routes_bearer_token", test_routes_bearer_token);
+    CU_add_test(s, "test_routes_client_ip", test_routes_client_ip);
     CU_add_test(s, "test_routes_request_headers", test_routes_request_headers);
     CU_add_test(s, "test_routes_args_query_last_wins", test_routes_args_query_last_wins);
+    CU_add_test(s, "test_routes_args_meta_token", test_routes_args_meta_token);
     CU_add_test(s, "test_routes_static_types", test_routes_static_types);
     return ft_cunit_run();
 }
