@@ -230,8 +230,20 @@ int ft_amqp_publish(struct ft_amqp *a, const char *exchange, const char *key, co
     return publish(a, exchange, key, corr, reply_to, 0, body, len);
 }
 
-int ft_amqp_request(struct ft_amqp *a, const char *worker, const char *id, const char *method,
-                    const char *body_json, int ttl_ms)
+/* Packs JSON text into pk; -1 (printed) when it does not parse. */
+static int pack_json(msgpack_packer *pk, const char *json, const char *what)
+{
+    char err[128];
+    if (proto_json_to_msgpack(json, strlen(json), &proto_json_default_limits, pk, err,
+                              sizeof err) != 0) {
+        fprintf(stderr, "ft_amqp: bad %s JSON: %s\n", what, err);
+        return -1;
+    }
+    return 0;
+}
+
+int ft_amqp_request_as(struct ft_amqp *a, const char *worker, const char *id, const char *method,
+                       const char *user, const char *meta_json, const char *body_json, int ttl_ms)
 {
     msgpack_sbuffer args, env;
     msgpack_packer pk;
@@ -239,26 +251,29 @@ int ft_amqp_request(struct ft_amqp *a, const char *worker, const char *id, const
     msgpack_sbuffer_init(&args);
     msgpack_sbuffer_init(&env);
     msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
+    msgpack_pack_map(&pk, meta_json ? 4 : 3);
     msgpack_pack_str_with_body(&pk, "path", 4);
     msgpack_pack_map(&pk, 0);
     msgpack_pack_str_with_body(&pk, "query", 5);
     msgpack_pack_map(&pk, 0);
     msgpack_pack_str_with_body(&pk, "body", 4);
     if (body_json) {
-        char err[128];
-        if (proto_json_to_msgpack(body_json, strlen(body_json), &proto_json_default_limits, &pk,
-                                  err, sizeof err) != 0) {
-            fprintf(stderr, "ft_amqp: bad body JSON: %s\n", err);
+        if (pack_json(&pk, body_json, "body") != 0)
             goto done;
-        }
     } else {
         msgpack_pack_nil(&pk);
+    }
+    if (meta_json) {
+        msgpack_pack_str_with_body(&pk, "meta", 4);
+        if (pack_json(&pk, meta_json, "meta") != 0)
+            goto done;
     }
     struct proto_request req;
     memset(&req, 0, sizeof req);
     snprintf(req.id, sizeof req.id, "%s", id);
     snprintf(req.method, sizeof req.method, "%s", method);
+    if (user)
+        snprintf(req.user, sizeof req.user, "%s", user);
     req.deadline_ms = proto_now_ms() + ttl_ms;
     if (proto_request_encode(&env, &req, args.data, args.size) != 0) {
         fprintf(stderr, "ft_amqp: request encode failed\n");
@@ -269,6 +284,12 @@ done:
     msgpack_sbuffer_destroy(&args);
     msgpack_sbuffer_destroy(&env);
     return rc;
+}
+
+int ft_amqp_request(struct ft_amqp *a, const char *worker, const char *id, const char *method,
+                    const char *body_json, int ttl_ms)
+{
+    return ft_amqp_request_as(a, worker, id, method, NULL, NULL, body_json, ttl_ms);
 }
 
 /* Receives at most one delivery (or other frame) within timeout_ms and buffers it.
@@ -385,6 +406,7 @@ int ft_amqp_wait_reply(struct ft_amqp *a, const char *id, int timeout_ms, struct
     r->status = rep.status;
     r->is_error = rep.is_error;
     snprintf(r->code, sizeof r->code, "%s", rep.code);
+    snprintf(r->message, sizeof r->message, "%s", rep.message);
     if (!rep.is_error)
         r->body_json = to_json(&rep.body);
     if (rep.headers.type == MSGPACK_OBJECT_MAP)
@@ -426,6 +448,18 @@ int ft_amqp_call(struct ft_amqp *a, const char *worker, const char *method, cons
     ft_rand_name(id, sizeof id, "req-");
     memset(r, 0, sizeof *r);
     if (ft_amqp_request(a, worker, id, method, body_json, timeout_ms) != 0)
+        return -1;
+    return ft_amqp_wait_reply(a, id, timeout_ms, r);
+}
+
+int ft_amqp_call_as(struct ft_amqp *a, const char *worker, const char *method, const char *user,
+                    const char *meta_json, const char *body_json, int timeout_ms,
+                    struct ft_reply *r)
+{
+    char id[64];
+    ft_rand_name(id, sizeof id, "req-");
+    memset(r, 0, sizeof *r);
+    if (ft_amqp_request_as(a, worker, id, method, user, meta_json, body_json, timeout_ms) != 0)
         return -1;
     return ft_amqp_wait_reply(a, id, timeout_ms, r);
 }

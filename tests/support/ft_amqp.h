@@ -42,6 +42,14 @@ long ft_amqp_queue_depth(struct ft_amqp *a, const char *queue);
 int ft_amqp_request(struct ft_amqp *a, const char *worker, const char *id, const char *method,
                     const char *body_json, int ttl_ms);
 
+/*
+ * Like ft_amqp_request, as the gateway sends a request for a signed-in caller: the
+ * envelope's user is `user` (a UUID, or NULL for nil) and, when meta_json is not NULL,
+ * args also carries meta: <meta_json as msgpack> ({ip, jti, token_exp}).
+ */
+int ft_amqp_request_as(struct ft_amqp *a, const char *worker, const char *id, const char *method,
+                       const char *user, const char *meta_json, const char *body_json, int ttl_ms);
+
 /* Publishes raw bytes. reply_to: 1 to ask for a direct reply. corr may be NULL. */
 int ft_amqp_publish(struct ft_amqp *a, const char *exchange, const char *key, const char *corr,
                     int reply_to, const void *body, size_t len);
@@ -52,6 +60,7 @@ struct ft_reply {
     char code[65];
     char *body_json;    /* malloc'ed JSON of body ("null" when absent); NULL for errors */
     char *headers_json; /* malloc'ed JSON of headers or NULL */
+    char message[513];  /* the error's human message ("" when not an error) */
 };
 void ft_reply_free(struct ft_reply *r);
 
@@ -67,6 +76,11 @@ int ft_amqp_count_replies(struct ft_amqp *a, const char *id, int window_ms);
  * with a fresh request id. Returns 1, 0 (timeout) or -1. */
 int ft_amqp_call(struct ft_amqp *a, const char *worker, const char *method, const char *body_json,
                  int timeout_ms, struct ft_reply *r);
+
+/* ft_amqp_call with ft_amqp_request_as's user and meta. Returns 1, 0 (timeout) or -1. */
+int ft_amqp_call_as(struct ft_amqp *a, const char *worker, const char *method, const char *user,
+                    const char *meta_json, const char *body_json, int timeout_ms,
+                    struct ft_reply *r);
 
 /* Declares an exclusive server-named queue bound to exchange/key and consumes it
  * (auto-ack) under consumer tag `tag`. */

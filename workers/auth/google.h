@@ -9,6 +9,13 @@
  * https://accounts.google.com; aud equals the client id; exp (+30 s leeway) is in the
  * future; nbf/iat, when present, are not in the future beyond the leeway; sub is present.
  * One verifier per process; not thread-safe (the worker runtime is single-threaded).
+ *
+ * Network behaviour (google.c): google_verify may block on a key fetch for up to 5 s
+ * (body limit 1 MiB). Keys are cached for max-age (1 h without one, at most 24 h). After a
+ * failed fetch, verifications needing keys answer GOOGLE_EKEYS for 10 s without retrying,
+ * so an outage at Google does not stall every message. Tokens longer than 16 KiB, malformed
+ * tokens and wrong headers are refused without any network call. An aud given as an array
+ * is refused (Google's ID tokens carry a single string).
  */
 #ifndef AUTH_GOOGLE_H
 #define AUTH_GOOGLE_H

@@ -1,17 +1,85 @@
 /*
- * fintwin-auth: sign-in, tokens and sessions.
- * A method table on the worker runtime (runtime/wk.h); every worker also answers
- * sys.ping. Domain methods arrive with later issues.
+ * fintwin-auth: sign-in, tokens, sessions and the user profile.
+ * The worker's own configuration is read here, before wk_run_spec reads the runtime's; a
+ * bad value is reported and the process exits 78 without connecting anywhere.
  */
-#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
 
-#include "runtime/wk.h"
+#include "auth.h"
+#include "google.h"
+#include "proto/config.h"
+#include "proto/status.h"
+
+struct auth_config auth_cfg;
+
+static struct proto_cfg_var cfg_vars[] = {
+    {"JWT_SECRET", NULL, PROTO_CFG_SECRET, PROTO_TOKEN_SECRET_MIN, 4096,
+     "HS256 key for access tokens, >= 32 bytes (the gateway's too)", NULL, 0},
+    {"JWT_ISSUER", "fintwin", PROTO_CFG_STR, 1, 256, "access token iss", NULL, 0},
+    {"JWT_AUDIENCE", "fintwin-api", PROTO_CFG_STR, 1, 256, "access token aud", NULL, 0},
+    {"ACCESS_TOKEN_TTL_S", "900", PROTO_CFG_INT, 60, 86400, "access token lifetime (s)", NULL, 0},
+    {"REFRESH_TOKEN_TTL_S", "2592000", PROTO_CFG_INT, 3600, 31536000,
+     "refresh token lifetime (s), renewed by each rotation", NULL, 0},
+    {"GOOGLE_CLIENT_ID", "", PROTO_CFG_STR, 0, 512,
+     "OAuth client id Google ID tokens must name as aud; empty disables Google sign-in", NULL, 0},
+    {"GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v3/certs", PROTO_CFG_STR, 1, 2048,
+     "Google's JWKS URL", NULL, 0},
+};
+#define NCFG (sizeof cfg_vars / sizeof cfg_vars[0])
 
 static const struct wk_method methods[] = {
+    {"auth.register", auth_register},
+    {"auth.login", auth_login},
+    {"auth.refresh", auth_refresh},
+    {"auth.logout", auth_logout},
+    {"auth.me", auth_me},
+    {"auth.profile_update", auth_profile_update},
+    {"auth.profile_complete", auth_profile_complete},
+    {"auth.google", auth_google},
     {NULL, NULL},
 };
 
+static const struct wk_spec spec = {
+    .name = "auth",
+    .schema = NULL, /* auth */
+    .methods = methods,
+    .events = NULL,
+};
+
+/* A hash of 32 random bytes nobody knows (see auth_config.dummy_hash). */
+static int make_dummy_hash(void)
+{
+    unsigned char raw[32];
+    char pw[2 * sizeof raw + 1];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        return PROTO_EIO;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(pw + 2 * i, 3, "%02x", raw[i]);
+    return auth_password_hash(pw, auth_cfg.dummy_hash, sizeof auth_cfg.dummy_hash);
+}
+
 int main(void)
 {
-    return wk_run("auth", methods);
+    if (proto_config_load(cfg_vars, NCFG, stderr) != 0)
+        return PROTO_CONFIG_EXIT;
+    auth_cfg.keys.secret = cfg_vars[0].str;
+    auth_cfg.keys.secret_len = strlen(cfg_vars[0].str);
+    auth_cfg.keys.issuer = cfg_vars[1].str;
+    auth_cfg.keys.audience = cfg_vars[2].str;
+    auth_cfg.access_ttl_s = (int)cfg_vars[3].num;
+    auth_cfg.refresh_ttl_s = (int)cfg_vars[4].num;
+    if (make_dummy_hash() != 0) {
+        fprintf(stderr, "fintwin-auth: cannot prepare the password hasher\n");
+        return 1;
+    }
+    auth_cfg.google = google_verifier_new(cfg_vars[6].str, cfg_vars[5].str);
+    if (!auth_cfg.google) {
+        fprintf(stderr, "fintwin-auth: out of memory\n");
+        return 1;
+    }
+    int rc = wk_run_spec(&spec);
+    google_verifier_free(auth_cfg.google);
+    return rc;
 }

@@ -1,0 +1,420 @@
+/*
+ * The auth worker's request handlers (except Google sign-in, in handlers_google.c).
+ *
+ * The acting user is always req->user, which the gateway fills from the verified access
+ * token; no handler reads a user id from the body, path or query. args.meta carries what
+ * the gateway knows about the connection: ip, and on protected routes the access token's
+ * jti and exp (for logout's denylist entry).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "proto/log.h"
+#include "proto/money.h"
+#include "proto/msg.h"
+#include "proto/status.h"
+
+#define DENY_SLACK_S 30 /* the gateway's clock-skew leeway on exp */
+
+const msgpack_object *auth_body_map(const struct proto_request *req, struct wk_reply *rep)
+{
+    const msgpack_object *body = proto_map_get(&req->args, "body");
+    if (!body || body->type != MSGPACK_OBJECT_MAP) {
+        wk_reply_error(rep, 400, "invalid_body", "The request body must be a JSON object.");
+        return NULL;
+    }
+    return body;
+}
+
+static const msgpack_object *meta_get(const struct proto_request *req, const char *key)
+{
+    return proto_map_get(proto_map_get(&req->args, "meta"), key);
+}
+
+/* The authenticated user, or NULL after answering 401 (a protected method reached without a
+ * verified user: the gateway should never send that). */
+static const char *acting_user(const struct proto_request *req, struct wk_reply *rep)
+{
+    if (proto_uuid_valid(req->user))
+        return req->user;
+    wk_reply_error(rep, 401, "unauthenticated", "Sign in first.");
+    return NULL;
+}
+
+int auth_answer_session(struct wk_ctx *ctx, struct wk_reply *rep, const char *user_id,
+                        const char *family_id, int status)
+{
+    struct auth_session s;
+    int rc = auth_session_issue(ctx, user_id, family_id, &s);
+    if (rc < 0)
+        return rc;
+    PGresult *u = auth_user_get(ctx, user_id);
+    if (!u)
+        return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+    if (PQntuples(u) != 1) {
+        PQclear(u);
+        return WK_EDB; /* a row we just locked or inserted vanished: an invariant is broken */
+    }
+    auth_session_pack(rep->body, &s, u);
+    PQclear(u);
+    explicit_bzero(&s, sizeof s);
+    rep->status = status;
+    return 0;
+}
+
+/* ---- auth.register ---- */
+
+struct register_tx {
+    struct wk_reply *rep;
+    const struct auth_register_input *in;
+    const char *hash;
+    char id[PROTO_UUID_LEN + 1];
+};
+
+static int register_tx(struct wk_ctx *ctx, void *arg)
+{
+    struct register_tx *t = arg;
+    struct auth_new_user u = {
+        .id = t->id,
+        .email = t->in->email,
+        .email_norm = t->in->email_norm,
+        .email_verified = 0,
+        .password_hash = t->hash,
+        .full_name = t->in->full_name,
+    };
+    int rc = auth_user_insert(ctx, &u);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return wk_reply_error(t->rep, 409, "email_taken",
+                              "An account with this email address already exists.");
+    return auth_answer_session(ctx, t->rep, t->id, NULL, 201);
+}
+
+int auth_register(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const msgpack_object *body = auth_body_map(req, rep);
+    if (!body)
+        return 0;
+    struct auth_register_input in;
+    struct auth_invalid bad;
+    char hash[AUTH_HASH_BUF];
+    int rc = auth_register_parse(body, &in, &bad);
+    if (rc != 0) {
+        explicit_bzero(&in, sizeof in);
+        wk_reply_error(rep, 422, bad.code, "%s", bad.message);
+        return 0;
+    }
+    rc = auth_password_hash(in.password, hash, sizeof hash);
+    explicit_bzero(in.password, sizeof in.password);
+    if (rc != 0)
+        return rc;
+    struct register_tx t = {.rep = rep, .in = &in, .hash = hash};
+    if (proto_uuid_v4(t.id) != 0)
+        return PROTO_EIO;
+    rc = wk_db_tx(ctx, register_tx, &t);
+    if (rc == 0)
+        PROTO_INFO(wk_request_id(ctx), "user registered", "user=%s", t.id);
+    return rc;
+}
+
+/* ---- auth.login ---- */
+
+struct login_tx {
+    struct wk_reply *rep;
+    const char *user_id;
+};
+
+static int login_tx(struct wk_ctx *ctx, void *arg)
+{
+    struct login_tx *t = arg;
+    return auth_answer_session(ctx, t->rep, t->user_id, NULL, 200);
+}
+
+static int kv_unavailable(struct wk_reply *rep)
+{
+    return wk_reply_error(rep, 503, "auth_unavailable",
+                          "Sign-in is temporarily unavailable. Try again shortly.");
+}
+
+int auth_login(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const msgpack_object *body = auth_body_map(req, rep);
+    if (!body)
+        return 0;
+    char raw[AUTH_EMAIL_MAX + 64], email[AUTH_EMAIL_MAX + 1], norm[AUTH_EMAIL_MAX + 1];
+    char pw[AUTH_PASSWORD_BUF], ip[72] = "", hash[AUTH_HASH_BUF], id[PROTO_UUID_LEN + 1];
+    int rc = auth_body_str(body, "email", raw, sizeof raw);
+    if (rc != 0 || auth_email_normalize(raw, email, norm) != 0) {
+        wk_reply_error(rep, 422, "invalid_email", "email must be a valid address.");
+        return 0;
+    }
+    rc = auth_body_str(body, "password", pw, sizeof pw);
+    if (rc == PROTO_EMISSING || rc == PROTO_ETYPE || rc == PROTO_EUTF8) {
+        wk_reply_error(rep, 422, "invalid_password", "password is required.");
+        return 0;
+    }
+    /* A password too long to have been registered simply cannot match. */
+    int pw_usable = rc == 0 && auth_password_check(pw) == 0;
+    const msgpack_object *ipo = meta_get(req, "ip");
+    if (ipo && proto_obj_str(ipo, ip, sizeof ip) != 0)
+        ip[0] = '\0';
+
+    long retry_after = 0;
+    rc = auth_throttle_check(ctx, norm, ip, &retry_after);
+    if (rc < 0) {
+        PROTO_WARN(wk_request_id(ctx), "login refused: redis unavailable", NULL);
+        explicit_bzero(pw, sizeof pw);
+        return kv_unavailable(rep);
+    }
+    if (rc == 1) {
+        char value[24];
+        snprintf(value, sizeof value, "%ld", retry_after);
+        explicit_bzero(pw, sizeof pw);
+        wk_reply_error(rep, 429, "too_many_attempts",
+                       "Too many failed sign-in attempts. Try again in %ld seconds.", retry_after);
+        wk_reply_header(rep, "Retry-After", value);
+        return 0;
+    }
+
+    int found = auth_user_credentials(ctx, norm, id, hash, sizeof hash);
+    if (found < 0) {
+        explicit_bzero(pw, sizeof pw);
+        return found;
+    }
+    int ok;
+    if (found && hash[0] && pw_usable) {
+        ok = auth_password_verify(hash, pw);
+    } else {
+        /* Same work as a real check, so the answer's timing does not tell whether the
+         * account exists (or has a password at all). */
+        auth_password_verify(auth_cfg.dummy_hash, pw);
+        ok = 0;
+    }
+    explicit_bzero(pw, sizeof pw);
+    if (!ok) {
+        if (auth_throttle_fail(ctx, norm, ip) < 0)
+            return kv_unavailable(rep);
+        wk_reply_error(rep, 401, "invalid_credentials", "Wrong email or password.");
+        return 0;
+    }
+    if (auth_throttle_reset(ctx, norm) < 0)
+        PROTO_WARN(wk_request_id(ctx), "could not reset the login failure counter", NULL);
+    struct login_tx t = {rep, id};
+    return wk_db_tx(ctx, login_tx, &t);
+}
+
+/* ---- auth.refresh ---- */
+
+struct refresh_tx {
+    struct wk_reply *rep;
+    const char *token;
+    char user_id[PROTO_UUID_LEN + 1];
+};
+
+static int refresh_tx(struct wk_ctx *ctx, void *arg)
+{
+    struct refresh_tx *t = arg;
+    struct auth_session s;
+    int state = auth_refresh_rotate(ctx, t->token, &s, t->user_id);
+    if (state < 0)
+        return state;
+    if (state == AUTH_REFRESH_UNKNOWN)
+        return wk_reply_error(t->rep, 401, "invalid_refresh_token",
+                              "The refresh token is invalid or expired. Sign in again.");
+    if (state == AUTH_REFRESH_REUSED) {
+        /* Commit the family's revocation, answer the error. */
+        wk_reply_error(t->rep, 401, "refresh_token_reused",
+                       "This refresh token was already used; the session has been revoked. "
+                       "Sign in again.");
+        return 0;
+    }
+    PGresult *u = auth_user_get(ctx, t->user_id);
+    if (!u)
+        return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+    int rows = PQntuples(u);
+    if (rows == 1)
+        auth_session_pack(t->rep->body, &s, u);
+    PQclear(u);
+    explicit_bzero(&s, sizeof s);
+    return rows == 1 ? 0 : WK_EDB;
+}
+
+int auth_refresh(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const msgpack_object *body = auth_body_map(req, rep);
+    if (!body)
+        return 0;
+    char token[AUTH_REFRESH_LEN + 16];
+    int rc = auth_body_str(body, "refresh_token", token, sizeof token);
+    if (rc == PROTO_EMISSING || rc == PROTO_ETYPE) {
+        wk_reply_error(rep, 422, "invalid_refresh_token", "refresh_token is required.");
+        return 0;
+    }
+    if (rc != 0) {
+        wk_reply_error(rep, 401, "invalid_refresh_token",
+                       "The refresh token is invalid or expired. Sign in again.");
+        return 0;
+    }
+    struct refresh_tx t = {.rep = rep, .token = token};
+    rc = wk_db_tx(ctx, refresh_tx, &t);
+    explicit_bzero(token, sizeof token);
+    if (rc == 0 && wk_reply_is_error(rep))
+        PROTO_WARN(wk_request_id(ctx), "refresh token reused: family revoked", "user=%s",
+                   t.user_id);
+    return rc;
+}
+
+/* ---- auth.logout ---- */
+
+struct logout_tx {
+    struct wk_reply *rep;
+    const char *user_id;
+    char jti[PROTO_UUID_LEN + 1];
+    long deny_ttl_s;
+};
+
+static int logout_tx(struct wk_ctx *ctx, void *arg)
+{
+    struct logout_tx *t = arg;
+    int n = auth_refresh_revoke_for_access(ctx, t->user_id, t->jti);
+    if (n < 0)
+        return n;
+    /* Inside the transaction: if Redis cannot take the denylist entry, the revocation rolls
+     * back too and the client retries the whole logout. */
+    if (auth_deny_access(ctx, t->jti, t->deny_ttl_s) < 0)
+        return kv_unavailable(t->rep);
+    msgpack_pack_nil(t->rep->body);
+    t->rep->status = 204;
+    return 0;
+}
+
+int auth_logout(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = acting_user(req, rep);
+    if (!user)
+        return 0;
+    struct logout_tx t = {.rep = rep, .user_id = user};
+    const msgpack_object *jti = meta_get(req, "jti");
+    const msgpack_object *exp = meta_get(req, "token_exp");
+    int64_t exp_s;
+    if (!jti || proto_obj_str(jti, t.jti, sizeof t.jti) != 0 || !proto_uuid_valid(t.jti) || !exp ||
+        proto_obj_int(exp, &exp_s) != 0) {
+        wk_reply_error(rep, 401, "unauthenticated", "Sign in first.");
+        return 0;
+    }
+    int64_t ttl = exp_s - (int64_t)time(NULL) + DENY_SLACK_S;
+    if (ttl < 1)
+        ttl = 1;
+    if (ttl > 86400 + DENY_SLACK_S)
+        ttl = 86400 + DENY_SLACK_S; /* access tokens never live longer */
+    t.deny_ttl_s = (long)ttl;
+    int rc = wk_db_tx(ctx, logout_tx, &t);
+    if (rc == 0)
+        PROTO_INFO(wk_request_id(ctx), "signed out", "user=%s", user);
+    return rc;
+}
+
+/* ---- auth.me, auth.profile_complete ---- */
+
+static int user_not_found(struct wk_reply *rep)
+{
+    return wk_reply_error(rep, 404, "user_not_found", "This account no longer exists.");
+}
+
+int auth_me(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = acting_user(req, rep);
+    if (!user)
+        return 0;
+    PGresult *u = auth_user_get(ctx, user);
+    if (!u)
+        return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+    if (PQntuples(u) == 1)
+        auth_user_pack(rep->body, u);
+    else
+        user_not_found(rep);
+    PQclear(u);
+    return 0;
+}
+
+int auth_profile_complete(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = acting_user(req, rep);
+    if (!user)
+        return 0;
+    int complete = 0;
+    int found = auth_user_profile_complete(ctx, user, &complete);
+    if (found < 0)
+        return found;
+    if (!found) {
+        user_not_found(rep);
+        return 0;
+    }
+    msgpack_pack_map(rep->body, 1);
+    msgpack_pack_str_with_body(rep->body, "is_profile_complete", 19);
+    if (complete)
+        msgpack_pack_true(rep->body);
+    else
+        msgpack_pack_false(rep->body);
+    return 0;
+}
+
+/* ---- auth.profile_update ---- */
+
+struct profile_tx {
+    struct wk_reply *rep;
+    const char *user_id;
+    const struct auth_profile *p;
+};
+
+static int profile_tx(struct wk_ctx *ctx, void *arg)
+{
+    struct profile_tx *t = arg;
+    int was_complete = 0;
+    int found = auth_user_lock_profile(ctx, t->user_id, &was_complete);
+    if (found < 0)
+        return found;
+    if (!found)
+        return user_not_found(t->rep);
+    PGresult *u = auth_user_update_profile(ctx, t->user_id, t->p);
+    if (!u)
+        return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+    if (PQntuples(u) != 1) {
+        PQclear(u);
+        return user_not_found(t->rep);
+    }
+    /* Every value below is a UUID, a number or one of a fixed set of words: no escaping. */
+    char income[PROTO_MONEY_TEXT_MAX], data[512];
+    proto_money_format(t->p->monthly_income, t->p->exponent, income, sizeof income);
+    snprintf(data, sizeof data,
+             "{\"user_id\":\"%s\",\"currency_preference\":\"%s\",\"monthly_income\":\"%s\","
+             "\"financial_goal\":\"%s\",\"risk_appetite\":\"%s\",\"first_completion\":%s}",
+             t->user_id, t->p->currency, income, t->p->financial_goal, t->p->risk_appetite,
+             was_complete ? "false" : "true");
+    int rc = wk_outbox_add(ctx, "profile.updated", t->user_id, data);
+    if (rc == 0)
+        auth_user_pack(t->rep->body, u);
+    PQclear(u);
+    return rc;
+}
+
+int auth_profile_update(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = acting_user(req, rep);
+    if (!user)
+        return 0;
+    const msgpack_object *body = auth_body_map(req, rep);
+    if (!body)
+        return 0;
+    struct auth_profile p;
+    struct auth_invalid bad;
+    if (auth_profile_parse(body, &p, &bad) != 0) {
+        wk_reply_error(rep, 422, bad.code, "%s", bad.message);
+        return 0;
+    }
+    struct profile_tx t = {rep, user, &p};
+    return wk_db_tx(ctx, profile_tx, &t);
+}

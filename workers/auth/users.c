@@ -1,0 +1,232 @@
+/*
+ * SQL for auth.users; see auth.h. Every statement is keyed by the user id the handler got
+ * from the verified envelope (or by an email / Google sub while signing in), never by an id
+ * from a request body.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "proto/money.h"
+#include "proto/msg.h"
+#include "proto/status.h"
+
+/* API.md's `user`, in this order (auth_user_pack reads the columns by position). */
+#define USER_COLS                                                                                  \
+    "id, email, full_name, picture, account_name, phone_number, currency_preference, "             \
+    "monthly_income, financial_goal, risk_appetite, is_profile_complete, default_account_id"
+
+enum {
+    COL_ID,
+    COL_EMAIL,
+    COL_FULL_NAME,
+    COL_PICTURE,
+    COL_ACCOUNT_NAME,
+    COL_PHONE,
+    COL_CURRENCY,
+    COL_INCOME,
+    COL_GOAL,
+    COL_RISK,
+    COL_COMPLETE,
+    COL_DEFAULT_ACCOUNT,
+};
+
+/* A failed statement: WK_EDBDOWN when the connection is gone, else WK_EDB. */
+static int db_fail(struct wk_ctx *ctx)
+{
+    return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+}
+
+int auth_user_insert(struct wk_ctx *ctx, const struct auth_new_user *u)
+{
+    const char *params[] = {u->id,
+                            u->email,
+                            u->email_norm,
+                            u->email_verified ? "true" : "false",
+                            u->password_hash,
+                            u->google_sub,
+                            u->full_name,
+                            u->picture};
+    PGresult *r = wk_db_exec_prepared(
+        wk_db(ctx), "auth_user_insert",
+        "INSERT INTO auth.users (id, email, email_norm, email_verified, password_hash, "
+        "google_sub, full_name, picture) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+        "ON CONFLICT DO NOTHING RETURNING id",
+        8, params);
+    if (!r)
+        return db_fail(ctx);
+    int inserted = PQntuples(r) == 1;
+    PQclear(r);
+    return inserted;
+}
+
+PGresult *auth_user_get(struct wk_ctx *ctx, const char *user_id)
+{
+    const char *params[] = {user_id};
+    return wk_db_exec_prepared(wk_db(ctx), "auth_user_get",
+                               "SELECT " USER_COLS " FROM auth.users WHERE id = $1", 1, params);
+}
+
+static void pack_key(msgpack_packer *pk, const char *k)
+{
+    msgpack_pack_str_with_body(pk, k, strlen(k));
+}
+
+/* A text column, or nil for SQL NULL. */
+static void pack_col(msgpack_packer *pk, const PGresult *r, int col)
+{
+    if (PQgetisnull(r, 0, col))
+        msgpack_pack_nil(pk);
+    else
+        proto_pack_cstr(pk, PQgetvalue(r, 0, col));
+}
+
+void auth_user_pack(msgpack_packer *pk, const PGresult *r)
+{
+    msgpack_pack_map(pk, 12);
+    pack_key(pk, "id");
+    pack_col(pk, r, COL_ID);
+    pack_key(pk, "email");
+    pack_col(pk, r, COL_EMAIL);
+    pack_key(pk, "full_name");
+    pack_col(pk, r, COL_FULL_NAME);
+    pack_key(pk, "picture");
+    pack_col(pk, r, COL_PICTURE);
+    pack_key(pk, "account_name");
+    pack_col(pk, r, COL_ACCOUNT_NAME);
+    pack_key(pk, "phone_number");
+    pack_col(pk, r, COL_PHONE);
+    pack_key(pk, "currency_preference");
+    pack_col(pk, r, COL_CURRENCY);
+    pack_key(pk, "monthly_income");
+    int exponent = PQgetisnull(r, 0, COL_CURRENCY)
+                       ? -1
+                       : proto_currency_exponent(PQgetvalue(r, 0, COL_CURRENCY));
+    if (PQgetisnull(r, 0, COL_INCOME) || exponent < 0)
+        msgpack_pack_nil(pk);
+    else
+        proto_pack_money(pk, strtoll(PQgetvalue(r, 0, COL_INCOME), NULL, 10), exponent);
+    pack_key(pk, "financial_goal");
+    pack_col(pk, r, COL_GOAL);
+    pack_key(pk, "risk_appetite");
+    pack_col(pk, r, COL_RISK);
+    pack_key(pk, "is_profile_complete");
+    if (strcmp(PQgetvalue(r, 0, COL_COMPLETE), "t") == 0)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+    pack_key(pk, "default_account_id");
+    pack_col(pk, r, COL_DEFAULT_ACCOUNT);
+}
+
+int auth_user_credentials(struct wk_ctx *ctx, const char *email_norm, char id[PROTO_UUID_LEN + 1],
+                          char *hash, size_t hash_size)
+{
+    const char *params[] = {email_norm};
+    PGresult *r = wk_db_exec_prepared(
+        wk_db(ctx), "auth_user_credentials",
+        "SELECT id, coalesce(password_hash, '') FROM auth.users WHERE email_norm = $1", 1, params);
+    if (!r)
+        return db_fail(ctx);
+    int found = PQntuples(r) == 1;
+    if (found) {
+        snprintf(id, PROTO_UUID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+        snprintf(hash, hash_size, "%s", PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return found;
+}
+
+int auth_user_lock_profile(struct wk_ctx *ctx, const char *user_id, int *complete)
+{
+    const char *params[] = {user_id};
+    PGresult *r = wk_db_exec_prepared(
+        wk_db(ctx), "auth_user_lock_profile",
+        "SELECT is_profile_complete FROM auth.users WHERE id = $1 FOR UPDATE", 1, params);
+    if (!r)
+        return db_fail(ctx);
+    int found = PQntuples(r) == 1;
+    if (found)
+        *complete = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return found;
+}
+
+int auth_user_profile_complete(struct wk_ctx *ctx, const char *user_id, int *complete)
+{
+    const char *params[] = {user_id};
+    PGresult *r =
+        wk_db_exec_prepared(wk_db(ctx), "auth_user_profile_complete",
+                            "SELECT is_profile_complete FROM auth.users WHERE id = $1", 1, params);
+    if (!r)
+        return db_fail(ctx);
+    int found = PQntuples(r) == 1;
+    if (found)
+        *complete = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return found;
+}
+
+PGresult *auth_user_update_profile(struct wk_ctx *ctx, const char *user_id,
+                                   const struct auth_profile *p)
+{
+    char income[32];
+    snprintf(income, sizeof income, "%lld", (long long)p->monthly_income);
+    const char *params[] = {user_id, p->account_name,   p->phone_number, p->currency,
+                            income,  p->financial_goal, p->risk_appetite};
+    return wk_db_exec_prepared(
+        wk_db(ctx), "auth_user_update_profile",
+        "UPDATE auth.users SET account_name = $2, phone_number = $3, currency_preference = $4, "
+        "monthly_income = $5, financial_goal = $6, risk_appetite = $7, "
+        "is_profile_complete = true, updated_at = now() WHERE id = $1 RETURNING " USER_COLS,
+        7, params);
+}
+
+int auth_user_by_google_sub(struct wk_ctx *ctx, const char *sub, char id[PROTO_UUID_LEN + 1])
+{
+    const char *params[] = {sub};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "auth_user_by_google_sub",
+                                      "SELECT id FROM auth.users WHERE google_sub = $1 FOR UPDATE",
+                                      1, params);
+    if (!r)
+        return db_fail(ctx);
+    int found = PQntuples(r) == 1;
+    if (found)
+        snprintf(id, PROTO_UUID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return found;
+}
+
+int auth_user_by_email(struct wk_ctx *ctx, const char *email_norm, char id[PROTO_UUID_LEN + 1],
+                       int *has_google)
+{
+    const char *params[] = {email_norm};
+    PGresult *r = wk_db_exec_prepared(
+        wk_db(ctx), "auth_user_by_email",
+        "SELECT id, google_sub IS NOT NULL FROM auth.users WHERE email_norm = $1 FOR UPDATE", 1,
+        params);
+    if (!r)
+        return db_fail(ctx);
+    int found = PQntuples(r) == 1;
+    if (found) {
+        snprintf(id, PROTO_UUID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+        *has_google = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    }
+    PQclear(r);
+    return found;
+}
+
+int auth_user_link_google(struct wk_ctx *ctx, const char *id, const char *sub, const char *picture)
+{
+    const char *params[] = {id, sub, picture};
+    PGresult *r =
+        wk_db_exec_prepared(wk_db(ctx), "auth_user_link_google",
+                            "UPDATE auth.users SET google_sub = $2, email_verified = true, "
+                            "picture = coalesce(picture, $3), updated_at = now() WHERE id = $1",
+                            3, params);
+    if (!r)
+        return db_fail(ctx);
+    PQclear(r);
+    return 0;
+}
