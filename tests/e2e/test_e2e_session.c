@@ -1,0 +1,198 @@
+/*
+ * e2e, one user's session over HTTP through the real gateway and auth worker: register,
+ * read and complete the profile, refresh, log out — after which the old access token is
+ * refused at once (the worker's denylist entry is what the gateway reads) and the refresh
+ * chain is dead. And a second user cannot read or change the first one's profile by naming
+ * their id anywhere in the request.
+ */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e.h"
+#include "proto/uuid.h"
+
+#define AUTH 0 /* index of "auth" in e2e_kinds */
+
+static struct e2e st;
+
+static int auth_up(void *arg)
+{
+    (void)arg;
+    return e2e_status_worker_ok(&st, AUTH, 1);
+}
+
+static int suite_init(void)
+{
+    e2e_init(&st, "session");
+    if (e2e_start_gateway(&st, NULL) != 0 || e2e_start_worker(&st, AUTH) != 0 ||
+        !ft_wait_until(auth_up, NULL, 20000)) {
+        fprintf(stderr, "gateway or auth worker did not come up (see %s)\n", st.dir);
+        e2e_stop_all(&st);
+        return 1;
+    }
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    e2e_stop_all(&st);
+    e2e_cleanup(&st);
+    return 0;
+}
+
+struct session {
+    char *token;   /* ft_token */
+    char *refresh; /* refresh_token */
+    char *user_id;
+};
+
+static void session_free(struct session *s)
+{
+    free(s->token);
+    free(s->refresh);
+    free(s->user_id);
+}
+
+static char *string_after(const char *body, const char *prefix)
+{
+    const char *p = body ? strstr(body, prefix) : NULL;
+    if (!p)
+        return NULL;
+    p += strlen(prefix);
+    const char *end = strchr(p, '"');
+    return end ? strndup(p, (size_t)(end - p)) : NULL;
+}
+
+static void session_from(const char *body, struct session *s)
+{
+    s->token = string_after(body, "\"ft_token\":\"");
+    s->refresh = string_after(body, "\"refresh_token\":\"");
+    s->user_id = string_after(body, "\"user\":{\"id\":\"");
+}
+
+/* A request with the session's bearer token (token may be NULL: no Authorization). */
+static long call(const char *method, const char *path, const char *token, const char *body,
+                 struct ft_http_resp *r)
+{
+    char h[2200];
+    const char *hdrs[] = {h, NULL};
+    if (token)
+        snprintf(h, sizeof h, "Authorization: Bearer %s", token);
+    ft_http(method, e2e_url(&st, path), token ? hdrs : NULL, body, body ? strlen(body) : 0, 10000,
+            r);
+    return r->status;
+}
+
+/* Registers a fresh user; returns its session (all fields set, or the test fails). */
+static void register_user(const char *name, struct session *s)
+{
+    char id[PROTO_UUID_LEN + 1], body[256];
+    proto_uuid_v4(id);
+    snprintf(body, sizeof body,
+             "{\"email\":\"%s-%.8s@example.com\",\"password\":\"a long passphrase\","
+             "\"full_name\":\"%s\"}",
+             name, id, name);
+    struct ft_http_resp r;
+    CU_ASSERT_EQUAL(call("POST", "/api/auth/register", NULL, body, &r), 201);
+    session_from(r.body, s);
+    ft_http_resp_free(&r);
+    CU_ASSERT_FATAL(s->token && s->refresh && s->user_id);
+}
+
+static void test_e2e_session_logout_refuses_old_token_at_once(void)
+{
+    struct session a = {0};
+    register_user("ada", &a);
+    struct ft_http_resp r;
+    CU_ASSERT_EQUAL(call("GET", "/api/auth/me", a.token, NULL, &r), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, a.user_id));
+    ft_http_resp_free(&r);
+
+    CU_ASSERT_EQUAL(call("PUT", "/api/auth/profile", a.token,
+                         "{\"account_name\":\"Main\",\"phone_number\":\"+14155550100\","
+                         "\"currency_preference\":\"USD\",\"monthly_income\":5000.10,"
+                         "\"financial_goal\":\"savings\",\"risk_appetite\":\"low\"}",
+                         &r),
+                    200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"monthly_income\":5000.10"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"is_profile_complete\":true"));
+    ft_http_resp_free(&r);
+
+    /* Refresh: a new pair; the session continues with it. */
+    char body[256];
+    snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", a.refresh);
+    CU_ASSERT_EQUAL(call("POST", "/api/auth/refresh", NULL, body, &r), 200);
+    struct session a2 = {0};
+    session_from(r.body, &a2);
+    ft_http_resp_free(&r);
+    CU_ASSERT_FATAL(a2.token && a2.refresh);
+    CU_ASSERT_STRING_EQUAL(a2.user_id, a.user_id);
+
+    CU_ASSERT_EQUAL(call("POST", "/api/auth/logout", a2.token, NULL, &r), 204);
+    CU_ASSERT_EQUAL(r.body_len, 0);
+    ft_http_resp_free(&r);
+    /* The very next request with that token is refused by the gateway. */
+    CU_ASSERT_EQUAL(call("GET", "/api/auth/me", a2.token, NULL, &r), 401);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"code\":\"token_revoked\""));
+    ft_http_resp_free(&r);
+    /* And the refresh chain is dead. */
+    snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", a2.refresh);
+    CU_ASSERT_EQUAL(call("POST", "/api/auth/refresh", NULL, body, &r), 401);
+    ft_http_resp_free(&r);
+    session_free(&a);
+    session_free(&a2);
+}
+
+static void test_e2e_session_users_cannot_reach_each_other(void)
+{
+    struct session a = {0}, b = {0};
+    register_user("alice", &a);
+    register_user("bob", &b);
+    struct ft_http_resp r;
+    char body[512], path[256];
+
+    /* B names A everywhere a client could: body fields, query, a path-like suffix. */
+    snprintf(body, sizeof body,
+             "{\"id\":\"%s\",\"user_id\":\"%s\",\"user\":\"%s\",\"account_name\":\"Bob's\","
+             "\"phone_number\":\"+14155550101\",\"currency_preference\":\"GBP\","
+             "\"monthly_income\":\"10\",\"financial_goal\":\"investment\","
+             "\"risk_appetite\":\"high\"}",
+             a.user_id, a.user_id, a.user_id);
+    snprintf(path, sizeof path, "/api/auth/profile?user_id=%s&id=%s", a.user_id, a.user_id);
+    CU_ASSERT_EQUAL(call("PUT", path, b.token, body, &r), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, b.user_id)); /* B's own profile changed */
+    ft_http_resp_free(&r);
+    snprintf(path, sizeof path, "/api/auth/me?user_id=%s", a.user_id);
+    CU_ASSERT_EQUAL(call("GET", path, b.token, NULL, &r), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, b.user_id));
+    CU_ASSERT_PTR_NULL(strstr(r.body, a.user_id));
+    ft_http_resp_free(&r);
+    snprintf(path, sizeof path, "/api/auth/me/%s", a.user_id);
+    CU_ASSERT_EQUAL(call("GET", path, b.token, NULL, &r), 404);
+    ft_http_resp_free(&r);
+
+    /* A is untouched. */
+    CU_ASSERT_EQUAL(call("GET", "/api/auth/me", a.token, NULL, &r), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"account_name\":null"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"is_profile_complete\":false"));
+    ft_http_resp_free(&r);
+    session_free(&a);
+    session_free(&b);
+}
+
+int main(void)
+{
+    int rc = ft_need_servers();
+    if (rc)
+        return rc;
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("e2e_session", suite_init, suite_clean);
+    CU_add_test(s, "test_e2e_session_logout_refuses_old_token_at_once",
+                test_e2e_session_logout_refuses_old_token_at_once);
+    CU_add_test(s, "test_e2e_session_users_cannot_reach_each_other",
+                test_e2e_session_users_cannot_reach_each_other);
+    return ft_cunit_run();
+}
