@@ -184,3 +184,31 @@ fail:
     e2e_stop_all(e);
     return -1;
 }
+
+static int auth_ok(void *arg)
+{
+    return e2e_status_worker_ok(arg, 0 /* auth */, 1);
+}
+
+int e2e_start_with_auth(struct e2e *e, const char *const env_extra[])
+{
+    if (e2e_start_gateway(e, env_extra) != 0 || e2e_start_worker(e, 0) != 0 ||
+        !ft_wait_until(auth_ok, e, 20000)) {
+        fprintf(stderr, "gateway or auth worker did not come up (see %s)\n", e->dir);
+        e2e_stop_all(e);
+        return -1;
+    }
+    return 0;
+}
+
+char *e2e_json_str(const char *body, const char *key)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "\"%s\":\"", key);
+    const char *p = body ? strstr(body, prefix) : NULL;
+    if (!p)
+        return NULL;
+    p += strlen(prefix);
+    const char *end = strchr(p, '"');
+    return end ? strndup(p, (size_t)(end - p)) : NULL;
+}

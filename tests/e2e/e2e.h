@@ -67,6 +67,14 @@ long e2e_get_status(const struct e2e *e, const char *path);
 /* Waits until the body of a fresh `GET path` contains `needle`. Returns 1 or 0. */
 int e2e_wait_body(const struct e2e *e, const char *path, const char *needle, int timeout_ms);
 
+/* Starts the gateway (env_extra may be NULL) and the auth worker only, and waits up to 20 s for
+ * /api/status to show auth ok. Returns 0, or -1 after saying why and stopping what it started. */
+int e2e_start_with_auth(struct e2e *e, const char *const env_extra[]);
+
+/* The string value of the first `"key":"` in a JSON body (no unescaping: for ids and tokens),
+ * malloc'ed, or NULL when absent. `key` may be a path prefix like "user\":{\"id". */
+char *e2e_json_str(const char *body, const char *key);
+
 /* Starts the gateway (with env_extra, may be NULL) and one of each worker, then waits up to
  * 30 s for /api/status to show all seven ok. Returns 0, or -1 after saying why on stderr
  * and stopping what it started (CUnit skips the cleanup of a suite whose init failed). */

@@ -15,18 +15,11 @@
 #include "proto/envelope.h"
 #include "proto/uuid.h"
 
-#define AUTH      0 /* index of "auth" in e2e_kinds */
 #define CLIENT_ID "e2e-client.apps.googleusercontent.com"
 
 static struct e2e st;
 static struct ft_google_server *keys;
 static const struct ft_google_key *key;
-
-static int auth_up(void *arg)
-{
-    (void)arg;
-    return e2e_status_worker_ok(&st, AUTH, 1);
-}
 
 static int suite_init(void)
 {
@@ -37,13 +30,7 @@ static int suite_init(void)
     setenv("GOOGLE_CLIENT_ID", CLIENT_ID, 1);
     setenv("GOOGLE_CERTS_URL", ft_google_server_url(keys), 1);
     e2e_init(&st, "google");
-    if (e2e_start_gateway(&st, NULL) != 0 || e2e_start_worker(&st, AUTH) != 0 ||
-        !ft_wait_until(auth_up, NULL, 20000)) {
-        fprintf(stderr, "gateway or auth worker did not come up (see %s)\n", st.dir);
-        e2e_stop_all(&st);
-        return 1;
-    }
-    return 0;
+    return e2e_start_with_auth(&st, NULL) == 0 ? 0 : 1;
 }
 
 static int suite_clean(void)
@@ -69,17 +56,6 @@ static long sign_in(const char *token, const char *raw_body, struct ft_http_resp
     return r->status;
 }
 
-/* The string value that follows `prefix` (e.g. "\"ft_token\":\"") in body, malloc'ed, or NULL. */
-static char *string_after(const char *body, const char *prefix)
-{
-    const char *p = strstr(body, prefix);
-    if (!p)
-        return NULL;
-    p += strlen(prefix);
-    const char *end = strchr(p, '"');
-    return end ? strndup(p, (size_t)(end - p)) : NULL;
-}
-
 static void test_e2e_google_valid_token_gives_a_working_session(void)
 {
     char sub[PROTO_UUID_LEN + 1], email[80];
@@ -92,8 +68,8 @@ static void test_e2e_google_valid_token_gives_a_working_session(void)
     struct ft_http_resp r;
     CU_ASSERT_EQUAL(sign_in(tok, NULL, &r), 200);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"refresh_token\":\""));
-    char *ft = string_after(r.body, "\"ft_token\":\"");
-    char *user1 = string_after(r.body, "\"user\":{\"id\":\"");
+    char *ft = e2e_json_str(r.body, "ft_token");
+    char *user1 = e2e_json_str(r.body, "user\":{\"id");
     CU_ASSERT_PTR_NOT_NULL_FATAL(ft);
     CU_ASSERT_PTR_NOT_NULL_FATAL(user1);
     ft_http_resp_free(&r);
@@ -110,7 +86,7 @@ static void test_e2e_google_valid_token_gives_a_working_session(void)
     /* Signing in again with a fresh token for the same Google account is the same user. */
     char *tok2 = ft_google_sign(key, claims, NULL);
     CU_ASSERT_EQUAL(sign_in(tok2, NULL, &r), 200);
-    char *user2 = string_after(r.body, "\"user\":{\"id\":\"");
+    char *user2 = e2e_json_str(r.body, "user\":{\"id");
     ft_http_resp_free(&r);
     CU_ASSERT_PTR_NOT_NULL_FATAL(user2);
     CU_ASSERT_STRING_EQUAL(user1, user2);

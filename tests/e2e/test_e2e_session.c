@@ -13,26 +13,12 @@
 #include "e2e.h"
 #include "proto/uuid.h"
 
-#define AUTH 0 /* index of "auth" in e2e_kinds */
-
 static struct e2e st;
-
-static int auth_up(void *arg)
-{
-    (void)arg;
-    return e2e_status_worker_ok(&st, AUTH, 1);
-}
 
 static int suite_init(void)
 {
     e2e_init(&st, "session");
-    if (e2e_start_gateway(&st, NULL) != 0 || e2e_start_worker(&st, AUTH) != 0 ||
-        !ft_wait_until(auth_up, NULL, 20000)) {
-        fprintf(stderr, "gateway or auth worker did not come up (see %s)\n", st.dir);
-        e2e_stop_all(&st);
-        return 1;
-    }
-    return 0;
+    return e2e_start_with_auth(&st, NULL) == 0 ? 0 : 1;
 }
 
 static int suite_clean(void)
@@ -55,21 +41,11 @@ static void session_free(struct session *s)
     free(s->user_id);
 }
 
-static char *string_after(const char *body, const char *prefix)
-{
-    const char *p = body ? strstr(body, prefix) : NULL;
-    if (!p)
-        return NULL;
-    p += strlen(prefix);
-    const char *end = strchr(p, '"');
-    return end ? strndup(p, (size_t)(end - p)) : NULL;
-}
-
 static void session_from(const char *body, struct session *s)
 {
-    s->token = string_after(body, "\"ft_token\":\"");
-    s->refresh = string_after(body, "\"refresh_token\":\"");
-    s->user_id = string_after(body, "\"user\":{\"id\":\"");
+    s->token = e2e_json_str(body, "ft_token");
+    s->refresh = e2e_json_str(body, "refresh_token");
+    s->user_id = e2e_json_str(body, "user\":{\"id");
 }
 
 /* A request with the session's bearer token (token may be NULL: no Authorization). */
