@@ -19,6 +19,7 @@
 #include <jwt.h>
 #include <msgpack.h>
 
+#include "proto/b64.h"
 #include "proto/json.h"
 #include "proto/msg.h"
 #include "proto/status.h"
@@ -41,56 +42,6 @@ static int keys_ok(const struct proto_token_keys *keys)
            keys->audience[0];
 }
 
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/*
- * Strict unpadded base64url (RFC 7515 §2): only the 64 URL-safe characters, no '=',
- * no whitespace, no length of 1 mod 4, and the unused low bits of the last character
- * must be zero, so each byte string has exactly one accepted encoding.
- * Writes the decoded bytes to out (outlen must be >= len * 3 / 4) when out is not NULL.
- * Returns the decoded length or -1.
- */
-static long b64url_decode(const char *in, size_t len, unsigned char *out, size_t outlen)
-{
-    if (len == 0 || len % 4 == 1)
-        return -1;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= outlen)
-                return -1;
-            if (out)
-                out[o] = (unsigned char)(acc >> bits);
-            o++;
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0) /* leftover bits must be zero padding */
-        return -1;
-    return (long)o;
-}
-
 /*
  * Decodes one base64url JSON segment and parses it into *up (backed by *sb, which the
  * caller destroys). The result must be a JSON object. Returns 0 or PROTO_EAUTH.
@@ -98,7 +49,7 @@ static long b64url_decode(const char *in, size_t len, unsigned char *out, size_t
 static int parse_segment(const char *seg, size_t len, msgpack_sbuffer *sb, msgpack_unpacked *up)
 {
     unsigned char json[PROTO_TOKEN_MAX];
-    long n = b64url_decode(seg, len, json, sizeof json);
+    long n = proto_b64url_decode(seg, len, json, sizeof json);
     if (n <= 0)
         return PROTO_EAUTH;
     msgpack_packer pk;
@@ -208,12 +159,12 @@ int proto_token_verify(const struct proto_token_keys *keys, const char *token, s
     size_t hlen = (size_t)(d1 - token);
     size_t plen = (size_t)(d2 - d1 - 1);
     size_t slen = len - (size_t)(d2 + 1 - token);
-    if (slen != HS256_SIG_B64_LEN || b64url_decode(d2 + 1, slen, NULL, PROTO_TOKEN_MAX) != 32)
+    if (slen != HS256_SIG_B64_LEN || proto_b64url_decode(d2 + 1, slen, NULL, PROTO_TOKEN_MAX) != 32)
         return PROTO_EAUTH;
     if (check_header(token, hlen) != 0)
         return PROTO_EAUTH;
     /* The payload must be strict base64url JSON before libjwt's lenient decoder sees it. */
-    if (b64url_decode(d1 + 1, plen, NULL, PROTO_TOKEN_MAX) <= 0)
+    if (proto_b64url_decode(d1 + 1, plen, NULL, PROTO_TOKEN_MAX) <= 0)
         return PROTO_EAUTH;
 
     memcpy(buf, token, len); /* jwt_decode wants a C string; no NUL can be inside (checked) */

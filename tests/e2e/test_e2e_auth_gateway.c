@@ -18,6 +18,7 @@
 
 #include "e2e.h"
 
+#include "proto/b64.h"
 #include "proto/token.h"
 
 #define AUTH 0 /* index of "auth" in e2e_kinds */
@@ -133,22 +134,8 @@ static int redis_set_deny(const char *jti)
 
 static void b64url(const char *in, char *out)
 {
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t n = strlen(in), o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned char)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned char)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)in[i + 2];
-        out[o++] = al[(v >> 18) & 63];
-        out[o++] = al[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = al[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = al[v & 63];
-    }
-    out[o] = '\0';
+    size_t n = strlen(in);
+    proto_b64url_encode(in, n, out, PROTO_B64URL_LEN(n) + 1);
 }
 
 /* Runs the gateway with `env` and returns its exit status (-1 if it kept running). */

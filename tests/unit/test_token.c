@@ -8,6 +8,7 @@
 #include <jwt.h>
 
 #include "proto/status.h"
+#include "proto/b64.h"
 #include "proto/token.h"
 
 #define NOW 1700000000LL
@@ -98,22 +99,7 @@ static void expect(const char *payload, int64_t now, int want)
 /* base64url without padding, for hand-built segments. */
 static void b64url(const char *in, size_t n, char *out)
 {
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned char)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned char)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)in[i + 2];
-        out[o++] = al[(v >> 18) & 63];
-        out[o++] = al[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = al[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = al[v & 63];
-    }
-    out[o] = '\0';
+    proto_b64url_encode(in, n, out, PROTO_B64URL_LEN(n) + 1);
 }
 
 static void test_token_round_trip(void)

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "http_client.h"
+#include "proto/b64.h"
 #include "proto/buf.h"
 
 #define GOOGLE_TOKEN_MAX          16384 /* bytes; Google's ID tokens are ~1-2 KiB */
@@ -62,42 +63,6 @@ static int fail(char *why, size_t whylen, int code, const char *msg)
     if (why && whylen)
         snprintf(why, whylen, "%s", msg);
     return code;
-}
-
-/* Decodes unpadded base64url. Returns the decoded length or -1 (bad character, impossible
- * length, or more than outcap bytes). */
-static long b64url_decode(const char *in, size_t len, unsigned char *out, size_t outcap)
-{
-    if (len % 4 == 1)
-        return -1;
-    size_t n = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int c = (unsigned char)in[i], d;
-        if (c >= 'A' && c <= 'Z')
-            d = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            d = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            d = c - '0' + 52;
-        else if (c == '-')
-            d = 62;
-        else if (c == '_')
-            d = 63;
-        else
-            return -1;
-        acc = (acc << 6) | (unsigned)d;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n >= outcap)
-                return -1;
-            out[n++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    return (long)n;
 }
 
 /* The string value of obj[key] when it is a string without embedded NULs, else NULL. */
@@ -140,7 +105,7 @@ static BIGNUM *jwk_bn(const char *b64, size_t len)
     unsigned char buf[GOOGLE_RSA_MAX_BITS / 8 + 8];
     while (len > 0 && b64[len - 1] == '=')
         len--;
-    long n = b64url_decode(b64, len, buf, sizeof buf);
+    long n = proto_b64url_decode(b64, len, buf, sizeof buf);
     if (n <= 0)
         return NULL;
     return BN_bin2bn(buf, (int)n, NULL);
@@ -359,7 +324,7 @@ static int check_header(const char *token, size_t len, char *kid, char *why, siz
         return fail(why, whylen, GOOGLE_EINVALID, "token has an empty or oversized segment");
 
     unsigned char buf[GOOGLE_HEADER_B64_MAX];
-    long n = b64url_decode(token, hlen, buf, sizeof buf);
+    long n = proto_b64url_decode(token, hlen, buf, sizeof buf);
     if (n <= 0)
         return fail(why, whylen, GOOGLE_EINVALID, "token header is not base64url");
     json_error_t jerr;

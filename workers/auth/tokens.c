@@ -11,9 +11,8 @@
 
 #include "auth.h"
 #include "proto/msg.h"
+#include "proto/b64.h"
 #include "proto/status.h"
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 void auth_sha256_hex(const void *data, size_t len, char out[65])
 {
@@ -21,26 +20,6 @@ void auth_sha256_hex(const void *data, size_t len, char out[65])
     SHA256(data, len, md);
     for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-/* Unpadded base64url of n bytes into out (4 * ceil(n / 3) + 1 bytes suffice). */
-static void b64url_encode(const unsigned char *in, size_t n, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = b64url[(v >> 18) & 63];
-        out[o++] = b64url[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = b64url[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = b64url[v & 63];
-    }
-    out[o] = '\0';
 }
 
 static int db_fail(struct wk_ctx *ctx)
@@ -60,7 +39,7 @@ int auth_session_issue(struct wk_ctx *ctx, const char *user_id, const char *fami
         return n;
     if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
         return PROTO_EIO;
-    b64url_encode(raw, sizeof raw, s->refresh);
+    proto_b64url_encode(raw, sizeof raw, s->refresh, sizeof s->refresh);
     auth_sha256_hex(s->refresh, strlen(s->refresh), hash);
     if (proto_uuid_v4(row_id) != 0 || (!family_id && proto_uuid_v4(family) != 0))
         return PROTO_EIO;
@@ -96,12 +75,9 @@ void auth_session_pack(msgpack_packer *pk, const struct auth_session *s, const P
  * without a database round trip. */
 static int refresh_shape_ok(const char *t)
 {
-    if (strlen(t) != AUTH_REFRESH_LEN)
-        return 0;
-    for (; *t; t++)
-        if (!strchr(b64url, *t))
-            return 0;
-    return 1;
+    size_t len = strlen(t);
+    return len == AUTH_REFRESH_LEN &&
+           proto_b64url_decode(t, len, NULL, AUTH_REFRESH_BYTES) == AUTH_REFRESH_BYTES;
 }
 
 static int revoke_family(struct wk_ctx *ctx, const char *family_id)
