@@ -53,32 +53,32 @@ int auth_profile_parse(const msgpack_object *body, struct auth_profile *p, struc
     if (auth_body_str(body, "account_name", name, sizeof name) != 0 ||
         auth_name_clean(name, p->account_name, sizeof p->account_name) != 0)
         return invalid(bad, "invalid_account_name",
-                       "account_name is required: 1 to 100 characters, no control characters.");
+                       "account_name must be 1 to 100 characters, no control characters.");
 
     if (auth_body_str(body, "phone_number", p->phone_number, sizeof p->phone_number) != 0 ||
         !phone_ok(p->phone_number))
         return invalid(bad, "invalid_phone_number",
-                       "phone_number is required: 7 to 15 digits after an optional leading +.");
+                       "phone_number must be 7 to 15 digits after an optional leading +.");
 
     if (read_enum(body, "currency_preference", p->currency, sizeof p->currency, currencies) != 0)
         return invalid(bad, "invalid_currency",
-                       "currency_preference is required: one of USD, EUR, INR, GBP.");
+                       "currency_preference must be one of USD, EUR, INR, GBP.");
     p->exponent = proto_currency_exponent(p->currency);
 
     const msgpack_object *income = proto_map_get(body, "monthly_income");
     if (!income || p->exponent < 0 ||
         proto_obj_money(income, p->exponent, &p->monthly_income) != 0 || p->monthly_income < 0)
         return invalid(bad, "invalid_monthly_income",
-                       "monthly_income is required: an exact amount >= 0 with no more decimals "
+                       "monthly_income must be an exact amount >= 0 with no more decimals "
                        "than the currency allows.");
 
     if (read_enum(body, "financial_goal", p->financial_goal, sizeof p->financial_goal, goals) != 0)
         return invalid(bad, "invalid_financial_goal",
-                       "financial_goal is required: one of savings, investment, debt_payoff, "
+                       "financial_goal must be one of savings, investment, debt_payoff, "
                        "wealth_building.");
 
     if (read_enum(body, "risk_appetite", p->risk_appetite, sizeof p->risk_appetite, appetites) != 0)
         return invalid(bad, "invalid_risk_appetite",
-                       "risk_appetite is required: one of low, medium, high.");
+                       "risk_appetite must be one of low, medium, high.");
     return 0;
 }
