@@ -576,6 +576,21 @@ static void test_auth_refresh_expired_is_invalid(void)
     char body[256];
     snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", s.refresh);
     expect_error("auth.refresh", NULL, body, 401, "invalid_refresh_token");
+
+    /* The next sign-in removes the user's expired tokens; the new one stays. */
+    struct ft_reply r;
+    char ip[32];
+    fresh_ip(ip, sizeof ip);
+    CU_ASSERT_EQUAL(login(email, PASSWORD, ip, &r), 200);
+    ft_reply_free(&r);
+    sql1(v, sizeof v,
+         "SELECT count(*) FROM auth.refresh_tokens WHERE token_hash = decode($1, 'hex')", hash);
+    CU_ASSERT_STRING_EQUAL(v, "0");
+    sql1(v, sizeof v,
+         "SELECT count(*) FROM auth.refresh_tokens t JOIN auth.users u ON u.id = t.user_id "
+         "WHERE u.email_norm = lower($1) AND t.expires_at > now()",
+         email);
+    CU_ASSERT_STRING_EQUAL(v, "1");
 }
 
 /* Eight refreshes of one token at once, served by two worker processes: exactly one

@@ -43,6 +43,17 @@ int auth_session_issue(struct wk_ctx *ctx, const char *user_id, const char *fami
     auth_sha256_hex(s->refresh, strlen(s->refresh), hash);
     if (proto_uuid_v4(row_id) != 0 || (!family_id && proto_uuid_v4(family) != 0))
         return PROTO_EIO;
+    if (!family_id) {
+        /* A sign-in is the moment to drop this user's expired refresh tokens: they can never
+         * be used again, and without this the table only grows. Bounded by one user's rows. */
+        const char *uid[] = {user_id};
+        PGresult *d = wk_db_exec_prepared(
+            wk_db(ctx), "auth_refresh_prune",
+            "DELETE FROM auth.refresh_tokens WHERE user_id = $1 AND expires_at < now()", 1, uid);
+        if (!d)
+            return db_fail(ctx);
+        PQclear(d);
+    }
     snprintf(ttl, sizeof ttl, "%d", auth_cfg.refresh_ttl_s);
     const char *params[] = {row_id, user_id,       family_id ? family_id : family,
                             hash,   s->claims.jti, ttl};
