@@ -132,6 +132,25 @@ static int ip_valid(const char *s)
     return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
+/* Writes one spelling per address, so a client has one rate-limit key: IPv4-mapped IPv6
+ * ("::ffff:1.2.3.4", what a dual-stack socket reports) becomes "1.2.3.4", other IPv6 the
+ * inet_ntop form. Anything unparsable is copied as is. */
+static void canonical_ip(const char *in, char *out, size_t outsz)
+{
+    struct in6_addr a6;
+    char buf[INET6_ADDRSTRLEN];
+    if (inet_pton(AF_INET6, in, &a6) == 1) {
+        const char *p = IN6_IS_ADDR_V4MAPPED(&a6)
+                            ? inet_ntop(AF_INET, &a6.s6_addr[12], buf, sizeof buf)
+                            : inet_ntop(AF_INET6, &a6, buf, sizeof buf);
+        if (p) {
+            snprintf(out, outsz, "%s", p);
+            return;
+        }
+    }
+    snprintf(out, outsz, "%s", in);
+}
+
 void gw_client_ip(const char *xff, const char *peer, int trust_proxy, char *out, size_t outsz)
 {
     if (trust_proxy && xff) {
@@ -148,10 +167,10 @@ void gw_client_ip(const char *xff, const char *peer, int trust_proxy, char *out,
             memcpy(ip, last, n);
             ip[n] = '\0';
             if (ip_valid(ip)) {
-                snprintf(out, outsz, "%s", ip);
+                canonical_ip(ip, out, outsz);
                 return;
             }
         }
     }
-    snprintf(out, outsz, "%s", peer ? peer : "");
+    canonical_ip(peer ? peer : "", out, outsz);
 }

@@ -66,7 +66,8 @@ int gw_bearer_token(const char *hdr, size_t len, const char **tok, size_t *tokle
  * Chooses the client address: with trust_proxy, the last entry of X-Forwarded-For
  * (what our own proxy appended) when it is a valid IPv4/IPv6 address; otherwise
  * (no header, garbage, or trust_proxy 0) the socket peer. Writes out (NUL-terminated,
- * at least GW_IP_MAX + 1 bytes). xff and peer may be NULL.
+ * at least GW_IP_MAX + 1 bytes) in one canonical spelling: IPv4-mapped IPv6 as IPv4, IPv6
+ * as inet_ntop writes it. xff and peer may be NULL.
  */
 void gw_client_ip(const char *xff, const char *peer, int trust_proxy, char *out, size_t outsz);
 

@@ -277,6 +277,13 @@ static void test_routes_client_ip(void)
     CU_ASSERT_STRING_EQUAL(ip, "127.0.0.1");
     gw_client_ip(NULL, NULL, 1, ip, sizeof ip);
     CU_ASSERT_STRING_EQUAL(ip, "");
+    /* One spelling per address, so one client has one rate-limit key. */
+    gw_client_ip(NULL, "::ffff:127.0.0.1", 0, ip, sizeof ip);
+    CU_ASSERT_STRING_EQUAL(ip, "127.0.0.1");
+    gw_client_ip("::FFFF:203.0.113.7", "::1", 1, ip, sizeof ip);
+    CU_ASSERT_STRING_EQUAL(ip, "203.0.113.7");
+    gw_client_ip("2001:DB8:0:0::1", "::1", 1, ip, sizeof ip);
+    CU_ASSERT_STRING_EQUAL(ip, "2001:db8::1");
 }
 
 static void test_routes_request_headers(void)
