@@ -5,9 +5,11 @@
 # usage: services.sh start|stop|status|env|start-rabbit|stop-rabbit BASE_DIR [PORT_OFFSET]
 #        services.sh secret BASE_DIR PORT_OFFSET NAME [BYTES]   (a per-BASE_DIR random secret;
 #        BYTES of randomness, default 18, printed as letters and digits)
-#   ports: PostgreSQL 55432+OFF, Redis 56379+OFF, AMQP 55672+OFF, Erlang dist 55673+OFF, epmd 54369+OFF
-#   (never the default ports: the image may run its own cluster on 5432). Offsets that are
-#   multiples of 10 keep stacks apart.
+#   ports: PostgreSQL 21432+OFF, Redis 22379+OFF, AMQP 23672+OFF, Erlang dist 23673+OFF,
+#   epmd 24369+OFF, for OFF a multiple of 10 in 0..990: never the default ports (the image may
+#   run its own cluster on 5432), no two stacks' ports ever equal, and all below Linux's
+#   ephemeral range (32768-60999). Inside it, any outgoing connection may hold the port as its
+#   local end, and RabbitMQ's listener (no SO_REUSEADDR) then fails to boot; that happened.
 #   start-pg/stop-pg, start-rabbit/stop-rabbit restart one server (for outage tests).
 #   start  is idempotent: it initialises what is missing, starts what is not running, and prints
 #          eval-able PG_URL=… REDIS_URL=… AMQP_URL=… (superuser/admin URLs; passwords are random
@@ -19,8 +21,9 @@ set -euo pipefail
 CMD=${1:?usage: services.sh start|stop|status|env|start-X|stop-X|secret BASE_DIR [PORT_OFFSET]}
 BASE=$(realpath -m "${2:?BASE_DIR required}")
 OFF=${3:-0}
-PG_PORT=$((55432 + OFF)); REDIS_PORT=$((56379 + OFF)); AMQP_PORT=$((55672 + OFF))
-DIST_PORT=$((55673 + OFF)); EPMD_PORT=$((54369 + OFF))
+[[ $OFF =~ ^[0-9]{1,3}$ ]] && [ $((OFF % 10)) = 0 ] || { echo "PORT_OFFSET must be a multiple of 10 in 0..990" >&2; exit 2; }
+PG_PORT=$((21432 + OFF)); REDIS_PORT=$((22379 + OFF)); AMQP_PORT=$((23672 + OFF))
+DIST_PORT=$((23673 + OFF)); EPMD_PORT=$((24369 + OFF))
 PGBIN=/usr/lib/postgresql/15/bin
 RMQBIN=/usr/lib/rabbitmq/bin   # the real scripts; /usr/sbin/rabbitmq* 'su rabbitmq' and lose our env
 NODE=rmq${OFF}@localhost
@@ -76,7 +79,10 @@ start_pg() {
     } >>"$BASE/pg/data/postgresql.conf"
   fi
   rm -f "$BASE/pg/data/postmaster.pid"   # stale after a crash; we checked it is not alive
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$BASE/pg/data" -l "$BASE/pg/server.log" -w -t 60 start >/dev/null \
+  # The port on the command line wins over postgresql.conf, so a data dir made with other
+  # ports (an older checkout) still follows this script.
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$BASE/pg/data" -l "$BASE/pg/server.log" -w -t 60 \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$BASE/pgsock" start >/dev/null \
     || { tail -20 "$BASE/pg/server.log" >&2; return 1; }
   "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
 }

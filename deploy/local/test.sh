@@ -20,7 +20,7 @@ ft_ensure_packages
 OFF=""
 for off in $(seq 500 10 990); do   # a port block nobody uses (up.sh uses 0 by default)
   ok=1
-  for base in 55432 56379 55672 55673 54369; do ft_port_free $((base + off)) || { ok=0; break; }; done
+  for base in 21432 22379 23672 23673 24369; do ft_port_free $((base + off)) || { ok=0; break; }; done
   [ $ok = 1 ] && { OFF=$off; break; }
 done
 [ -n "$OFF" ] || { ft_log "no free port block for the test servers"; exit 1; }

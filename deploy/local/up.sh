@@ -6,7 +6,7 @@
 # worker under supervise.sh (restarted when they crash; logs in FT_DATA_DIR/log).
 # Running it again rebuilds and restarts the processes in place; deploy/local/down.sh stops all.
 # Environment: FT_DATA_DIR (default <repo>/.data), FT_PORT_OFFSET (default 0; shifts the
-# server ports: PostgreSQL 55432, Redis 56379, RabbitMQ 55672), GW_PORT (default 8080),
+# server ports: PostgreSQL 21432, Redis 22379, RabbitMQ 23672; a multiple of 10 up to 990), GW_PORT (default 8080),
 # FT_SCALE (instances per worker kind, e.g. "transaction=2 twin=3"; default one each),
 # LOG_LEVEL (info), and anything the gateway or workers read (README, "Configuration").
 set -euo pipefail
