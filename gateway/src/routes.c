@@ -26,6 +26,14 @@ static const struct gw_route routes[] = {
     {GW_GET, "/api/auth/me", "auth", "auth.me", GW_AUTH_USER, 0},
     {GW_PUT, "/api/auth/profile", "auth", "auth.profile_update", GW_AUTH_USER, 4096},
     {GW_GET, "/api/auth/profile/complete", "auth", "auth.profile_complete", GW_AUTH_USER, 0},
+
+    {GW_GET, "/api/accounts", "transaction", "acct.list", GW_AUTH_USER, 0},
+    {GW_POST, "/api/accounts", "transaction", "acct.create", GW_AUTH_USER, 4096},
+    {GW_POST, "/api/transactions", "transaction", "txn.create", GW_AUTH_USER, 4096},
+    {GW_GET, "/api/transactions", "transaction", "txn.list", GW_AUTH_USER, 0},
+    {GW_GET, "/api/transactions/account/{account_id}", "transaction", "txn.list_account",
+     GW_AUTH_USER, 0},
+    {GW_GET, "/api/transactions/{id}", "transaction", "txn.get", GW_AUTH_USER, 0},
 };
 
 const struct gw_route *gw_routes(size_t *n)

@@ -464,6 +464,65 @@ int ft_amqp_call_as(struct ft_amqp *a, const char *worker, const char *method, c
     return ft_amqp_wait_reply(a, id, timeout_ms, r);
 }
 
+int ft_amqp_request_ex(struct ft_amqp *a, const char *worker, const char *id, const char *method,
+                       const struct ft_call *c, int ttl_ms)
+{
+    msgpack_sbuffer args, env;
+    msgpack_packer pk;
+    int rc = -1;
+    msgpack_sbuffer_init(&args);
+    msgpack_sbuffer_init(&env);
+    msgpack_packer_init(&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, c->meta_json ? 4 : 3);
+    msgpack_pack_str_with_body(&pk, "path", 4);
+    if (pack_json(&pk, c->path_json ? c->path_json : "{}", "path") != 0)
+        goto done;
+    msgpack_pack_str_with_body(&pk, "query", 5);
+    if (pack_json(&pk, c->query_json ? c->query_json : "{}", "query") != 0)
+        goto done;
+    if (c->meta_json) {
+        msgpack_pack_str_with_body(&pk, "meta", 4);
+        if (pack_json(&pk, c->meta_json, "meta") != 0)
+            goto done;
+    }
+    msgpack_pack_str_with_body(&pk, "body", 4);
+    if (c->body_json) {
+        if (pack_json(&pk, c->body_json, "body") != 0)
+            goto done;
+    } else {
+        msgpack_pack_nil(&pk);
+    }
+    struct proto_request req;
+    memset(&req, 0, sizeof req);
+    snprintf(req.id, sizeof req.id, "%s", id);
+    snprintf(req.method, sizeof req.method, "%s", method);
+    if (c->user)
+        snprintf(req.user, sizeof req.user, "%s", c->user);
+    if (c->idem)
+        snprintf(req.idem, sizeof req.idem, "%s", c->idem);
+    req.deadline_ms = proto_now_ms() + ttl_ms;
+    if (proto_request_encode(&env, &req, args.data, args.size) != 0) {
+        fprintf(stderr, "ft_amqp: request encode failed\n");
+        goto done;
+    }
+    rc = publish(a, PROTO_EX_RPC, worker, id, 1, ttl_ms, env.data, env.size);
+done:
+    msgpack_sbuffer_destroy(&args);
+    msgpack_sbuffer_destroy(&env);
+    return rc;
+}
+
+int ft_amqp_call_ex(struct ft_amqp *a, const char *worker, const char *method,
+                    const struct ft_call *c, int timeout_ms, struct ft_reply *r)
+{
+    char id[64];
+    ft_rand_name(id, sizeof id, "req-");
+    memset(r, 0, sizeof *r);
+    if (ft_amqp_request_ex(a, worker, id, method, c, timeout_ms) != 0)
+        return -1;
+    return ft_amqp_wait_reply(a, id, timeout_ms, r);
+}
+
 int ft_amqp_bind_temp(struct ft_amqp *a, const char *exchange, const char *key, const char *tag)
 {
     amqp_queue_declare_ok_t *ok =

@@ -82,6 +82,26 @@ int ft_amqp_call_as(struct ft_amqp *a, const char *worker, const char *method, c
                     const char *meta_json, const char *body_json, int timeout_ms,
                     struct ft_reply *r);
 
+/* Everything a gateway request can carry, for ft_amqp_request_ex; NULL fields are absent
+ * (user, idem: nil; path, query: {}; meta: no key; body: nil). JSON fields are converted
+ * to msgpack like the gateway does (numbers with a fraction become decimal exts). */
+struct ft_call {
+    const char *user;
+    const char *idem; /* the Idempotency-Key */
+    const char *meta_json;
+    const char *path_json;  /* {"account_id":"..."}: values as strings, like the gateway */
+    const char *query_json; /* {"limit":"20"} */
+    const char *body_json;
+};
+
+/* Publishes a request with every field of `c` (see ft_amqp_request_as). */
+int ft_amqp_request_ex(struct ft_amqp *a, const char *worker, const char *id, const char *method,
+                       const struct ft_call *c, int ttl_ms);
+
+/* ft_amqp_request_ex + ft_amqp_wait_reply with a fresh request id: 1, 0 (timeout) or -1. */
+int ft_amqp_call_ex(struct ft_amqp *a, const char *worker, const char *method,
+                    const struct ft_call *c, int timeout_ms, struct ft_reply *r);
+
 /* Declares an exclusive server-named queue bound to exchange/key and consumes it
  * (auto-ack) under consumer tag `tag`. */
 int ft_amqp_bind_temp(struct ft_amqp *a, const char *exchange, const char *key, const char *tag);

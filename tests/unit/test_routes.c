@@ -232,6 +232,47 @@ static void test_routes_auth_table(void)
     }
 }
 
+static void test_routes_ledger_table(void)
+{
+    static const struct {
+        enum gw_method method;
+        const char *path, *rpc, *param, *value;
+    } want[] = {
+        {GW_GET, "/api/accounts", "acct.list", NULL, NULL},
+        {GW_POST, "/api/accounts", "acct.create", NULL, NULL},
+        {GW_POST, "/api/transactions/", "txn.create", NULL, NULL},
+        {GW_POST, "/api/transactions", "txn.create", NULL, NULL},
+        {GW_GET, "/api/transactions/", "txn.list", NULL, NULL},
+        {GW_GET, "/api/transactions/account/5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
+         "txn.list_account", "account_id", "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f"},
+        {GW_GET, "/api/transactions/9a8b7c6d-1111-4222-8333-444455556666", "txn.get", "id",
+         "9a8b7c6d-1111-4222-8333-444455556666"},
+        {GW_GET, "/api/transactions/account", "txn.get", "id", "account"},
+    };
+    size_t n;
+    const struct gw_route *t = gw_routes(&n);
+    struct gw_match m;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(gw_route_match(t, n, want[i].method, want[i].path, 0, &m),
+                              GW_MATCH_OK);
+        CU_ASSERT_STRING_EQUAL(m.route->worker, "transaction");
+        CU_ASSERT_STRING_EQUAL(m.route->rpc_method, want[i].rpc);
+        CU_ASSERT_EQUAL(m.route->auth, GW_AUTH_USER);
+        if (want[i].param) {
+            CU_ASSERT_PTR_NOT_NULL_FATAL(gw_match_param(&m, want[i].param));
+            CU_ASSERT_STRING_EQUAL(gw_match_param(&m, want[i].param), want[i].value);
+        } else {
+            CU_ASSERT_EQUAL(m.nparams, 0);
+        }
+    }
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_DELETE, "/api/accounts", 0, &m), GW_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.allow, "GET, POST");
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_POST, "/api/transactions/x", 0, &m), GW_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.allow, "GET");
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/transactions/account/a/b", 0, &m),
+                    GW_MATCH_NOT_FOUND);
+}
+
 static void test_routes_bearer_token(void)
 {
     const char *tok;
@@ -399,6 +440,7 @@ int main(void)
     CU_add_test(s, "test_routes_param_charset", test_routes_param_charset);
     CU_add_test(s, "test_routes_gateway_table", test_routes_gateway_table);
     CU_add_test(s, "test_routes_auth_table", test_routes_auth_table);
+    CU_add_test(s, "test_routes_ledger_table", test_routes_ledger_table);
     CU_add_test(s, "test_routes_bearer_token", test_routes_bearer_token);
     CU_add_test(s, "test_routes_client_ip", test_routes_client_ip);
     CU_add_test(s, "test_routes_request_headers", test_routes_request_headers);

@@ -1,17 +1,55 @@
 /*
- * fintwin-transaction: the double-entry ledger: deposits, withdrawals, transfers.
- * A method table on the worker runtime (runtime/wk.h); every worker also answers
- * sys.ping. Domain methods arrive with later issues.
+ * fintwin-transaction: the double-entry ledger: accounts, deposits, withdrawals,
+ * transfers and their history (sql/003_ledger.sql). The worker's own configuration is read
+ * here, before wk_run_spec reads the runtime's; a bad value is reported and the process
+ * exits 78 without connecting anywhere.
  */
-#include <stddef.h>
+#include <stdio.h>
 
-#include "runtime/wk.h"
+#include "ledger.h"
+#include "proto/config.h"
+#include "proto/money.h"
+
+struct ledger_config ledger_cfg;
+
+static struct proto_cfg_var cfg_vars[] = {
+    {"LEDGER_DEFAULT_CURRENCY", "USD", PROTO_CFG_STR, 3, 3,
+     "ISO 4217 currency of a default account opened before the user chose one", NULL, 0},
+};
+#define NCFG (sizeof cfg_vars / sizeof cfg_vars[0])
 
 static const struct wk_method methods[] = {
+    {"acct.list", ledger_acct_list},
+    {"acct.create", ledger_acct_create},
+    {"txn.create", ledger_txn_create},
+    {"txn.list", ledger_txn_list},
+    {"txn.list_account", ledger_txn_list_account},
+    {"txn.get", ledger_txn_get},
     {NULL, NULL},
+};
+
+static const struct wk_event_handler events[] = {
+    {"profile.updated", ledger_on_profile_updated},
+    {NULL, NULL},
+};
+
+static const struct wk_spec spec = {
+    .name = "transaction",
+    .schema = NULL, /* ledger */
+    .methods = methods,
+    .events = events,
 };
 
 int main(void)
 {
-    return wk_run("transaction", methods);
+    if (proto_config_load(cfg_vars, NCFG, stderr) != 0)
+        return PROTO_CONFIG_EXIT;
+    if (proto_currency_exponent(cfg_vars[0].str) < 0) {
+        fprintf(stderr, "config: LEDGER_DEFAULT_CURRENCY=%s is not an ISO 4217 code\n",
+                cfg_vars[0].str);
+        return PROTO_CONFIG_EXIT;
+    }
+    snprintf(ledger_cfg.default_currency, sizeof ledger_cfg.default_currency, "%s",
+             cfg_vars[0].str);
+    return wk_run_spec(&spec);
 }

@@ -1,0 +1,924 @@
+/*
+ * The transaction worker end to end over AMQP: real fintwin-transaction processes consume
+ * the real rpc.transaction queue and these tests play the gateway (envelope user, idem,
+ * args.path/query/body as it sends them), checking replies and the ledger rows (read as the
+ * admin through PG_URL). Users are fresh random UUIDs (the ledger needs no auth row), so
+ * tests are order-independent and can run twice against the same servers.
+ */
+#include <CUnit/Basic.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ft_amqp.h"
+#include "ft_test.h"
+#include "proto/envelope.h"
+#include "proto/json.h"
+#include "proto/topology.h"
+#include "proto/uuid.h"
+
+#define WORKER     "transaction"
+#define TIMEOUT_MS 20000
+
+static struct ft_amqp *a;
+static PGconn *pg;
+static pid_t workers[2];
+static char log_path[256];
+static char db_url[1024];
+
+/* ---- setup ---- */
+
+static int make_db_url(void)
+{
+    const char *pw = ft_env("FT_DB_ROLE_PASSWORD", NULL);
+    const char *pgu = ft_env("PG_URL", "");
+    const char *at = strrchr(pgu, '@');
+    if (!pw || !at)
+        return -1;
+    size_t hl = strcspn(at + 1, "/?");
+    snprintf(db_url, sizeof db_url, "postgresql://fintwin_transaction:%s@%.*s/fintwin", pw, (int)hl,
+             at + 1);
+    return 0;
+}
+
+static pid_t spawn_worker(const char *extra)
+{
+    char db[1100];
+    snprintf(db, sizeof db, "DATABASE_URL=%s", db_url);
+    char *env[] = {db,  "WK_PREFETCH=4", "WK_RELAY_INTERVAL_MS=50", "LOG_LEVEL=info", (char *)extra,
+                   NULL};
+    char *argv[] = {"fintwin-transaction", NULL};
+    return ft_spawn(ft_bin("fintwin-transaction"), argv, env, log_path);
+}
+
+static int wait_ready(void)
+{
+    struct ft_reply r;
+    int got = ft_amqp_call(a, WORKER, "sys.ping", NULL, TIMEOUT_MS, &r);
+    int ok = got == 1 && r.status == 200;
+    ft_reply_free(&r);
+    return ok;
+}
+
+static int suite_init(void)
+{
+    snprintf(log_path, sizeof log_path, "%s/test_ledger-%d.log", ft_env("TMPDIR", "/tmp"),
+             (int)getpid());
+    if (make_db_url() != 0) {
+        fprintf(stderr, "FT_DB_ROLE_PASSWORD or PG_URL unset\n");
+        return -1;
+    }
+    a = ft_amqp_open(ft_env("AMQP_URL", ""));
+    if (!a || ft_amqp_declare_rpc(a, WORKER) != 0)
+        return -1;
+    pg = PQconnectdb(ft_env("PG_URL", ""));
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "PG_URL: %s", PQerrorMessage(pg));
+        return -1;
+    }
+    workers[0] = spawn_worker(NULL);
+    return workers[0] > 0 && wait_ready() ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (workers[i] > 0)
+            ft_stop(workers[i], SIGTERM, 10000);
+    if (CU_get_number_of_failures() > 0) {
+        FILE *f = fopen(log_path, "r");
+        char line[2048];
+        fprintf(stderr, "---- %s ----\n", log_path);
+        while (f && fgets(line, sizeof line, f))
+            fputs(line, stderr);
+        if (f)
+            fclose(f);
+    }
+    unlink(log_path);
+    PQfinish(pg);
+    ft_amqp_close(a);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static void fresh_user(char out[PROTO_UUID_LEN + 1])
+{
+    proto_uuid_v4(out);
+}
+
+static int callx(const char *method, const char *user, const char *idem, const char *path,
+                 const char *query, const char *body, struct ft_reply *r)
+{
+    struct ft_call c = {.user = user,
+                        .idem = idem,
+                        .meta_json = "{\"ip\":\"127.0.0.1\"}",
+                        .path_json = path,
+                        .query_json = query,
+                        .body_json = body};
+    int got = ft_amqp_call_ex(a, WORKER, method, &c, TIMEOUT_MS, r);
+    CU_ASSERT_EQUAL(got, 1);
+    return got == 1 ? r->status : -1;
+}
+
+/* A call whose reply is not kept: returns the status. */
+static int status_of(const char *method, const char *user, const char *idem, const char *path,
+                     const char *query, const char *body)
+{
+    struct ft_reply r;
+    int st = callx(method, user, idem, path, query, body, &r);
+    ft_reply_free(&r);
+    return st;
+}
+
+static void expect_error(const char *method, const char *user, const char *path, const char *query,
+                         const char *body, int status, const char *code)
+{
+    struct ft_reply r;
+    int st = callx(method, user, NULL, path, query, body, &r);
+    CU_ASSERT_EQUAL(st, status);
+    CU_ASSERT_EQUAL(r.is_error, 1);
+    CU_ASSERT_STRING_EQUAL(r.code, code);
+    if (st != status || strcmp(r.code, code) != 0)
+        fprintf(stderr, "\n  %s %s: got %d %s, want %d %s\n", method, body ? body : "", st, r.code,
+                status, code);
+    ft_reply_free(&r);
+}
+
+/* Raw-text check on the JSON body: money must print exactly ("balance_after":125.50). */
+static int has(const struct ft_reply *r, const char *frag)
+{
+    int ok = r->body_json && strstr(r->body_json, frag) != NULL;
+    if (!ok)
+        fprintf(stderr, "\n  body %s lacks %s\n", r->body_json ? r->body_json : "(null)", frag);
+    return ok;
+}
+
+static json_t *jbody(const struct ft_reply *r)
+{
+    return r->body_json ? json_loads(r->body_json, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static void sql1(char *out, size_t size, const char *sql, const char *p1, const char *p2)
+{
+    const char *params[] = {p1, p2};
+    int n = p2 ? 2 : p1 ? 1 : 0;
+    PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        snprintf(out, size, "<error: %s>", PQresultErrorMessage(res));
+    else if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0))
+        snprintf(out, size, "%s", "");
+    else
+        snprintf(out, size, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+}
+
+/* The user's default account id (opened through acct.list). */
+static void default_account(const char *user, char out[PROTO_UUID_LEN + 1])
+{
+    struct ft_reply r;
+    out[0] = '\0';
+    CU_ASSERT_EQUAL(callx("acct.list", user, NULL, NULL, NULL, NULL, &r), 200);
+    json_t *j = jbody(&r);
+    snprintf(out, PROTO_UUID_LEN + 1, "%s", jstr(json_array_get(j, 0), "id"));
+    json_decref(j);
+    ft_reply_free(&r);
+}
+
+static int deposit(const char *user, const char *amount)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"type\":\"deposit\",\"amount\":%s}", amount);
+    return status_of("txn.create", user, NULL, NULL, NULL, body);
+}
+
+/* Everything the ledger holds about a user's accounts, as one comparable string. */
+static void user_state(const char *user, char *out, size_t size)
+{
+    sql1(out, size,
+         "SELECT concat_ws('/', (SELECT string_agg(id || ':' || balance, ',' ORDER BY id) "
+         "FROM ledger.accounts WHERE owner = $1), "
+         "(SELECT count(*) FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id "
+         "WHERE a.owner = $1), "
+         "(SELECT count(*) FROM ledger.transfers WHERE initiator = $1), "
+         "(SELECT count(*) FROM ledger.outbox WHERE user_id = $1), "
+         "(SELECT count(*) FROM ledger.idempotency WHERE user_id = $1))",
+         user, NULL);
+}
+
+static void balance_of(const char *account, char *out, size_t size)
+{
+    sql1(out, size, "SELECT balance FROM ledger.accounts WHERE id = $1", account, NULL);
+}
+
+/* ---- tests ---- */
+
+static void test_ledger_accounts_default_opened_once(void)
+{
+    char u[PROTO_UUID_LEN + 1], id1[PROTO_UUID_LEN + 1], id2[PROTO_UUID_LEN + 1], v[256];
+    fresh_user(u);
+    default_account(u, id1);
+    default_account(u, id2);
+    CU_ASSERT(proto_uuid_valid(id1));
+    CU_ASSERT_STRING_EQUAL(id1, id2);
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || currency || ':' || balance || ':' || is_default "
+         "FROM ledger.accounts WHERE owner = $1 GROUP BY currency, balance, is_default",
+         u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "1:USD:0:true");
+
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(callx("acct.create", u, NULL, NULL, NULL,
+                          "{\"name\":\"  Travel  \",\"kind\":\"savings\",\"currency\":\"JPY\"}",
+                          &r),
+                    201);
+    CU_ASSERT(has(&r, "\"name\":\"Travel\""));
+    CU_ASSERT(has(&r, "\"kind\":\"savings\""));
+    CU_ASSERT(has(&r, "\"currency\":\"JPY\""));
+    CU_ASSERT(has(&r, "\"balance\":0,"));
+    CU_ASSERT(has(&r, "\"is_default\":false"));
+    ft_reply_free(&r);
+    CU_ASSERT_EQUAL(callx("acct.list", u, NULL, NULL, NULL, NULL, &r), 200);
+    json_t *j = jbody(&r);
+    CU_ASSERT_EQUAL(json_array_size(j), 2);
+    CU_ASSERT_STRING_EQUAL(jstr(json_array_get(j, 0), "id"), id1); /* default first */
+    CU_ASSERT_STRING_EQUAL(jstr(json_array_get(j, 1), "currency"), "JPY");
+    CU_ASSERT(has(&r, "\"balance\":0.00"));
+    json_decref(j);
+    ft_reply_free(&r);
+}
+
+static void test_ledger_deposit_withdraw_transfer_exact(void)
+{
+    char ua[PROTO_UUID_LEN + 1], ub[PROTO_UUID_LEN + 1], acc_a[PROTO_UUID_LEN + 1],
+        acc_b[PROTO_UUID_LEN + 1], v[512], body[256];
+    fresh_user(ua);
+    fresh_user(ub);
+    default_account(ua, acc_a);
+    default_account(ub, acc_b);
+
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(callx("txn.create", ua, NULL, NULL, NULL,
+                          "{\"type\":\"deposit\",\"amount\":\"125.50\",\"note\":\"salary\"}", &r),
+                    201);
+    CU_ASSERT(has(&r, "\"amount\":125.50"));
+    CU_ASSERT(has(&r, "\"balance_after\":125.50"));
+    CU_ASSERT(has(&r, "\"direction\":\"in\""));
+    CU_ASSERT(has(&r, "\"type\":\"deposit\""));
+    CU_ASSERT(has(&r, "\"currency\":\"USD\""));
+    CU_ASSERT(has(&r, "\"note\":\"salary\""));
+    CU_ASSERT(has(&r, "\"to_account\":null"));
+    json_t *j = jbody(&r);
+    CU_ASSERT_STRING_EQUAL(jstr(j, "account_id"), acc_a);
+    CU_ASSERT(proto_uuid_valid(jstr(j, "id")));
+    CU_ASSERT_EQUAL(strlen(jstr(j, "created_at")), 24); /* 2024-01-02T03:04:05.678Z */
+    CU_ASSERT_EQUAL(jstr(j, "created_at")[23], 'Z');
+    json_decref(j);
+    ft_reply_free(&r);
+
+    /* account_id = own user id means the default account; JSON number amount */
+    snprintf(body, sizeof body, "{\"type\":\"withdrawal\",\"amount\":25.25,\"account_id\":\"%s\"}",
+             ua);
+    CU_ASSERT_EQUAL(callx("txn.create", ua, NULL, NULL, NULL, body, &r), 201);
+    CU_ASSERT(has(&r, "\"amount\":25.25"));
+    CU_ASSERT(has(&r, "\"balance_after\":100.25"));
+    CU_ASSERT(has(&r, "\"direction\":\"out\""));
+    ft_reply_free(&r);
+
+    /* to a user id: their default account in USD */
+    snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":\"0.25\",\"to_account\":\"%s\"}",
+             ub);
+    CU_ASSERT_EQUAL(callx("txn.create", ua, NULL, NULL, NULL, body, &r), 201);
+    CU_ASSERT(has(&r, "\"balance_after\":100.00"));
+    CU_ASSERT(has(&r, "\"direction\":\"out\""));
+    char to_frag[80];
+    snprintf(to_frag, sizeof to_frag, "\"to_account\":\"%s\"", acc_b);
+    CU_ASSERT(has(&r, to_frag));
+    j = jbody(&r);
+    char tid[PROTO_UUID_LEN + 1];
+    snprintf(tid, sizeof tid, "%s", jstr(j, "id"));
+    json_decref(j);
+    ft_reply_free(&r);
+
+    /* to an account id */
+    snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":1,\"to_account\":\"%s\"}",
+             acc_b);
+    CU_ASSERT_EQUAL(status_of("txn.create", ua, NULL, NULL, NULL, body), 201);
+
+    balance_of(acc_a, v, sizeof v);
+    CU_ASSERT_STRING_EQUAL(v, "9900");
+    balance_of(acc_b, v, sizeof v);
+    CU_ASSERT_STRING_EQUAL(v, "125");
+
+    /* B sees the incoming transfer from B's side */
+    char path[128];
+    snprintf(path, sizeof path, "{\"id\":\"%s\"}", tid);
+    CU_ASSERT_EQUAL(callx("txn.get", ub, NULL, path, NULL, NULL, &r), 200);
+    CU_ASSERT(has(&r, "\"direction\":\"in\""));
+    CU_ASSERT(has(&r, "\"balance_after\":0.25"));
+    j = jbody(&r);
+    CU_ASSERT_STRING_EQUAL(jstr(j, "account_id"), acc_b);
+    json_decref(j);
+    ft_reply_free(&r);
+
+    /* double entry: every transfer of A's has two lines summing to zero, balance_after
+     * matches, and the external account carries the other side */
+    sql1(v, sizeof v,
+         "SELECT count(*) FROM (SELECT e.transfer_id FROM ledger.entries e "
+         "JOIN ledger.transfers t ON t.id = e.transfer_id WHERE t.initiator = $1 "
+         "GROUP BY e.transfer_id HAVING sum(e.amount) = 0 AND count(*) = 2) x",
+         ua, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "4");
+    sql1(v, sizeof v,
+         "SELECT string_agg(amount || '=' || balance_after, ',' ORDER BY seq) "
+         "FROM ledger.entries WHERE account_id = $1",
+         acc_a, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "12550=12550,-2525=10025,-25=10000,-100=9900");
+    sql1(v, sizeof v,
+         "SELECT count(*) FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id "
+         "GROUP BY e.transfer_id HAVING sum(e.amount) <> 0 LIMIT 1",
+         NULL, NULL);
+    CU_ASSERT_STRING_EQUAL(v, ""); /* no unbalanced transfer anywhere */
+
+    /* one txn.posted event per affected user */
+    sql1(v, sizeof v,
+         "SELECT string_agg(user_id || ':' || (data->>'direction') || ':' || (data->>'amount') "
+         "|| ':' || (data->>'balance_after'), ',' ORDER BY user_id = $2) FROM ledger.outbox "
+         "WHERE type = 'txn.posted' AND data->>'transfer_id' = $1",
+         tid, ua);
+    char want[256];
+    snprintf(want, sizeof want, "%s:in:0.25:0.25,%s:out:0.25:100.00", ub, ua);
+    CU_ASSERT_STRING_EQUAL(v, want);
+}
+
+static void test_ledger_validation_codes(void)
+{
+    char u[PROTO_UUID_LEN + 1], other[PROTO_UUID_LEN + 1], acc[PROTO_UUID_LEN + 1],
+        eur[PROTO_UUID_LEN + 1], body[512], before[1024], after[1024];
+    fresh_user(u);
+    fresh_user(other);
+    default_account(u, acc);
+    CU_ASSERT_EQUAL(deposit(u, "\"10.00\""), 201);
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(callx("acct.create", u, NULL, NULL, NULL,
+                          "{\"name\":\"Euro\",\"kind\":\"wallet\",\"currency\":\"EUR\"}", &r),
+                    201);
+    json_t *j = jbody(&r);
+    snprintf(eur, sizeof eur, "%s", jstr(j, "id"));
+    json_decref(j);
+    ft_reply_free(&r);
+    user_state(u, before, sizeof before);
+
+    expect_error("txn.create", u, NULL, NULL, NULL, 400, "invalid_body");
+    expect_error("txn.create", u, NULL, NULL, "[1]", 400, "invalid_body");
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"gift\",\"amount\":1}", 422,
+                 "invalid_type");
+    expect_error("txn.create", u, NULL, NULL, "{\"amount\":1}", 422, "invalid_type");
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"deposit\"}", 422, "invalid_amount");
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"deposit\",\"amount\":0}", 422,
+                 "invalid_amount");
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"-1\"}", 422,
+                 "invalid_amount");
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"deposit\",\"amount\":-0.5}", 422,
+                 "invalid_amount");
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"1.001\"}", 422,
+                 "invalid_amount");
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"abc\"}", 422,
+                 "invalid_amount");
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"deposit\",\"amount\":1e3}", 422,
+                 "invalid_amount");
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"deposit\",\"amount\":true}", 422,
+                 "invalid_amount");
+    expect_error("txn.create", u, NULL, NULL,
+                 "{\"type\":\"deposit\",\"amount\":\"92233720368547758.07\"}", 422,
+                 "invalid_amount");
+    /* JPY has no minor unit: 1.5 JPY is too precise for that account */
+    CU_ASSERT_EQUAL(callx("acct.create", u, NULL, NULL, NULL,
+                          "{\"name\":\"Yen\",\"kind\":\"wallet\",\"currency\":\"JPY\"}", &r),
+                    201);
+    j = jbody(&r);
+    snprintf(body, sizeof body, "{\"type\":\"deposit\",\"amount\":1.5,\"account_id\":\"%s\"}",
+             jstr(j, "id"));
+    json_decref(j);
+    ft_reply_free(&r);
+    expect_error("txn.create", u, NULL, NULL, body, 422, "invalid_amount");
+    user_state(u, before, sizeof before);
+
+    char note[300];
+    memset(note, 'n', 201);
+    note[201] = '\0';
+    snprintf(body, sizeof body, "{\"type\":\"deposit\",\"amount\":1,\"note\":\"%s\"}", note);
+    expect_error("txn.create", u, NULL, NULL, body, 422, "invalid_note");
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"deposit\",\"amount\":1,\"note\":5}", 422,
+                 "invalid_note");
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"transfer\",\"amount\":1}", 422,
+                 "invalid_to_account");
+    snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":1,\"to_account\":\"%s\"}", acc);
+    expect_error("txn.create", u, NULL, NULL, body, 422, "same_account");
+    snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":1,\"to_account\":\"%s\"}", u);
+    expect_error("txn.create", u, NULL, NULL, body, 422, "same_account");
+    snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":1,\"to_account\":\"%s\"}", eur);
+    expect_error("txn.create", u, NULL, NULL, body, 422, "currency_mismatch");
+    snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":1,\"to_account\":\"%s\"}",
+             other);
+    expect_error("txn.create", u, NULL, NULL, body, 404, "recipient_not_found");
+    expect_error("txn.create", u, NULL, NULL,
+                 "{\"type\":\"transfer\",\"amount\":1,\"to_account\":\"nobody\"}", 404,
+                 "recipient_not_found");
+    snprintf(body, sizeof body, "{\"type\":\"deposit\",\"amount\":1,\"account_id\":\"%s\"}", other);
+    expect_error("txn.create", u, NULL, NULL, body, 404, "account_not_found");
+    expect_error("txn.create", u, NULL, NULL,
+                 "{\"type\":\"deposit\",\"amount\":1,\"account_id\":\"x\"}", 404,
+                 "account_not_found");
+    expect_error("txn.create", u, NULL, NULL,
+                 "{\"type\":\"deposit\",\"amount\":1,\"account_id\":7}", 422, "invalid_account_id");
+    expect_error("txn.create", NULL, NULL, NULL, "{\"type\":\"deposit\",\"amount\":1}", 401,
+                 "unauthenticated");
+
+    expect_error("acct.create", u, NULL, NULL, "{\"kind\":\"wallet\",\"currency\":\"USD\"}", 422,
+                 "invalid_name");
+    expect_error("acct.create", u, NULL, NULL,
+                 "{\"name\":\"   \",\"kind\":\"wallet\",\"currency\":\"USD\"}", 422,
+                 "invalid_name");
+    expect_error("acct.create", u, NULL, NULL,
+                 "{\"name\":\"x\",\"kind\":\"external\",\"currency\":\"USD\"}", 422,
+                 "invalid_kind");
+    expect_error("acct.create", u, NULL, NULL,
+                 "{\"name\":\"x\",\"kind\":\"wallet\",\"currency\":\"XYZ\"}", 422,
+                 "invalid_currency");
+    expect_error("acct.create", u, NULL, NULL,
+                 "{\"name\":\"x\",\"kind\":\"wallet\",\"currency\":\"usd\"}", 422,
+                 "invalid_currency");
+
+    expect_error("txn.list", u, NULL, "{\"limit\":\"0\"}", NULL, 422, "invalid_limit");
+    expect_error("txn.list", u, NULL, "{\"limit\":\"101\"}", NULL, 422, "invalid_limit");
+    expect_error("txn.list", u, NULL, "{\"limit\":\"ten\"}", NULL, 422, "invalid_limit");
+    expect_error("txn.list", u, NULL, "{\"offset\":\"-1\"}", NULL, 422, "invalid_offset");
+    expect_error("txn.list", u, NULL, "{\"offset\":\"\"}", NULL, 422, "invalid_offset");
+
+    user_state(u, after, sizeof after);
+    CU_ASSERT_STRING_EQUAL(before, after);
+}
+
+static void test_ledger_insufficient_funds_writes_nothing(void)
+{
+    char u[PROTO_UUID_LEN + 1], before[1024], after[1024];
+    fresh_user(u);
+    CU_ASSERT_EQUAL(deposit(u, "\"5.00\""), 201);
+    user_state(u, before, sizeof before);
+    expect_error("txn.create", u, NULL, NULL, "{\"type\":\"withdrawal\",\"amount\":\"5.01\"}", 422,
+                 "insufficient_funds");
+    char ub[PROTO_UUID_LEN + 1], acc_b[PROTO_UUID_LEN + 1], body[256];
+    fresh_user(ub);
+    default_account(ub, acc_b);
+    snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":6,\"to_account\":\"%s\"}",
+             acc_b);
+    expect_error("txn.create", u, NULL, NULL, body, 422, "insufficient_funds");
+    user_state(u, after, sizeof after);
+    CU_ASSERT_STRING_EQUAL(before, after);
+    char bal[64];
+    balance_of(acc_b, bal, sizeof bal);
+    CU_ASSERT_STRING_EQUAL(bal, "0");
+    /* exactly the balance is fine */
+    CU_ASSERT_EQUAL(
+        status_of("txn.create", u, NULL, NULL, NULL, "{\"type\":\"withdrawal\",\"amount\":\"5\"}"),
+        201);
+}
+
+static void test_ledger_idempotency_replay_and_reuse(void)
+{
+    char u[PROTO_UUID_LEN + 1], key[64], v[256];
+    fresh_user(u);
+    ft_rand_name(key, sizeof key, "idem-");
+    const char *body = "{\"type\":\"deposit\",\"amount\":\"42.10\",\"note\":\"once\"}";
+    struct ft_reply r1, r2;
+    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL, body, &r1), 201);
+    CU_ASSERT(r1.headers_json == NULL || strstr(r1.headers_json, "Idempotent-Replayed") == NULL);
+    /* the same body with its keys in another order is the same request */
+    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL,
+                          "{\"note\":\"once\",\"amount\":\"42.10\",\"type\":\"deposit\"}", &r2),
+                    201);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r1.body_json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r2.body_json);
+    CU_ASSERT_STRING_EQUAL(r1.body_json, r2.body_json);
+    CU_ASSERT_PTR_NOT_NULL(r2.headers_json);
+    CU_ASSERT(r2.headers_json && strstr(r2.headers_json, "\"Idempotent-Replayed\":\"true\""));
+    ft_reply_free(&r1);
+    ft_reply_free(&r2);
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || min(idem_key) FROM ledger.transfers "
+         "WHERE initiator = $1",
+         u, NULL);
+    char want[128];
+    snprintf(want, sizeof want, "1:%s", key);
+    CU_ASSERT_STRING_EQUAL(v, want);
+
+    expect_error("txn.create", u, NULL, NULL, NULL, 400, "invalid_body");
+    struct ft_reply r3;
+    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL,
+                          "{\"type\":\"deposit\",\"amount\":\"42.11\",\"note\":\"once\"}", &r3),
+                    422);
+    CU_ASSERT_STRING_EQUAL(r3.code, "idempotency_key_reused");
+    ft_reply_free(&r3);
+    /* keys are per user: another user may use the same key */
+    char u2[PROTO_UUID_LEN + 1];
+    fresh_user(u2);
+    CU_ASSERT_EQUAL(status_of("txn.create", u2, key, NULL, NULL, body), 201);
+    sql1(v, sizeof v, "SELECT sum(balance) FROM ledger.accounts WHERE owner = $1", u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "4210");
+
+    /* acct.create is idempotent too */
+    const char *ab = "{\"name\":\"Idem\",\"kind\":\"wallet\",\"currency\":\"GBP\"}";
+    CU_ASSERT_EQUAL(callx("acct.create", u, key, NULL, NULL, ab, &r1), 422); /* key used */
+    ft_reply_free(&r1);
+    char key2[64];
+    ft_rand_name(key2, sizeof key2, "idem-");
+    CU_ASSERT_EQUAL(callx("acct.create", u, key2, NULL, NULL, ab, &r1), 201);
+    CU_ASSERT_EQUAL(callx("acct.create", u, key2, NULL, NULL, ab, &r2), 201);
+    CU_ASSERT(r1.body_json && r2.body_json && strcmp(r1.body_json, r2.body_json) == 0);
+    ft_reply_free(&r1);
+    ft_reply_free(&r2);
+    sql1(v, sizeof v, "SELECT count(*) FROM ledger.accounts WHERE owner = $1 AND name = 'Idem'", u,
+         NULL);
+    CU_ASSERT_STRING_EQUAL(v, "1");
+}
+
+static void test_ledger_redelivered_request_posts_once(void)
+{
+    /* The same envelope twice (what a redelivery after a crash between commit and ack
+     * looks like), without an Idempotency-Key: one posting, the second answer replays. */
+    char u[PROTO_UUID_LEN + 1], id[64], v[256];
+    fresh_user(u);
+    ft_rand_name(id, sizeof id, "req-redeliver-");
+    struct ft_call c = {.user = u, .body_json = "{\"type\":\"deposit\",\"amount\":\"3.30\"}"};
+    struct ft_reply r1, r2;
+    memset(&r1, 0, sizeof r1);
+    memset(&r2, 0, sizeof r2);
+    CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, id, "txn.create", &c, TIMEOUT_MS), 0);
+    CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, id, TIMEOUT_MS, &r1), 1);
+    CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, id, "txn.create", &c, TIMEOUT_MS), 0);
+    CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, id, TIMEOUT_MS, &r2), 1);
+    CU_ASSERT_EQUAL(r1.status, 201);
+    CU_ASSERT_EQUAL(r2.status, 201);
+    CU_ASSERT(r1.body_json && r2.body_json && strcmp(r1.body_json, r2.body_json) == 0);
+    ft_reply_free(&r1);
+    ft_reply_free(&r2);
+    sql1(v, sizeof v, "SELECT count(*) FROM ledger.transfers WHERE initiator = $1", u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "1");
+}
+
+static void test_ledger_concurrent_duplicates_one_effect(void)
+{
+    enum { N = 50 };
+    if (workers[1] <= 0)
+        workers[1] = spawn_worker(NULL);
+    CU_ASSERT_FATAL(workers[1] > 0);
+    CU_ASSERT(wait_ready());
+    char u[PROTO_UUID_LEN + 1], key[64], ids[N][64], v[256];
+    fresh_user(u);
+    ft_rand_name(key, sizeof key, "dup-");
+    struct ft_call c = {
+        .user = u, .idem = key, .body_json = "{\"type\":\"deposit\",\"amount\":\"7.77\"}"};
+    for (int i = 0; i < N; i++) {
+        ft_rand_name(ids[i], sizeof ids[i], "req-dup-");
+        CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, ids[i], "txn.create", &c, TIMEOUT_MS), 0);
+    }
+    int created = 0, replayed = 0, conflict = 0, other = 0;
+    char *first = NULL;
+    for (int i = 0; i < N; i++) {
+        struct ft_reply r;
+        if (ft_amqp_wait_reply(a, ids[i], TIMEOUT_MS, &r) != 1) {
+            other++;
+            continue;
+        }
+        if (r.status == 201) {
+            int rep = r.headers_json && strstr(r.headers_json, "Idempotent-Replayed");
+            replayed += rep;
+            created += !rep;
+            if (!first)
+                first = strdup(r.body_json);
+            else
+                CU_ASSERT_STRING_EQUAL(first, r.body_json);
+        } else if (r.status == 409 && strcmp(r.code, "idempotency_key_in_flight") == 0) {
+            conflict++;
+        } else {
+            other++;
+        }
+        ft_reply_free(&r);
+    }
+    free(first);
+    CU_ASSERT_EQUAL(created, 1);
+    CU_ASSERT_EQUAL(created + replayed + conflict, N);
+    CU_ASSERT_EQUAL(other, 0);
+    sql1(v, sizeof v, "SELECT count(*) FROM ledger.transfers WHERE initiator = $1", u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "1");
+    sql1(v, sizeof v, "SELECT balance FROM ledger.accounts WHERE owner = $1", u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "777");
+}
+
+static void test_ledger_opposite_transfers_never_fail(void)
+{
+    /* A->B and B->A at once on two workers: the fixed lock order means no 5xx, and the
+     * money is conserved. */
+    enum { N = 20 };
+    if (workers[1] <= 0)
+        workers[1] = spawn_worker(NULL);
+    CU_ASSERT_FATAL(workers[1] > 0);
+    char ua[PROTO_UUID_LEN + 1], ub[PROTO_UUID_LEN + 1], acc_a[PROTO_UUID_LEN + 1],
+        acc_b[PROTO_UUID_LEN + 1], ids[2 * N][64], ba[256], bb[256], v[64];
+    fresh_user(ua);
+    fresh_user(ub);
+    default_account(ua, acc_a);
+    default_account(ub, acc_b);
+    CU_ASSERT_EQUAL(deposit(ua, "100"), 201);
+    CU_ASSERT_EQUAL(deposit(ub, "100"), 201);
+    snprintf(ba, sizeof ba, "{\"type\":\"transfer\",\"amount\":\"1.00\",\"to_account\":\"%s\"}",
+             acc_b);
+    snprintf(bb, sizeof bb, "{\"type\":\"transfer\",\"amount\":\"1.00\",\"to_account\":\"%s\"}",
+             acc_a);
+    for (int i = 0; i < 2 * N; i++) {
+        struct ft_call c = {.user = i % 2 ? ub : ua, .body_json = i % 2 ? bb : ba};
+        ft_rand_name(ids[i], sizeof ids[i], "req-opp-");
+        CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, ids[i], "txn.create", &c, TIMEOUT_MS), 0);
+    }
+    int ok = 0;
+    for (int i = 0; i < 2 * N; i++) {
+        struct ft_reply r;
+        if (ft_amqp_wait_reply(a, ids[i], TIMEOUT_MS, &r) == 1 && r.status == 201)
+            ok++;
+        else
+            fprintf(stderr, "\n  opposite transfer %d: %d %s\n", i, r.status, r.code);
+        ft_reply_free(&r);
+    }
+    CU_ASSERT_EQUAL(ok, 2 * N);
+    balance_of(acc_a, v, sizeof v);
+    CU_ASSERT_STRING_EQUAL(v, "10000");
+    balance_of(acc_b, v, sizeof v);
+    CU_ASSERT_STRING_EQUAL(v, "10000");
+    sql1(v, sizeof v,
+         "SELECT count(*) FROM ledger.entries e JOIN ledger.transfers t ON t.id = e.transfer_id "
+         "WHERE t.initiator IN ($1, $2)",
+         ua, ub);
+    CU_ASSERT_STRING_EQUAL(v, "84"); /* (2 deposits + 40 transfers) x 2 lines */
+}
+
+static void test_ledger_profile_updated_opens_default(void)
+{
+    char u[PROTO_UUID_LEN + 1], evid[PROTO_UUID_LEN + 1], data[256], v[256];
+    fresh_user(u);
+    proto_uuid_v4(evid);
+    snprintf(data, sizeof data,
+             "{\"user_id\":\"%s\",\"currency_preference\":\"EUR\",\"monthly_income\":\"10.00\"}",
+             u);
+    /* the event envelope, as the auth worker's relay publishes it */
+    msgpack_sbuffer dsb, esb;
+    msgpack_sbuffer_init(&dsb);
+    msgpack_sbuffer_init(&esb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &dsb, msgpack_sbuffer_write);
+    CU_ASSERT_EQUAL_FATAL(proto_json_to_msgpack(data, strlen(data), NULL, &pk, NULL, 0), 0);
+    struct proto_event ev;
+    memset(&ev, 0, sizeof ev);
+    snprintf(ev.id, sizeof ev.id, "%s", evid);
+    snprintf(ev.type, sizeof ev.type, "profile.updated");
+    snprintf(ev.user, sizeof ev.user, "%s", u);
+    ev.at_ms = proto_now_ms();
+    CU_ASSERT_EQUAL_FATAL(proto_event_encode(&esb, &ev, dsb.data, dsb.size), 0);
+    for (int i = 0; i < 2; i++) /* a duplicate delivery has no second effect */
+        CU_ASSERT_EQUAL(
+            ft_amqp_publish(a, PROTO_EX_EVENTS, "profile.updated", NULL, 0, esb.data, esb.size), 0);
+    msgpack_sbuffer_destroy(&dsb);
+    msgpack_sbuffer_destroy(&esb);
+    for (int i = 0; i < 100; i++) {
+        sql1(v, sizeof v, "SELECT count(*) FROM ledger.accounts WHERE owner = $1", u, NULL);
+        if (strcmp(v, "1") == 0)
+            break;
+        usleep(100 * 1000);
+    }
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || min(currency) || ':' || bool_and(is_default) "
+         "FROM ledger.accounts WHERE owner = $1",
+         u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "1:EUR:true");
+    sql1(v, sizeof v, "SELECT count(*) FROM ledger.inbox WHERE event_id = $1", evid, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "1");
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(
+        callx("txn.create", u, NULL, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"1.5\"}", &r),
+        201);
+    CU_ASSERT(has(&r, "\"currency\":\"EUR\""));
+    CU_ASSERT(has(&r, "\"balance_after\":1.50"));
+    ft_reply_free(&r);
+}
+
+static void test_ledger_pagination_newest_first(void)
+{
+    char u[PROTO_UUID_LEN + 1], acc[PROTO_UUID_LEN + 1], path[128];
+    fresh_user(u);
+    default_account(u, acc);
+    for (int i = 1; i <= 7; i++) {
+        char amt[16];
+        snprintf(amt, sizeof amt, "%d", i);
+        CU_ASSERT_EQUAL(deposit(u, amt), 201);
+    }
+    const char *queries[] = {"{\"limit\":\"3\"}", "{\"limit\":\"3\",\"offset\":\"3\"}",
+                             "{\"limit\":\"3\",\"offset\":\"6\"}",
+                             "{\"limit\":\"3\",\"offset\":\"9\"}"};
+    const char *want[] = {"7.00,6.00,5.00", "4.00,3.00,2.00", "1.00", ""};
+    char seen[8][PROTO_UUID_LEN + 1];
+    int nseen = 0;
+    for (int by = 0; by < 3; by++) {
+        nseen = 0;
+        for (int q = 0; q < 4; q++) {
+            struct ft_reply r;
+            const char *method = by ? "txn.list_account" : "txn.list";
+            snprintf(path, sizeof path, "{\"account_id\":\"%s\"}", by == 1 ? acc : u);
+            CU_ASSERT_EQUAL(callx(method, u, NULL, by ? path : NULL, queries[q], NULL, &r), 200);
+            json_t *j = jbody(&r);
+            char got[128] = "";
+            for (size_t i = 0; i < json_array_size(j); i++) {
+                json_t *t = json_array_get(j, i);
+                char amt[32];
+                snprintf(amt, sizeof amt, "%.2f", json_number_value(json_object_get(t, "amount")));
+                if (i)
+                    strcat(got, ",");
+                strcat(got, amt);
+                for (int k = 0; k < nseen; k++)
+                    CU_ASSERT(strcmp(seen[k], jstr(t, "id")) != 0);
+                if (nseen < 8)
+                    snprintf(seen[nseen++], sizeof seen[0], "%s", jstr(t, "id"));
+            }
+            CU_ASSERT_STRING_EQUAL(got, want[q]);
+            json_decref(j);
+            ft_reply_free(&r);
+        }
+        CU_ASSERT_EQUAL(nseen, 7);
+    }
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(callx("txn.list", u, NULL, NULL, NULL, NULL, &r), 200);
+    json_t *j = jbody(&r);
+    CU_ASSERT_EQUAL(json_array_size(j), 7); /* default limit 20 */
+    json_decref(j);
+    ft_reply_free(&r);
+}
+
+static void test_ledger_cross_user_gets_404_and_changes_nothing(void)
+{
+    char ua[PROTO_UUID_LEN + 1], ub[PROTO_UUID_LEN + 1], acc_a[PROTO_UUID_LEN + 1],
+        acc_b[PROTO_UUID_LEN + 1], tid[PROTO_UUID_LEN + 1], body[256], path[128], before[1024],
+        after[1024];
+    fresh_user(ua);
+    fresh_user(ub);
+    default_account(ua, acc_a);
+    default_account(ub, acc_b);
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(
+        callx("txn.create", ua, NULL, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"50\"}", &r),
+        201);
+    json_t *j = jbody(&r);
+    snprintf(tid, sizeof tid, "%s", jstr(j, "id"));
+    json_decref(j);
+    ft_reply_free(&r);
+    user_state(ua, before, sizeof before);
+
+    /* B names A's account (or A's user id) in the body: not B's, so 404 */
+    const char *types[] = {"withdrawal", "deposit", "transfer"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof body,
+                 "{\"type\":\"%s\",\"amount\":1,\"account_id\":\"%s\",\"to_account\":\"%s\"}",
+                 types[i], acc_a, acc_b);
+        expect_error("txn.create", ub, NULL, NULL, body, 404, "account_not_found");
+        snprintf(body, sizeof body,
+                 "{\"type\":\"%s\",\"amount\":1,\"account_id\":\"%s\",\"to_account\":\"%s\"}",
+                 types[i], ua, acc_b);
+        expect_error("txn.create", ub, NULL, NULL, body, 404, "account_not_found");
+    }
+    /* ... in the path */
+    snprintf(path, sizeof path, "{\"account_id\":\"%s\"}", acc_a);
+    expect_error("txn.list_account", ub, path, NULL, NULL, 404, "account_not_found");
+    snprintf(path, sizeof path, "{\"id\":\"%s\"}", tid);
+    expect_error("txn.get", ub, path, NULL, NULL, 404, "transaction_not_found");
+    expect_error("txn.get", ub, "{\"id\":\"nope\"}", NULL, NULL, 404, "transaction_not_found");
+    /* A's user id in B's path is not A's default account */
+    snprintf(path, sizeof path, "{\"account_id\":\"%s\"}", ua);
+    expect_error("txn.list_account", ub, path, NULL, NULL, 404, "account_not_found");
+    /* ... in the query: ignored, B lists only B's */
+    char query[128];
+    snprintf(query, sizeof query, "{\"account_id\":\"%s\",\"user_id\":\"%s\"}", acc_a, ua);
+    CU_ASSERT_EQUAL(callx("txn.list", ub, NULL, NULL, query, NULL, &r), 200);
+    CU_ASSERT_STRING_EQUAL(r.body_json, "[]");
+    ft_reply_free(&r);
+    CU_ASSERT_EQUAL(callx("acct.list", ub, NULL, NULL, query, NULL, &r), 200);
+    j = jbody(&r);
+    CU_ASSERT_EQUAL(json_array_size(j), 1);
+    CU_ASSERT_STRING_EQUAL(jstr(json_array_get(j, 0), "id"), acc_b);
+    json_decref(j);
+    ft_reply_free(&r);
+
+    user_state(ua, after, sizeof after);
+    CU_ASSERT_STRING_EQUAL(before, after);
+    /* and A still sees it */
+    snprintf(path, sizeof path, "{\"id\":\"%s\"}", tid);
+    CU_ASSERT_EQUAL(status_of("txn.get", ua, NULL, path, NULL, NULL), 200);
+}
+
+/* Runs sql as fintwin_transaction; returns its SQLSTATE ("" on success). */
+static void as_role(const char *sql, char state[6])
+{
+    PGconn *c = PQconnectdb(db_url);
+    CU_ASSERT_EQUAL_FATAL(PQstatus(c), CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    snprintf(state, 6, "%s", s ? s : "");
+    PQclear(res);
+    PQfinish(c);
+}
+
+static void test_ledger_role_cannot_rewrite_history(void)
+{
+    char u[PROTO_UUID_LEN + 1], state[6], sql[1024], acc[PROTO_UUID_LEN + 1], v[64];
+    fresh_user(u);
+    default_account(u, acc);
+    CU_ASSERT_EQUAL(deposit(u, "1"), 201);
+    as_role("UPDATE ledger.entries SET amount = amount WHERE false", state);
+    CU_ASSERT_STRING_EQUAL(state, "42501");
+    as_role("DELETE FROM ledger.entries WHERE false", state);
+    CU_ASSERT_STRING_EQUAL(state, "42501");
+    as_role("UPDATE ledger.transfers SET note = 'x' WHERE false", state);
+    CU_ASSERT_STRING_EQUAL(state, "42501");
+    as_role("DELETE FROM ledger.transfers WHERE false", state);
+    CU_ASSERT_STRING_EQUAL(state, "42501");
+    as_role("SELECT count(*) FROM ledger.entries", state);
+    CU_ASSERT_STRING_EQUAL(state, "");
+    /* an unbalanced posting cannot commit, even written by hand as the worker's role */
+    char tid[PROTO_UUID_LEN + 1];
+    proto_uuid_v4(tid);
+    snprintf(sql, sizeof sql,
+             "BEGIN; INSERT INTO ledger.transfers (id, kind, amount, currency, from_account, "
+             "to_account, initiator) SELECT '%s', 'deposit', 5, 'USD', x.id, '%s', '%s' "
+             "FROM ledger.accounts x WHERE x.owner IS NULL AND x.currency = 'USD'; "
+             "INSERT INTO ledger.entries (transfer_id, account_id, amount, balance_after) "
+             "VALUES ('%s', '%s', 5, 105); COMMIT;",
+             tid, acc, u, tid, acc);
+    as_role(sql, state);
+    CU_ASSERT_STRING_EQUAL(state, "23514");
+    /* a user balance below zero is refused by the CHECK */
+    snprintf(sql, sizeof sql, "UPDATE ledger.accounts SET balance = -1 WHERE id = '%s'", acc);
+    as_role(sql, state);
+    CU_ASSERT_STRING_EQUAL(state, "23514");
+    sql1(v, sizeof v, "SELECT count(*) FROM ledger.transfers WHERE id = $1", tid, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "0");
+}
+
+static void test_ledger_bad_config_exits_78(void)
+{
+    char *argv[] = {"fintwin-transaction", NULL};
+    char *env[] = {"LEDGER_DEFAULT_CURRENCY=XYZ", NULL};
+    pid_t p = ft_spawn(ft_bin("fintwin-transaction"), argv, env, log_path);
+    CU_ASSERT_FATAL(p > 0);
+    int st = 0;
+    CU_ASSERT_EQUAL(waitpid(p, &st, 0), p);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 78);
+}
+
+int main(void)
+{
+    int rc = ft_need_servers();
+    if (rc)
+        return rc;
+    if (!ft_env("FT_DB_ROLE_PASSWORD", NULL)) {
+        int ci = strcmp(ft_env("CI", ""), "true") == 0;
+        fprintf(stderr, "FT_DB_ROLE_PASSWORD unset%s\n", ci ? ": failing (CI)" : ": skipping");
+        return ci ? 1 : 77;
+    }
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("ledger", suite_init, suite_clean);
+#define ADD(fn) CU_add_test(s, #fn, fn)
+    ADD(test_ledger_accounts_default_opened_once);
+    ADD(test_ledger_deposit_withdraw_transfer_exact);
+    ADD(test_ledger_validation_codes);
+    ADD(test_ledger_insufficient_funds_writes_nothing);
+    ADD(test_ledger_idempotency_replay_and_reuse);
+    ADD(test_ledger_redelivered_request_posts_once);
+    ADD(test_ledger_profile_updated_opens_default);
+    ADD(test_ledger_pagination_newest_first);
+    ADD(test_ledger_cross_user_gets_404_and_changes_nothing);
+    ADD(test_ledger_role_cannot_rewrite_history);
+    ADD(test_ledger_bad_config_exits_78);
+    ADD(test_ledger_concurrent_duplicates_one_effect);
+    ADD(test_ledger_opposite_transfers_never_fail);
+#undef ADD
+    return ft_cunit_run();
+}

@@ -1,0 +1,180 @@
+/*
+ * Idempotency records (ledger.idempotency); see ledger.h.
+ *
+ * The record is claimed in the same transaction as the posting and completed with the
+ * reply before that transaction commits, so the effect and its stored answer commit or
+ * vanish together: a crash before commit leaves nothing to replay (the retry runs again),
+ * a crash after commit (before the ack) replays. A concurrent duplicate's INSERT blocks
+ * on the primary key until the holder commits, then finds the record done and replays.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger.h"
+#include "proto/buf.h"
+#include "proto/log.h"
+#include "proto/status.h"
+
+/* Records older than this are expired: ignored, reused, and deleted in small batches. */
+#define IDEM_TTL    "7 days"
+#define SWEEP_EVERY 64    /* claims between two opportunistic sweeps */
+#define SWEEP_BATCH "200" /* rows one sweep deletes at most */
+
+static void to_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int ledger_idem_prepare(struct ledger_idem *id, const struct proto_request *req,
+                        const msgpack_object *body)
+{
+    if (req->idem[0])
+        snprintf(id->key, sizeof id->key, "k:%s", req->idem);
+    else
+        snprintf(id->key, sizeof id->key, "r:%s", req->id);
+    return ledger_request_hash(req->method, body, id->hash);
+}
+
+void ledger_reply_raw(struct wk_reply *rep, const char *body, size_t len)
+{
+    rep->body->callback(rep->body->data, body, len);
+}
+
+/* Deletes a bounded batch of expired records; a failure only delays the cleanup, but it
+ * aborts the transaction, so it runs in a savepoint. */
+static int sweep(struct wk_ctx *ctx)
+{
+    static unsigned calls;
+    if (++calls % SWEEP_EVERY != 0)
+        return 0;
+    PGresult *r = wk_db_exec(wk_db(ctx), "SAVEPOINT idem_sweep", 0, NULL);
+    if (!r)
+        return ledger_db_fail(ctx);
+    PQclear(r);
+    r = wk_db_exec_prepared(wk_db(ctx), "idem_sweep",
+                            "DELETE FROM ledger.idempotency WHERE (user_id, key) IN ("
+                            "SELECT user_id, key FROM ledger.idempotency WHERE created_at < "
+                            "now() - interval '" IDEM_TTL "' ORDER BY created_at LIMIT " SWEEP_BATCH
+                            " "
+                            "FOR UPDATE SKIP LOCKED)",
+                            0, NULL);
+    const char *end = r ? "RELEASE SAVEPOINT idem_sweep" : "ROLLBACK TO SAVEPOINT idem_sweep";
+    if (r)
+        PQclear(r);
+    else if (!wk_db_up(wk_db(ctx)))
+        return WK_EDBDOWN;
+    r = wk_db_exec(wk_db(ctx), end, 0, NULL);
+    if (!r)
+        return ledger_db_fail(ctx);
+    PQclear(r);
+    return 0;
+}
+
+int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+                      struct wk_reply *rep)
+{
+    char hash[2 * LEDGER_HASH_LEN + 3] = "\\x";
+    to_hex(id->hash, LEDGER_HASH_LEN, hash + 2);
+    const char *p[] = {user, id->key, hash};
+    int rc = sweep(ctx);
+    if (rc < 0)
+        return rc;
+    PGresult *r =
+        wk_db_exec_prepared(wk_db(ctx), "idem_claim",
+                            "INSERT INTO ledger.idempotency (user_id, key, request_hash, state) "
+                            "VALUES ($1, $2, $3, 'in_flight') ON CONFLICT DO NOTHING RETURNING 1",
+                            3, p);
+    if (!r)
+        return ledger_db_fail(ctx);
+    int claimed = PQntuples(r) == 1;
+    PQclear(r);
+    if (claimed)
+        return LEDGER_IDEM_NEW;
+
+    /* Taken, and its holder has committed (the INSERT waited for it). FOR UPDATE keeps a
+     * sweep from deleting it under us and serialises the expired-reuse below. */
+    r = wk_db_exec_prepared(wk_db(ctx), "idem_get",
+                            "SELECT request_hash = $3, state, status, body, "
+                            "created_at < now() - interval '" IDEM_TTL "' "
+                            "FROM ledger.idempotency WHERE user_id = $1 AND key = $2 FOR UPDATE",
+                            3, p);
+    if (!r)
+        return ledger_db_fail(ctx);
+    if (PQntuples(r) != 1) {
+        /* Swept between our INSERT and SELECT (it had expired): the client retries. */
+        PQclear(r);
+        return wk_reply_error(rep, 409, "idempotency_key_in_flight",
+                              "A request with this Idempotency-Key is being processed; retry.");
+    }
+    int same = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    int done = strcmp(PQgetvalue(r, 0, 1), "done") == 0;
+    int expired = strcmp(PQgetvalue(r, 0, 4), "t") == 0;
+    if (expired) {
+        PQclear(r);
+        r = wk_db_exec_prepared(wk_db(ctx), "idem_reuse",
+                                "UPDATE ledger.idempotency SET request_hash = $3, "
+                                "state = 'in_flight', status = NULL, body = NULL, headers = NULL, "
+                                "transfer_id = NULL, created_at = now() "
+                                "WHERE user_id = $1 AND key = $2",
+                                3, p);
+        if (!r)
+            return ledger_db_fail(ctx);
+        PQclear(r);
+        return LEDGER_IDEM_NEW;
+    }
+    if (!same) {
+        PQclear(r);
+        wk_reply_error(rep, 422, "idempotency_key_reused",
+                       "This Idempotency-Key was already used with a different request.");
+        return LEDGER_IDEM_MISMATCH;
+    }
+    if (!done) {
+        PQclear(r);
+        wk_reply_error(rep, 409, "idempotency_key_in_flight",
+                       "A request with this Idempotency-Key is being processed; retry.");
+        return LEDGER_IDEM_IN_FLIGHT;
+    }
+    size_t len = 0;
+    unsigned char *body = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 3), &len);
+    rep->status = atoi(PQgetvalue(r, 0, 2));
+    PQclear(r);
+    if (!body)
+        return WK_EDB;
+    ledger_reply_raw(rep, (const char *)body, len);
+    PQfreemem(body);
+    wk_reply_header(rep, "Idempotent-Replayed", "true");
+    PROTO_INFO(wk_request_id(ctx), "idempotent replay", "user=%s", user);
+    return LEDGER_IDEM_REPLAYED;
+}
+
+int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+                       int status, const char *body, size_t len, const char *transfer_id)
+{
+    char st[16];
+    snprintf(st, sizeof st, "%d", status);
+    const char *p[] = {user, id->key, st, body, transfer_id};
+    /* wk_db_exec_prepared sends text parameters: the body goes as bytea hex text. */
+    size_t hexlen = 2 * len + 3;
+    char *hex = proto_xmalloc(hexlen);
+    hex[0] = '\\';
+    hex[1] = 'x';
+    to_hex((const unsigned char *)body, len, hex + 2);
+    p[3] = hex;
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "idem_finish",
+                                      "UPDATE ledger.idempotency SET state = 'done', status = $3, "
+                                      "body = $4, transfer_id = $5 "
+                                      "WHERE user_id = $1 AND key = $2",
+                                      5, p);
+    free(hex);
+    if (!r)
+        return ledger_db_fail(ctx);
+    long n = wk_db_affected(r);
+    PQclear(r);
+    return n == 1 ? 0 : WK_EDB;
+}

@@ -1,0 +1,312 @@
+/* The ledger's pure rules; see rules.h. */
+#include "rules.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/buf.h"
+#include "proto/money.h"
+#include "proto/msg.h"
+#include "proto/status.h"
+
+/* The largest ISO 4217 exponent: an amount with more decimals fits no currency. */
+#define MAX_EXPONENT 4
+
+static int invalid(struct ledger_invalid *bad, const char *code, const char *message)
+{
+    bad->status = 422;
+    bad->code = code;
+    bad->message = message;
+    return -1;
+}
+
+size_t ledger_utf8_count(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static int has_control(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7F)
+            return 1;
+    }
+    return 0;
+}
+
+const char *ledger_type_name(enum ledger_txn_type t)
+{
+    switch (t) {
+    case LEDGER_DEPOSIT:
+        return "deposit";
+    case LEDGER_WITHDRAWAL:
+        return "withdrawal";
+    case LEDGER_TRANSFER:
+        return "transfer";
+    }
+    return "?";
+}
+
+int ledger_amount_parse(const msgpack_object *o, int exponent, int64_t *minor)
+{
+    int64_t v;
+    if (!o || exponent < 0 || proto_obj_money(o, exponent, &v) != 0 || v <= 0)
+        return -1;
+    *minor = v;
+    return 0;
+}
+
+/* An optional id field: absent or nil -> *present = 0; a UUID -> copied (lowercased, so
+ * it compares equal to the database's text form); another string -> *unknown = 1;
+ * anything else -> -1. */
+static int read_id(const msgpack_object *body, const char *key, int *present, int *unknown,
+                   char out[PROTO_UUID_LEN + 1])
+{
+    const msgpack_object *o = proto_map_get(body, key);
+    *present = 0;
+    *unknown = 0;
+    out[0] = '\0';
+    if (!o || o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (o->type != MSGPACK_OBJECT_STR)
+        return -1;
+    *present = 1;
+    char buf[PROTO_UUID_LEN + 2];
+    if (proto_obj_str(o, buf, sizeof buf) != 0 || !proto_uuid_valid(buf)) {
+        *unknown = 1;
+        return 0;
+    }
+    for (size_t i = 0; i <= PROTO_UUID_LEN; i++)
+        out[i] = (buf[i] >= 'A' && buf[i] <= 'F') ? (char)(buf[i] - 'A' + 'a') : buf[i];
+    return 0;
+}
+
+int ledger_txn_parse(const msgpack_object *body, struct ledger_txn_input *in,
+                     struct ledger_invalid *bad)
+{
+    memset(in, 0, sizeof *in);
+    char type[16];
+    const msgpack_object *t = proto_map_get(body, "type");
+    if (!t || proto_obj_str(t, type, sizeof type) != 0)
+        return invalid(bad, "invalid_type", "type must be deposit, withdrawal or transfer.");
+    if (strcmp(type, "deposit") == 0)
+        in->type = LEDGER_DEPOSIT;
+    else if (strcmp(type, "withdrawal") == 0)
+        in->type = LEDGER_WITHDRAWAL;
+    else if (strcmp(type, "transfer") == 0)
+        in->type = LEDGER_TRANSFER;
+    else
+        return invalid(bad, "invalid_type", "type must be deposit, withdrawal or transfer.");
+
+    int64_t probe;
+    in->amount = proto_map_get(body, "amount");
+    if (ledger_amount_parse(in->amount, MAX_EXPONENT, &probe) != 0)
+        return invalid(bad, "invalid_amount",
+                       "amount must be a positive number with no more decimals than the "
+                       "currency allows.");
+
+    if (read_id(body, "account_id", &in->has_account, &in->account_unknown, in->account_id) != 0)
+        return invalid(bad, "invalid_account_id", "account_id must be a string id.");
+    if (read_id(body, "to_account", &in->has_to, &in->to_unknown, in->to_account) != 0)
+        return invalid(bad, "invalid_to_account", "to_account must be an account id or a user id.");
+    if (in->type == LEDGER_TRANSFER && !in->has_to)
+        return invalid(bad, "invalid_to_account", "A transfer needs to_account.");
+
+    const msgpack_object *note = proto_map_get(body, "note");
+    if (note && note->type != MSGPACK_OBJECT_NIL) {
+        if (proto_obj_str(note, in->note, sizeof in->note) != 0 || has_control(in->note) ||
+            ledger_utf8_count(in->note) > LEDGER_NOTE_MAX)
+            return invalid(bad, "invalid_note",
+                           "note must be text of at most 200 characters, no control characters.");
+        in->has_note = 1;
+    }
+    return 0;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+int ledger_account_parse(const msgpack_object *body, struct ledger_account_input *in,
+                         struct ledger_invalid *bad)
+{
+    memset(in, 0, sizeof *in);
+    char raw[LEDGER_NAME_BUF + 64];
+    const msgpack_object *o = proto_map_get(body, "name");
+    if (!o || proto_obj_str(o, raw, sizeof raw) != 0)
+        return invalid(bad, "invalid_name", "name must have 1 to 100 characters.");
+    const char *s = raw;
+    size_t len = strlen(raw);
+    while (len && is_space(*s))
+        s++, len--;
+    while (len && is_space(s[len - 1]))
+        len--;
+    if (len == 0 || len >= sizeof in->name)
+        return invalid(bad, "invalid_name", "name must have 1 to 100 characters.");
+    memcpy(in->name, s, len);
+    in->name[len] = '\0';
+    if (has_control(in->name) || ledger_utf8_count(in->name) > LEDGER_NAME_MAX)
+        return invalid(bad, "invalid_name",
+                       "name must have 1 to 100 characters and no control characters.");
+
+    o = proto_map_get(body, "kind");
+    if (!o || proto_obj_str(o, in->kind, sizeof in->kind) != 0 ||
+        (strcmp(in->kind, "checking") != 0 && strcmp(in->kind, "savings") != 0 &&
+         strcmp(in->kind, "wallet") != 0))
+        return invalid(bad, "invalid_kind", "kind must be checking, savings or wallet.");
+
+    o = proto_map_get(body, "currency");
+    if (!o || proto_obj_str(o, in->currency, sizeof in->currency) != 0 ||
+        (in->exponent = proto_currency_exponent(in->currency)) < 0)
+        return invalid(bad, "invalid_currency", "currency must be an ISO 4217 code such as USD.");
+    return 0;
+}
+
+/* A non-negative decimal integer <= max from a str (or an int). -1 otherwise. */
+static int read_count(const msgpack_object *o, long max, long *out)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (o->via.u64 > (uint64_t)max)
+            return -1;
+        *out = (long)o->via.u64;
+        return 0;
+    }
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 || o->via.str.size > 10)
+        return -1;
+    long v = 0;
+    for (uint32_t i = 0; i < o->via.str.size; i++) {
+        char c = o->via.str.ptr[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ledger_page_parse(const msgpack_object *query, long *limit, long *offset,
+                      struct ledger_invalid *bad)
+{
+    *limit = LEDGER_LIMIT_DEFAULT;
+    *offset = 0;
+    const msgpack_object *o = proto_map_get(query, "limit");
+    if (o && (read_count(o, LEDGER_LIMIT_MAX, limit) != 0 || *limit < 1))
+        return invalid(bad, "invalid_limit", "limit must be an integer from 1 to 100.");
+    o = proto_map_get(query, "offset");
+    if (o && read_count(o, LEDGER_OFFSET_MAX, offset) != 0)
+        return invalid(bad, "invalid_offset", "offset must be an integer >= 0.");
+    return 0;
+}
+
+/* ---- request hash ---- */
+
+static void put_len(EVP_MD_CTX *md, char tag, uint64_t n)
+{
+    unsigned char b[9];
+    b[0] = (unsigned char)tag;
+    for (int i = 0; i < 8; i++)
+        b[1 + i] = (unsigned char)(n >> (56 - 8 * i));
+    EVP_DigestUpdate(md, b, sizeof b);
+}
+
+static _Thread_local const msgpack_object_kv *sort_base;
+
+static int key_cmp(const void *a, const void *b)
+{
+    const msgpack_object *ka = &sort_base[*(const uint32_t *)a].key;
+    const msgpack_object *kb = &sort_base[*(const uint32_t *)b].key;
+    /* Keys are strings in JSON bodies; order other key types by type first. */
+    if (ka->type != kb->type)
+        return ka->type < kb->type ? -1 : 1;
+    if (ka->type != MSGPACK_OBJECT_STR)
+        return 0;
+    uint32_t la = ka->via.str.size, lb = kb->via.str.size;
+    int c = memcmp(ka->via.str.ptr, kb->via.str.ptr, la < lb ? la : lb);
+    return c ? c : (la < lb ? -1 : la > lb);
+}
+
+static void hash_obj(EVP_MD_CTX *md, const msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+        put_len(md, 'n', 0);
+        break;
+    case MSGPACK_OBJECT_BOOLEAN:
+        put_len(md, 'b', o->via.boolean ? 1 : 0);
+        break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        put_len(md, 'u', o->via.u64);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        put_len(md, 'i', (uint64_t)o->via.i64);
+        break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: {
+        uint64_t bits;
+        memcpy(&bits, &o->via.f64, sizeof bits);
+        put_len(md, 'f', bits);
+        break;
+    }
+    case MSGPACK_OBJECT_STR:
+        put_len(md, 's', o->via.str.size);
+        EVP_DigestUpdate(md, o->via.str.ptr, o->via.str.size);
+        break;
+    case MSGPACK_OBJECT_BIN:
+        put_len(md, 'B', o->via.bin.size);
+        EVP_DigestUpdate(md, o->via.bin.ptr, o->via.bin.size);
+        break;
+    case MSGPACK_OBJECT_EXT:
+        put_len(md, 'e', (uint64_t)(uint8_t)o->via.ext.type);
+        put_len(md, 'E', o->via.ext.size);
+        EVP_DigestUpdate(md, o->via.ext.ptr, o->via.ext.size);
+        break;
+    case MSGPACK_OBJECT_ARRAY:
+        put_len(md, 'a', o->via.array.size);
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            hash_obj(md, &o->via.array.ptr[i]);
+        break;
+    case MSGPACK_OBJECT_MAP: {
+        uint32_t n = o->via.map.size;
+        put_len(md, 'm', n);
+        uint32_t *idx = proto_xmalloc((n ? n : 1) * sizeof *idx);
+        for (uint32_t i = 0; i < n; i++)
+            idx[i] = i;
+        /* qsort has no context argument in C11; the sort finishes before recursing. */
+        sort_base = o->via.map.ptr;
+        qsort(idx, n, sizeof *idx, key_cmp);
+        for (uint32_t i = 0; i < n; i++) {
+            hash_obj(md, &o->via.map.ptr[idx[i]].key);
+            hash_obj(md, &o->via.map.ptr[idx[i]].val);
+        }
+        free(idx);
+        break;
+    }
+    default:
+        put_len(md, '?', (uint64_t)o->type);
+        break;
+    }
+}
+
+int ledger_request_hash(const char *method, const msgpack_object *body,
+                        unsigned char out[LEDGER_HASH_LEN])
+{
+    static const msgpack_object nil = {.type = MSGPACK_OBJECT_NIL};
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(md, method, strlen(method) + 1) == 1;
+    if (ok) {
+        hash_obj(md, body ? body : &nil);
+        ok = EVP_DigestFinal_ex(md, out, &len) == 1 && len == LEDGER_HASH_LEN;
+    }
+    EVP_MD_CTX_free(md);
+    return ok ? 0 : PROTO_EIO;
+}
