@@ -103,18 +103,23 @@ int e2e_start_gateway(struct e2e *e, const char *const env[])
     return ft_wait_until(healthy, e, 5000) ? 0 : -1;
 }
 
-int e2e_start_worker(struct e2e *e, int kind)
+pid_t e2e_spawn_worker_instance(const struct e2e *e, int kind, const char *log_name)
 {
-    char bin[64], log[300], db[2100], redis[2100];
+    char bin[64], log[600], db[2100], redis[2100];
     snprintf(bin, sizeof bin, "fintwin-%s", e2e_kinds[kind]);
-    snprintf(log, sizeof log, "%s/%s.log", e->dir, e2e_kinds[kind]);
+    snprintf(log, sizeof log, "%s/%s.log", e->dir, log_name);
     /* sys.ping only needs a reachable PostgreSQL: the admin URL serves when no role URL is set. */
     snprintf(db, sizeof db, "DATABASE_URL=%s", ft_env("DATABASE_URL", ft_env("PG_URL", "")));
     snprintf(redis, sizeof redis, "REDIS_URL=%s", ft_env("REDIS_URL", ""));
     char secret[] = "JWT_SECRET=" E2E_JWT_SECRET;
     char *env[] = {db, secret, ft_env("REDIS_URL", NULL) ? redis : NULL, NULL};
     char *argv[] = {bin, NULL};
-    e->workers[kind] = ft_spawn(ft_bin(bin), argv, env, log);
+    return ft_spawn(ft_bin(bin), argv, env, log);
+}
+
+int e2e_start_worker(struct e2e *e, int kind)
+{
+    e->workers[kind] = e2e_spawn_worker_instance(e, kind, e2e_kinds[kind]);
     return e->workers[kind] > 0 ? 0 : -1;
 }
 

@@ -42,6 +42,12 @@ int e2e_start_gateway(struct e2e *e, const char *const env[]);
  * JWT_SECRET=E2E_JWT_SECRET. Returns 0 or -1. */
 int e2e_start_worker(struct e2e *e, int kind);
 
+/* Starts one more process of worker `kind` with the same environment as e2e_start_worker,
+ * logging to <dir>/<log_name>.log. `e` is only read and not changed: the caller owns the pid
+ * (stop it with ft_stop). Returns the pid or -1. May be called from any one thread at a time
+ * (ft_bin's buffer is static), also while other threads make HTTP requests. */
+pid_t e2e_spawn_worker_instance(const struct e2e *e, int kind, const char *log_name);
+
 /* Stops worker `kind` with SIGTERM; returns its wait status. */
 int e2e_stop_worker(struct e2e *e, int kind);
 
