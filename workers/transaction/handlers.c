@@ -117,6 +117,20 @@ int ledger_acct_list(struct wk_ctx *ctx, const struct proto_request *req, struct
     return wk_db_tx(ctx, acct_list_tx, &t);
 }
 
+/* Stores the packed 201 body `sb` as the reply of the request's idempotency key (in the
+ * posting's transaction, so a replay returns exactly it) and answers it. */
+static int answer_created(struct wk_ctx *ctx, struct wk_reply *rep, const char *user,
+                          const struct ledger_idem *idem, const msgpack_sbuffer *sb,
+                          const char *transfer_id)
+{
+    int rc = ledger_idem_finish(ctx, user, idem, 201, sb->data, sb->size, transfer_id);
+    if (rc < 0)
+        return rc;
+    ledger_reply_raw(rep, sb->data, sb->size);
+    rep->status = 201;
+    return 0;
+}
+
 struct acct_create_tx {
     struct wk_reply *rep;
     const char *user;
@@ -155,12 +169,7 @@ static int acct_create_tx(struct wk_ctx *ctx, void *arg)
     msgpack_packer_init(&pk, &t->sb, msgpack_sbuffer_write);
     pack_account(&pk, r, 0);
     PQclear(r);
-    rc = ledger_idem_finish(ctx, t->user, &t->idem, 201, t->sb.data, t->sb.size, NULL);
-    if (rc < 0)
-        return rc;
-    ledger_reply_raw(t->rep, t->sb.data, t->sb.size);
-    t->rep->status = 201;
-    return 0;
+    return answer_created(ctx, t->rep, t->user, &t->idem, &t->sb, NULL);
 }
 
 int ledger_acct_create(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
@@ -426,12 +435,7 @@ static int txn_create_tx(struct wk_ctx *ctx, void *arg)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &t->sb, msgpack_sbuffer_write);
     pack_new_txn(&pk, t, kind, amount, in->type == LEDGER_DEPOSIT ? &to : &from, &to, created_at);
-    rc = ledger_idem_finish(ctx, t->user, &t->idem, 201, t->sb.data, t->sb.size, t->transfer_id);
-    if (rc < 0)
-        return rc;
-    ledger_reply_raw(t->rep, t->sb.data, t->sb.size);
-    t->rep->status = 201;
-    return 0;
+    return answer_created(ctx, t->rep, t->user, &t->idem, &t->sb, t->transfer_id);
 }
 
 int ledger_txn_create(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
