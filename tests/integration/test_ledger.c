@@ -17,6 +17,7 @@
 
 #include "ft_amqp.h"
 #include "ft_test.h"
+#include "worker_test.h"
 #include "proto/envelope.h"
 #include "proto/json.h"
 #include "proto/topology.h"
@@ -33,19 +34,6 @@ static char db_url[1024];
 
 /* ---- setup ---- */
 
-static int make_db_url(void)
-{
-    const char *pw = ft_env("FT_DB_ROLE_PASSWORD", NULL);
-    const char *pgu = ft_env("PG_URL", "");
-    const char *at = strrchr(pgu, '@');
-    if (!pw || !at)
-        return -1;
-    size_t hl = strcspn(at + 1, "/?");
-    snprintf(db_url, sizeof db_url, "postgresql://fintwin_transaction:%s@%.*s/fintwin", pw, (int)hl,
-             at + 1);
-    return 0;
-}
-
 static pid_t spawn_worker(const char *extra)
 {
     char db[1100];
@@ -58,29 +46,14 @@ static pid_t spawn_worker(const char *extra)
 
 static int wait_ready(void)
 {
-    struct ft_reply r;
-    int got = ft_amqp_call(a, WORKER, "sys.ping", NULL, TIMEOUT_MS, &r);
-    int ok = got == 1 && r.status == 200;
-    ft_reply_free(&r);
-    return ok;
+    return wt_ready(a, WORKER, TIMEOUT_MS);
 }
 
 static int suite_init(void)
 {
-    snprintf(log_path, sizeof log_path, "%s/test_ledger-%d.log", ft_env("TMPDIR", "/tmp"),
-             (int)getpid());
-    if (make_db_url() != 0) {
-        fprintf(stderr, "FT_DB_ROLE_PASSWORD or PG_URL unset\n");
+    wt_log_path("test_ledger", log_path, sizeof log_path);
+    if (wt_role_db_url(WORKER, db_url, sizeof db_url) != 0 || wt_connect(WORKER, &a, &pg) != 0)
         return -1;
-    }
-    a = ft_amqp_open(ft_env("AMQP_URL", ""));
-    if (!a || ft_amqp_declare_rpc(a, WORKER) != 0)
-        return -1;
-    pg = PQconnectdb(ft_env("PG_URL", ""));
-    if (PQstatus(pg) != CONNECTION_OK) {
-        fprintf(stderr, "PG_URL: %s", PQerrorMessage(pg));
-        return -1;
-    }
     workers[0] = spawn_worker(NULL);
     return workers[0] > 0 && wait_ready() ? 0 : -1;
 }
@@ -90,16 +63,7 @@ static int suite_clean(void)
     for (int i = 0; i < 2; i++)
         if (workers[i] > 0)
             ft_stop(workers[i], SIGTERM, 10000);
-    if (CU_get_number_of_failures() > 0) {
-        FILE *f = fopen(log_path, "r");
-        char line[2048];
-        fprintf(stderr, "---- %s ----\n", log_path);
-        while (f && fgets(line, sizeof line, f))
-            fputs(line, stderr);
-        if (f)
-            fclose(f);
-    }
-    unlink(log_path);
+    wt_log_done(log_path);
     PQfinish(pg);
     ft_amqp_close(a);
     return 0;

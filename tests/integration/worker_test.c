@@ -1,0 +1,65 @@
+/* Shared harness of the domain-worker integration tests; see worker_test.h. */
+#include "worker_test.h"
+
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ft_test.h"
+
+int wt_role_db_url(const char *kind, char *out, size_t size)
+{
+    const char *pw = ft_env("FT_DB_ROLE_PASSWORD", NULL);
+    const char *at = strrchr(ft_env("PG_URL", ""), '@');
+    if (!pw || !at) {
+        fprintf(stderr, "FT_DB_ROLE_PASSWORD or PG_URL unset\n");
+        return -1;
+    }
+    size_t hl = strcspn(at + 1, "/?");
+    snprintf(out, size, "postgresql://fintwin_%s:%s@%.*s/fintwin", kind, pw, (int)hl, at + 1);
+    return 0;
+}
+
+int wt_connect(const char *kind, struct ft_amqp **a, PGconn **pg)
+{
+    *a = ft_amqp_open(ft_env("AMQP_URL", ""));
+    if (!*a || ft_amqp_declare_rpc(*a, kind) != 0) {
+        fprintf(stderr, "AMQP_URL: cannot connect or declare rpc.%s\n", kind);
+        return -1;
+    }
+    *pg = PQconnectdb(ft_env("PG_URL", ""));
+    if (PQstatus(*pg) != CONNECTION_OK) {
+        fprintf(stderr, "PG_URL: %s", PQerrorMessage(*pg));
+        return -1;
+    }
+    return 0;
+}
+
+int wt_ready(struct ft_amqp *a, const char *kind, int timeout_ms)
+{
+    struct ft_reply r;
+    int got = ft_amqp_call(a, kind, "sys.ping", NULL, timeout_ms, &r);
+    int ok = got == 1 && r.status == 200;
+    ft_reply_free(&r);
+    return ok;
+}
+
+void wt_log_path(const char *test, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s-%d.log", ft_env("TMPDIR", "/tmp"), test, (int)getpid());
+}
+
+void wt_log_done(const char *path)
+{
+    if (CU_get_number_of_failures() > 0) {
+        FILE *f = fopen(path, "r");
+        char line[2048];
+        fprintf(stderr, "---- %s ----\n", path);
+        while (f && fgets(line, sizeof line, f))
+            fputs(line, stderr);
+        if (f)
+            fclose(f);
+    }
+    unlink(path);
+}

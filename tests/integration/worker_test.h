@@ -1,0 +1,32 @@
+/*
+ * tests/integration/worker_test.h — what the integration tests of a real domain worker
+ * (fintwin-auth, fintwin-transaction, …) share: the worker's own DATABASE_URL, an AMQP client
+ * on rpc.<kind> with an admin PostgreSQL connection beside it, a readiness probe, and the
+ * worker's log shown when a test failed. Single-threaded.
+ */
+#ifndef WORKER_TEST_H
+#define WORKER_TEST_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "ft_amqp.h"
+
+/* postgresql://fintwin_<kind>:$FT_DB_ROLE_PASSWORD@<host:port of PG_URL>/fintwin into out.
+ * Returns 0, or -1 (after saying why) when FT_DB_ROLE_PASSWORD or PG_URL is unset. */
+int wt_role_db_url(const char *kind, char *out, size_t size);
+
+/* Opens the AMQP client (queue rpc.<kind> declared as the gateway does) and the admin
+ * connection to PG_URL. Returns 0, or -1 after saying why. */
+int wt_connect(const char *kind, struct ft_amqp **a, PGconn **pg);
+
+/* 1 when a sys.ping through rpc.<kind> answers 200 within timeout_ms. */
+int wt_ready(struct ft_amqp *a, const char *kind, int timeout_ms);
+
+/* "<TMPDIR>/<test>-<pid>.log" into out. */
+void wt_log_path(const char *test, char *out, size_t size);
+
+/* Prints the worker log at `path` when a CUnit assertion has failed so far, then removes it. */
+void wt_log_done(const char *path);
+
+#endif
