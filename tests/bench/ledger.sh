@@ -15,7 +15,12 @@
 # transactions and WAL bytes per request, and what PostgreSQL's active client backends were
 # doing (sampled pg_stat_activity), which together say what bounds throughput.
 #   tests/bench/ledger.sh                      LEDGER_BENCH_WORKERS=N (default 1) transaction
-#                                              workers; LEDGER_BENCH_SECS (default 30)
+#                                              workers; LEDGER_BENCH_SECS (default 30);
+#                                              LEDGER_BENCH_PGSS=1 also loads pg_stat_statements
+#                                              (track = all, so statements inside the SQL
+#                                              functions count) and prints, after the first
+#                                              transfer run, where PostgreSQL's time per
+#                                              transfer went, statement by statement
 # Starts its own throw-away servers (port offset 710, gateway on 18790) and stops them on exit.
 # Figures, not a test: never run by ctest.
 set -euo pipefail
@@ -58,6 +63,12 @@ ft_ensure_packages
 ft_port_free "$PORT" || { echo "port $PORT is in use" >&2; exit 1; }
 svc_env=$(PG_DURABLE=1 "$SVC" start "$TMP/svc" "$OFF" 2>/dev/null)
 eval "$svc_env"
+if [ "${LEDGER_BENCH_PGSS:-0}" = 1 ]; then
+  printf '%s\n' "shared_preload_libraries = 'pg_stat_statements'" "pg_stat_statements.track = 'all'" \
+    >>"$TMP/svc/pg/data/postgresql.conf"
+  "$SVC" stop-pg "$TMP/svc" "$OFF" >/dev/null
+  PG_DURABLE=1 "$SVC" start-pg "$TMP/svc" "$OFF" >/dev/null
+fi
 ft_build "$BUILD" Release
 role_pw() { "$SVC" secret "$TMP/svc" "$OFF" dbroles; }
 ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" role_pw 2>/dev/null
@@ -253,9 +264,18 @@ if [ "$ledger_ok" = 1 ]; then
   wrk -t2 -c32 -d5s -s "$HERE/transfer.lua" "$BASE_URL/api/transactions/" -- "$TMP/users.txt" "w$RUN_ID" >/dev/null
   pgbench -c 32 -j 2 -T 5 bench >/dev/null 2>&1
   for r in 1 2; do
+    [ "$r" = 1 ] && [ "${LEDGER_BENCH_PGSS:-0}" = 1 ] && sql -d fintwin -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' -c 'SELECT pg_stat_statements_reset()' >/dev/null
     # Not in $(...): the sampler's pid must stay visible to cleanup.
     wrk_run ledger_transfer "$SECS" "$HERE/transfer.lua" "$BASE_URL/api/transactions/" "$TMP/users.txt" "r$r$RUN_ID" >"$TMP/run"
     cat "$TMP/run"; RUNS+=("$(sed -nE '1s/.* rps=([0-9.]+).*/\1/p' "$TMP/run")")
+    if [ "$r" = 1 ] && [ "${LEDGER_BENCH_PGSS:-0}" = 1 ]; then
+      n=$(sed -nE '1s/.* status 201=([0-9]+).*/\1/p' "$TMP/run")
+      echo "  pg_stat_statements over that run, per transfer (${n:-?} transfers; top 12 by time; nested statements counted in their function too):"
+      sql -d fintwin -F ' | ' -c "SELECT round((total_exec_time / ${n:-1})::numeric, 3) || ' ms',
+                                   round((calls::numeric / ${n:-1}), 2) || ' calls',
+                                   left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+                              FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12" | sed 's/^/    /'
+    fi
     pgbench_run "$SECS" >"$TMP/run"
     cat "$TMP/run"; TPS+=("$(sed -nE '1s/.* tps=([0-9.]+).*/\1/p' "$TMP/run")")
   done

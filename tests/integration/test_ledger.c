@@ -797,16 +797,28 @@ static void test_ledger_cross_user_gets_404_and_changes_nothing(void)
     CU_ASSERT_EQUAL(status_of("txn.get", ua, NULL, path, NULL, NULL), 200);
 }
 
-/* Runs sql as fintwin_transaction; returns its SQLSTATE ("" on success). */
-static void as_role(const char *sql, char state[6])
+/* Runs sql on a connection to url; returns its SQLSTATE ("" on success). */
+static void run_sql(const char *url, const char *sql, char state[6])
 {
-    PGconn *c = PQconnectdb(db_url);
+    PGconn *c = PQconnectdb(url);
     CU_ASSERT_EQUAL_FATAL(PQstatus(c), CONNECTION_OK);
     PGresult *res = PQexec(c, sql);
     const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     snprintf(state, 6, "%s", s ? s : "");
     PQclear(res);
     PQfinish(c);
+}
+
+/* Runs sql as fintwin_transaction. */
+static void as_role(const char *sql, char state[6])
+{
+    run_sql(db_url, sql, state);
+}
+
+/* Runs sql as the admin (a superuser: privileges do not stop it, only the constraints). */
+static void as_admin(const char *sql, char state[6])
+{
+    run_sql(getenv("PG_URL"), sql, state);
 }
 
 static void test_ledger_role_cannot_rewrite_history(void)
@@ -825,24 +837,52 @@ static void test_ledger_role_cannot_rewrite_history(void)
     CU_ASSERT_STRING_EQUAL(state, "42501");
     as_role("SELECT count(*) FROM ledger.entries", state);
     CU_ASSERT_STRING_EQUAL(state, "");
-    /* an unbalanced posting cannot commit, even written by hand as the worker's role */
-    char tid[PROTO_UUID_LEN + 1];
+    /* postings and balances change only through ledger.post_write (sql/005) */
+    as_role("INSERT INTO ledger.entries (transfer_id, account_id, amount, balance_after) "
+            "SELECT transfer_id, account_id, amount, balance_after FROM ledger.entries WHERE false",
+            state);
+    CU_ASSERT_STRING_EQUAL(state, "42501");
+    as_role("INSERT INTO ledger.transfers SELECT * FROM ledger.transfers WHERE false", state);
+    CU_ASSERT_STRING_EQUAL(state, "42501");
+    as_role("UPDATE ledger.accounts SET balance = balance WHERE false", state);
+    CU_ASSERT_STRING_EQUAL(state, "42501");
+    /* post_write moves a balance only from the value the caller computed from */
+    char tid[PROTO_UUID_LEN + 1], ext[PROTO_UUID_LEN + 1];
+    sql1(ext, sizeof ext,
+         "SELECT id FROM ledger.accounts WHERE owner IS NULL AND currency = 'USD'", NULL, NULL);
+    proto_uuid_v4(tid);
+    snprintf(sql, sizeof sql,
+             "SELECT ledger.post_write('%s', 'deposit', 5, 'USD', '%s', '%s', 0, 999, NULL, '%s', "
+             "NULL, '[]', '%s', 'k:none', '\\x00')",
+             tid, ext, acc, u, u);
+    as_role(sql, state);
+    CU_ASSERT_STRING_EQUAL(state, "23514");
+    /* an unbalanced posting cannot commit, even written by hand by the admin */
     proto_uuid_v4(tid);
     snprintf(sql, sizeof sql,
              "BEGIN; INSERT INTO ledger.transfers (id, kind, amount, currency, from_account, "
-             "to_account, initiator) SELECT '%s', 'deposit', 5, 'USD', x.id, '%s', '%s' "
-             "FROM ledger.accounts x WHERE x.owner IS NULL AND x.currency = 'USD'; "
+             "to_account, initiator) VALUES ('%s', 'deposit', 5, 'USD', '%s', '%s', '%s'); "
              "INSERT INTO ledger.entries (transfer_id, account_id, amount, balance_after) "
              "VALUES ('%s', '%s', 5, 105); COMMIT;",
-             tid, acc, u, tid, acc);
-    as_role(sql, state);
+             tid, ext, acc, u, tid, acc);
+    as_admin(sql, state);
+    CU_ASSERT_STRING_EQUAL(state, "23514");
+    /* nor can a stray line be added to a committed posting */
+    snprintf(sql, sizeof sql,
+             "INSERT INTO ledger.entries (transfer_id, account_id, amount, balance_after) "
+             "SELECT e.transfer_id, a.id, 1, 1 FROM ledger.entries e, ledger.accounts a "
+             "WHERE e.account_id = '%s' AND a.id NOT IN ('%s', '%s') LIMIT 1",
+             acc, acc, ext);
+    as_admin(sql, state);
     CU_ASSERT_STRING_EQUAL(state, "23514");
     /* a user balance below zero is refused by the CHECK */
     snprintf(sql, sizeof sql, "UPDATE ledger.accounts SET balance = -1 WHERE id = '%s'", acc);
-    as_role(sql, state);
+    as_admin(sql, state);
     CU_ASSERT_STRING_EQUAL(state, "23514");
     sql1(v, sizeof v, "SELECT count(*) FROM ledger.transfers WHERE id = $1", tid, NULL);
     CU_ASSERT_STRING_EQUAL(v, "0");
+    sql1(v, sizeof v, "SELECT balance FROM ledger.accounts WHERE id = $1", acc, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "100");
 }
 
 static void test_ledger_bad_config_exits_78(void)

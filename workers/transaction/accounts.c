@@ -1,8 +1,6 @@
 /*
- * SQL over ledger.accounts; see ledger.h. Lazily opened rows (a user's default account, a
- * currency's external account) are read first, inserted with ON CONFLICT DO NOTHING when
- * missing, then read again: under READ COMMITTED the second SELECT is a new snapshot, so
- * it sees the row a concurrent first use committed while our INSERT waited for it.
+ * SQL over ledger.accounts; see ledger.h. A user's default account is opened lazily by the
+ * SQL function ledger.default_account (sql/005_ledger_posting.sql), which posting uses too.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,9 +8,6 @@
 #include "ledger.h"
 #include "proto/money.h"
 #include "proto/status.h"
-
-#define DEFAULT_ACCOUNT_NAME  "Main account"
-#define EXTERNAL_ACCOUNT_NAME "External"
 
 int ledger_db_fail(struct wk_ctx *ctx)
 {
@@ -43,35 +38,13 @@ static int query_account(struct wk_ctx *ctx, const char *name, const char *sql, 
     return rc;
 }
 
-static int default_of(struct wk_ctx *ctx, const char *user, struct ledger_account *out)
-{
-    const char *p[] = {user};
-    return query_account(ctx, "acct_default",
-                         "SELECT id, owner, currency FROM ledger.accounts "
-                         "WHERE owner = $1 AND is_default",
-                         1, p, out);
-}
-
 int ledger_default_account(struct wk_ctx *ctx, const char *user, const char *currency,
                            struct ledger_account *out)
 {
-    int rc = default_of(ctx, user, out);
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
-    char id[PROTO_UUID_LEN + 1];
-    if (proto_uuid_v4(id) != 0)
-        return PROTO_EIO;
-    const char *p[] = {id, user, currency ? currency : ledger_cfg.default_currency};
-    PGresult *r = wk_db_exec_prepared(
-        wk_db(ctx), "acct_open_default",
-        "INSERT INTO ledger.accounts (id, owner, name, kind, currency, is_default) "
-        "VALUES ($1, $2, '" DEFAULT_ACCOUNT_NAME "', 'checking', $3, true) "
-        "ON CONFLICT DO NOTHING",
-        3, p);
-    if (!r)
-        return ledger_db_fail(ctx);
-    PQclear(r);
-    rc = default_of(ctx, user, out);
+    const char *p[] = {user, currency ? currency : ledger_cfg.default_currency};
+    int rc = query_account(ctx, "acct_default",
+                           "SELECT id, owner, currency FROM ledger.default_account($1, $2)", 2, p,
+                           out);
     return rc == 1 ? 0 : rc < 0 ? rc : WK_EDB;
 }
 
@@ -93,55 +66,4 @@ int ledger_resolve_account(struct wk_ctx *ctx, const char *user, const char *ref
         return rc < 0 ? rc : 1;
     }
     return ledger_own_account(ctx, user, ref, out);
-}
-
-int ledger_any_account(struct wk_ctx *ctx, const char *id, struct ledger_account *out)
-{
-    const char *p[] = {id};
-    return query_account(ctx, "acct_any",
-                         "SELECT id, owner, currency FROM ledger.accounts "
-                         "WHERE id = $1 AND owner IS NOT NULL",
-                         1, p, out);
-}
-
-int ledger_user_account_in(struct wk_ctx *ctx, const char *owner, const char *currency,
-                           struct ledger_account *out)
-{
-    const char *p[] = {owner, currency};
-    return query_account(ctx, "acct_user_in",
-                         "SELECT id, owner, currency FROM ledger.accounts "
-                         "WHERE owner = $1 AND currency = $2 "
-                         "ORDER BY is_default DESC, created_at, id LIMIT 1",
-                         2, p, out);
-}
-
-static int external_of(struct wk_ctx *ctx, const char *currency, struct ledger_account *out)
-{
-    const char *p[] = {currency};
-    return query_account(ctx, "acct_external",
-                         "SELECT id, owner, currency FROM ledger.accounts "
-                         "WHERE owner IS NULL AND currency = $1",
-                         1, p, out);
-}
-
-int ledger_external_account(struct wk_ctx *ctx, const char *currency, struct ledger_account *out)
-{
-    int rc = external_of(ctx, currency, out);
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
-    char id[PROTO_UUID_LEN + 1];
-    if (proto_uuid_v4(id) != 0)
-        return PROTO_EIO;
-    const char *p[] = {id, currency};
-    PGresult *r = wk_db_exec_prepared(
-        wk_db(ctx), "acct_open_external",
-        "INSERT INTO ledger.accounts (id, owner, name, kind, currency, is_default) "
-        "VALUES ($1, NULL, '" EXTERNAL_ACCOUNT_NAME "', 'external', $2, false) "
-        "ON CONFLICT DO NOTHING",
-        2, p);
-    if (!r)
-        return ledger_db_fail(ctx);
-    PQclear(r);
-    rc = external_of(ctx, currency, out);
-    return rc == 1 ? 0 : rc < 0 ? rc : WK_EDB;
 }

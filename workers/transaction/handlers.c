@@ -5,22 +5,25 @@
  * The acting user is always req->user (the gateway fills it from the verified token); ids
  * in the body name accounts and are checked against it in SQL.
  *
- * Posting (txn.create), all in one wk_db_tx:
+ * Posting (txn.create), all in one wk_db_tx and four round trips with BEGIN and COMMIT
+ * (sql/005_ledger_posting.sql says why):
  *   1. claim the idempotency record (or replay / refuse),
- *   2. resolve both accounts (ownership of the source checked in SQL),
- *   3. move the money with conditional UPDATEs in the fixed lock order (owner IS NULL, id):
- *      the debit of a user account only happens WHERE balance >= amount, so insufficient
- *      funds are detected without a read-then-write race, and the CHECK constraint stays a
- *      last line of defence; 40001/40P01 are retried by wk_db_tx,
- *   4. write the transfer, its two entries (with balance_after) and the txn.posted events,
- *   5. store the reply in the idempotency record and send it.
+ *   2. ledger.posting_accounts resolves both accounts (ownership of the source checked in
+ *      SQL) and locks them in the fixed order (owner IS NULL, id), returning the balances,
+ *   3. here: the amount against the source's currency and balance (insufficient funds is a
+ *      422 before anything is written; the CHECK constraint stays the last line of
+ *      defence), the new balances, the 201 body and the txn.posted events,
+ *   4. ledger.post_write moves both balances, writes the transfer, its two entries, the
+ *      events (outbox) and the stored reply. 40001/40P01 are retried by wk_db_tx.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ledger.h"
+#include "proto/buf.h"
 #include "proto/log.h"
 #include "proto/money.h"
 #include "proto/msg.h"
@@ -198,6 +201,7 @@ int ledger_acct_create(struct wk_ctx *ctx, const struct proto_request *req, stru
 struct leg {
     const struct ledger_account *acct;
     int64_t delta;
+    int64_t balance_before;
     int64_t balance_after;
 };
 
@@ -207,45 +211,14 @@ struct txn_create_tx {
     const char *client_key; /* the Idempotency-Key, or NULL */
     const struct ledger_txn_input *in;
     struct ledger_idem idem;
-    msgpack_sbuffer sb;
+    msgpack_sbuffer sb;         /* the 201 body */
+    struct proto_buf events;    /* JSON array of txn.posted data */
     char transfer_id[PROTO_UUID_LEN + 1];
 };
 
-/* Lock order: user accounts by id, then external accounts (see sql/003_ledger.sql). */
-static int lock_before(const struct ledger_account *a, const struct ledger_account *b)
-{
-    int ea = a->owner[0] == '\0', eb = b->owner[0] == '\0';
-    if (ea != eb)
-        return eb;
-    return strcmp(a->id, b->id) < 0;
-}
-
-/* Applies one leg: 1 applied, 0 refused (a user balance would go below zero, or a balance
- * would leave bigint), < 0 on a database error. */
-static int apply_leg(struct wk_ctx *ctx, struct leg *l)
-{
-    char delta[24];
-    snprintf(delta, sizeof delta, "%lld", (long long)l->delta);
-    const char *p[] = {l->acct->id, delta};
-    PGresult *r =
-        wk_db_exec_prepared(wk_db(ctx), "acct_apply",
-                            "UPDATE ledger.accounts SET balance = balance + $2::bigint "
-                            "WHERE id = $1 AND balance::numeric + $2::bigint BETWEEN "
-                            "(CASE WHEN owner IS NULL THEN -9223372036854775808 ELSE 0 END) "
-                            "AND 9223372036854775807 RETURNING balance",
-                            2, p);
-    if (!r)
-        return ledger_db_fail(ctx);
-    int ok = PQntuples(r) == 1;
-    if (ok)
-        l->balance_after = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return ok;
-}
-
-/* Writes one txn.posted event for a user's side of the posting. */
-static int add_event(struct wk_ctx *ctx, const struct txn_create_tx *t, const char *kind,
-                     int64_t amount, const struct leg *side, const struct leg *other)
+/* Appends one txn.posted data object (a user's side of the posting) to t->events. */
+static void add_event(struct txn_create_tx *t, const char *kind, int64_t amount,
+                      const struct leg *side, const struct leg *other)
 {
     char amt[PROTO_MONEY_TEXT_MAX], bal[PROTO_MONEY_TEXT_MAX], counter[PROTO_UUID_LEN + 3];
     const struct ledger_account *a = side->acct;
@@ -256,14 +229,12 @@ static int add_event(struct wk_ctx *ctx, const struct txn_create_tx *t, const ch
     else
         snprintf(counter, sizeof counter, "null");
     /* Every value is a UUID, a fixed word, a currency code or a decimal: no escaping. */
-    char data[768];
-    snprintf(data, sizeof data,
-             "{\"transfer_id\":\"%s\",\"user_id\":\"%s\",\"account_id\":\"%s\",\"type\":\"%s\","
-             "\"amount\":\"%s\",\"currency\":\"%s\",\"direction\":\"%s\","
-             "\"balance_after\":\"%s\",\"counterparty_account\":%s}",
-             t->transfer_id, a->owner, a->id, kind, amt, a->currency,
-             side->delta > 0 ? "in" : "out", bal, counter);
-    return wk_outbox_add(ctx, "txn.posted", a->owner, data);
+    proto_buf_printf(&t->events,
+                     "%s{\"transfer_id\":\"%s\",\"user_id\":\"%s\",\"account_id\":\"%s\","
+                     "\"type\":\"%s\",\"amount\":\"%s\",\"currency\":\"%s\",\"direction\":\"%s\","
+                     "\"balance_after\":\"%s\",\"counterparty_account\":%s}",
+                     t->events.len > 1 ? "," : "", t->transfer_id, a->owner, a->id, kind, amt,
+                     a->currency, side->delta > 0 ? "in" : "out", bal, counter);
 }
 
 /* Packs API.md's txn from the caller's side of a fresh posting. */
@@ -305,26 +276,103 @@ static int not_found_recipient(struct wk_reply *rep)
                           "No recipient account with that id in this currency.");
 }
 
-/* Resolves the destination of a transfer: an account id (anyone's), else a user id (their
- * account in the source's currency, the default one first). 0, or an error set on rep. */
-static int resolve_recipient(struct wk_ctx *ctx, const struct txn_create_tx *t,
-                             const struct ledger_account *src, struct ledger_account *dst)
+/* The answer to a ledger.posting_accounts problem. */
+static int posting_problem(struct wk_ctx *ctx, struct wk_reply *rep, const char *problem)
 {
-    if (t->in->to_unknown)
+    if (strcmp(problem, "account_not_found") == 0)
+        return not_found_account(rep);
+    if (strcmp(problem, "recipient_not_found") == 0)
+        return not_found_recipient(rep);
+    if (strcmp(problem, "currency_mismatch") == 0)
+        return wk_reply_error(rep, 422, "currency_mismatch",
+                              "Both accounts of a transfer must have the same currency.");
+    if (strcmp(problem, "same_account") == 0)
+        return wk_reply_error(rep, 422, "same_account",
+                              "A transfer needs two different accounts.");
+    PROTO_ERROR(wk_request_id(ctx), "unknown posting problem", "problem=%s",
+                proto_log_str(problem));
+    return WK_EDB;
+}
+
+/* Call 1 of 2 (sql/005_ledger_posting.sql): both accounts, locked, with their balances.
+ * 0 with acct (the caller's), other, the balances and created_at filled; or an error set
+ * on rep / a WK_E* code. */
+static int posting_accounts(struct wk_ctx *ctx, struct txn_create_tx *t,
+                            struct ledger_account *acct, struct ledger_account *other,
+                            int64_t *acct_balance, int64_t *other_balance, char *created_at,
+                            size_t created_cap)
+{
+    const struct ledger_txn_input *in = t->in;
+    if (in->has_account && in->account_unknown && strcmp(in->account_id, t->user) != 0)
+        return not_found_account(t->rep);
+    if (in->type == LEDGER_TRANSFER && in->to_unknown)
         return not_found_recipient(t->rep);
-    int rc = ledger_any_account(ctx, t->in->to_account, dst);
-    if (rc < 0)
+    const char *p[] = {t->user, in->has_account ? in->account_id : NULL,
+                       ledger_type_name(in->type),
+                       in->type == LEDGER_TRANSFER ? in->to_account : NULL,
+                       ledger_cfg.default_currency};
+    PGresult *r = wk_db_exec_prepared(
+        wk_db(ctx), "posting_accounts",
+        "SELECT problem, src_id, src_currency, src_balance, dst_id, dst_owner, dst_balance, "
+        "created_at FROM ledger.posting_accounts($1, $2, $3, $4, $5)",
+        5, p);
+    if (!r)
+        return ledger_db_fail(ctx);
+    if (!PQgetisnull(r, 0, 0)) {
+        int rc = posting_problem(ctx, t->rep, PQgetvalue(r, 0, 0));
+        PQclear(r);
         return rc;
-    if (rc == 1) {
-        if (strcmp(dst->currency, src->currency) != 0)
-            return wk_reply_error(t->rep, 422, "currency_mismatch",
-                                  "Both accounts of a transfer must have the same currency.");
-        return 0;
     }
-    rc = ledger_user_account_in(ctx, t->in->to_account, src->currency, dst);
-    if (rc < 0)
-        return rc;
-    return rc == 1 ? 0 : not_found_recipient(t->rep);
+    snprintf(acct->id, sizeof acct->id, "%s", PQgetvalue(r, 0, 1));
+    snprintf(acct->owner, sizeof acct->owner, "%s", t->user);
+    snprintf(acct->currency, sizeof acct->currency, "%s", PQgetvalue(r, 0, 2));
+    acct->exponent = proto_currency_exponent(acct->currency);
+    *acct_balance = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+    snprintf(other->id, sizeof other->id, "%s", PQgetvalue(r, 0, 4));
+    snprintf(other->owner, sizeof other->owner, "%s", PQgetvalue(r, 0, 5));
+    memcpy(other->currency, acct->currency, sizeof other->currency);
+    other->exponent = acct->exponent;
+    *other_balance = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+    snprintf(created_at, created_cap, "%s", PQgetvalue(r, 0, 7));
+    PQclear(r);
+    return acct->exponent >= 0 ? 0 : WK_EDB;
+}
+
+/* Call 2 of 2: moves the balances and writes the transfer, its entries, the events and the
+ * stored reply (t->sb) in one call. 0 or a WK_E* code. */
+static int post_write(struct wk_ctx *ctx, struct txn_create_tx *t, const char *kind,
+                      int64_t amount, const struct leg *from, const struct leg *to)
+{
+    char amt[24], after_from[24], after_to[24];
+    snprintf(amt, sizeof amt, "%lld", (long long)amount);
+    snprintf(after_from, sizeof after_from, "%lld", (long long)from->balance_after);
+    snprintf(after_to, sizeof after_to, "%lld", (long long)to->balance_after);
+    char *body = ledger_bytea_text(t->sb.data, t->sb.size);
+    const char *p[] = {t->transfer_id,
+                       kind,
+                       amt,
+                       from->acct->currency,
+                       from->acct->id,
+                       to->acct->id,
+                       after_from,
+                       after_to,
+                       t->in->has_note ? t->in->note : NULL,
+                       t->user,
+                       t->client_key,
+                       t->events.data,
+                       t->user,
+                       t->idem.key,
+                       body};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "post_write",
+                                      "SELECT ledger.post_write($1, $2, $3, $4, $5, $6, $7, $8, "
+                                      "$9, $10, $11, $12, $13, $14, $15)",
+                                      15, p);
+    free(body);
+    if (!r)
+        return ledger_db_fail(ctx);
+    PQclear(r);
+    wk_outbox_written(ctx);
+    return 0;
 }
 
 static int txn_create_tx(struct wk_ctx *ctx, void *arg)
@@ -332,6 +380,7 @@ static int txn_create_tx(struct wk_ctx *ctx, void *arg)
     struct txn_create_tx *t = arg;
     const struct ledger_txn_input *in = t->in;
     t->sb.size = 0; /* a retried attempt starts over */
+    proto_buf_reset(&t->events);
     int rc = ledger_idem_begin(ctx, t->user, &t->idem, t->rep);
     if (rc < 0)
         return rc;
@@ -341,101 +390,50 @@ static int txn_create_tx(struct wk_ctx *ctx, void *arg)
         return WK_EHANDLER;
 
     struct ledger_account acct, other;
-    if (!in->has_account || strcmp(in->account_id, t->user) == 0) {
-        rc = ledger_default_account(ctx, t->user, NULL, &acct);
-        if (rc < 0)
-            return rc;
-    } else {
-        if (in->account_unknown)
-            return not_found_account(t->rep);
-        rc = ledger_own_account(ctx, t->user, in->account_id, &acct);
-        if (rc < 0)
-            return rc;
-        if (rc == 0)
-            return not_found_account(t->rep);
-    }
+    int64_t acct_balance, other_balance;
+    char created_at[40];
+    rc = posting_accounts(ctx, t, &acct, &other, &acct_balance, &other_balance, created_at,
+                          sizeof created_at);
+    if (rc < 0)
+        return rc;
     int64_t amount;
     if (ledger_amount_parse(in->amount, acct.exponent, &amount) != 0)
         return wk_reply_error(t->rep, 422, "invalid_amount",
                               "amount must be positive with at most %d decimals for %s.",
                               acct.exponent, acct.currency);
 
-    if (in->type == LEDGER_TRANSFER) {
-        rc = resolve_recipient(ctx, t, &acct, &other);
-        if (rc < 0)
-            return rc;
-        if (strcmp(other.id, acct.id) == 0)
-            return wk_reply_error(t->rep, 422, "same_account",
-                                  "A transfer needs two different accounts.");
-    } else {
-        rc = ledger_external_account(ctx, acct.currency, &other);
-        if (rc < 0)
-            return rc;
-    }
-
-    /* from loses the amount, to gains it. */
-    struct leg from = {in->type == LEDGER_DEPOSIT ? &other : &acct, -amount, 0};
-    struct leg to = {in->type == LEDGER_DEPOSIT ? &acct : &other, amount, 0};
-    struct leg *first = lock_before(from.acct, to.acct) ? &from : &to;
-    struct leg *second = first == &from ? &to : &from;
-    for (int i = 0; i < 2; i++) {
-        struct leg *l = i == 0 ? first : second;
-        rc = apply_leg(ctx, l);
-        if (rc < 0)
-            return rc;
-        if (rc == 0 && l->delta < 0 && l->acct->owner[0])
-            return wk_reply_error(t->rep, 422, "insufficient_funds",
-                                  "The account balance is too low for this amount.");
-        if (rc == 0)
-            return wk_reply_error(t->rep, 422, "invalid_amount",
-                                  "amount is too large for this account.");
-    }
+    /* from loses the amount, to gains it. A user balance never goes below zero (the CHECK
+     * is the last line of defence) and no balance leaves bigint. */
+    int deposit = in->type == LEDGER_DEPOSIT;
+    struct leg from = {deposit ? &other : &acct, -amount, deposit ? other_balance : acct_balance,
+                       0};
+    struct leg to = {deposit ? &acct : &other, amount, deposit ? acct_balance : other_balance, 0};
+    if (from.acct->owner[0] && from.balance_before < amount)
+        return wk_reply_error(t->rep, 422, "insufficient_funds",
+                              "The account balance is too low for this amount.");
+    if (from.balance_before < INT64_MIN + amount || to.balance_before > INT64_MAX - amount)
+        return wk_reply_error(t->rep, 422, "invalid_amount",
+                              "amount is too large for this account.");
+    from.balance_after = from.balance_before - amount;
+    to.balance_after = to.balance_before + amount;
 
     if (proto_uuid_v4(t->transfer_id) != 0)
         return PROTO_EIO;
     const char *kind = ledger_type_name(in->type);
-    char amt[24], bal_from[24], bal_to[24];
-    snprintf(amt, sizeof amt, "%lld", (long long)amount);
-    snprintf(bal_from, sizeof bal_from, "%lld", (long long)from.balance_after);
-    snprintf(bal_to, sizeof bal_to, "%lld", (long long)to.balance_after);
-    const char *tp[] = {t->transfer_id,
-                        kind,
-                        amt,
-                        acct.currency,
-                        from.acct->id,
-                        to.acct->id,
-                        in->has_note ? in->note : NULL,
-                        t->user,
-                        t->client_key};
-    PGresult *r = wk_db_exec_prepared(
-        wk_db(ctx), "txn_insert",
-        "INSERT INTO ledger.transfers (id, kind, amount, currency, from_account, to_account, "
-        "note, initiator, idem_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-        "RETURNING " TS("created_at"),
-        9, tp);
-    if (!r)
-        return ledger_db_fail(ctx);
-    char created_at[40];
-    snprintf(created_at, sizeof created_at, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    const char *ep[] = {t->transfer_id, from.acct->id, to.acct->id, amt, bal_from, bal_to};
-    r = wk_db_exec_prepared(wk_db(ctx), "entries_insert",
-                            "INSERT INTO ledger.entries (transfer_id, account_id, amount, "
-                            "balance_after) VALUES ($1, $2, -($4::bigint), $5), ($1, $3, $4, $6)",
-                            6, ep);
-    if (!r)
-        return ledger_db_fail(ctx);
-    PQclear(r);
-
-    if (from.acct->owner[0] && (rc = add_event(ctx, t, kind, amount, &from, &to)) < 0)
-        return rc;
-    if (to.acct->owner[0] && (rc = add_event(ctx, t, kind, amount, &to, &from)) < 0)
-        return rc;
-
+    proto_buf_puts(&t->events, "[");
+    if (from.acct->owner[0])
+        add_event(t, kind, amount, &from, &to);
+    if (to.acct->owner[0])
+        add_event(t, kind, amount, &to, &from);
+    proto_buf_puts(&t->events, "]");
     msgpack_packer pk;
     msgpack_packer_init(&pk, &t->sb, msgpack_sbuffer_write);
-    pack_new_txn(&pk, t, kind, amount, in->type == LEDGER_DEPOSIT ? &to : &from, &to, created_at);
-    return answer_created(ctx, t->rep, t->user, &t->idem, &t->sb, t->transfer_id);
+    pack_new_txn(&pk, t, kind, amount, deposit ? &to : &from, &to, created_at);
+    if ((rc = post_write(ctx, t, kind, amount, &from, &to)) < 0)
+        return rc;
+    ledger_reply_raw(t->rep, t->sb.data, t->sb.size);
+    t->rep->status = 201;
+    return 0;
 }
 
 int ledger_txn_create(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
@@ -457,6 +455,7 @@ int ledger_txn_create(struct wk_ctx *ctx, const struct proto_request *req, struc
     msgpack_sbuffer_init(&t.sb);
     int rc = wk_db_tx(ctx, txn_create_tx, &t);
     msgpack_sbuffer_destroy(&t.sb);
+    proto_buf_free(&t.events);
     if (rc == 0 && !wk_reply_is_error(rep) && t.transfer_id[0])
         PROTO_INFO(wk_request_id(ctx), "posted", "transfer=%s type=%s", t.transfer_id,
                    ledger_type_name(in.type));

@@ -41,13 +41,24 @@ int ledger_idem_prepare(struct ledger_idem *id, const struct proto_request *req,
     return ledger_request_hash(req->method, body, id->hash);
 }
 
+char *ledger_bytea_text(const char *data, size_t len)
+{
+    char *hex = proto_xmalloc(2 * len + 3);
+    hex[0] = '\\';
+    hex[1] = 'x';
+    to_hex((const unsigned char *)data, len, hex + 2);
+    return hex;
+}
+
 void ledger_reply_raw(struct wk_reply *rep, const char *body, size_t len)
 {
     rep->body->callback(rep->body->data, body, len);
 }
 
 /* Deletes a bounded batch of expired records; a failure only delays the cleanup, but it
- * aborts the transaction, so it runs in a savepoint. */
+ * aborts the transaction, so it runs in a savepoint. By ctid (a TID scan): the old
+ * `(user_id, key) IN (...)` form was planned as a join over the whole table and took about
+ * 5 ms a call under the ledger benchmark. */
 static int sweep(struct wk_ctx *ctx)
 {
     static unsigned calls;
@@ -58,11 +69,10 @@ static int sweep(struct wk_ctx *ctx)
         return ledger_db_fail(ctx);
     PQclear(r);
     r = wk_db_exec_prepared(wk_db(ctx), "idem_sweep",
-                            "DELETE FROM ledger.idempotency WHERE (user_id, key) IN ("
-                            "SELECT user_id, key FROM ledger.idempotency WHERE created_at < "
+                            "DELETE FROM ledger.idempotency WHERE ctid = ANY (ARRAY("
+                            "SELECT ctid FROM ledger.idempotency WHERE created_at < "
                             "now() - interval '" IDEM_TTL "' ORDER BY created_at LIMIT " SWEEP_BATCH
-                            " "
-                            "FOR UPDATE SKIP LOCKED)",
+                            " FOR UPDATE SKIP LOCKED))",
                             0, NULL);
     const char *end = r ? "RELEASE SAVEPOINT idem_sweep" : "ROLLBACK TO SAVEPOINT idem_sweep";
     if (r)
@@ -158,14 +168,8 @@ int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger
 {
     char st[16];
     snprintf(st, sizeof st, "%d", status);
-    const char *p[] = {user, id->key, st, body, transfer_id};
-    /* wk_db_exec_prepared sends text parameters: the body goes as bytea hex text. */
-    size_t hexlen = 2 * len + 3;
-    char *hex = proto_xmalloc(hexlen);
-    hex[0] = '\\';
-    hex[1] = 'x';
-    to_hex((const unsigned char *)body, len, hex + 2);
-    p[3] = hex;
+    char *hex = ledger_bytea_text(body, len);
+    const char *p[] = {user, id->key, st, hex, transfer_id};
     PGresult *r = wk_db_exec_prepared(wk_db(ctx), "idem_finish",
                                       "UPDATE ledger.idempotency SET state = 'done', status = $3, "
                                       "body = $4, transfer_id = $5 "

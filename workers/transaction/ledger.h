@@ -33,8 +33,8 @@ int ledger_db_fail(struct wk_ctx *ctx);
 
 /*
  * The user's default account, opened (in `currency`, or LEDGER_DEFAULT_CURRENCY when
- * NULL) if the user has none; concurrent callers agree on one row through the unique
- * index. Call inside wk_db_tx. Returns 0 and fills *out, or a WK_E* code.
+ * NULL) if the user has none (SQL function ledger.default_account: concurrent callers agree
+ * on one row through the unique index). Call inside wk_db_tx. Returns 0 and fills *out, or a WK_E* code.
  */
 int ledger_default_account(struct wk_ctx *ctx, const char *user, const char *currency,
                            struct ledger_account *out);
@@ -48,17 +48,6 @@ int ledger_own_account(struct wk_ctx *ctx, const char *user, const char *id,
  * account (opened on first use); else ledger_own_account. Same returns. */
 int ledger_resolve_account(struct wk_ctx *ctx, const char *user, const char *ref,
                            struct ledger_account *out);
-
-/* Any user's (non-external) account `id`: 1, 0, < 0. */
-int ledger_any_account(struct wk_ctx *ctx, const char *id, struct ledger_account *out);
-
-/* User `owner`'s account in `currency` (the default one first, then the oldest):
- * 1, 0 (none), < 0. */
-int ledger_user_account_in(struct wk_ctx *ctx, const char *owner, const char *currency,
-                           struct ledger_account *out);
-
-/* The external account of `currency`, opened if missing. 0 or a WK_E* code. */
-int ledger_external_account(struct wk_ctx *ctx, const char *currency, struct ledger_account *out);
 
 /* ---- idempotency (idem.c) ---- */
 
@@ -91,6 +80,10 @@ int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
  * transfer_id may be NULL. 0 or a WK_E* code. */
 int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
                        int status, const char *body, size_t len, const char *transfer_id);
+
+/* data as bytea hex text ("\\x0a1b..."), the form a text parameter of a bytea column
+ * takes; malloc'd, the caller frees. */
+char *ledger_bytea_text(const char *data, size_t len);
 
 /* Copies one packed msgpack object verbatim into the reply body. */
 void ledger_reply_raw(struct wk_reply *rep, const char *body, size_t len);

@@ -287,6 +287,11 @@ struct wk_db *wk_db(struct wk_ctx *ctx)
     return ctx->db;
 }
 
+void wk_outbox_written(struct wk_ctx *ctx)
+{
+    ctx->outbox_written = 1;
+}
+
 int wk_outbox_add(struct wk_ctx *ctx, const char *type, const char *user, const char *data_json)
 {
     if (!ctx->sql_outbox_insert)

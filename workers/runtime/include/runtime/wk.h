@@ -194,6 +194,11 @@ int wk_db_tx(struct wk_ctx *ctx, wk_tx_fn fn, void *arg);
  */
 int wk_outbox_add(struct wk_ctx *ctx, const char *type, const char *user, const char *data_json);
 
+/* Tells the runtime that the current transaction wrote <schema>.outbox rows by other means
+ * than wk_outbox_add (e.g. inside a SQL function), so the relay publishes them as promptly
+ * as wk_outbox_add's rows. */
+void wk_outbox_written(struct wk_ctx *ctx);
+
 /* ---- Redis (kv.c) ---- */
 
 /* The process's Redis handle; never NULL (Redis may be down). */
