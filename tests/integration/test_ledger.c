@@ -735,6 +735,41 @@ static void test_ledger_pagination_newest_first(void)
     CU_ASSERT_EQUAL(json_array_size(j), 7); /* default limit 20 */
     json_decref(j);
     ft_reply_free(&r);
+
+    /* before=<id>: the page after a given transaction stays put while new postings arrive
+     * (offset would shift by them) */
+    char query[160], last[PROTO_UUID_LEN + 1];
+    CU_ASSERT_EQUAL(callx("txn.list", u, NULL, NULL, "{\"limit\":\"3\"}", NULL, &r), 200);
+    j = jbody(&r);
+    snprintf(last, sizeof last, "%s", jstr(json_array_get(j, 2), "id")); /* the 5.00 */
+    json_decref(j);
+    ft_reply_free(&r);
+    CU_ASSERT_EQUAL(deposit(u, "8"), 201);
+    CU_ASSERT_EQUAL(deposit(u, "9"), 201);
+    for (int by = 0; by < 2; by++) {
+        snprintf(query, sizeof query, "{\"limit\":\"3\",\"before\":\"%s\"}", last);
+        snprintf(path, sizeof path, "{\"account_id\":\"%s\"}", acc);
+        CU_ASSERT_EQUAL(
+            callx(by ? "txn.list_account" : "txn.list", u, NULL, by ? path : NULL, query, NULL, &r),
+            200);
+        CU_ASSERT(has(&r, "\"amount\":4.00,"));
+        j = jbody(&r);
+        CU_ASSERT_EQUAL(json_array_size(j), 3);
+        CU_ASSERT_EQUAL(json_number_value(json_object_get(json_array_get(j, 0), "amount")), 4.0);
+        CU_ASSERT_EQUAL(json_number_value(json_object_get(json_array_get(j, 2), "amount")), 2.0);
+        json_decref(j);
+        ft_reply_free(&r);
+    }
+    /* not an id: 422; someone else's transaction or an unknown one: 404 */
+    CU_ASSERT_EQUAL(callx("txn.list", u, NULL, NULL, "{\"before\":\"nope\"}", NULL, &r), 422);
+    CU_ASSERT_STRING_EQUAL(r.code, "invalid_before");
+    ft_reply_free(&r);
+    char other[PROTO_UUID_LEN + 1];
+    fresh_user(other);
+    snprintf(query, sizeof query, "{\"before\":\"%s\"}", last);
+    CU_ASSERT_EQUAL(callx("txn.list", other, NULL, NULL, query, NULL, &r), 404);
+    CU_ASSERT_STRING_EQUAL(r.code, "transaction_not_found");
+    ft_reply_free(&r);
 }
 
 static void test_ledger_cross_user_gets_404_and_changes_nothing(void)

@@ -153,6 +153,30 @@ static void test_ledger_rules_page_bounds(void)
     CU_ASSERT_STRING_EQUAL(bad.code, "invalid_offset");
 }
 
+static void test_ledger_rules_before(void)
+{
+    char id[PROTO_UUID_LEN + 1];
+    int has = 7;
+    struct ledger_invalid bad;
+    CU_ASSERT_EQUAL(ledger_before_parse(NULL, id, &has, &bad), 0);
+    CU_ASSERT_EQUAL(has, 0);
+    CU_ASSERT_EQUAL(ledger_before_parse(obj("{\"before\":\"\"}"), id, &has, &bad), 0);
+    CU_ASSERT_EQUAL(has, 0);
+    CU_ASSERT_EQUAL(ledger_before_parse(obj("{\"before\":\"0F6A41B2-7C3D-4E5F-8A9B-0C1D2E3F4A5B\"}"),
+                                        id, &has, &bad),
+                    0);
+    CU_ASSERT_EQUAL(has, 1);
+    CU_ASSERT_STRING_EQUAL(id, "0f6a41b2-7c3d-4e5f-8a9b-0c1d2e3f4a5b");
+    const char *bads[] = {"{\"before\":\"x\"}", "{\"before\":1}", "{\"before\":null}",
+                          "{\"before\":\"0f6a41b2-7c3d-4e5f-8a9b-0c1d2e3f4a5b0\"}",
+                          "{\"before\":\"0f6a41b2-7c3d-4e5f-8a9b-0c1d2e3f4a5\"}"};
+    for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+        CU_ASSERT_EQUAL(ledger_before_parse(obj(bads[i]), id, &has, &bad), -1);
+        CU_ASSERT_STRING_EQUAL(bad.code, "invalid_before");
+        CU_ASSERT_EQUAL(bad.status, 422);
+    }
+}
+
 static void hash_of(const char *method, const char *json, unsigned char out[LEDGER_HASH_LEN])
 {
     CU_ASSERT_EQUAL(ledger_request_hash(method, json ? obj(json) : NULL, out), 0);
@@ -196,6 +220,7 @@ int main(void)
     ADD(test_ledger_rules_amount_exact);
     ADD(test_ledger_rules_account_body);
     ADD(test_ledger_rules_page_bounds);
+    ADD(test_ledger_rules_before);
     ADD(test_ledger_rules_request_hash);
 #undef ADD
     int rc = ft_cunit_run();

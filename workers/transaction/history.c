@@ -5,7 +5,16 @@
  * direction is the sign of the entry, balance_after that account's balance right after.
  * Pages are ordered by entries.seq (a total order, newest first), so pages never reorder
  * and never repeat a row. Ownership is part of every WHERE clause (a.owner = $user).
+ *
+ * Paging: `offset` counts from the newest posting, so postings that arrive between two
+ * requests shift later pages. `before=<txn id>` anchors a page instead: only postings
+ * older than that transaction (as the caller sees it) are listed, whatever arrives
+ * meanwhile; a client passes the last id of the page it has. Offset still applies after the
+ * anchor. For a transfer between two of the caller's own accounts (two lines, listed one
+ * after the other) the anchor is its newer line, so a page boundary between them repeats
+ * the older line rather than skipping it.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +45,7 @@
     TXN_COLUMNS                                                                                    \
     "FROM (SELECT x.* FROM ledger.accounts a CROSS JOIN LATERAL ("                                 \
     "        SELECT e.account_id, e.transfer_id, e.amount, e.balance_after, e.seq "                \
-    "        FROM ledger.entries e WHERE e.account_id = a.id "                                     \
+    "        FROM ledger.entries e WHERE e.account_id = a.id AND e.seq < $4::bigint "              \
     "        ORDER BY e.seq DESC LIMIT $2::bigint + $3::bigint) x "                                \
     "      WHERE a.owner = $1 ORDER BY x.seq DESC LIMIT $2 OFFSET $3) e "                          \
     "JOIN ledger.transfers t ON t.id = e.transfer_id ORDER BY e.seq DESC"
@@ -45,7 +54,8 @@
     TXN_COLUMNS                                                                                    \
     "FROM (SELECT e.account_id, e.transfer_id, e.amount, e.balance_after, e.seq "                  \
     "      FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id "                   \
-    "      WHERE e.account_id = $1 AND a.owner = $2 ORDER BY e.seq DESC LIMIT $3 OFFSET $4) e "    \
+    "      WHERE e.account_id = $1 AND a.owner = $2 AND e.seq < $5::bigint "                       \
+    "      ORDER BY e.seq DESC LIMIT $3 OFFSET $4) e "                                               \
     "JOIN ledger.transfers t ON t.id = e.transfer_id ORDER BY e.seq DESC"
 
 static void pack_key(msgpack_packer *pk, const char *k)
@@ -109,25 +119,59 @@ struct page_tx {
     struct wk_reply *rep;
     const char *user;
     const char *account_ref; /* txn.list_account: an account id or the user's id */
+    const char *before;      /* a txn id, or NULL */
     char limit[24], offset[24];
+    char before_seq[24];     /* the anchor's entries.seq (INT64_MAX without one) */
 };
+
+/* Resolves t->before to the seq of the caller's newest line of that transfer (on
+ * `account` when not NULL) into t->before_seq: 0, an error set on rep, or < 0. */
+static int anchor_seq(struct wk_ctx *ctx, struct page_tx *t, const char *account)
+{
+    if (!t->before) {
+        snprintf(t->before_seq, sizeof t->before_seq, "%lld", (long long)INT64_MAX);
+        return 0;
+    }
+    const char *p[] = {t->before, t->user, account};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "txn_anchor",
+                                      "SELECT max(e.seq) FROM ledger.entries e "
+                                      "JOIN ledger.accounts a ON a.id = e.account_id "
+                                      "WHERE e.transfer_id = $1 AND a.owner = $2 "
+                                      "AND ($3::uuid IS NULL OR e.account_id = $3)",
+                                      3, p);
+    if (!r)
+        return ledger_db_fail(ctx);
+    int found = !PQgetisnull(r, 0, 0);
+    if (found)
+        snprintf(t->before_seq, sizeof t->before_seq, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!found)
+        return wk_reply_error(t->rep, 404, "transaction_not_found",
+                              "before names no transaction of yours in this list.");
+    return 0;
+}
 
 static int list_tx(struct wk_ctx *ctx, void *arg)
 {
     struct page_tx *t = arg;
     PGresult *r;
+    int rc;
     if (!t->account_ref) {
-        const char *p[] = {t->user, t->limit, t->offset};
-        r = wk_db_exec_prepared(wk_db(ctx), "txn_list", TXN_PAGE_OF_USER, 3, p);
+        if ((rc = anchor_seq(ctx, t, NULL)) < 0)
+            return rc;
+        const char *p[] = {t->user, t->limit, t->offset, t->before_seq};
+        r = wk_db_exec_prepared(wk_db(ctx), "txn_list", TXN_PAGE_OF_USER, 4, p);
     } else {
         struct ledger_account acct;
-        int rc = ledger_resolve_account(ctx, t->user, t->account_ref, &acct);
+        rc = ledger_resolve_account(ctx, t->user, t->account_ref, &acct);
         if (rc < 0)
             return rc;
         if (rc == 0)
             return wk_reply_error(t->rep, 404, "account_not_found", "No such account.");
-        const char *p[] = {acct.id, t->user, t->limit, t->offset};
-        r = wk_db_exec_prepared(wk_db(ctx), "txn_list_account", TXN_PAGE_OF_ACCOUNT, 4, p);
+        if ((rc = anchor_seq(ctx, t, acct.id)) < 0)
+            return rc;
+        const char *p[] = {acct.id, t->user, t->limit, t->offset, t->before_seq};
+        r = wk_db_exec_prepared(wk_db(ctx), "txn_list_account", TXN_PAGE_OF_ACCOUNT, 5, p);
     }
     if (!r)
         return ledger_db_fail(ctx);
@@ -146,10 +190,16 @@ static int page_request(struct wk_ctx *ctx, const struct proto_request *req, str
     struct ledger_invalid bad;
     if (ledger_page_parse(proto_map_get(&req->args, "query"), &limit, &offset, &bad) != 0)
         return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), 0;
-    char ref[PROTO_UUID_LEN + 1];
+    char ref[PROTO_UUID_LEN + 1], before[PROTO_UUID_LEN + 1];
+    int has_before = 0;
+    if (ledger_before_parse(proto_map_get(&req->args, "query"), before, &has_before, &bad) != 0)
+        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), 0;
     if (by_account && path_id(req, "account_id", ref) != 0)
         return wk_reply_error(rep, 404, "account_not_found", "No such account."), 0;
-    struct page_tx t = {.rep = rep, .user = user, .account_ref = by_account ? ref : NULL};
+    struct page_tx t = {.rep = rep,
+                        .user = user,
+                        .account_ref = by_account ? ref : NULL,
+                        .before = has_before ? before : NULL};
     snprintf(t.limit, sizeof t.limit, "%ld", limit);
     snprintf(t.offset, sizeof t.offset, "%ld", offset);
     return wk_db_tx(ctx, list_tx, &t);

@@ -206,6 +206,24 @@ int ledger_page_parse(const msgpack_object *query, long *limit, long *offset,
     return 0;
 }
 
+int ledger_before_parse(const msgpack_object *query, char out[PROTO_UUID_LEN + 1], int *has,
+                        struct ledger_invalid *bad)
+{
+    *has = 0;
+    const msgpack_object *o = proto_map_get(query, "before");
+    if (!o)
+        return 0;
+    char buf[PROTO_UUID_LEN + 2];
+    if (proto_obj_str(o, buf, sizeof buf) != 0 || (buf[0] && !proto_uuid_valid(buf)))
+        return invalid(bad, "invalid_before", "before must be a transaction id.");
+    if (!buf[0])
+        return 0;
+    for (size_t i = 0; i <= PROTO_UUID_LEN; i++)
+        out[i] = (buf[i] >= 'A' && buf[i] <= 'F') ? (char)(buf[i] - 'A' + 'a') : buf[i];
+    *has = 1;
+    return 0;
+}
+
 /* ---- request hash ---- */
 
 static void put_len(EVP_MD_CTX *md, char tag, uint64_t n)

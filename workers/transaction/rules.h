@@ -96,6 +96,12 @@ int ledger_account_parse(const msgpack_object *body, struct ledger_account_input
 int ledger_page_parse(const msgpack_object *query, long *limit, long *offset,
                       struct ledger_invalid *bad);
 
+/* Reads the optional `before` query parameter, a transaction id (any case), into out
+ * (lowercase) and sets *has; absent or empty: *has = 0. Not a UUID: 422 invalid_before.
+ * Returns 0 or -1 with *bad. */
+int ledger_before_parse(const msgpack_object *query, char out[PROTO_UUID_LEN + 1], int *has,
+                        struct ledger_invalid *bad);
+
 /*
  * SHA-256 of `method`, a NUL, and a canonical encoding of `body` (maps with their keys in
  * byte order, every value tagged with its type and length), so the same JSON document with
