@@ -34,6 +34,19 @@ static const struct gw_route routes[] = {
     {GW_GET, "/api/transactions/account/{account_id}", "transaction", "txn.list_account",
      GW_AUTH_USER, 0},
     {GW_GET, "/api/transactions/{id}", "transaction", "txn.get", GW_AUTH_USER, 0},
+
+    /* "/api/notifications/" is the same path as "/api/notifications". */
+    {GW_GET, "/api/notifications", "notification", "notif.list", GW_AUTH_USER, 0},
+    {GW_GET, "/api/notifications/count", "notification", "notif.count", GW_AUTH_USER, 0},
+    {GW_GET, "/api/notifications/count/{account_id}", "notification", "notif.count", GW_AUTH_USER,
+     0},
+    {GW_GET, "/api/notifications/{account_id}", "notification", "notif.list_account", GW_AUTH_USER,
+     0},
+    {GW_PUT, "/api/notifications/read-all", "notification", "notif.read_all", GW_AUTH_USER, 1024},
+    {GW_PUT, "/api/notifications/read-all/{account_id}", "notification", "notif.read_all",
+     GW_AUTH_USER, 1024},
+    {GW_PUT, "/api/notifications/read/{id}", "notification", "notif.read", GW_AUTH_USER, 1024},
+    {GW_DELETE, "/api/notifications/{id}", "notification", "notif.delete", GW_AUTH_USER, 1024},
 };
 
 const struct gw_route *gw_routes(size_t *n)

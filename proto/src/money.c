@@ -164,3 +164,85 @@ int proto_money_format(int64_t minor, int exponent, char *buf, size_t size)
     buf[o] = '\0';
     return (int)o;
 }
+
+/*
+ * Symbols only where one is unambiguous and well known; "$" alone means USD (CAD, AUD, ...
+ * get their code). UTF-8 bytes spelled out so the source stays ASCII.
+ */
+static const struct {
+    char code[4];
+    const char *symbol;
+    int lakh; /* Indian digit grouping: 12,34,56,789 */
+} display_symbols[] = {
+    {"EUR", "\xE2\x82\xAC", 0}, /* euro sign */
+    {"GBP", "\xC2\xA3", 0},     /* pound sign */
+    {"INR", "\xE2\x82\xB9", 1}, /* indian rupee sign */
+    {"JPY", "\xC2\xA5", 0},     /* yen sign */
+    {"USD", "$", 0},
+};
+
+/* 1 if a group separator goes before the integer digit that has `rem` digits from it to the
+ * end of the integer part (rem includes that digit). */
+static int group_before(size_t rem, int lakh)
+{
+    if (lakh)
+        return rem == 3 || (rem > 3 && (rem - 3) % 2 == 0);
+    return rem % 3 == 0;
+}
+
+int proto_money_display(int64_t minor, const char *currency, char *out, size_t cap)
+{
+    int exponent = proto_currency_exponent(currency);
+    if (exponent < 0)
+        return PROTO_EINVAL;
+    const char *symbol = NULL;
+    int lakh = 0;
+    for (size_t i = 0; i < sizeof display_symbols / sizeof display_symbols[0]; i++)
+        if (strcmp(display_symbols[i].code, currency) == 0) {
+            symbol = display_symbols[i].symbol;
+            lakh = display_symbols[i].lakh;
+        }
+
+    /* Digits, least significant first, padded so at least one integer digit remains. */
+    uint64_t mag = minor < 0 ? (uint64_t)(-(minor + 1)) + 1 : (uint64_t)minor;
+    char digits[24];
+    int nd = 0;
+    do {
+        digits[nd++] = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag);
+    while (nd < exponent + 1)
+        digits[nd++] = '0';
+
+    char tmp[PROTO_MONEY_DISPLAY_MAX];
+    size_t o = 0;
+    if (minor < 0)
+        tmp[o++] = '-';
+    if (symbol) {
+        memcpy(tmp + o, symbol, strlen(symbol));
+        o += strlen(symbol);
+    } else {
+        memcpy(tmp + o, currency, 3);
+        o += 3;
+        tmp[o++] = ' ';
+    }
+    size_t int_len = (size_t)(nd - exponent);
+    for (size_t i = 0; i < int_len; i++) {
+        if (i > 0 && group_before(int_len - i, lakh))
+            tmp[o++] = ',';
+        tmp[o++] = digits[nd - 1 - (int)i];
+    }
+    if (exponent > 0) {
+        tmp[o++] = '.';
+        for (int k = exponent - 1; k >= 0; k--)
+            tmp[o++] = digits[k];
+    }
+    tmp[o] = '\0';
+    if (!out || cap < o + 1) {
+        if (out && cap > 0)
+            out[0] = '\0';
+        return PROTO_ELIMIT;
+    }
+    memcpy(out, tmp, o + 1);
+    return (int)o;
+}

@@ -23,6 +23,7 @@
 #include "ft_test.h"
 #include "worker_test.h"
 #include "proto/token.h"
+#include "proto/topology.h"
 #include "proto/uuid.h"
 
 #define WORKER     "auth"
@@ -605,12 +606,26 @@ static void test_auth_logout_revokes_session_and_denies_token(void)
     CU_ASSERT_EQUAL_FATAL(login(email, PASSWORD, ip, &r), 200); /* a second session */
     read_session(&r, &other);
     ft_reply_free(&r);
+    /* What the gateway hears on ft.live for this user. */
+    char live_key[64], live_tag[64];
+    snprintf(live_key, sizeof live_key, "user.%s", s.user_id);
+    snprintf(live_tag, sizeof live_tag, "live-%.8s", s.user_id);
+    CU_ASSERT_EQUAL_FATAL(ft_amqp_bind_temp(a, PROTO_EX_LIVE, live_key, live_tag), 0);
 
     meta_session(meta, sizeof meta, &s);
     CU_ASSERT_EQUAL(call("auth.logout", s.user_id, meta, NULL, &r), 204);
     CU_ASSERT_FALSE(r.is_error);
     CU_ASSERT_STRING_EQUAL(r.body_json ? r.body_json : "", "null");
     ft_reply_free(&r);
+
+    /* The gateway is told to close this user's sockets: type "close", code and reason. */
+    struct ft_msg m;
+    CU_ASSERT_EQUAL_FATAL(ft_amqp_wait_msg(a, live_tag, TIMEOUT_MS, &m), 1);
+    CU_ASSERT_STRING_EQUAL(m.type, "close");
+    CU_ASSERT_STRING_EQUAL(m.content_type, "application/json");
+    CU_ASSERT_EQUAL(m.delivery_mode, 1);
+    CU_ASSERT_STRING_EQUAL(m.body, "{\"code\":1008,\"reason\":\"logged out\"}");
+    ft_msg_free(&m);
 
     snprintf(key, sizeof key, "ft:deny:%s", s.jti);
     redisReply *rr = redisCommand(kv, "GET %s", key);
@@ -824,10 +839,20 @@ static void test_auth_redis_down_fails_closed(void)
     CU_ASSERT_EQUAL(login(email, PASSWORD, ip, &r), 503);
     CU_ASSERT_STRING_EQUAL(r.code, "auth_unavailable");
     ft_reply_free(&r);
+    char live_key[64], live_tag[64];
+    snprintf(live_key, sizeof live_key, "user.%s", s.user_id);
+    snprintf(live_tag, sizeof live_tag, "live-%.8s", s.user_id);
+    CU_ASSERT_EQUAL_FATAL(ft_amqp_bind_temp(a, PROTO_EX_LIVE, live_key, live_tag), 0);
     meta_session(meta, sizeof meta, &s);
     CU_ASSERT_EQUAL(call("auth.logout", s.user_id, meta, NULL, &r), 503);
     CU_ASSERT_STRING_EQUAL(r.code, "auth_unavailable");
     ft_reply_free(&r);
+    /* A logout that rolled back closes no socket. */
+    struct ft_msg m;
+    int got = ft_amqp_wait_msg(a, live_tag, 1000, &m);
+    CU_ASSERT_EQUAL(got, 0);
+    if (got == 1)
+        ft_msg_free(&m);
     /* The refresh chain was not revoked either (the logout rolled back). */
     sql1(v, sizeof v,
          "SELECT count(*) FROM auth.refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL",

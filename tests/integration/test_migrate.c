@@ -196,6 +196,25 @@ static void test_migrate_worker_roles_are_confined(void)
         {"SELECT has_schema_privilege('fintwin_auth', 'auth', 'CREATE')", "f"},
         {"SELECT has_schema_privilege('fintwin_notification', 'notify', 'USAGE')", "t"},
         {"SELECT has_schema_privilege('fintwin_twin', 'public', 'CREATE')", "f"},
+        /* The notification worker reads who owns which ledger account through one view, and
+         * nothing else of the ledger; nobody writes through that view. */
+        {"SELECT has_table_privilege('fintwin_notification', 'notify.notifications', 'INSERT')",
+         "t"},
+        {"SELECT has_table_privilege('fintwin_notification', 'ledger.account_owners', 'SELECT')",
+         "t"},
+        {"SELECT has_table_privilege('fintwin_notification', 'ledger.account_owners', 'UPDATE')",
+         "f"},
+        {"SELECT has_table_privilege('fintwin_notification', 'ledger.accounts', 'SELECT')", "f"},
+        {"SELECT has_table_privilege('fintwin_notification', 'ledger.entries', 'SELECT')", "f"},
+        {"SELECT has_table_privilege('fintwin_notification', 'ledger.outbox', 'SELECT')", "f"},
+        {"SELECT has_schema_privilege('fintwin_notification', 'ledger', 'CREATE')", "f"},
+        {"SELECT has_table_privilege('fintwin_transaction', 'ledger.account_owners', 'DELETE')",
+         "f"},
+        {"SELECT has_table_privilege('fintwin_transaction', 'ledger.account_owners', 'UPDATE')",
+         "f"},
+        {"SELECT has_table_privilege('fintwin_transaction', 'notify.notifications', 'SELECT')",
+         "f"},
+        {"SELECT has_table_privilege('fintwin_auth', 'ledger.account_owners', 'SELECT')", "f"},
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
         char *v = scalar(c, checks[i][0]);

@@ -13,6 +13,15 @@
  *   test.db     runs SELECT 1 through a prepared statement, answers {one: 1}
  *   test.retry  {fail_times}: inside wk_db_tx, raises SQLSTATE 40001 on the first
  *               fail_times attempts, answers {attempts}
+ *   test.live   {user, tag, mode, mark?, code?, reason?}: queues the live frame
+ *               {"type":"test","tag":tag,"attempt":n} with wk_live_after_commit, then by mode:
+ *                 commit   inserts tag into table `mark` (if given), sleeps 300 ms, commits
+ *                 rollback answers 422 "rolled_back" from inside the transaction
+ *                 retry    raises 40001 on the first attempt, commits the second
+ *                 nested   queues inside a nested wk_db_tx, then the outer one rolls back
+ *                 outside  no transaction at all (the frame goes out at once)
+ *                 close    wk_live_close_user(user, code, reason) instead, then commits
+ *               answers {attempts, rc} (rc: what the wk_live_* call returned)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,11 +190,119 @@ static int t_retry(struct wk_ctx *ctx, const struct proto_request *req, struct w
     return 0;
 }
 
+struct live_arg {
+    struct wk_reply *rep;
+    char user[64], tag[64], mode[16], mark[64], reason[256];
+    int64_t code;
+    int attempts;
+    int rc;
+};
+
+static int live_queue(struct wk_ctx *ctx, struct live_arg *l)
+{
+    if (strcmp(l->mode, "close") == 0) {
+        l->rc = wk_live_close_user(ctx, l->user, (int)l->code, l->reason);
+        return 0;
+    }
+    char frame[256];
+    int n = snprintf(frame, sizeof frame, "{\"type\":\"test\",\"tag\":\"%s\",\"attempt\":%d}",
+                     l->tag, l->attempts);
+    l->rc = wk_live_after_commit(ctx, l->user, frame, (size_t)n);
+    return 0;
+}
+
+static int live_inner_tx(struct wk_ctx *ctx, void *arg)
+{
+    return live_queue(ctx, arg);
+}
+
+static int live_tx(struct wk_ctx *ctx, void *arg)
+{
+    struct live_arg *l = arg;
+    l->attempts++;
+    if (strcmp(l->mode, "nested") == 0) {
+        int rc = wk_db_tx(ctx, live_inner_tx, l); /* joins this transaction */
+        return rc != 0 ? rc : wk_reply_error(l->rep, 422, "rolled_back", "outer rolled back");
+    }
+    live_queue(ctx, l);
+    if (strcmp(l->mode, "rollback") == 0)
+        return wk_reply_error(l->rep, 422, "rolled_back", "rolled back on purpose");
+    const char *sql = "SELECT 1";
+    if (strcmp(l->mode, "retry") == 0 && l->attempts == 1)
+        sql = "DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '40001'; END $$";
+    PGresult *r = wk_db_exec(wk_db(ctx), sql, 0, NULL);
+    if (!r)
+        return WK_EDB;
+    PQclear(r);
+    if (strcmp(l->mode, "commit") == 0 && l->mark[0]) {
+        char ins[160];
+        snprintf(ins, sizeof ins, "INSERT INTO %s (tag) VALUES ($1)", l->mark);
+        const char *p[] = {l->tag};
+        r = wk_db_exec(wk_db(ctx), ins, 1, p);
+        if (!r)
+            return WK_EDB;
+        PQclear(r);
+        /* Long enough that a frame published before COMMIT would arrive first. */
+        r = wk_db_exec(wk_db(ctx), "SELECT pg_sleep(0.3)", 0, NULL);
+        if (!r)
+            return WK_EDB;
+        PQclear(r);
+    }
+    return 0;
+}
+
+static int valid_table(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+static int t_live(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const msgpack_object *b = body_of(req);
+    struct live_arg l;
+    memset(&l, 0, sizeof l);
+    l.rep = rep;
+    if (!b || proto_obj_str(proto_map_get(b, "user"), l.user, sizeof l.user) != 0 ||
+        proto_obj_str(proto_map_get(b, "tag"), l.tag, sizeof l.tag) != 0 ||
+        proto_obj_str(proto_map_get(b, "mode"), l.mode, sizeof l.mode) != 0) {
+        wk_reply_error(rep, 422, "invalid_body", "need {user, tag, mode}");
+        return 0;
+    }
+    const msgpack_object *o = proto_map_get(b, "mark");
+    if (o && (proto_obj_str(o, l.mark, sizeof l.mark) != 0 || !valid_table(l.mark))) {
+        wk_reply_error(rep, 422, "invalid_body", "mark must be a table name");
+        return 0;
+    }
+    if ((o = proto_map_get(b, "code")) && proto_obj_int(o, &l.code) != 0)
+        l.code = -1;
+    if ((o = proto_map_get(b, "reason")))
+        proto_obj_str(o, l.reason, sizeof l.reason);
+    int rc = 0;
+    if (strcmp(l.mode, "outside") == 0) {
+        l.attempts = 1;
+        live_queue(ctx, &l);
+    } else {
+        rc = wk_db_tx(ctx, live_tx, &l);
+    }
+    if (rc != 0 && !wk_reply_is_error(rep))
+        return rc;
+    if (wk_reply_is_error(rep))
+        return 0;
+    msgpack_pack_map(rep->body, 2);
+    proto_pack_cstr(rep->body, "attempts");
+    msgpack_pack_int(rep->body, l.attempts);
+    proto_pack_cstr(rep->body, "rc");
+    msgpack_pack_int(rep->body, l.rc);
+    return 0;
+}
+
 static const struct wk_method methods[] = {
-    {"test.echo", t_echo},     {"test.sleep", t_sleep},
-    {"test.fail", t_fail},     {"test.reject", t_reject},
-    {"test.outbox", t_outbox}, {"test.db", t_db},
-    {"test.retry", t_retry},   {NULL, NULL},
+    {"test.echo", t_echo},     {"test.sleep", t_sleep},   {"test.fail", t_fail},
+    {"test.reject", t_reject}, {"test.outbox", t_outbox}, {"test.db", t_db},
+    {"test.retry", t_retry},   {"test.live", t_live},     {NULL, NULL},
 };
 
 int main(void)

@@ -329,6 +329,14 @@ static int pump(struct ft_amqp *a, int timeout_ms)
                  (char *)props->correlation_id.bytes);
     snprintf(p->m.routing_key, sizeof p->m.routing_key, "%.*s", (int)env.routing_key.len,
              (char *)env.routing_key.bytes);
+    if (props->_flags & AMQP_BASIC_TYPE_FLAG)
+        snprintf(p->m.type, sizeof p->m.type, "%.*s", (int)props->type.len,
+                 (char *)props->type.bytes);
+    if (props->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG)
+        snprintf(p->m.content_type, sizeof p->m.content_type, "%.*s", (int)props->content_type.len,
+                 (char *)props->content_type.bytes);
+    if (props->_flags & AMQP_BASIC_DELIVERY_MODE_FLAG)
+        p->m.delivery_mode = props->delivery_mode;
     amqp_destroy_envelope(&env);
     return 1;
 }

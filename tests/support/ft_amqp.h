@@ -111,6 +111,9 @@ struct ft_msg {
     size_t len;
     char corr[256];
     char routing_key[256];
+    char type[256];         /* the basic property `type` ("" when absent) */
+    char content_type[256]; /* "" when absent */
+    int delivery_mode;      /* 1 transient, 2 persistent, 0 absent */
 };
 void ft_msg_free(struct ft_msg *m);
 

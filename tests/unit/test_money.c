@@ -3,6 +3,7 @@
 
 #include <CUnit/Basic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/money.h"
@@ -215,6 +216,94 @@ static void test_money_round_trip(void)
     }
 }
 
+/* proto_money_display into a roomy buffer; "<err N>" on failure. */
+static const char *display(int64_t minor, const char *currency)
+{
+    static char b[PROTO_MONEY_DISPLAY_MAX];
+    int n = proto_money_display(minor, currency, b, sizeof b);
+    if (n < 0)
+        snprintf(b, sizeof b, "<err %d>", n);
+    else
+        CU_ASSERT_EQUAL((size_t)n, strlen(b));
+    return b;
+}
+
+static void test_money_display_symbols_and_groups(void)
+{
+    CU_ASSERT_STRING_EQUAL(display(123450, "USD"), "$1,234.50");
+    CU_ASSERT_STRING_EQUAL(display(1250, "USD"), "$12.50");
+    CU_ASSERT_STRING_EQUAL(display(123450, "EUR"), "€1,234.50");
+    CU_ASSERT_STRING_EQUAL(display(123450, "GBP"), "£1,234.50");
+    CU_ASSERT_STRING_EQUAL(display(1234, "JPY"), "¥1,234");
+    CU_ASSERT_STRING_EQUAL(display(12345678, "INR"), "₹1,23,456.78");
+    CU_ASSERT_STRING_EQUAL(display(123450, "CHF"), "CHF 1,234.50");
+    CU_ASSERT_STRING_EQUAL(display(123450, "CAD"), "CAD 1,234.50"); /* "$" means USD only */
+    /* group boundaries */
+    CU_ASSERT_STRING_EQUAL(display(99999, "USD"), "$999.99");
+    CU_ASSERT_STRING_EQUAL(display(100000, "USD"), "$1,000.00");
+    CU_ASSERT_STRING_EQUAL(display(123456789012, "USD"), "$1,234,567,890.12");
+    CU_ASSERT_STRING_EQUAL(display(99999, "INR"), "₹999.99");
+    CU_ASSERT_STRING_EQUAL(display(100000, "INR"), "₹1,000.00");
+    CU_ASSERT_STRING_EQUAL(display(10000000, "INR"), "₹1,00,000.00");      /* lakh */
+    CU_ASSERT_STRING_EQUAL(display(1000000000, "INR"), "₹1,00,00,000.00"); /* crore */
+    CU_ASSERT_STRING_EQUAL(display(123456789012, "INR"), "₹1,23,45,67,890.12");
+}
+
+static void test_money_display_exponents(void)
+{
+    /* 0 decimals */
+    CU_ASSERT_STRING_EQUAL(display(0, "JPY"), "¥0");
+    CU_ASSERT_STRING_EQUAL(display(7, "KRW"), "KRW 7");
+    CU_ASSERT_STRING_EQUAL(display(1000, "KRW"), "KRW 1,000");
+    /* 2 */
+    CU_ASSERT_STRING_EQUAL(display(0, "USD"), "$0.00");
+    CU_ASSERT_STRING_EQUAL(display(5, "USD"), "$0.05");
+    /* 3: KWD, BHD */
+    CU_ASSERT_STRING_EQUAL(display(1500, "KWD"), "KWD 1.500");
+    CU_ASSERT_STRING_EQUAL(display(1234567, "BHD"), "BHD 1,234.567");
+    CU_ASSERT_STRING_EQUAL(display(1, "BHD"), "BHD 0.001");
+    /* 4: CLF */
+    CU_ASSERT_STRING_EQUAL(display(1, "CLF"), "CLF 0.0001");
+    CU_ASSERT_STRING_EQUAL(display(12345678, "CLF"), "CLF 1,234.5678");
+}
+
+static void test_money_display_negative_and_extremes(void)
+{
+    CU_ASSERT_STRING_EQUAL(display(-500, "USD"), "-$5.00");
+    CU_ASSERT_STRING_EQUAL(display(-123450, "CHF"), "-CHF 1,234.50");
+    CU_ASSERT_STRING_EQUAL(display(-12345678, "INR"), "-₹1,23,456.78");
+    CU_ASSERT_STRING_EQUAL(display(-1, "JPY"), "-¥1");
+    CU_ASSERT_STRING_EQUAL(display(INT64_MAX, "USD"), "$92,233,720,368,547,758.07");
+    CU_ASSERT_STRING_EQUAL(display(INT64_MIN, "USD"), "-$92,233,720,368,547,758.08");
+    CU_ASSERT_STRING_EQUAL(display(INT64_MIN, "JPY"), "-¥9,223,372,036,854,775,808");
+    CU_ASSERT_STRING_EQUAL(display(INT64_MIN, "INR"), "-₹92,23,37,20,36,85,47,758.08");
+    CU_ASSERT_STRING_EQUAL(display(INT64_MIN, "KWD"), "-KWD 9,223,372,036,854,775.808");
+    CU_ASSERT_STRING_EQUAL(display(INT64_MAX, "CLF"), "CLF 922,337,203,685,477.5807");
+    /* The longest spelling still fits the advertised maximum. */
+    CU_ASSERT(strlen(display(INT64_MIN, "INR")) < PROTO_MONEY_DISPLAY_MAX);
+    CU_ASSERT(strlen(display(INT64_MIN, "KWD")) < PROTO_MONEY_DISPLAY_MAX);
+}
+
+static void test_money_display_errors(void)
+{
+    char b[PROTO_MONEY_DISPLAY_MAX];
+    CU_ASSERT_EQUAL(proto_money_display(1, "XYZ", b, sizeof b), PROTO_EINVAL);
+    CU_ASSERT_EQUAL(proto_money_display(1, "usd", b, sizeof b), PROTO_EINVAL);
+    CU_ASSERT_EQUAL(proto_money_display(1, "USDX", b, sizeof b), PROTO_EINVAL);
+    CU_ASSERT_EQUAL(proto_money_display(1, NULL, b, sizeof b), PROTO_EINVAL);
+    /* "$1,234.50" is 9 bytes: 10 with the NUL fit, 9 do not (and leave ""). */
+    memset(b, 'z', sizeof b);
+    CU_ASSERT_EQUAL(proto_money_display(123450, "USD", b, 9), PROTO_ELIMIT);
+    CU_ASSERT_STRING_EQUAL(b, "");
+    CU_ASSERT_EQUAL(proto_money_display(123450, "USD", b, 10), 9);
+    CU_ASSERT_STRING_EQUAL(b, "$1,234.50");
+    /* multi-byte symbols count in bytes: "₹1.00" is 7 */
+    CU_ASSERT_EQUAL(proto_money_display(100, "INR", b, 7), PROTO_ELIMIT);
+    CU_ASSERT_EQUAL(proto_money_display(100, "INR", b, 8), 7);
+    CU_ASSERT_EQUAL(proto_money_display(100, "USD", b, 0), PROTO_ELIMIT);
+    CU_ASSERT_EQUAL(proto_money_display(100, "USD", NULL, 0), PROTO_ELIMIT);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -230,5 +319,9 @@ int main(void)
     CU_ADD_TEST(s, test_money_format_values);
     CU_ADD_TEST(s, test_money_format_errors);
     CU_ADD_TEST(s, test_money_round_trip);
+    CU_ADD_TEST(s, test_money_display_symbols_and_groups);
+    CU_ADD_TEST(s, test_money_display_exponents);
+    CU_ADD_TEST(s, test_money_display_negative_and_extremes);
+    CU_ADD_TEST(s, test_money_display_errors);
     return ft_cunit_run();
 }

@@ -273,6 +273,55 @@ static void test_routes_ledger_table(void)
                     GW_MATCH_NOT_FOUND);
 }
 
+#define NOTIF_ID "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f"
+static void test_routes_notification_table(void)
+{
+    static const struct {
+        enum gw_method method;
+        const char *path, *rpc, *param;
+    } want[] = {
+        {GW_GET, "/api/notifications/", "notif.list", NULL},
+        {GW_GET, "/api/notifications", "notif.list", NULL},
+        {GW_GET, "/api/notifications/count", "notif.count", NULL},
+        {GW_GET, "/api/notifications/count/", "notif.count", NULL},
+        {GW_GET, "/api/notifications/count/" NOTIF_ID, "notif.count", "account_id"},
+        {GW_GET, "/api/notifications/" NOTIF_ID, "notif.list_account", "account_id"},
+        {GW_GET, "/api/notifications/" NOTIF_ID "/", "notif.list_account", "account_id"},
+        {GW_PUT, "/api/notifications/read/" NOTIF_ID, "notif.read", "id"},
+        {GW_PUT, "/api/notifications/read-all", "notif.read_all", NULL},
+        {GW_PUT, "/api/notifications/read-all/" NOTIF_ID, "notif.read_all", "account_id"},
+        {GW_DELETE, "/api/notifications/" NOTIF_ID, "notif.delete", "id"},
+    };
+    size_t n;
+    const struct gw_route *t = gw_routes(&n);
+    struct gw_match m;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(gw_route_match(t, n, want[i].method, want[i].path, 0, &m),
+                              GW_MATCH_OK);
+        CU_ASSERT_STRING_EQUAL(m.route->worker, "notification");
+        CU_ASSERT_STRING_EQUAL(m.route->rpc_method, want[i].rpc);
+        CU_ASSERT_EQUAL(m.route->auth, GW_AUTH_USER);
+        if (want[i].param) {
+            CU_ASSERT_EQUAL(m.nparams, 1);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(gw_match_param(&m, want[i].param));
+            CU_ASSERT_STRING_EQUAL(gw_match_param(&m, want[i].param), NOTIF_ID);
+        } else {
+            CU_ASSERT_EQUAL(m.nparams, 0);
+        }
+    }
+    /* There is no method that creates a notification. */
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_POST, "/api/notifications/", 0, &m), GW_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.allow, "GET");
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/notifications/read/x", 0, &m),
+                    GW_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.allow, "PUT");
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/notifications/read-all", 0, &m),
+                    GW_MATCH_OK); /* read-all as an account id: the worker answers 404 */
+    CU_ASSERT_STRING_EQUAL(m.route->rpc_method, "notif.list_account");
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/notifications/a/b/c", 0, &m),
+                    GW_MATCH_NOT_FOUND);
+}
+
 static void test_routes_bearer_token(void)
 {
     const char *tok;
@@ -441,6 +490,7 @@ int main(void)
     CU_add_test(s, "test_routes_gateway_table", test_routes_gateway_table);
     CU_add_test(s, "test_routes_auth_table", test_routes_auth_table);
     CU_add_test(s, "test_routes_ledger_table", test_routes_ledger_table);
+    CU_add_test(s, "test_routes_notification_table", test_routes_notification_table);
     CU_add_test(s, "test_routes_bearer_token", test_routes_bearer_token);
     CU_add_test(s, "test_routes_client_ip", test_routes_client_ip);
     CU_add_test(s, "test_routes_request_headers", test_routes_request_headers);

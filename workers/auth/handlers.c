@@ -286,6 +286,8 @@ static int logout_tx(struct wk_ctx *ctx, void *arg)
      * back too and the client retries the whole logout. */
     if (auth_deny_access(ctx, t->jti, t->deny_ttl_s) < 0)
         return kv_unavailable(t->rep);
+    /* After the commit, the gateway closes the user's live sockets (best effort). */
+    wk_live_close_user(ctx, t->user_id, 1008, "logged out");
     msgpack_pack_nil(t->rep->body);
     t->rep->status = 204;
     return 0;

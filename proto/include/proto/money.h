@@ -44,4 +44,20 @@ int proto_money_parse(const char *text, size_t len, int exponent, int64_t *minor
  */
 int proto_money_format(int64_t minor, int exponent, char *buf, size_t size);
 
+/* Enough for any proto_money_display result and its NUL ("-CHF 9,223,372,036,854,775.808"). */
+#define PROTO_MONEY_DISPLAY_MAX 48
+
+/*
+ * Renders `minor` units of ISO 4217 `currency` for people, exactly (no floating point), as
+ * UTF-8: the currency's symbol, digit groups and its own number of decimals:
+ *   USD "$1,234.50"   EUR "€1,234.50"   GBP "£1,234.50"   JPY "¥1,234"
+ *   INR "₹1,23,456.78" (Indian grouping: lakh, crore)
+ *   any other code: the code and a space, "CHF 1,234.50", "KWD 1.500", "CLF 0.0001".
+ * A negative amount has the minus sign first: "-$5.00", "-CHF 5.00".
+ * Writes a NUL-terminated string into out (cap bytes; PROTO_MONEY_DISPLAY_MAX always
+ * suffices). Returns the length written (excluding NUL), PROTO_EINVAL for a NULL or unknown
+ * currency, or PROTO_ELIMIT when cap is too small (out then holds "" if cap > 0).
+ */
+int proto_money_display(int64_t minor, const char *currency, char *out, size_t cap);
+
 #endif

@@ -227,14 +227,15 @@ static int db_command(struct wk_db *db, const char *sql)
     return 0;
 }
 
-int wk_db_tx(struct wk_ctx *ctx, wk_tx_fn fn, void *arg)
+/* The outermost transaction with its retries; 0 only after a COMMIT that committed. */
+static int db_tx_attempts(struct wk_ctx *ctx, wk_tx_fn fn, void *arg)
 {
     struct wk_db *db = ctx->db;
-    if (db->in_tx)
-        return fn(ctx, arg);
     for (int attempt = 1;; attempt++) {
         if (!db->conn)
             return WK_EDBDOWN;
+        /* Frames a failed attempt queued describe changes that never happened. */
+        wk_live_discard(ctx);
         int rc = db_command(db, "BEGIN");
         if (rc != 0)
             return rc;
@@ -280,6 +281,21 @@ int wk_db_tx(struct wk_ctx *ctx, wk_tx_fn fn, void *arg)
         struct timespec ts = {0, (long)ms * 1000000L};
         nanosleep(&ts, NULL);
     }
+}
+
+int wk_db_tx(struct wk_ctx *ctx, wk_tx_fn fn, void *arg)
+{
+    if (ctx->tx_open || ctx->db->in_tx)
+        return fn(ctx, arg);
+    ctx->tx_open = 1;
+    int rc = db_tx_attempts(ctx, fn, arg);
+    ctx->tx_open = 0;
+    /* Live frames go out only once what they announce is committed (wk_live_after_commit). */
+    if (rc == 0)
+        wk_live_flush(ctx);
+    else
+        wk_live_discard(ctx);
+    return rc;
 }
 
 struct wk_db *wk_db(struct wk_ctx *ctx)

@@ -91,6 +91,11 @@ int wk_mq_publish(struct wk_mq *mq, const char *exchange, const char *key, const
                   const char *correlation_id, const char *message_id, int persistent,
                   const void *body, size_t len);
 
+/* Like wk_mq_publish, plus the basic property `type` when not NULL ("close" on ft.live). */
+int wk_mq_publish_typed(struct wk_mq *mq, const char *exchange, const char *key,
+                        const char *content_type, const char *type, const char *correlation_id,
+                        const char *message_id, int persistent, const void *body, size_t len);
+
 /* Confirm mode: waits until every publish so far is acked (0), a nack arrived or
  * the timeout passed (WK_EMQ; the caller should close the connection). */
 int wk_mq_wait_confirms(struct wk_mq *mq, int timeout_ms);
@@ -157,12 +162,35 @@ struct wk_ctx {
     char req_id[PROTO_ID_MAX + 1];
     struct wk_reply *cur_reply; /* the reply in hand, for wk_db_tx retries */
 
+    /* 1 while the outermost wk_db_tx runs (even if the connection dropped inside it). */
+    int tx_open;
+    /* Live frames queued inside the outermost wk_db_tx, published after its COMMIT. */
+    struct wk_live_frame *live;
+    size_t nlive, live_cap;
+
     /* SQL with the schema spliced in (built once at start). */
     char *sql_outbox_select;
     char *sql_outbox_mark;
     char *sql_outbox_insert;
     char *sql_inbox_insert;
 };
+
+/* ---- live frames (run.c) ---- */
+
+#define WK_LIVE_KEY_MAX   (5 + PROTO_UUID_LEN) /* "user.<uuid>" */
+#define WK_LIVE_QUEUE_MAX 256                  /* frames one transaction may queue */
+
+struct wk_live_frame {
+    char key[WK_LIVE_KEY_MAX + 1];
+    const char *type; /* NULL, or "close" (static) */
+    char *body;       /* owned */
+    size_t len;
+};
+
+/* Called by wk_db_tx (db.c) for the outermost transaction only: publishes the queued frames
+ * in order after a COMMIT (failures logged), or drops them after a rollback or before a retry. */
+void wk_live_flush(struct wk_ctx *ctx);
+void wk_live_discard(struct wk_ctx *ctx);
 
 /* Publishes pending outbox rows (relay.c). Returns rows published or < 0. */
 int wk_relay_run(struct wk_ctx *ctx);

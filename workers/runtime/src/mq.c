@@ -362,6 +362,14 @@ int wk_mq_publish(struct wk_mq *mq, const char *exchange, const char *key, const
                   const char *correlation_id, const char *message_id, int persistent,
                   const void *body, size_t len)
 {
+    return wk_mq_publish_typed(mq, exchange, key, content_type, NULL, correlation_id, message_id,
+                               persistent, body, len);
+}
+
+int wk_mq_publish_typed(struct wk_mq *mq, const char *exchange, const char *key,
+                        const char *content_type, const char *type, const char *correlation_id,
+                        const char *message_id, int persistent, const void *body, size_t len)
+{
     if (!mq->conn)
         return WK_EMQ;
     amqp_basic_properties_t p;
@@ -369,6 +377,10 @@ int wk_mq_publish(struct wk_mq *mq, const char *exchange, const char *key, const
     p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
     p.content_type = amqp_cstring_bytes(content_type ? content_type : PROTO_CONTENT_TYPE);
     p.delivery_mode = persistent ? AMQP_DELIVERY_PERSISTENT : AMQP_DELIVERY_NONPERSISTENT;
+    if (type) {
+        p._flags |= AMQP_BASIC_TYPE_FLAG;
+        p.type = amqp_cstring_bytes(type);
+    }
     if (correlation_id) {
         p._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
         p.correlation_id = amqp_cstring_bytes(correlation_id);

@@ -216,10 +216,48 @@ int wk_kv_last_error(const struct wk_kv *kv);
 /* ---- live push ---- */
 
 /*
- * Publishes a browser-ready JSON frame to ft.live with routing key user.<uuid>
- * (transient, best effort: a frame for a user without sockets is dropped).
+ * ft.live is the gateway's only input for browser sockets. Contract with the gateway: a message
+ * on exchange ft.live, routing key user.<uuid> (the UUID lowercase), content type
+ * application/json, transient (delivery mode 1), is for every open socket of that user, and
+ *   - when its basic property `type` is "close" (WK_LIVE_TYPE_CLOSE), its body is
+ *     {"code": <WebSocket close code>, "reason": "<text>"}: the gateway closes every socket of
+ *     that user with that code and reason (e.g. 1008 "logged out");
+ *   - otherwise its body is one JSON frame ({"type":"notification",...}, {"type":"balance",...})
+ *     that the gateway forwards verbatim as one text frame to each of the user's sockets.
+ * Delivery is best effort: a user without sockets has no bound queue and the message is
+ * dropped; nothing is replayed after a reconnect (clients catch up over REST).
+ */
+#define WK_LIVE_TYPE_CLOSE "close"
+#define WK_LIVE_REASON_MAX 123 /* bytes: a close frame's payload is at most 125 */
+
+/*
+ * Publishes a browser-ready JSON frame to ft.live with routing key user.<uuid> at once
+ * (transient, best effort: a frame for a user without sockets is dropped), whether or not a
+ * transaction is open; prefer wk_live_after_commit for frames that announce a change.
  * Returns 0, PROTO_EINVAL (user not a UUID) or WK_EMQ.
  */
 int wk_live_publish(struct wk_ctx *ctx, const char *user, const char *json, size_t len);
+
+/*
+ * Queues the JSON frame `json` (`len` bytes, copied) for user `user` (a UUID). Inside a
+ * wk_db_tx (at any nesting depth) the frame waits for the OUTERMOST transaction: it is published
+ * right after that COMMIT succeeds, in the order queued, and discarded when the transaction
+ * rolls back, fails, or is retried after 40001/40P01 (the retry queues its own frames again).
+ * Event handlers run inside the inbox transaction, so the same holds for them. Outside a
+ * transaction the frame is published at once. A publish failure is only logged: frames are
+ * best effort and never fail the handler, so callers usually ignore the result.
+ * Returns 0 (queued or sent), PROTO_EINVAL (user not a UUID, empty frame) or PROTO_ELIMIT
+ * (more than 256 frames queued in one transaction; this one is dropped and logged).
+ */
+int wk_live_after_commit(struct wk_ctx *ctx, const char *user, const char *json, size_t len);
+
+/*
+ * Like wk_live_after_commit for a "close every socket of this user" message (see the contract
+ * above): type "close", body {"code": code, "reason": reason} (reason JSON-escaped). code must
+ * be one a close frame may carry (1000-1003, 1007-1014, 3000-4999); reason valid UTF-8 of at
+ * most WK_LIVE_REASON_MAX bytes. The auth worker sends (user, 1008, "logged out") on logout.
+ * Returns 0, PROTO_EINVAL (bad user, code or reason) or PROTO_ELIMIT.
+ */
+int wk_live_close_user(struct wk_ctx *ctx, const char *user, int code, const char *reason);
 
 #endif

@@ -1,0 +1,143 @@
+/*
+ * The notification worker's event handlers: txn.posted, profile.updated, risk.alert and
+ * twin.simulated each become at most one notification for the event's user.
+ *
+ * They run inside the runtime's inbox transaction (the event id is recorded in notify.inbox
+ * first, so a redelivered event does nothing), and UNIQUE (source_event, user_id) stands behind
+ * it. The account an event names is stored only when it is the recipient's own ledger account
+ * (checked through ledger.account_owners), so a confused producer cannot attach someone else's
+ * account id to a user's notification. Live frames are queued with wk_live_after_commit: they
+ * leave only after the notification is committed, and never for a duplicate.
+ *
+ * Producers other than the ledger do not exist yet, so every field is read defensively: an
+ * event that cannot be understood is logged and acknowledged (returning < 0 would only
+ * redeliver it until the delivery limit dead-letters it).
+ */
+#include <string.h>
+
+#include "notify.h"
+#include "proto/log.h"
+#include "proto/status.h"
+
+int notify_db_fail(struct wk_ctx *ctx)
+{
+    return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+}
+
+static int ignore(const struct proto_event *ev, const char *why)
+{
+    PROTO_WARN(ev->id, "event ignored", "type=%s why=%s", proto_log_str(ev->type),
+               proto_log_str(why));
+    return 0;
+}
+
+/*
+ * Stores the notification and queues its frame. account may be NULL. Returns 1 stored (with
+ * *account_kept telling whether the account was the user's), 0 duplicate, < 0 on a database
+ * error.
+ */
+static int store(struct wk_ctx *ctx, const struct proto_event *ev, const char *user,
+                 const char *account, const struct notify_text *text, int *account_kept)
+{
+    char id[PROTO_UUID_LEN + 1];
+    if (proto_uuid_v4(id) != 0)
+        return PROTO_EIO;
+    const char *p[] = {id, user, account, text->title, text->message, text->type, ev->id};
+    PGresult *r = wk_db_exec_prepared(
+        wk_db(ctx), "notif_insert",
+        "INSERT INTO notify.notifications (id, user_id, account_id, title, message, type, "
+        "source_event) SELECT $1::uuid, $2::uuid, (SELECT o.id FROM ledger.account_owners o "
+        "WHERE o.id = $3::uuid AND o.owner = $2::uuid), $4, $5, $6, $7::uuid "
+        "ON CONFLICT (source_event, user_id) DO NOTHING RETURNING " NOTIFY_COLUMNS,
+        7, p);
+    if (!r)
+        return notify_db_fail(ctx);
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        PROTO_INFO(ev->id, "notification exists for this event, skipped", NULL);
+        return 0;
+    }
+    struct notify_row row = {
+        .id = PQgetvalue(r, 0, 0),
+        .account_id = PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1),
+        .title = PQgetvalue(r, 0, 2),
+        .message = PQgetvalue(r, 0, 3),
+        .type = PQgetvalue(r, 0, 4),
+        .is_read = strcmp(PQgetvalue(r, 0, 5), "t") == 0,
+        .created_at = PQgetvalue(r, 0, 6),
+    };
+    *account_kept = row.account_id != NULL;
+    if (account && !row.account_id)
+        PROTO_WARN(ev->id, "event names an account the user does not own, not stored", "type=%s",
+                   proto_log_str(ev->type));
+    struct proto_buf frame = {0};
+    if (notify_frame_notification(&frame, &row) == 0)
+        wk_live_after_commit(ctx, user, frame.data, frame.len);
+    proto_buf_free(&frame);
+    PQclear(r);
+    return 1;
+}
+
+int notify_on_txn_posted(struct wk_ctx *ctx, const struct proto_event *ev)
+{
+    char user[PROTO_UUID_LEN + 1];
+    const char *why;
+    struct notify_txn t;
+    if (notify_recipient(ev->user, &ev->data, user, &why) != 0 ||
+        notify_txn_parse(&ev->data, &t, &why) != 0)
+        return ignore(ev, why);
+    struct notify_text text;
+    notify_txn_text(&t, &text);
+    int kept = 0;
+    int rc = store(ctx, ev, user, t.account_id, &text, &kept);
+    if (rc <= 0)
+        return rc;
+    /* The balance frame only for the user's own account, and only with a balance. */
+    if (kept && t.has_balance) {
+        struct proto_buf frame = {0};
+        if (notify_frame_balance(&frame, &t) == 0)
+            wk_live_after_commit(ctx, user, frame.data, frame.len);
+        proto_buf_free(&frame);
+    }
+    return 0;
+}
+
+int notify_on_profile_updated(struct wk_ctx *ctx, const struct proto_event *ev)
+{
+    char user[PROTO_UUID_LEN + 1];
+    const char *why;
+    struct notify_text text;
+    if (!notify_welcome_text(&ev->data, &text))
+        return 0; /* not the first completion: nothing to say */
+    if (notify_recipient(ev->user, &ev->data, user, &why) != 0)
+        return ignore(ev, why);
+    int kept;
+    int rc = store(ctx, ev, user, NULL, &text, &kept);
+    return rc < 0 ? rc : 0;
+}
+
+/* risk.alert and twin.simulated: text from the rules, the account when data names one. */
+static int on_simple(struct wk_ctx *ctx, const struct proto_event *ev,
+                     void (*text_of)(const msgpack_object *, struct notify_text *))
+{
+    char user[PROTO_UUID_LEN + 1], account[PROTO_UUID_LEN + 1];
+    const char *why;
+    if (notify_recipient(ev->user, &ev->data, user, &why) != 0)
+        return ignore(ev, why);
+    struct notify_text text;
+    text_of(&ev->data, &text);
+    int has_account = notify_data_uuid(&ev->data, "account_id", account);
+    int kept;
+    int rc = store(ctx, ev, user, has_account ? account : NULL, &text, &kept);
+    return rc < 0 ? rc : 0;
+}
+
+int notify_on_risk_alert(struct wk_ctx *ctx, const struct proto_event *ev)
+{
+    return on_simple(ctx, ev, notify_risk_text);
+}
+
+int notify_on_twin_simulated(struct wk_ctx *ctx, const struct proto_event *ev)
+{
+    return on_simple(ctx, ev, notify_twin_text);
+}

@@ -1,0 +1,278 @@
+/*
+ * The notification worker's methods: notif.list, notif.list_account, notif.count, notif.read,
+ * notif.read_all, notif.delete (API.md "Notifications").
+ *
+ * The acting user is always req->user; every statement carries WHERE user_id = $user, so an
+ * id of someone else's notification finds nothing and answers 404 like an unknown one. A path
+ * {account_id} is the caller's own user id (all of their notifications) or one of their ledger
+ * accounts, checked through ledger.account_owners; anything else is 404 account_not_found.
+ * Each method is one statement (plus that check), so none needs an explicit transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify.h"
+#include "proto/msg.h"
+#include "proto/status.h"
+
+static const char *acting_user(const struct proto_request *req, struct wk_reply *rep)
+{
+    if (proto_uuid_valid(req->user))
+        return req->user;
+    wk_reply_error(rep, 401, "unauthenticated", "Sign in first.");
+    return NULL;
+}
+
+static void pack_key(msgpack_packer *pk, const char *k)
+{
+    msgpack_pack_str_with_body(pk, k, strlen(k));
+}
+
+/* API.md's notification from a row of NOTIFY_COLUMNS (the same object as the live frame's). */
+static void pack_notification(msgpack_packer *pk, const PGresult *r, int row)
+{
+    msgpack_pack_map(pk, 7);
+    pack_key(pk, "id");
+    proto_pack_cstr(pk, PQgetvalue(r, row, 0));
+    pack_key(pk, "account_id");
+    proto_pack_cstr(pk, PQgetisnull(r, row, 1) ? NULL : PQgetvalue(r, row, 1));
+    pack_key(pk, "title");
+    proto_pack_cstr(pk, PQgetvalue(r, row, 2));
+    pack_key(pk, "message");
+    proto_pack_cstr(pk, PQgetvalue(r, row, 3));
+    pack_key(pk, "type");
+    proto_pack_cstr(pk, PQgetvalue(r, row, 4));
+    pack_key(pk, "is_read");
+    if (strcmp(PQgetvalue(r, row, 5), "t") == 0)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+    pack_key(pk, "created_at");
+    proto_pack_cstr(pk, PQgetvalue(r, row, 6));
+}
+
+/* A path parameter as a lowercase UUID: 1, or 0 when absent, -1 when present but not a UUID. */
+static int path_id(const struct proto_request *req, const char *name, char out[PROTO_UUID_LEN + 1])
+{
+    const msgpack_object *o = proto_map_get(proto_map_get(&req->args, "path"), name);
+    if (!o)
+        return 0;
+    char buf[PROTO_UUID_LEN + 2];
+    if (proto_obj_str(o, buf, sizeof buf) != 0 || !proto_uuid_valid(buf))
+        return -1;
+    for (size_t i = 0; i <= PROTO_UUID_LEN; i++)
+        out[i] = (buf[i] >= 'A' && buf[i] <= 'F') ? (char)(buf[i] - 'A' + 'a') : buf[i];
+    return 1;
+}
+
+enum scope {
+    SCOPE_ERROR = -1, /* database failure: the code is in *rc */
+    SCOPE_NONE = 0,   /* 404 account_not_found was set on rep */
+    SCOPE_ALL,        /* every notification of the user */
+    SCOPE_ACCOUNT,    /* the one account in `account` */
+};
+
+/*
+ * The {account_id} path parameter of a request. `required`: absent is a 404 too (the
+ * /{account_id} routes), else absent means all of the user's.
+ */
+static enum scope account_scope(struct wk_ctx *ctx, const struct proto_request *req,
+                                struct wk_reply *rep, const char *user, int required,
+                                char account[PROTO_UUID_LEN + 1], int *rc)
+{
+    int got = path_id(req, "account_id", account);
+    if (got == 0 && !required)
+        return SCOPE_ALL;
+    if (got == 1 && strcmp(account, user) == 0)
+        return SCOPE_ALL;
+    if (got == 1) {
+        const char *p[] = {account, user};
+        PGresult *r = wk_db_exec_prepared(wk_db(ctx), "notif_own_account",
+                                          "SELECT 1 FROM ledger.account_owners "
+                                          "WHERE id = $1 AND owner = $2",
+                                          2, p);
+        if (!r) {
+            *rc = notify_db_fail(ctx);
+            return SCOPE_ERROR;
+        }
+        int owned = PQntuples(r) == 1;
+        PQclear(r);
+        if (owned)
+            return SCOPE_ACCOUNT;
+    }
+    wk_reply_error(rep, 404, "account_not_found", "No such account.");
+    return SCOPE_NONE;
+}
+
+/* ---- notif.list, notif.list_account ---- */
+
+static int list(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep,
+                int by_account)
+{
+    const char *user = acting_user(req, rep);
+    if (!user)
+        return 0;
+    struct notify_query q;
+    struct notify_invalid bad;
+    if (notify_query_parse(proto_map_get(&req->args, "query"), &q, &bad) != 0)
+        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), 0;
+    char account[PROTO_UUID_LEN + 1];
+    int rc = 0;
+    enum scope sc = account_scope(ctx, req, rep, user, by_account, account, &rc);
+    if (sc == SCOPE_ERROR)
+        return rc;
+    if (sc == SCOPE_NONE)
+        return 0;
+    char limit[24], offset[24];
+    snprintf(limit, sizeof limit, "%ld", q.limit);
+    snprintf(offset, sizeof offset, "%ld", q.offset);
+    const char *p[] = {user,   sc == SCOPE_ACCOUNT ? account : NULL,
+                       q.type, q.unread_only ? "true" : "false",
+                       limit,  offset};
+    PGresult *r = wk_db_exec_prepared(
+        wk_db(ctx), "notif_list",
+        "SELECT " NOTIFY_COLUMNS " FROM notify.notifications "
+        "WHERE user_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid) "
+        "AND ($3::text IS NULL OR type = $3::text) AND (NOT $4::boolean OR NOT is_read) "
+        "ORDER BY created_at DESC, id DESC LIMIT $5::bigint OFFSET $6::bigint",
+        6, p);
+    if (!r)
+        return notify_db_fail(ctx);
+    int n = PQntuples(r);
+    msgpack_pack_array(rep->body, (size_t)n);
+    for (int i = 0; i < n; i++)
+        pack_notification(rep->body, r, i);
+    PQclear(r);
+    return 0;
+}
+
+int notify_list(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    return list(ctx, req, rep, 0);
+}
+
+int notify_list_account(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    return list(ctx, req, rep, 1);
+}
+
+/* ---- notif.count ---- */
+
+int notify_count(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = acting_user(req, rep);
+    if (!user)
+        return 0;
+    char account[PROTO_UUID_LEN + 1];
+    int rc = 0;
+    enum scope sc = account_scope(ctx, req, rep, user, 0, account, &rc);
+    if (sc == SCOPE_ERROR)
+        return rc;
+    if (sc == SCOPE_NONE)
+        return 0;
+    const char *p[] = {user, sc == SCOPE_ACCOUNT ? account : NULL};
+    PGresult *r = wk_db_exec_prepared(
+        wk_db(ctx), "notif_count",
+        "SELECT count(*), count(*) FILTER (WHERE NOT is_read) FROM notify.notifications "
+        "WHERE user_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)",
+        2, p);
+    if (!r)
+        return notify_db_fail(ctx);
+    msgpack_pack_map(rep->body, 2);
+    pack_key(rep->body, "total");
+    msgpack_pack_int64(rep->body, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+    pack_key(rep->body, "unread");
+    msgpack_pack_int64(rep->body, strtoll(PQgetvalue(r, 0, 1), NULL, 10));
+    PQclear(r);
+    return 0;
+}
+
+/* ---- notif.read, notif.read_all, notif.delete ---- */
+
+static int not_found(struct wk_reply *rep)
+{
+    wk_reply_error(rep, 404, "notification_not_found", "No such notification.");
+    return 0;
+}
+
+int notify_read(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = acting_user(req, rep);
+    if (!user)
+        return 0;
+    char id[PROTO_UUID_LEN + 1];
+    if (path_id(req, "id", id) != 1)
+        return not_found(rep);
+    const char *p[] = {id, user};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "notif_read",
+                                      "UPDATE notify.notifications SET is_read = true "
+                                      "WHERE id = $1 AND user_id = $2 RETURNING " NOTIFY_COLUMNS,
+                                      2, p);
+    if (!r)
+        return notify_db_fail(ctx);
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return not_found(rep);
+    }
+    pack_notification(rep->body, r, 0);
+    PQclear(r);
+    return 0;
+}
+
+int notify_read_all(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = acting_user(req, rep);
+    if (!user)
+        return 0;
+    char account[PROTO_UUID_LEN + 1];
+    int rc = 0;
+    enum scope sc = account_scope(ctx, req, rep, user, 0, account, &rc);
+    if (sc == SCOPE_ERROR)
+        return rc;
+    if (sc == SCOPE_NONE)
+        return 0;
+    const char *p[] = {user, sc == SCOPE_ACCOUNT ? account : NULL};
+    PGresult *r = wk_db_exec_prepared(
+        wk_db(ctx), "notif_read_all",
+        "UPDATE notify.notifications SET is_read = true "
+        "WHERE user_id = $1 AND NOT is_read AND ($2::uuid IS NULL OR account_id = $2::uuid)",
+        2, p);
+    if (!r)
+        return notify_db_fail(ctx);
+    long n = wk_db_affected(r);
+    PQclear(r);
+    char msg[96];
+    snprintf(msg, sizeof msg, "%ld notification%s marked as read.", n, n == 1 ? "" : "s");
+    msgpack_pack_map(rep->body, 2);
+    pack_key(rep->body, "message");
+    proto_pack_cstr(rep->body, msg);
+    pack_key(rep->body, "count");
+    msgpack_pack_int64(rep->body, n);
+    return 0;
+}
+
+int notify_delete(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = acting_user(req, rep);
+    if (!user)
+        return 0;
+    char id[PROTO_UUID_LEN + 1];
+    if (path_id(req, "id", id) != 1)
+        return not_found(rep);
+    const char *p[] = {id, user};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "notif_delete",
+                                      "DELETE FROM notify.notifications "
+                                      "WHERE id = $1 AND user_id = $2",
+                                      2, p);
+    if (!r)
+        return notify_db_fail(ctx);
+    long n = wk_db_affected(r);
+    PQclear(r);
+    if (n == 0)
+        return not_found(rep);
+    msgpack_pack_map(rep->body, 1);
+    pack_key(rep->body, "message");
+    proto_pack_cstr(rep->body, "Notification deleted.");
+    return 0;
+}
