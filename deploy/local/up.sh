@@ -76,7 +76,10 @@ for w in $FT_WORKERS; do
   done
 done
 web_root=$FT_ROOT/web/dist; [ -d "$web_root" ] || web_root=$FT_ROOT/web/public
-(export AMQP_URL REDIS_URL JWT_SECRET GW_PORT GW_WEB_ROOT=${GW_WEB_ROOT:-$web_root}; start_proc fintwin-gateway)
+# The page it serves opens /api/ws from these origins (GW_ALLOWED_ORIGINS overrides them).
+origins=${GW_ALLOWED_ORIGINS:-http://127.0.0.1:$GW_PORT,http://localhost:$GW_PORT}
+(export AMQP_URL REDIS_URL JWT_SECRET GW_PORT GW_WEB_ROOT=${GW_WEB_ROOT:-$web_root} \
+   GW_ALLOWED_ORIGINS="$origins"; start_proc fintwin-gateway)
 
 url="http://127.0.0.1:$GW_PORT"
 ft_log "waiting for the gateway and all seven workers"

@@ -26,6 +26,7 @@
 
 #define CH_RPC         1 /* publishes and the direct reply-to consumer */
 #define CH_ADMIN       2 /* declares and passive checks: a failure there must not cost replies */
+#define CH_LIVE        3 /* the live queue: its consumer, binds and unbinds */
 #define CHECK_EVERY_MS 1000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -54,6 +55,8 @@ struct gw_bridge {
     amqp_connection_state_t conn;
     uint64_t taken_seq; /* highest job seq taken from the queue */
     struct gw_result *batch_head, *batch_tail;
+    char live_q[256]; /* this connection's server-named live queue; "" when none */
+    atomic_uint_fast64_t live_dropped;
 };
 
 static int64_t mono_ms(void)
@@ -449,6 +452,230 @@ static int check_consumers(struct gw_bridge *b)
     return 0;
 }
 
+/* ---- live push (ft.live -> this instance's queue -> GET /api/ws sockets) ---- */
+
+/* Declares this connection's exclusive, auto-delete, server-named queue and consumes it
+ * without acks: a live frame is best effort, and a frame sent while a user had no socket
+ * is never replayed (clients catch up over HTTP). 0 or -1. */
+static int live_setup(struct gw_bridge *b)
+{
+    b->live_q[0] = '\0';
+    amqp_channel_open(b->conn, CH_LIVE);
+    if (rpc_ok(b, "channel.open live") != 0)
+        return -1;
+    amqp_queue_declare_ok_t *ok =
+        amqp_queue_declare(b->conn, CH_LIVE, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+    if (rpc_ok(b, "declare live queue") != 0 || !ok || ok->queue.len >= sizeof b->live_q)
+        return -1;
+    memcpy(b->live_q, ok->queue.bytes, ok->queue.len);
+    b->live_q[ok->queue.len] = '\0';
+    amqp_basic_consume(b->conn, CH_LIVE, amqp_cstring_bytes(b->live_q), amqp_empty_bytes, 0, 1, 1,
+                       amqp_empty_table);
+    if (rpc_ok(b, "consume live queue") != 0) {
+        b->live_q[0] = '\0';
+        return -1;
+    }
+    /* Bindings died with the old queue: the lws thread asks again for every user. */
+    batch_add(b, result_new(GW_RES_LIVE_RESET, "", 0));
+    return 0;
+}
+
+/* Sends queue.bind (no-wait) or queue.unbind (its -ok is read and ignored later) for
+ * user.<user>. 0 or -1 (the connection is unusable). */
+static int live_send_binding(struct gw_bridge *b, const char *user, int bind)
+{
+    char key[sizeof GW_LIVE_KEY_PREFIX + PROTO_UUID_LEN];
+    snprintf(key, sizeof key, "%s%s", GW_LIVE_KEY_PREFIX, user);
+    int rc;
+    if (bind) {
+        amqp_queue_bind_t m = {0,
+                               amqp_cstring_bytes(b->live_q),
+                               amqp_cstring_bytes(PROTO_EX_LIVE),
+                               amqp_cstring_bytes(key),
+                               1,
+                               amqp_empty_table};
+        rc = amqp_send_method(b->conn, CH_LIVE, AMQP_QUEUE_BIND_METHOD, &m);
+    } else {
+        amqp_queue_unbind_t m = {0, amqp_cstring_bytes(b->live_q),
+                                 amqp_cstring_bytes(PROTO_EX_LIVE), amqp_cstring_bytes(key),
+                                 amqp_empty_table};
+        rc = amqp_send_method(b->conn, CH_LIVE, AMQP_QUEUE_UNBIND_METHOD, &m);
+    }
+    return rc == AMQP_STATUS_OK ? 0 : -1;
+}
+
+static void broker_lost(struct gw_bridge *b, const char *why);
+
+/*
+ * Applies the bind/unbind jobs of one batch in order, then confirms the binds with one
+ * synchronous passive declare on the same channel: its answer comes after every method
+ * sent before it was handled. Every bind is answered GW_RES_LIVE_BOUND, also when the
+ * broker is away (the socket is ready; GW_RES_LIVE_RESET rebinds it at reconnect).
+ */
+static void live_bindings(struct gw_bridge *b, struct gw_job *list)
+{
+    int binds = 0;
+    for (struct gw_job *j = list; j && b->conn && b->live_q[0]; j = j->next) {
+        if (live_send_binding(b, j->user, j->kind == GW_JOB_LIVE_BIND) != 0) {
+            broker_lost(b, "live binding failed");
+            break;
+        }
+        binds += j->kind == GW_JOB_LIVE_BIND;
+    }
+    if (binds && b->conn) {
+        amqp_queue_declare(b->conn, CH_LIVE, amqp_cstring_bytes(b->live_q), 1, 0, 1, 1,
+                           amqp_empty_table);
+        if (rpc_ok(b, "confirm live bindings") != 0)
+            broker_lost(b, "live binding refused");
+    }
+    for (struct gw_job *j = list; j; j = j->next) {
+        if (j->kind != GW_JOB_LIVE_BIND)
+            continue;
+        struct gw_result *r = result_new(GW_RES_LIVE_BOUND, "", 0);
+        memcpy(r->user, j->user, sizeof r->user);
+        r->bind_seq = j->bind_seq;
+        batch_add(b, r);
+    }
+}
+
+/* Answers GW_JOB_WS_AUTH jobs: one pipelined EXISTS round trip per DENY_BATCH. */
+static void live_auth(struct gw_bridge *b, struct gw_job **jobs, size_t n)
+{
+    for (size_t off = 0; off < n; off += DENY_BATCH) {
+        size_t m = n - off < DENY_BATCH ? n - off : DENY_BATCH;
+        char keys[DENY_BATCH][sizeof GW_DENY_PREFIX + PROTO_UUID_LEN];
+        const char *kp[DENY_BATCH];
+        int found[DENY_BATCH];
+        for (size_t i = 0; i < m; i++) {
+            snprintf(keys[i], sizeof keys[i], "%s%s", GW_DENY_PREFIX, jobs[off + i]->jti);
+            kp[i] = keys[i];
+        }
+        int rc = gw_store_exists(b->store, kp, m, found);
+        for (size_t i = 0; i < m; i++) {
+            struct gw_result *r = result_new(GW_RES_WS_AUTH, "", 0);
+            r->ws_id = jobs[off + i]->ws_id;
+            memcpy(r->user, jobs[off + i]->user, sizeof r->user);
+            r->status = rc != 0 ? GW_WS_AUTH_DOWN : found[i] ? GW_WS_REVOKED : 0;
+            batch_add(b, r);
+        }
+    }
+}
+
+/* Handles (and frees) every live job of one batch. */
+static void live_jobs(struct gw_bridge *b, struct gw_job *list)
+{
+    struct gw_job *auth[DENY_BATCH * 4], *bind = NULL, **bind_tail = &bind;
+    size_t nauth = 0;
+    while (list) {
+        struct gw_job *j = list;
+        list = j->next;
+        j->next = NULL;
+        if (j->kind == GW_JOB_WS_AUTH) {
+            auth[nauth++] = j;
+            if (nauth == sizeof auth / sizeof auth[0]) {
+                live_auth(b, auth, nauth);
+                for (size_t i = 0; i < nauth; i++)
+                    free(auth[i]);
+                nauth = 0;
+            }
+        } else {
+            *bind_tail = j;
+            bind_tail = &j->next;
+        }
+    }
+    live_auth(b, auth, nauth);
+    for (size_t i = 0; i < nauth; i++)
+        free(auth[i]);
+    live_bindings(b, bind);
+    while (bind) {
+        struct gw_job *next = bind->next;
+        free(bind);
+        bind = next;
+    }
+}
+
+/* Reads {"code": <int>, "reason": "<text>"} of a close order; defaults 1008 "closed". */
+static void parse_close(const amqp_bytes_t *body, struct gw_result *r)
+{
+    r->close_code = 1008;
+    snprintf(r->close_reason, sizeof r->close_reason, "closed");
+    struct proto_json_limits lim = {4096, 2, 1024, 16};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    if (proto_json_to_msgpack(body->bytes, body->len, &lim, &pk, NULL, 0) != 0 ||
+        msgpack_unpack_next(&up, sb.data, sb.size, NULL) != MSGPACK_UNPACK_SUCCESS)
+        goto out;
+    int64_t code;
+    const msgpack_object *v = proto_map_get(&up.data, "code");
+    /* Only codes an endpoint may send: 1000-1003, 1007-1014, 3000-4999. */
+    if (v && proto_obj_int(v, &code) == 0 &&
+        ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+         (code >= 3000 && code <= 4999)))
+        r->close_code = (int)code;
+    v = proto_map_get(&up.data, "reason");
+    char reason[GW_LIVE_REASON_MAX + 1];
+    if (v && proto_obj_str(v, reason, sizeof reason) == 0)
+        memcpy(r->close_reason, reason, sizeof reason);
+out:
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* 1 if key is "user.<lowercase uuid>"; copies the uuid into user. */
+static int live_key_user(const amqp_bytes_t *key, char user[PROTO_UUID_LEN + 1])
+{
+    size_t pl = sizeof GW_LIVE_KEY_PREFIX - 1;
+    if (key->len != pl + PROTO_UUID_LEN || memcmp(key->bytes, GW_LIVE_KEY_PREFIX, pl) != 0)
+        return 0;
+    memcpy(user, (const char *)key->bytes + pl, PROTO_UUID_LEN);
+    user[PROTO_UUID_LEN] = '\0';
+    for (size_t i = 0; i < PROTO_UUID_LEN; i++)
+        if (user[i] >= 'A' && user[i] <= 'F')
+            return 0;
+    return proto_uuid_valid(user);
+}
+
+/* One delivery from the live queue: a frame to forward, or (type "close") a close order. */
+static void handle_live(struct gw_bridge *b, const amqp_bytes_t *key, const amqp_message_t *msg)
+{
+    const amqp_basic_properties_t *p = &msg->properties;
+    char user[PROTO_UUID_LEN + 1];
+    if (!live_key_user(key, user)) {
+        atomic_fetch_add(&b->live_dropped, 1);
+        PROTO_WARN(NULL, "live frame dropped", "why=routing_key key_bytes=%zu", key->len);
+        return;
+    }
+    int is_close = (p->_flags & AMQP_BASIC_TYPE_FLAG) && p->type.len == 5 &&
+                   memcmp(p->type.bytes, "close", 5) == 0;
+    if (!is_close && (msg->body.len > GW_LIVE_FRAME_MAX || msg->body.len == 0 ||
+                      !proto_utf8_valid(msg->body.bytes, msg->body.len))) {
+        atomic_fetch_add(&b->live_dropped, 1);
+        PROTO_WARN(NULL, "live frame dropped", "why=%s user=%s bytes=%zu",
+                   msg->body.len > GW_LIVE_FRAME_MAX ? "too_large" : "not_text", user,
+                   msg->body.len);
+        return;
+    }
+    struct gw_result *r = result_new(GW_RES_LIVE, "", 0);
+    memcpy(r->user, user, sizeof r->user);
+    if (is_close) {
+        parse_close(&msg->body, r);
+    } else {
+        static const char pre[GW_WS_PRE];
+        proto_buf_append(&r->body, pre, sizeof pre);
+        proto_buf_append(&r->body, msg->body.bytes, msg->body.len);
+    }
+    batch_add(b, r);
+}
+
+uint64_t gw_bridge_live_dropped(struct gw_bridge *b)
+{
+    return atomic_load(&b->live_dropped);
+}
+
 static void disconnect(struct gw_bridge *b, int polite)
 {
     if (!b->conn)
@@ -459,6 +686,7 @@ static void disconnect(struct gw_bridge *b, int polite)
     }
     amqp_destroy_connection(b->conn);
     b->conn = NULL;
+    b->live_q[0] = '\0';
     atomic_store(&b->connected, 0);
     for (int w = 0; w < PROTO_WORKER_COUNT; w++)
         atomic_store(&b->consumers[w], -1);
@@ -502,6 +730,8 @@ static int connect_broker(struct gw_bridge *b)
                        0, amqp_empty_table);
     if (rpc_ok(b, "basic.consume") != 0)
         goto fail;
+    if (live_setup(b) != 0)
+        goto fail;
     if (check_consumers(b) < -1)
         goto fail;
     atomic_store(&b->connected, 1);
@@ -530,6 +760,24 @@ static struct gw_job *take_jobs(struct gw_bridge *b)
     b->in_head = b->in_tail = NULL;
     pthread_mutex_unlock(&b->in_mu);
     return j;
+}
+
+/* Moves the live jobs of *list (in order) to the returned list; RPC jobs stay. */
+static struct gw_job *split_live(struct gw_job **list)
+{
+    struct gw_job *live = NULL, **lt = &live, **rp = list;
+    while (*rp) {
+        struct gw_job *j = *rp;
+        if (j->kind == GW_JOB_RPC) {
+            rp = &j->next;
+            continue;
+        }
+        *rp = j->next;
+        j->next = NULL;
+        *lt = j;
+        lt = &j->next;
+    }
+    return live;
 }
 
 static int publish(struct gw_bridge *b, const struct gw_job *j)
@@ -578,13 +826,23 @@ static int read_available(struct gw_bridge *b)
             amqp_basic_return_t ret = {0};
             if (id == AMQP_BASIC_RETURN_METHOD)
                 ret = *(amqp_basic_return_t *)f.payload.method.decoded;
+            char kbuf[96]; /* a live routing key is 41 bytes; longer ones are dropped */
+            amqp_bytes_t key = {0, kbuf};
+            if (id == AMQP_BASIC_DELIVER_METHOD) {
+                const amqp_bytes_t *k =
+                    &((amqp_basic_deliver_t *)f.payload.method.decoded)->routing_key;
+                key.len = k->len < sizeof kbuf ? k->len : sizeof kbuf;
+                memcpy(kbuf, k->bytes, key.len);
+            }
             amqp_message_t msg;
             amqp_rpc_reply_t r = amqp_read_message(b->conn, f.channel, &msg, 0);
             if (r.reply_type != AMQP_RESPONSE_NORMAL) {
                 broker_lost(b, "reading a message failed");
                 return -1;
             }
-            if (id == AMQP_BASIC_DELIVER_METHOD)
+            if (id == AMQP_BASIC_DELIVER_METHOD && f.channel == CH_LIVE)
+                handle_live(b, &key, &msg);
+            else if (id == AMQP_BASIC_DELIVER_METHOD)
                 handle_reply(b, &msg);
             else
                 handle_return(b, &ret, &msg);
@@ -619,6 +877,9 @@ static void *bridge_main(void *arg)
 
         /* Publish everything queued, then read everything available. */
         struct gw_job *j = take_jobs(b);
+        struct gw_job *live = split_live(&j);
+        if (live)
+            live_jobs(b, live);
         if (j && b->conn)
             j = screen_jobs(b, j);
         while (j) {

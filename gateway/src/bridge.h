@@ -18,6 +18,16 @@
  * The bridge declares the topology at every connect, checks each rpc.<worker> queue's
  * consumer count about once a second, and reconnects with backoff (100 ms doubling to
  * 5 s) when the broker is lost, reporting the loss as a GW_RES_BROKER_LOST result.
+ *
+ * Live push (GET /api/ws, see ws.h): at every connect the bridge declares this instance's
+ * own exclusive, auto-delete, server-named queue, consumes it without acks on its own
+ * channel, and reports GW_RES_LIVE_RESET: the lws thread then asks again for every user
+ * that still has sockets (GW_JOB_LIVE_BIND), which is how bindings survive a reconnect.
+ * Binds are sent without waiting and confirmed together by one synchronous call on the
+ * same channel (a channel handles methods in order), then answered GW_RES_LIVE_BOUND.
+ * Deliveries from ft.live become GW_RES_LIVE results (the frame text after GW_WS_PRE
+ * bytes of headroom, or a close order). The denylist check of a WebSocket's token
+ * (GW_JOB_WS_AUTH) uses Redis like RPC jobs, and works while the broker is away.
  */
 #ifndef GW_BRIDGE_H
 #define GW_BRIDGE_H
@@ -31,14 +41,29 @@
 #define GW_REPLY_HEADERS_MAX 3 /* Idempotent-Replayed, Retry-After, Location */
 #define GW_HEADER_VALUE_MAX  512
 #define GW_DENY_PREFIX       "ft:deny:" /* + jti: written by the auth worker at logout */
+#define GW_LIVE_KEY_PREFIX   "user."    /* + lowercase user uuid: routing keys on ft.live */
+#define GW_LIVE_FRAME_MAX    65536      /* larger live frames are dropped (and logged) */
+#define GW_LIVE_REASON_MAX   123        /* close reason bytes (a close frame payload is <= 125) */
+#define GW_WS_PRE            16         /* headroom before a live frame: >= LWS_PRE (ws.c checks) */
+
+enum gw_job_kind {
+    GW_JOB_RPC,         /* publish data[] to ft.rpc (a zeroed job is an RPC) */
+    GW_JOB_WS_AUTH,     /* is jti revoked? answered GW_RES_WS_AUTH for ws_id, user */
+    GW_JOB_LIVE_BIND,   /* bind user.<user> to our live queue; answered GW_RES_LIVE_BOUND */
+    GW_JOB_LIVE_UNBIND, /* remove that binding; not answered */
+};
 
 struct gw_job {
     struct gw_job *next;
-    char corr[PROTO_ID_MAX + 1];  /* correlation id */
-    int worker;                   /* index into proto_worker_names */
-    uint64_t seq;                 /* submit sequence (see GW_RES_BROKER_LOST) */
-    int64_t deadline_ms;          /* unix ms; expiration = deadline - now at publish */
-    char jti[PROTO_UUID_LEN + 1]; /* "" for public routes; else checked against the denylist */
+    enum gw_job_kind kind;
+    uint64_t ws_id;                /* GW_JOB_WS_AUTH: the socket (ws.c's registry id) */
+    char user[PROTO_UUID_LEN + 1]; /* GW_JOB_WS_AUTH and GW_JOB_LIVE_*: lowercase uuid */
+    uint32_t bind_seq;             /* GW_JOB_LIVE_BIND: echoed in GW_RES_LIVE_BOUND */
+    char corr[PROTO_ID_MAX + 1];   /* correlation id */
+    int worker;                    /* index into proto_worker_names */
+    uint64_t seq;                  /* submit sequence (see GW_RES_BROKER_LOST) */
+    int64_t deadline_ms;           /* unix ms; expiration = deadline - now at publish */
+    char jti[PROTO_UUID_LEN + 1];  /* "" for public routes; else checked against the denylist */
     size_t len;
     char data[]; /* the msgpack request envelope */
 };
@@ -46,7 +71,15 @@ struct gw_job {
 enum gw_result_kind {
     GW_RES_REPLY,       /* corr, status, body (JSON), headers */
     GW_RES_BROKER_LOST, /* the connection dropped: fail every pending request with seq <= seq */
+    GW_RES_WS_AUTH,     /* ws_id, user; status: 0 ok, GW_WS_REVOKED or GW_WS_AUTH_DOWN */
+    GW_RES_LIVE_BOUND,  /* user, bind_seq: the binding is in place (or will be at reconnect) */
+    GW_RES_LIVE,        /* user; close_code 0: body = GW_WS_PRE bytes + one text frame;
+                           else close every socket of user with close_code and close_reason */
+    GW_RES_LIVE_RESET,  /* the live queue is new: bind every user with sockets again */
 };
+
+#define GW_WS_REVOKED   1 /* ft:deny:<jti> exists */
+#define GW_WS_AUTH_DOWN 2 /* Redis could not be asked (fail closed) */
 
 struct gw_result {
     struct gw_result *next;
@@ -59,6 +92,12 @@ struct gw_result {
     char hvalue[GW_REPLY_HEADERS_MAX][GW_HEADER_VALUE_MAX + 1];
     uint64_t seq;
     int local; /* answered by the bridge itself (denylist), not by a worker */
+    /* Live push (GW_RES_WS_AUTH, GW_RES_LIVE*). */
+    uint64_t ws_id;
+    char user[PROTO_UUID_LEN + 1];
+    uint32_t bind_seq;
+    int close_code;
+    char close_reason[GW_LIVE_REASON_MAX + 1];
     /* Fields of a sys.ping reply body, for /api/status (has_ping = 1 when a map). */
     int has_ping;
     char version[64];
@@ -98,5 +137,9 @@ int gw_bridge_connected(struct gw_bridge *b);
 
 /* Consumers on rpc.<worker> at the last check, or -1 when unknown. Any thread. */
 int gw_bridge_consumers(struct gw_bridge *b, int worker);
+
+/* Live frames dropped by the bridge so far: too large (or not UTF-8 text, or a routing
+ * key that names no user). Any thread. */
+uint64_t gw_bridge_live_dropped(struct gw_bridge *b);
 
 #endif

@@ -1,6 +1,7 @@
 /* The gateway's configuration table; see config.h. */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "kv.h"
@@ -23,6 +24,11 @@ enum {
     V_AUDIENCE,
     V_REDIS,
     V_PROXY,
+    V_ORIGINS,
+    V_WS_AUTH,
+    V_WS_QMAX,
+    V_WS_QBYTES,
+    V_WS_PING,
     V_COUNT
 };
 
@@ -53,7 +59,71 @@ static struct proto_cfg_var vars[V_COUNT] = {
     [V_PROXY] = {"GW_TRUST_PROXY", "0", PROTO_CFG_BOOL, 0, 1,
                  "1: the client ip is the last X-Forwarded-For address (behind our proxy)", NULL,
                  0},
+    [V_ORIGINS] = {"GW_ALLOWED_ORIGINS", "", PROTO_CFG_STR, 0, 4096,
+                   "comma-separated exact Origins allowed on /api/ws (a request without Origin "
+                   "is always allowed)",
+                   NULL, 0},
+    [V_WS_AUTH] = {"GW_WS_AUTH_TIMEOUT_MS", "5000", PROTO_CFG_INT, 100, 60000,
+                   "time a WebSocket has for its auth message (then 1008)", NULL, 0},
+    [V_WS_QMAX] = {"GW_WS_QUEUE_MAX", "64", PROTO_CFG_INT, 1, 100000,
+                   "frames waiting per WebSocket before it is closed as a slow consumer", NULL, 0},
+    [V_WS_QBYTES] = {"GW_WS_QUEUE_BYTES", "1048576", PROTO_CFG_INT, 65536, 256 << 20,
+                     "bytes waiting per WebSocket before it is closed as a slow consumer", NULL, 0},
+    [V_WS_PING] = {"GW_WS_PING_S", "30", PROTO_CFG_INT, 1, 3600,
+                   "idle seconds before a WebSocket ping; no pong within 15 s closes it", NULL, 0},
 };
+
+/* One origin: http or https, a host of [A-Za-z0-9.-] or a [v6] literal, optional :port. */
+static int origin_ok(const char *s, size_t n)
+{
+    size_t p;
+    if (n > 7 && strncmp(s, "http://", 7) == 0)
+        p = 7;
+    else if (n > 8 && strncmp(s, "https://", 8) == 0)
+        p = 8;
+    else
+        return 0;
+    size_t host = p;
+    if (p < n && s[p] == '[') {
+        while (p < n && s[p] != ']')
+            if (!strchr("0123456789abcdefABCDEF:.[", s[p++]))
+                return 0;
+        if (p++ >= n)
+            return 0;
+    } else {
+        while (p < n && (isalnum((unsigned char)s[p]) || s[p] == '.' || s[p] == '-'))
+            p++;
+    }
+    if (p == host)
+        return 0;
+    if (p < n && s[p] == ':') {
+        size_t d = ++p;
+        while (p < n && isdigit((unsigned char)s[p]))
+            p++;
+        if (p == d || p - d > 5)
+            return 0;
+    }
+    return p == n;
+}
+
+int gw_origins_check(const char *list)
+{
+    const char *s = list;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        const char *a = s, *e = s + n;
+        while (a < e && *a == ' ')
+            a++;
+        while (e > a && e[-1] == ' ')
+            e--;
+        if (!origin_ok(a, (size_t)(e - a)))
+            return -1;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return 0;
+}
 
 int gw_config_load(struct gw_config *cfg, FILE *report)
 {
@@ -74,6 +144,19 @@ int gw_config_load(struct gw_config *cfg, FILE *report)
     cfg->jwt_audience = vars[V_AUDIENCE].str;
     cfg->redis_url = vars[V_REDIS].str;
     cfg->trust_proxy = (int)vars[V_PROXY].num;
+    cfg->allowed_origins = vars[V_ORIGINS].str;
+    cfg->ws_auth_timeout_ms = (int)vars[V_WS_AUTH].num;
+    cfg->ws_queue_max = (int)vars[V_WS_QMAX].num;
+    cfg->ws_queue_bytes = (size_t)vars[V_WS_QBYTES].num;
+    cfg->ws_ping_s = (int)vars[V_WS_PING].num;
+    if (gw_origins_check(cfg->allowed_origins) != 0) {
+        if (report)
+            fprintf(report,
+                    "config: GW_ALLOWED_ORIGINS=%s is not a comma-separated list of "
+                    "http(s)://host[:port] origins\n",
+                    cfg->allowed_origins);
+        bad++;
+    }
     if (gw_store_check_url(cfg->redis_url) != 0) {
         if (report) /* no value: it may hold a password */
             fprintf(report,

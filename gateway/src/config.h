@@ -22,11 +22,20 @@ struct gw_config {
     enum proto_log_level log_level; /* LOG_LEVEL */
     const char *jwt_secret;         /* JWT_SECRET: HS256 key, >= PROTO_TOKEN_SECRET_MIN bytes */
     size_t jwt_secret_len;
-    const char *jwt_issuer;   /* JWT_ISSUER */
-    const char *jwt_audience; /* JWT_AUDIENCE */
-    const char *redis_url;    /* REDIS_URL (secret: may contain a password) */
-    int trust_proxy;          /* GW_TRUST_PROXY: client ip from the last X-Forwarded-For hop */
+    const char *jwt_issuer;      /* JWT_ISSUER */
+    const char *jwt_audience;    /* JWT_AUDIENCE */
+    const char *redis_url;       /* REDIS_URL (secret: may contain a password) */
+    int trust_proxy;             /* GW_TRUST_PROXY: client ip from the last X-Forwarded-For hop */
+    const char *allowed_origins; /* GW_ALLOWED_ORIGINS: comma-separated exact origins, "" none */
+    int ws_auth_timeout_ms;      /* GW_WS_AUTH_TIMEOUT_MS: time for the first (auth) message */
+    int ws_queue_max;            /* GW_WS_QUEUE_MAX: frames waiting per socket */
+    size_t ws_queue_bytes;       /* GW_WS_QUEUE_BYTES: bytes waiting per socket */
+    int ws_ping_s;               /* GW_WS_PING_S: idle seconds before a ping */
 };
+
+/* 0 if `list` is empty or a comma-separated list of origins "http(s)://host[:port]" (no
+ * path, no trailing slash; spaces around commas allowed), else -1. */
+int gw_origins_check(const char *list);
 
 /* Fills cfg from the environment. Reports every problem on `report` and returns their
  * count (> 0): the caller then exits PROTO_CONFIG_EXIT. Strings point into the

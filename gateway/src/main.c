@@ -19,14 +19,19 @@ static void on_signal(int sig)
         gw_server_request_stop(server);
 }
 
-/* Many concurrent keep-alive connections need descriptors: use the hard limit. */
+/* Keep-alive connections and WebSockets are one descriptor each: use the hard limit (lws
+ * sizes its tables from it when the context is created, so this runs first). */
 static void raise_fd_limit(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
     }
+    PROTO_INFO(NULL, "open file limit", "fds=%llu", (unsigned long long)rl.rlim_cur);
 }
 
 int main(int argc, char **argv)

@@ -6,8 +6,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include "bridge.h"
@@ -16,6 +18,7 @@
 #include "request.h"
 #include "routes.h"
 #include "static.h"
+#include "ws.h"
 
 #include "proto/json.h"
 #include "proto/log.h"
@@ -44,13 +47,18 @@ struct gw_server {
     const struct gw_config *cfg;
     struct proto_token_keys keys; /* from cfg: verifies access tokens */
     struct lws_context *ctx;
+    struct ev_loop *loop; /* libev (epoll), owned here; lws joins it as a foreign loop */
     struct gw_bridge *bridge;
+    struct gw_ws_hub *hub;    /* GET /api/ws sockets */
+    lws_retry_bo_t ws_policy; /* WebSocket pings */
     struct gw_pending_table *pending;
     const struct gw_route *routes;
     size_t nroutes;
     struct conn_slot *slots; /* connection registry: id = gen << 32 | (index + 1) */
     int nslots, free_head;
     lws_sorted_usec_list_t sweep;
+    lws_sorted_usec_list_t drain_more; /* results left for the next loop iteration */
+    struct gw_result *backlog;         /* ... in arrival order */
     volatile sig_atomic_t stop;
     int draining;
     uint64_t submit_seq;
@@ -246,14 +254,24 @@ static void deliver(struct gw_server *s, struct gw_pending *p, struct gw_result 
     gw_http_respond(wsi, c, r->status, c->resp.len ? "application/json" : NULL);
 }
 
-/* Drains every result the bridge queued (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+static void drain_more_cb(lws_sorted_usec_list_t *sul);
+
+/*
+ * Handles every result the bridge queued (LWS_CALLBACK_EVENT_WAIT_CANCELLED), in order.
+ * Live frames beyond a user's share of one round stay, with everything after them, for
+ * the next service loop iteration, so sockets write between rounds (see ws.c).
+ */
 static void drain_results(struct gw_server *s)
 {
     if (!s->bridge)
         return;
-    struct gw_result *r = gw_bridge_take_results(s->bridge);
-    while (r) {
-        struct gw_result *next = r->next;
+    struct gw_result *fresh = gw_bridge_take_results(s->bridge), **tail = &s->backlog;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = fresh;
+    gw_ws_round(s->hub);
+    struct gw_result *r;
+    while ((r = s->backlog)) {
         if (r->kind == GW_RES_BROKER_LOST) {
             struct gw_pending *p;
             while ((p = gw_pending_take_upto(s->pending, r->seq))) {
@@ -261,16 +279,24 @@ static void drain_results(struct gw_server *s)
                              "the message broker connection was lost");
                 free(p);
             }
-        } else {
+        } else if (r->kind == GW_RES_REPLY) {
             struct gw_pending *p = gw_pending_take(s->pending, r->corr);
             if (p) {
                 deliver(s, p, r);
                 free(p);
             }
+        } else if (!gw_ws_result(s->hub, r)) {
+            lws_sul_schedule(s->ctx, 0, &s->drain_more, drain_more_cb, 1);
+            return;
         }
+        s->backlog = r->next;
         gw_result_free(r);
-        r = next;
     }
+}
+
+static void drain_more_cb(lws_sorted_usec_list_t *sul)
+{
+    drain_results(lws_container_of(sul, struct gw_server, drain_more));
 }
 
 static void sweep_cb(lws_sorted_usec_list_t *sul)
@@ -283,6 +309,7 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
         fail_pending(s, p, 504, "upstream_timeout", "the service did not answer in time");
         free(p);
     }
+    gw_ws_tick(s->hub);
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep_cb, SWEEP_US);
 }
 
@@ -428,6 +455,7 @@ static void metrics_text(struct gw_server *s, struct gw_conn *c)
         "fintwin_gateway_broker_connected %d\n",
         s->m.rpc_seconds_sum, s->m.rpc_count, s->m.rpc_timeouts, s->m.auth_refused,
         gw_pending_count(s->pending), gw_bridge_connected(s->bridge));
+    gw_ws_metrics(s->hub, b);
 }
 
 static int header_copy(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t size)
@@ -847,6 +875,26 @@ static int on_writeable(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/*
+ * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: a WebSocket upgrade is allowed on GET /api/ws only
+ * (and not while shutting down); any other path is answered 404 and hung up, so no
+ * other URL of this vhost can become a socket. Returns 0 to let lws go on, -1 to hang up.
+ */
+static int confirm_upgrade(struct gw_server *s, struct lws *wsi, const char *up)
+{
+    if (!up || strcasecmp(up, "websocket") != 0)
+        return 0; /* h2c: lws's own business, as before */
+    char uri[sizeof GW_WS_PATH];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI);
+    int ok = n == (int)strlen(GW_WS_PATH) &&
+             lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) == n &&
+             strcmp(uri, GW_WS_PATH) == 0;
+    if (ok && !s->draining && s->hub)
+        return 0;
+    lws_return_http_status(wsi, ok ? HTTP_STATUS_SERVICE_UNAVAILABLE : HTTP_STATUS_NOT_FOUND, NULL);
+    return -1;
+}
+
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
@@ -858,6 +906,10 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return (s->stop || s->draining) ? 1 : 0; /* stop accepting while shutting down */
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(s, wsi, in);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return 1; /* Sec-WebSocket-Protocol named this HTTP protocol: no WebSocket here */
     case LWS_CALLBACK_HTTP:
         return on_http(s, wsi, c, in);
     case LWS_CALLBACK_HTTP_BODY:
@@ -883,10 +935,62 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* The "fintwin-ws" protocol: one struct gw_ws per socket; see ws.h. */
+static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+    struct lws_context *ctx = lws_get_context(wsi);
+    struct gw_server *s = ctx ? lws_context_user(ctx) : NULL;
+    struct gw_ws *ws = user;
+    if (!s)
+        return 0;
+    /* A new connection starts on the vhost's default protocol (this one) until its first
+     * HTTP request binds protocols[0]: an upgrade on a fresh connection asks here. */
+    if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
+        return confirm_upgrade(s, wsi, in);
+    if (!s->hub || !ws)
+        return 0;
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        gw_ws_established(s->hub, wsi, ws);
+        break;
+    case LWS_CALLBACK_RECEIVE:
+        gw_ws_receive(s->hub, ws, in, len);
+        break;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return gw_ws_writeable(s->hub, ws);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        gw_ws_peer_close(ws, in, len);
+        break;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        gw_ws_pong(ws);
+        break;
+    case LWS_CALLBACK_CLOSED:
+        gw_ws_closed(s->hub, ws);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/*
+ * protocols[0] serves HTTP: lws binds it for every HTTP request that matches no mount.
+ * A WebSocket upgrade without Sec-WebSocket-Protocol gets the vhost's default protocol,
+ * which would be protocols[0]: the "default" option below makes it "fintwin-ws" instead
+ * (lws 4.1 also starts each accepted connection on it), and callback_http refuses a
+ * socket that names "fintwin-http". Either callback may be asked to confirm an upgrade.
+ */
 static const struct lws_protocols protocols[] = {
     {"fintwin-http", callback_http, sizeof(struct gw_conn), 0, 0, NULL, 0},
+    {"fintwin-ws", callback_ws, sizeof(struct gw_ws), GW_WS_RX_BUFFER, 0, NULL,
+     GW_LIVE_FRAME_MAX + 16},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
+
+static const struct lws_protocol_vhost_options ws_default = {NULL, NULL, "default", "1"};
+static const struct lws_protocol_vhost_options ws_pvo = {NULL, &ws_default, "fintwin-ws", ""};
+static const uint32_t ws_retry_ms[] = {1000};
 
 static void lws_log_emit(int level, const char *line)
 {
@@ -926,6 +1030,28 @@ struct gw_server *gw_server_new(const struct gw_config *cfg)
     info.user = s;
     info.max_http_header_data = (unsigned short)cfg->max_header;
     info.count_threads = 1;
+    /* libev (epoll) instead of lws's default poll(): poll() costs O(open sockets) per
+     * service loop, which at 10,000 WebSockets dominated the gateway's CPU (perf) and made
+     * each new socket cost milliseconds. The loop is ours (a foreign loop to lws) so that
+     * gw_server_run can turn it once at a time with EVRUN_ONCE and check for a stop request;
+     * lws_service() would run it until it is empty. The plugin comes with libwebsockets. */
+    s->loop = ev_loop_new(EVFLAG_AUTO);
+    if (!s->loop) {
+        PROTO_ERROR(NULL, "cannot create the event loop", NULL);
+        goto fail;
+    }
+    void *foreign_loops[1] = {s->loop};
+    info.foreign_loops = foreign_loops;
+    info.options |= LWS_SERVER_OPTION_LIBEV;
+    /* fd_limit_per_thread 0: lws sizes its tables from RLIMIT_NOFILE, which main raised. */
+    info.pvo = &ws_pvo;
+    /* lws's own validity checks off (hangup 0): they arm a timer per connection in one
+     * sorted list, O(connections) per insert; ws.c pings from one periodic walk instead. */
+    s->ws_policy.retry_ms_table = ws_retry_ms;
+    s->ws_policy.retry_ms_table_count = 1;
+    s->ws_policy.secs_since_valid_ping = 0;
+    s->ws_policy.secs_since_valid_hangup = 0;
+    info.retry_and_idle_policy = &s->ws_policy;
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         PROTO_ERROR(NULL, "cannot listen", "bind=%s port=%d", cfg->bind, cfg->port);
@@ -935,6 +1061,7 @@ struct gw_server *gw_server_new(const struct gw_config *cfg)
     s->bridge = gw_bridge_start(&bc);
     if (!s->bridge)
         goto fail;
+    s->hub = gw_ws_hub_new(cfg, &s->keys, s->bridge);
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep_cb, SWEEP_US);
     PROTO_INFO(NULL, "listening", "bind=%s port=%d timeout_ms=%d", cfg->bind, cfg->port,
                cfg->rpc_timeout_ms);
@@ -954,15 +1081,15 @@ void gw_server_request_stop(struct gw_server *s)
 int gw_server_run(struct gw_server *s)
 {
     while (!s->stop)
-        if (lws_service(s->ctx, 0) < 0)
-            break;
+        ev_run(s->loop, EVRUN_ONCE);
     s->draining = 1;
-    PROTO_INFO(NULL, "shutting down", "in_flight=%zu active=%d", gw_pending_count(s->pending),
-               s->active);
-    int64_t end = mono_us() + ((int64_t)s->cfg->rpc_timeout_ms + 1000) * 1000;
-    while (s->active > 0 && mono_us() < end)
-        if (lws_service(s->ctx, 0) < 0)
-            break;
+    PROTO_INFO(NULL, "shutting down", "in_flight=%zu active=%d websockets=%zu",
+               gw_pending_count(s->pending), s->active, gw_ws_count(s->hub));
+    gw_ws_shutdown(s->hub);
+    int64_t now = mono_us(), end = now + ((int64_t)s->cfg->rpc_timeout_ms + 1000) * 1000;
+    int64_t ws_end = now + 2000 * 1000; /* close handshakes get 2 s */
+    while ((s->active > 0 && mono_us() < end) || (gw_ws_count(s->hub) > 0 && mono_us() < ws_end))
+        ev_run(s->loop, EVRUN_ONCE);
     return 0;
 }
 
@@ -970,11 +1097,21 @@ void gw_server_free(struct gw_server *s)
 {
     if (!s)
         return;
+    gw_ws_hub_detach(s->hub);
     gw_bridge_stop(s->bridge);
     s->bridge = NULL;
     if (s->ctx) {
         lws_sul_cancel(&s->sweep);
+        lws_sul_cancel(&s->drain_more);
         lws_context_destroy(s->ctx);
+    }
+    if (s->loop)
+        ev_loop_destroy(s->loop);
+    gw_ws_hub_free(s->hub);
+    while (s->backlog) {
+        struct gw_result *next = s->backlog->next;
+        gw_result_free(s->backlog);
+        s->backlog = next;
     }
     gw_pending_free(s->pending);
     msgpack_sbuffer_destroy(&s->env);

@@ -1,0 +1,373 @@
+/*
+ * e2e, the live channel through the whole system: a real gateway (two, for one test) and
+ * all seven workers. Users register over HTTP, hold sockets on /api/ws (a real WebSocket
+ * client, tests/support/ft_ws), and move money over HTTP; the frames must come from the
+ * real path: transaction worker -> outbox -> ft.events -> notification worker -> commit ->
+ * ft.live -> the gateway holding the socket.
+ *
+ * "Nobody else gets one" is checked with a barrier rather than a sleep: after the frames
+ * that must arrive have arrived, each bystander deposits to itself and the first frames its
+ * socket then sees must be its own; a short bounded drain follows.
+ */
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "e2e.h"
+#include "ft_ws.h"
+
+#include "proto/uuid.h"
+
+#define FRAME_DEADLINE_MS 1000 /* issue 5: a deposit's frame arrives within 1 s */
+#define WS_TIMEOUT_MS     5000
+
+static struct e2e st, st2; /* st: all workers + gateway 1; st2: a second gateway only */
+
+struct user {
+    char *token;
+    char *id;
+};
+
+static int suite_init(void)
+{
+    e2e_init(&st, "live");
+    e2e_init(&st2, "live-gw2");
+    if (e2e_start_all(&st, NULL) != 0)
+        return 1;
+    if (e2e_start_gateway(&st2, NULL) != 0) {
+        fprintf(stderr, "second gateway did not start (see %s)\n", st2.dir);
+        e2e_stop_all(&st);
+        return 1;
+    }
+    return 0;
+}
+
+static void register_user(const char *name, struct user *u);
+static struct ft_ws *open_socket(const struct e2e *e, const struct user *u);
+static long post_txn(const struct e2e *e, const struct user *u, const char *body);
+static char *await_frame(struct ft_ws *ws, const char *const needles[], double deadline,
+                         int *others);
+static double now_ms(void);
+static void user_free(struct user *u);
+
+/* Earlier tests (the bank test's thousands of postings) may have left txn.posted events in
+ * events.notification, which this file's notification worker works through first. Waits
+ * (up to 90 s) until a probe deposit's frame arrives, so the timed frames below measure the
+ * path, not the backlog. 1 when drained. */
+static int wait_backlog_drained(void)
+{
+    struct user u;
+    register_user("live-probe", &u);
+    struct ft_ws *w = open_socket(&st, &u);
+    int ok = post_txn(&st, &u, "{\"type\":\"deposit\",\"amount\":\"1\"}") == 201;
+    const char *note[] = {"Deposit received", NULL};
+    double t0 = now_ms();
+    char *f = ok ? await_frame(w, note, t0 + 90000, NULL) : NULL;
+    if (f)
+        fprintf(stderr, "\n  event backlog drained in %.1f s\n", (now_ms() - t0) / 1000);
+    ok = f != NULL;
+    free(f);
+    ft_ws_close(w, 1000);
+    user_free(&u);
+    return ok;
+}
+
+/* The first test's fixture: see wait_backlog_drained. */
+static void test_e2e_live_event_backlog_drains(void)
+{
+    CU_ASSERT_FATAL(wait_backlog_drained());
+}
+
+static int suite_clean(void)
+{
+    e2e_stop_all(&st2);
+    e2e_stop_all(&st);
+    e2e_cleanup(&st2);
+    e2e_cleanup(&st);
+    return 0;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+static long call(const struct e2e *e, const char *method, const char *path, const char *token,
+                 const char *body, struct ft_http_resp *r)
+{
+    char h[2200], idem[80], id[PROTO_UUID_LEN + 1];
+    const char *hdrs[] = {h, idem, NULL};
+    snprintf(h, sizeof h, "Authorization: Bearer %s", token ? token : "");
+    proto_uuid_v4(id);
+    snprintf(idem, sizeof idem, "Idempotency-Key: live-%s", id);
+    ft_http(method, e2e_url(e, path), token ? hdrs : hdrs + 1, body, body ? strlen(body) : 0,
+            10000, r);
+    return r->status;
+}
+
+static void register_user(const char *name, struct user *u)
+{
+    char id[PROTO_UUID_LEN + 1], body[256];
+    proto_uuid_v4(id);
+    snprintf(body, sizeof body,
+             "{\"email\":\"%s-%.8s@example.com\",\"password\":\"a long passphrase\","
+             "\"full_name\":\"%s\"}",
+             name, id, name);
+    struct ft_http_resp r;
+    CU_ASSERT_EQUAL(call(&st, "POST", "/api/auth/register", NULL, body, &r), 201);
+    u->token = e2e_json_str(r.body, "ft_token");
+    u->id = e2e_json_str(r.body, "user\":{\"id");
+    ft_http_resp_free(&r);
+    CU_ASSERT_FATAL(u->token && u->id);
+}
+
+static void user_free(struct user *u)
+{
+    free(u->token);
+    free(u->id);
+}
+
+/* A socket on gateway e, authenticated as u (the test fails otherwise). */
+static struct ft_ws *open_socket(const struct e2e *e, const struct user *u)
+{
+    int http = 0;
+    struct ft_ws *ws = ft_ws_connect(e->port, "/api/ws", NULL, WS_TIMEOUT_MS, &http);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ws);
+    CU_ASSERT_EQUAL_FATAL(ft_ws_auth(ws, u->token, WS_TIMEOUT_MS), 0);
+    return ws;
+}
+
+/* POSTs a transaction through gateway e; returns the HTTP status. */
+static long post_txn(const struct e2e *e, const struct user *u, const char *body)
+{
+    struct ft_http_resp r;
+    long st_code = call(e, "POST", "/api/transactions/", u->token, body, &r);
+    if (st_code != 201)
+        fprintf(stderr, "\n  POST /api/transactions/ %s: %ld %s\n", body, st_code, r.body);
+    ft_http_resp_free(&r);
+    return st_code;
+}
+
+/* Waits until a frame containing every needle (NULL-terminated) arrives, up to deadline
+ * (monotonic ms). Frames that do not match are counted in *others (may be NULL) and
+ * dropped. Returns the frame (caller frees) or NULL. */
+static char *await_frame(struct ft_ws *ws, const char *const needles[], double deadline,
+                         int *others)
+{
+    for (;;) {
+        int left = (int)(deadline - now_ms());
+        if (left < 0)
+            return NULL;
+        char *f = NULL;
+        int rc = ft_ws_recv(ws, left, &f, NULL);
+        if (rc != 1)
+            return NULL;
+        int all = 1;
+        for (int i = 0; needles[i]; i++)
+            all = all && strstr(f, needles[i]) != NULL;
+        if (all)
+            return f;
+        if (others)
+            ++*others;
+        free(f);
+    }
+}
+
+/* The bystander check: u deposits to itself; the first notification its socket gets must be
+ * that deposit's (anything before it was someone else's). Then nothing for 200 ms. */
+static void assert_nothing_foreign(struct ft_ws *ws, const struct user *u)
+{
+    CU_ASSERT_EQUAL(post_txn(&st, u, "{\"type\":\"deposit\",\"amount\":\"0.01\"}"), 201);
+    char *f = NULL;
+    int rc = ft_ws_recv(ws, WS_TIMEOUT_MS, &f, NULL);
+    CU_ASSERT_EQUAL(rc, 1);
+    /* the first frame is about its own deposit: its notification or its balance */
+    CU_ASSERT(f && (strstr(f, "$0.01") || strstr(f, "\"balance\"")));
+    CU_ASSERT(f && !strstr(f, "Money received") && !strstr(f, "Transfer sent"));
+    if (f && !(strstr(f, "$0.01") || strstr(f, "\"balance\"")))
+        fprintf(stderr, "\n  foreign frame: %s\n", f);
+    free(f);
+    /* drain u's own frames (notification + balance), then expect silence */
+    const char *own[] = {"$0.01", NULL};
+    free(await_frame(ws, own, now_ms() + WS_TIMEOUT_MS, NULL));
+    f = NULL;
+    while (ft_ws_recv(ws, 200, &f, NULL) == 1) {
+        CU_ASSERT(strstr(f, "\"balance\"") != NULL); /* only its own balance frame may remain */
+        free(f);
+        f = NULL;
+    }
+}
+
+static void test_e2e_live_deposit_reaches_own_sockets_only(void)
+{
+    struct user a, c;
+    register_user("live-a", &a);
+    register_user("live-c", &c);
+    struct ft_ws *a1 = open_socket(&st, &a), *a2 = open_socket(&st, &a);
+    struct ft_ws *c1 = open_socket(&st, &c);
+
+    CU_ASSERT_EQUAL(post_txn(&st, &a, "{\"type\":\"deposit\",\"amount\":\"1234.50\"}"), 201);
+    double t0 = now_ms();
+    const char *note[] = {"\"type\":\"notification\"", "Deposit received", "$1,234.50", NULL};
+    const char *bal[] = {"\"type\":\"balance\"", "1234.50", NULL};
+    struct ft_ws *tabs[] = {a1, a2};
+    for (int i = 0; i < 2; i++) {
+        char *f = await_frame(tabs[i], note, t0 + FRAME_DEADLINE_MS, NULL);
+        CU_ASSERT_PTR_NOT_NULL(f);
+        if (i == 0 && f)
+            fprintf(stderr, "\n  deposit frame after %.1f ms: %.200s\n", now_ms() - t0, f);
+        CU_ASSERT(f && strstr(f, "\"is_read\":false"));
+        free(f);
+        f = await_frame(tabs[i], bal, t0 + WS_TIMEOUT_MS, NULL);
+        CU_ASSERT_PTR_NOT_NULL(f);
+        free(f);
+    }
+    assert_nothing_foreign(c1, &c);
+    ft_ws_close(a1, 1000);
+    ft_ws_close(a2, 1000);
+    ft_ws_close(c1, 1000);
+    user_free(&a);
+    user_free(&c);
+}
+
+static void test_e2e_live_transfer_reaches_both_sides(void)
+{
+    struct user a, b, c;
+    register_user("live-sender", &a);
+    register_user("live-recipient", &b);
+    register_user("live-bystander", &c);
+    CU_ASSERT_EQUAL(post_txn(&st, &a, "{\"type\":\"deposit\",\"amount\":\"50\"}"), 201);
+    /* b must have an account to receive into */
+    struct ft_http_resp r;
+    CU_ASSERT_EQUAL(call(&st, "GET", "/api/accounts", b.token, NULL, &r), 200);
+    ft_http_resp_free(&r);
+    struct ft_ws *wa = open_socket(&st, &a), *wb = open_socket(&st, &b);
+    struct ft_ws *wc = open_socket(&st, &c);
+
+    char body[200];
+    snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":\"20.25\",\"to_account\":\"%s\"}",
+             b.id);
+    CU_ASSERT_EQUAL(post_txn(&st, &a, body), 201);
+    double t0 = now_ms();
+    const char *sent[] = {"Transfer sent", "$20.25", NULL};
+    const char *got[] = {"Money received", "$20.25", NULL};
+    int a_others = 0, b_others = 0;
+    char *f = await_frame(wa, sent, t0 + FRAME_DEADLINE_MS, &a_others);
+    CU_ASSERT_PTR_NOT_NULL(f);
+    free(f);
+    f = await_frame(wb, got, t0 + FRAME_DEADLINE_MS, &b_others);
+    CU_ASSERT_PTR_NOT_NULL(f);
+    CU_ASSERT(f && !strstr(f, "Transfer sent"));
+    free(f);
+    /* the sender never sees the recipient's notification and vice versa */
+    const char *bal_a[] = {"\"type\":\"balance\"", "29.75", NULL};
+    f = await_frame(wa, bal_a, t0 + WS_TIMEOUT_MS, &a_others);
+    CU_ASSERT_PTR_NOT_NULL(f);
+    free(f);
+    CU_ASSERT_EQUAL(a_others, 0);
+    assert_nothing_foreign(wc, &c);
+    ft_ws_close(wa, 1000);
+    ft_ws_close(wb, 1000);
+    ft_ws_close(wc, 1000);
+    user_free(&a);
+    user_free(&b);
+    user_free(&c);
+}
+
+/* Issue 5: a deposit made through gateway A reaches a socket held by gateway B. */
+static void test_e2e_live_through_another_gateway(void)
+{
+    struct user d;
+    register_user("live-gw2", &d);
+    struct ft_ws *w = open_socket(&st2, &d); /* held by gateway 2 */
+    CU_ASSERT_EQUAL(post_txn(&st, &d, "{\"type\":\"deposit\",\"amount\":\"7\"}"), 201);
+    double t0 = now_ms();
+    const char *note[] = {"Deposit received", "$7.00", NULL};
+    char *f = await_frame(w, note, t0 + FRAME_DEADLINE_MS, NULL);
+    CU_ASSERT_PTR_NOT_NULL(f);
+    free(f);
+    ft_ws_close(w, 1000);
+    user_free(&d);
+}
+
+/* After a reconnect the client catches up over REST: frames are not replayed. */
+static void test_e2e_live_catch_up_after_reconnect(void)
+{
+    struct user u;
+    register_user("live-away", &u);
+    struct ft_ws *w = open_socket(&st, &u);
+    ft_ws_close(w, 1000);
+    CU_ASSERT_EQUAL(post_txn(&st, &u, "{\"type\":\"deposit\",\"amount\":\"3.10\"}"), 201);
+    struct ft_http_resp r;
+    /* the notification is written asynchronously (an event): wait for it with a deadline */
+    int found = 0;
+    double deadline = now_ms() + WS_TIMEOUT_MS;
+    while (!found && now_ms() < deadline) {
+        CU_ASSERT_EQUAL(call(&st, "GET", "/api/notifications/?unread_only=true", u.token, NULL, &r),
+                        200);
+        found = r.body && strstr(r.body, "$3.10") != NULL;
+        ft_http_resp_free(&r);
+    }
+    CU_ASSERT(found);
+    /* reconnected after it was committed (and its frame published to nobody): the new
+     * socket's first frames are about what happens next, nothing is replayed */
+    w = open_socket(&st, &u);
+    CU_ASSERT_EQUAL(post_txn(&st, &u, "{\"type\":\"deposit\",\"amount\":\"0.20\"}"), 201);
+    const char *next[] = {"Deposit received", NULL};
+    int others = 0;
+    char *f = await_frame(w, next, now_ms() + WS_TIMEOUT_MS, &others);
+    CU_ASSERT(f && strstr(f, "$0.20") && !strstr(f, "$3.10"));
+    free(f);
+    ft_ws_close(w, 1000);
+    user_free(&u);
+}
+
+/* Logout closes the user's sockets within 1 s (1008); another user's socket stays open. */
+static void test_e2e_live_logout_closes_sockets(void)
+{
+    struct user u, other;
+    register_user("live-leaver", &u);
+    register_user("live-stayer", &other);
+    struct ft_ws *w1 = open_socket(&st, &u), *w2 = open_socket(&st2, &u);
+    struct ft_ws *wo = open_socket(&st, &other);
+    struct ft_http_resp r;
+    CU_ASSERT_EQUAL(call(&st, "POST", "/api/auth/logout", u.token, "{}", &r), 204);
+    ft_http_resp_free(&r);
+    double t0 = now_ms();
+    CU_ASSERT_EQUAL(ft_ws_wait_close(w1, 1000), 1008);
+    CU_ASSERT_EQUAL(ft_ws_wait_close(w2, (int)(t0 + 1000 - now_ms()) + 1), 1008);
+    CU_ASSERT_EQUAL(ft_ws_close_code(wo), 0);
+    /* the revoked token cannot open a new socket */
+    int http = 0;
+    struct ft_ws *again = ft_ws_connect(st.port, "/api/ws", NULL, WS_TIMEOUT_MS, &http);
+    CU_ASSERT_PTR_NOT_NULL(again);
+    if (again)
+        CU_ASSERT_EQUAL(ft_ws_auth(again, u.token, WS_TIMEOUT_MS), 1008);
+    ft_ws_close(again, 1000);
+    ft_ws_close(w1, 1000);
+    ft_ws_close(w2, 1000);
+    ft_ws_close(wo, 1000);
+    user_free(&u);
+    user_free(&other);
+}
+
+int main(void)
+{
+    if (ft_need_servers() != 0)
+        return 0;
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("e2e_live", suite_init, suite_clean);
+#define ADD(fn) CU_add_test(s, #fn, fn)
+    ADD(test_e2e_live_event_backlog_drains);
+    ADD(test_e2e_live_deposit_reaches_own_sockets_only);
+    ADD(test_e2e_live_transfer_reaches_both_sides);
+    ADD(test_e2e_live_through_another_gateway);
+    ADD(test_e2e_live_catch_up_after_reconnect);
+    ADD(test_e2e_live_logout_closes_sockets);
+#undef ADD
+    return ft_cunit_run();
+}
