@@ -4,8 +4,9 @@
 # 1. installs missing Debian packages (as root);
 # 2. starts PostgreSQL, Redis and RabbitMQ in a temporary directory on free loopback ports
 #    (never the defaults, never up.sh's), creates and migrates database fintwin;
-# 3. builds twice: with AddressSanitizer+UBSan for the unit tests, and normally for the
-#    integration and e2e tests (-Werror under CI=true);
+# 3. builds twice: normally (a -Werror compile check under CI=true, the release flags' sibling)
+#    and with AddressSanitizer+UBSan; every label runs against the sanitized build, so the
+#    worker and gateway processes the integration and e2e tests start are sanitized too;
 # 4. runs ctest by label: unit, integration, e2e; prints a summary;
 # 5. always stops the servers and removes the directory, also on failure or Ctrl-C.
 # FT_TEST_BUILD_DIR (default <repo>/build-test) keeps build trees between runs.
@@ -68,8 +69,8 @@ run_label() {   # run_label LABEL BUILD_DIR: ctest one label, add its counts to 
   rm -f "$out"
 }
 run_label unit "$BUILD-asan"
-run_label integration "$BUILD"
-run_label e2e "$BUILD"
+run_label integration "$BUILD-asan"
+run_label e2e "$BUILD-asan"
 
 ft_log "finished in $((SECONDS - t_start)) s"
 echo "tests: $passed passed, $failed failed"
