@@ -24,6 +24,29 @@ const msgpack_object *proto_map_get(const msgpack_object *map, const char *key)
     return NULL;
 }
 
+int proto_obj_count(const msgpack_object *o, long max, long *out)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (o->via.u64 > (uint64_t)max)
+            return -1;
+        *out = (long)o->via.u64;
+        return 0;
+    }
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 || o->via.str.size > 10)
+        return -1;
+    long v = 0;
+    for (uint32_t i = 0; i < o->via.str.size; i++) {
+        char c = o->via.str.ptr[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int proto_obj_str(const msgpack_object *o, char *buf, size_t size)
 {
     if (!o || o->type != MSGPACK_OBJECT_STR)

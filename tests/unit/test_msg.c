@@ -84,6 +84,38 @@ static void test_msg_obj_str(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
+static void test_msg_obj_count(void)
+{
+    msgpack_object o;
+    long v = -7;
+    o.type = MSGPACK_OBJECT_STR;
+    const char *ok[] = {"0", "100", "0007", "2147483647"};
+    const long want[] = {0, 100, 7, 2147483647L};
+    for (int i = 0; i < 4; i++) {
+        o.via.str.ptr = ok[i];
+        o.via.str.size = (uint32_t)strlen(ok[i]);
+        CU_ASSERT_EQUAL(proto_obj_count(&o, 2147483647L, &v), 0);
+        CU_ASSERT_EQUAL(v, want[i]);
+    }
+    const char *bad[] = {"", "-1", "1.5", " 1", "1e3", "12345678901", "101"};
+    for (int i = 0; i < 7; i++) {
+        o.via.str.ptr = bad[i];
+        o.via.str.size = (uint32_t)strlen(bad[i]);
+        CU_ASSERT_EQUAL(proto_obj_count(&o, 100, &v), -1);
+    }
+    o.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+    o.via.u64 = 100;
+    CU_ASSERT_EQUAL(proto_obj_count(&o, 100, &v), 0);
+    CU_ASSERT_EQUAL(v, 100);
+    o.via.u64 = 101;
+    CU_ASSERT_EQUAL(proto_obj_count(&o, 100, &v), -1);
+    o.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    o.via.i64 = -1;
+    CU_ASSERT_EQUAL(proto_obj_count(&o, 100, &v), -1);
+    o.type = MSGPACK_OBJECT_NIL;
+    CU_ASSERT_EQUAL(proto_obj_count(&o, 100, &v), -1);
+}
+
 static void test_msg_obj_int(void)
 {
     msgpack_sbuffer sb;
@@ -265,6 +297,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("msg", NULL, NULL);
     CU_ADD_TEST(s, test_msg_map_get);
     CU_ADD_TEST(s, test_msg_obj_str);
+    CU_ADD_TEST(s, test_msg_obj_count);
     CU_ADD_TEST(s, test_msg_obj_int);
     CU_ADD_TEST(s, test_msg_obj_money);
     CU_ADD_TEST(s, test_msg_pack_money);

@@ -239,30 +239,6 @@ void notify_twin_text(const msgpack_object *data, struct notify_text *out)
 
 /* ---- requests ---- */
 
-/* A non-negative decimal integer <= max from a str (or an int). -1 otherwise. */
-static int read_count(const msgpack_object *o, long max, long *out)
-{
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        if (o->via.u64 > (uint64_t)max)
-            return -1;
-        *out = (long)o->via.u64;
-        return 0;
-    }
-    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 || o->via.str.size > 10)
-        return -1;
-    long v = 0;
-    for (uint32_t i = 0; i < o->via.str.size; i++) {
-        char c = o->via.str.ptr[i];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    if (v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int notify_query_parse(const msgpack_object *query, struct notify_query *q,
                        struct notify_invalid *bad)
 {
@@ -295,10 +271,10 @@ int notify_query_parse(const msgpack_object *query, struct notify_query *q,
             return invalid(bad, "invalid_unread_only", "unread_only must be true or false.");
     }
     o = proto_map_get(query, "limit");
-    if (o && (read_count(o, NOTIFY_LIMIT_MAX, &q->limit) != 0 || q->limit < 1))
+    if (o && (proto_obj_count(o, NOTIFY_LIMIT_MAX, &q->limit) != 0 || q->limit < 1))
         return invalid(bad, "invalid_limit", "limit must be an integer from 1 to 100.");
     o = proto_map_get(query, "offset");
-    if (o && read_count(o, NOTIFY_OFFSET_MAX, &q->offset) != 0)
+    if (o && proto_obj_count(o, NOTIFY_OFFSET_MAX, &q->offset) != 0)
         return invalid(bad, "invalid_offset", "offset must be an integer >= 0.");
     return 0;
 }

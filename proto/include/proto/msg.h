@@ -20,6 +20,10 @@ const msgpack_object *proto_map_get(const msgpack_object *map, const char *key);
  * a NUL byte (which would silently shorten the C string). */
 int proto_obj_str(const msgpack_object *o, char *buf, size_t size);
 
+/* A count from a query parameter: a non-negative decimal string of at most 10 digits (as the
+ * gateway sends query values) or a positive int, <= max. 0 with *out set, or -1. */
+int proto_obj_count(const msgpack_object *o, long max, long *out);
+
 /* Reads an integer (positive or negative msgpack int). PROTO_ETYPE otherwise,
  * PROTO_ERANGE for a positive int above INT64_MAX. */
 int proto_obj_int(const msgpack_object *o, int64_t *out);
