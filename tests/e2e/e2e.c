@@ -4,6 +4,7 @@
 
 #include <CUnit/CUnit.h>
 #include <ftw.h>
+#include <hiredis/hiredis.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,4 +217,30 @@ char *e2e_json_str(const char *body, const char *key)
     p += strlen(prefix);
     const char *end = strchr(p, '"');
     return end ? strndup(p, (size_t)(end - p)) : NULL;
+}
+
+int e2e_deny_jti(const char *jti)
+{
+    char host[256] = "127.0.0.1";
+    int port = 6379, db = 0;
+    if (sscanf(ft_env("REDIS_URL", ""), "redis://%255[^:/]:%d/%d", host, &port, &db) < 2)
+        return -1;
+    struct timeval tv = {2, 0};
+    redisContext *c = redisConnectWithTimeout(host, port, tv);
+    if (!c || c->err) {
+        if (c)
+            redisFree(c);
+        return -1;
+    }
+    int rc = -1;
+    redisReply *r = redisCommand(c, "SELECT %d", db);
+    if (r && r->type != REDIS_REPLY_ERROR) {
+        freeReplyObject(r);
+        r = redisCommand(c, "SET ft:deny:%s 1 EX 60", jti);
+        rc = r && r->type == REDIS_REPLY_STATUS ? 0 : -1;
+    }
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return rc;
 }

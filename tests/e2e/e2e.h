@@ -81,6 +81,10 @@ int e2e_start_with_auth(struct e2e *e, const char *const env_extra[]);
  * malloc'ed, or NULL when absent. `key` may be a path prefix like "user\":{\"id". */
 char *e2e_json_str(const char *body, const char *key);
 
+/* Revokes a token as logout does: SET ft:deny:<jti> (60 s) on the test Redis (REDIS_URL =
+ * redis://host:port[/db]). 0 or -1. */
+int e2e_deny_jti(const char *jti);
+
 /* Starts the gateway (with env_extra, may be NULL) and one of each worker, then waits up to
  * 30 s for /api/status to show all seven ok. Returns 0, or -1 after saying why on stderr
  * and stopping what it started (CUnit skips the cleanup of a suite whose init failed). */

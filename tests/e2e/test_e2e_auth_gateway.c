@@ -8,7 +8,6 @@
  */
 #include <CUnit/CUnit.h>
 #include <curl/curl.h>
-#include <hiredis/hiredis.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,34 +101,6 @@ static double metric(const struct e2e *e, const char *name)
     }
     ft_http_resp_free(&r);
     return v;
-}
-
-/* One command on the test Redis (REDIS_URL = redis://host:port[/db]). 0 or -1. */
-static int redis_set_deny(const char *jti)
-{
-    char host[256] = "127.0.0.1";
-    int port = 6379, db = 0;
-    const char *url = ft_env("REDIS_URL", "");
-    if (sscanf(url, "redis://%255[^:/]:%d/%d", host, &port, &db) < 2)
-        return -1;
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout(host, port, tv);
-    if (!c || c->err) {
-        if (c)
-            redisFree(c);
-        return -1;
-    }
-    int rc = -1;
-    redisReply *r = redisCommand(c, "SELECT %d", db);
-    if (r && r->type != REDIS_REPLY_ERROR) {
-        freeReplyObject(r);
-        r = redisCommand(c, "SET ft:deny:%s 1 EX 60", jti);
-        rc = r && r->type == REDIS_REPLY_STATUS ? 0 : -1;
-    }
-    if (r)
-        freeReplyObject(r);
-    redisFree(c);
-    return rc;
 }
 
 static void b64url(const char *in, char *out)
@@ -273,7 +244,7 @@ static void test_e2e_auth_revoked_token(void)
     char tok[PROTO_TOKEN_MAX], auth[PROTO_TOKEN_MAX + 16];
     struct proto_token_claims cl;
     mint(&keys, 0, tok, sizeof tok, &cl);
-    CU_ASSERT_EQUAL_FATAL(redis_set_deny(cl.jti), 0);
+    CU_ASSERT_EQUAL_FATAL(e2e_deny_jti(cl.jti), 0);
     double rpcs = metric(&st, "fintwin_gateway_rpc_latency_seconds_count");
     snprintf(auth, sizeof auth, "Bearer %s", tok);
     expect_401("GET", "/api/auth/me", auth, NULL, "token_revoked");

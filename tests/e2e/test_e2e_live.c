@@ -44,42 +44,6 @@ static int suite_init(void)
     return 0;
 }
 
-static void register_user(const char *name, struct user *u);
-static struct ft_ws *open_socket(const struct e2e *e, const struct user *u);
-static long post_txn(const struct e2e *e, const struct user *u, const char *body);
-static char *await_frame(struct ft_ws *ws, const char *const needles[], double deadline,
-                         int *others);
-static double now_ms(void);
-static void user_free(struct user *u);
-
-/* Earlier tests (the bank test's thousands of postings) may have left txn.posted events in
- * events.notification, which this file's notification worker works through first. Waits
- * (up to 90 s) until a probe deposit's frame arrives, so the timed frames below measure the
- * path, not the backlog. 1 when drained. */
-static int wait_backlog_drained(void)
-{
-    struct user u;
-    register_user("live-probe", &u);
-    struct ft_ws *w = open_socket(&st, &u);
-    int ok = post_txn(&st, &u, "{\"type\":\"deposit\",\"amount\":\"1\"}") == 201;
-    const char *note[] = {"Deposit received", NULL};
-    double t0 = now_ms();
-    char *f = ok ? await_frame(w, note, t0 + 90000, NULL) : NULL;
-    if (f)
-        fprintf(stderr, "\n  event backlog drained in %.1f s\n", (now_ms() - t0) / 1000);
-    ok = f != NULL;
-    free(f);
-    ft_ws_close(w, 1000);
-    user_free(&u);
-    return ok;
-}
-
-/* The first test's fixture: see wait_backlog_drained. */
-static void test_e2e_live_event_backlog_drains(void)
-{
-    CU_ASSERT_FATAL(wait_backlog_drained());
-}
-
 static int suite_clean(void)
 {
     e2e_stop_all(&st2);
@@ -175,6 +139,34 @@ static char *await_frame(struct ft_ws *ws, const char *const needles[], double d
             ++*others;
         free(f);
     }
+}
+
+/* Earlier tests (the bank test's thousands of postings) may have left txn.posted events in
+ * events.notification, which this file's notification worker works through first. Waits
+ * (up to 90 s) until a probe deposit's frame arrives, so the timed frames below measure the
+ * path, not the backlog. 1 when drained. */
+static int wait_backlog_drained(void)
+{
+    struct user u;
+    register_user("live-probe", &u);
+    struct ft_ws *w = open_socket(&st, &u);
+    int ok = post_txn(&st, &u, "{\"type\":\"deposit\",\"amount\":\"1\"}") == 201;
+    const char *note[] = {"Deposit received", NULL};
+    double t0 = now_ms();
+    char *f = ok ? await_frame(w, note, t0 + 90000, NULL) : NULL;
+    if (f)
+        fprintf(stderr, "\n  event backlog drained in %.1f s\n", (now_ms() - t0) / 1000);
+    ok = f != NULL;
+    free(f);
+    ft_ws_close(w, 1000);
+    user_free(&u);
+    return ok;
+}
+
+/* The first test's fixture: see wait_backlog_drained. */
+static void test_e2e_live_event_backlog_drains(void)
+{
+    CU_ASSERT_FATAL(wait_backlog_drained());
 }
 
 /* The bystander check: u deposits to itself; the first notification its socket gets must be

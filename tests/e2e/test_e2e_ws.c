@@ -11,7 +11,6 @@
  */
 #include <CUnit/CUnit.h>
 #include <curl/curl.h>
-#include <hiredis/hiredis.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,32 +52,6 @@ static void mint(const struct proto_token_keys *k, const char *sub, int64_t age_
         sub = fresh;
     }
     CU_ASSERT_FATAL(proto_token_mint(k, sub, (int64_t)time(NULL) - age_s, ttl_s, tok, n, cl) > 0);
-}
-
-static int redis_set_deny(const char *jti)
-{
-    char host[256] = "127.0.0.1";
-    int port = 6379, db = 0;
-    if (sscanf(ft_env("REDIS_URL", ""), "redis://%255[^:/]:%d/%d", host, &port, &db) < 2)
-        return -1;
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout(host, port, tv);
-    if (!c || c->err) {
-        if (c)
-            redisFree(c);
-        return -1;
-    }
-    int rc = -1;
-    redisReply *r = redisCommand(c, "SELECT %d", db);
-    if (r && r->type != REDIS_REPLY_ERROR) {
-        freeReplyObject(r);
-        r = redisCommand(c, "SET ft:deny:%s 1 EX 60", jti);
-        rc = r && r->type == REDIS_REPLY_STATUS ? 0 : -1;
-    }
-    if (r)
-        freeReplyObject(r);
-    redisFree(c);
-    return rc;
 }
 
 /* The value of a /metrics sample ("name value" or "name{labels} value"), or -1. */
@@ -310,7 +283,7 @@ static void test_e2e_ws_auth_refused(void)
     mint(&keys, NULL, 3600, 900, tok, sizeof tok, NULL); /* expired 45 minutes ago */
     expect_auth_close(tok, 1008, "token expired");
     mint(&keys, NULL, 0, 900, tok, sizeof tok, &cl);
-    CU_ASSERT_EQUAL_FATAL(redis_set_deny(cl.jti), 0);
+    CU_ASSERT_EQUAL_FATAL(e2e_deny_jti(cl.jti), 0);
     expect_auth_close(tok, 1008, "token revoked");
 }
 

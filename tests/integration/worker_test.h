@@ -12,6 +12,10 @@
 
 #include "ft_amqp.h"
 
+/* What a test binary's main checks first: the servers (ft_need_servers) and the worker
+ * roles' password. 0 to go on, else the exit code: 77 (skip) outside CI, 1 under CI=true. */
+int wt_need_servers(void);
+
 /* postgresql://fintwin_<kind>:$FT_DB_ROLE_PASSWORD@<host:port of PG_URL>/fintwin into out.
  * Returns 0, or -1 (after saying why) when FT_DB_ROLE_PASSWORD or PG_URL is unset. */
 int wt_role_db_url(const char *kind, char *out, size_t size);
