@@ -179,7 +179,7 @@ static void test_ledger_rules_before(void)
 
 static void hash_of(const char *method, const char *json, unsigned char out[LEDGER_HASH_LEN])
 {
-    CU_ASSERT_EQUAL(ledger_request_hash(method, json ? obj(json) : NULL, out), 0);
+    CU_ASSERT_EQUAL(proto_request_hash(method, json ? obj(json) : NULL, out), 0);
 }
 
 static void test_ledger_rules_request_hash(void)

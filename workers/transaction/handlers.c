@@ -129,7 +129,7 @@ static int answer_created(struct wk_ctx *ctx, struct wk_reply *rep, const char *
     int rc = ledger_idem_finish(ctx, user, idem, 201, sb->data, sb->size, transfer_id);
     if (rc < 0)
         return rc;
-    ledger_reply_raw(rep, sb->data, sb->size);
+    wk_reply_raw(rep, sb->data, sb->size);
     rep->status = 201;
     return 0;
 }
@@ -347,7 +347,7 @@ static int post_write(struct wk_ctx *ctx, struct txn_create_tx *t, const char *k
     snprintf(amt, sizeof amt, "%lld", (long long)amount);
     snprintf(after_from, sizeof after_from, "%lld", (long long)from->balance_after);
     snprintf(after_to, sizeof after_to, "%lld", (long long)to->balance_after);
-    char *body = ledger_bytea_text(t->sb.data, t->sb.size);
+    char *body = wk_db_bytea_text(t->sb.data, t->sb.size);
     const char *p[] = {t->transfer_id,
                        kind,
                        amt,
@@ -431,7 +431,7 @@ static int txn_create_tx(struct wk_ctx *ctx, void *arg)
     pack_new_txn(&pk, t, kind, amount, deposit ? &to : &from, &to, created_at);
     if ((rc = post_write(ctx, t, kind, amount, &from, &to)) < 0)
         return rc;
-    ledger_reply_raw(t->rep, t->sb.data, t->sb.size);
+    wk_reply_raw(t->rep, t->sb.data, t->sb.size);
     t->rep->status = 201;
     return 0;
 }

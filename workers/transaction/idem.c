@@ -21,16 +21,6 @@
 #define SWEEP_EVERY 64    /* claims between two opportunistic sweeps */
 #define SWEEP_BATCH "200" /* rows one sweep deletes at most */
 
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 int ledger_idem_prepare(struct ledger_idem *id, const struct proto_request *req,
                         const msgpack_object *body)
 {
@@ -38,21 +28,7 @@ int ledger_idem_prepare(struct ledger_idem *id, const struct proto_request *req,
         snprintf(id->key, sizeof id->key, "k:%s", req->idem);
     else
         snprintf(id->key, sizeof id->key, "r:%s", req->id);
-    return ledger_request_hash(req->method, body, id->hash);
-}
-
-char *ledger_bytea_text(const char *data, size_t len)
-{
-    char *hex = proto_xmalloc(2 * len + 3);
-    hex[0] = '\\';
-    hex[1] = 'x';
-    to_hex((const unsigned char *)data, len, hex + 2);
-    return hex;
-}
-
-void ledger_reply_raw(struct wk_reply *rep, const char *body, size_t len)
-{
-    rep->body->callback(rep->body->data, body, len);
+    return proto_request_hash(req->method, body, id->hash);
 }
 
 /* Deletes a bounded batch of expired records; a failure only delays the cleanup, but it
@@ -86,15 +62,14 @@ static int sweep(struct wk_ctx *ctx)
     return 0;
 }
 
-int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
-                      struct wk_reply *rep)
+/* ledger_idem_begin with the request hash as bytea text. */
+static int idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+                      const char *hash, struct wk_reply *rep)
 {
-    char hash[2 * LEDGER_HASH_LEN + 3] = "\\x";
-    to_hex(id->hash, LEDGER_HASH_LEN, hash + 2);
-    const char *p[] = {user, id->key, hash};
     int rc = sweep(ctx);
     if (rc < 0)
         return rc;
+    const char *p[] = {user, id->key, hash};
     PGresult *r =
         wk_db_exec_prepared(wk_db(ctx), "idem_claim",
                             "INSERT INTO ledger.idempotency (user_id, key, request_hash, state) "
@@ -156,11 +131,20 @@ int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
     PQclear(r);
     if (!body)
         return WK_EDB;
-    ledger_reply_raw(rep, (const char *)body, len);
+    wk_reply_raw(rep, (const char *)body, len);
     PQfreemem(body);
     wk_reply_header(rep, "Idempotent-Replayed", "true");
     PROTO_INFO(wk_request_id(ctx), "idempotent replay", "user=%s", user);
     return LEDGER_IDEM_REPLAYED;
+}
+
+int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+                      struct wk_reply *rep)
+{
+    char *hash = wk_db_bytea_text(id->hash, LEDGER_HASH_LEN);
+    int rc = idem_begin(ctx, user, id, hash, rep);
+    free(hash);
+    return rc;
 }
 
 int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
@@ -168,7 +152,7 @@ int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger
 {
     char st[16];
     snprintf(st, sizeof st, "%d", status);
-    char *hex = ledger_bytea_text(body, len);
+    char *hex = wk_db_bytea_text(body, len);
     const char *p[] = {user, id->key, st, hex, transfer_id};
     PGresult *r = wk_db_exec_prepared(wk_db(ctx), "idem_finish",
                                       "UPDATE ledger.idempotency SET state = 'done', status = $3, "

@@ -81,12 +81,6 @@ int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
 int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
                        int status, const char *body, size_t len, const char *transfer_id);
 
-/* data as bytea hex text ("\\x0a1b..."), the form a text parameter of a bytea column
- * takes; malloc'd, the caller frees. */
-char *ledger_bytea_text(const char *data, size_t len);
-
-/* Copies one packed msgpack object verbatim into the reply body. */
-void ledger_reply_raw(struct wk_reply *rep, const char *body, size_t len);
 
 /* ---- handlers ---- */
 

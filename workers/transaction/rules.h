@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/reqhash.h"
 #include "proto/uuid.h"
 
 #define LEDGER_NOTE_MAX      200 /* code points */
@@ -20,7 +21,7 @@
 #define LEDGER_LIMIT_DEFAULT 20
 #define LEDGER_LIMIT_MAX     100
 #define LEDGER_OFFSET_MAX    1000000000L
-#define LEDGER_HASH_LEN      32 /* SHA-256 */
+#define LEDGER_HASH_LEN      PROTO_HASH_LEN
 
 enum ledger_txn_type {
     LEDGER_DEPOSIT,
@@ -101,15 +102,6 @@ int ledger_page_parse(const msgpack_object *query, long *limit, long *offset,
  * Returns 0 or -1 with *bad. */
 int ledger_before_parse(const msgpack_object *query, char out[PROTO_UUID_LEN + 1], int *has,
                         struct ledger_invalid *bad);
-
-/*
- * SHA-256 of `method`, a NUL, and a canonical encoding of `body` (maps with their keys in
- * byte order, every value tagged with its type and length), so the same JSON document with
- * its keys in another order hashes the same and any other document does not.
- * `body` may be NULL (hashed as nil). Returns 0 or PROTO_EIO (the digest failed).
- */
-int ledger_request_hash(const char *method, const msgpack_object *body,
-                        unsigned char out[LEDGER_HASH_LEN]);
 
 /* Number of code points in a valid UTF-8 string (NUL-terminated). */
 size_t ledger_utf8_count(const char *s);

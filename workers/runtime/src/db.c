@@ -185,6 +185,21 @@ PGresult *wk_db_exec_prepared(struct wk_db *db, const char *name, const char *sq
     return db_check(db, res, name);
 }
 
+char *wk_db_bytea_text(const void *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *in = data;
+    char *out = proto_xmalloc(2 * len + 3);
+    out[0] = '\\';
+    out[1] = 'x';
+    for (size_t i = 0; i < len; i++) {
+        out[2 + 2 * i] = digits[in[i] >> 4];
+        out[3 + 2 * i] = digits[in[i] & 15];
+    }
+    out[2 + 2 * len] = '\0';
+    return out;
+}
+
 long wk_db_affected(PGresult *res)
 {
     const char *t = res ? PQcmdTuples(res) : "";

@@ -60,6 +60,11 @@ int wk_reply_error(struct wk_reply *rep, int status, const char *code, const cha
     return WK_EHANDLER;
 }
 
+void wk_reply_raw(struct wk_reply *rep, const void *body, size_t len)
+{
+    rep->body->callback(rep->body->data, body, len);
+}
+
 int wk_reply_is_error(const struct wk_reply *rep)
 {
     return rep->priv->is_error;

@@ -131,6 +131,10 @@ int wk_reply_error(struct wk_reply *rep, int status, const char *code, const cha
  * strings are copied. At most 8 headers per reply; more are dropped with a warning. */
 void wk_reply_header(struct wk_reply *rep, const char *name, const char *value);
 
+/* Writes `len` bytes that are exactly one packed msgpack object (a stored reply) into the
+ * body as they are; the bytes are copied. */
+void wk_reply_raw(struct wk_reply *rep, const void *body, size_t len);
+
 /* 1 if wk_reply_error was called for this reply. */
 int wk_reply_is_error(const struct wk_reply *rep);
 
@@ -169,6 +173,10 @@ PGresult *wk_db_exec_prepared(struct wk_db *db, const char *name, const char *sq
 
 /* SQLSTATE of the last failed statement ("" if none, "08006" for a lost connection). */
 const char *wk_db_sqlstate(const struct wk_db *db);
+
+/* `len` bytes as the text form of a bytea parameter ("\\x0a1b..."); malloc'd, the caller
+ * frees. Read a bytea column back with PQunescapeBytea. */
+char *wk_db_bytea_text(const void *data, size_t len);
 
 /* Rows affected by a COMMAND_OK result (PQcmdTuples as a number; 0 when empty). */
 long wk_db_affected(PGresult *res);
