@@ -3,28 +3,13 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
+#include "ft_json.h"
 #include "ft_test.h"
-#include "proto/json.h"
 #include "rules.h"
-
-/* Parses JSON into a msgpack object kept alive in a static zone until the next call. */
-static msgpack_unpacked up;
-static msgpack_sbuffer sb;
 
 static const msgpack_object *obj(const char *json)
 {
-    msgpack_unpacked_destroy(&up);
-    msgpack_sbuffer_destroy(&sb);
-    msgpack_sbuffer_init(&sb);
-    msgpack_unpacked_init(&up);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    if (proto_json_to_msgpack(json, strlen(json), NULL, &pk, NULL, 0) != 0)
-        return NULL;
-    size_t off = 0;
-    if (msgpack_unpack_next(&up, sb.data, sb.size, &off) != MSGPACK_UNPACK_SUCCESS)
-        return NULL;
-    return &up.data;
+    return ft_json_obj(json);
 }
 
 static const char *txn_code(const char *json)
@@ -162,9 +147,10 @@ static void test_ledger_rules_before(void)
     CU_ASSERT_EQUAL(has, 0);
     CU_ASSERT_EQUAL(ledger_before_parse(obj("{\"before\":\"\"}"), id, &has, &bad), 0);
     CU_ASSERT_EQUAL(has, 0);
-    CU_ASSERT_EQUAL(ledger_before_parse(obj("{\"before\":\"0F6A41B2-7C3D-4E5F-8A9B-0C1D2E3F4A5B\"}"),
-                                        id, &has, &bad),
-                    0);
+    CU_ASSERT_EQUAL(
+        ledger_before_parse(obj("{\"before\":\"0F6A41B2-7C3D-4E5F-8A9B-0C1D2E3F4A5B\"}"), id, &has,
+                            &bad),
+        0);
     CU_ASSERT_EQUAL(has, 1);
     CU_ASSERT_STRING_EQUAL(id, "0f6a41b2-7c3d-4e5f-8a9b-0c1d2e3f4a5b");
     const char *bads[] = {"{\"before\":\"x\"}", "{\"before\":1}", "{\"before\":null}",
@@ -209,8 +195,6 @@ static void test_ledger_rules_request_hash(void)
 
 int main(void)
 {
-    msgpack_unpacked_init(&up);
-    msgpack_sbuffer_init(&sb);
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite s = CU_add_suite("ledger_rules", NULL, NULL);
@@ -224,7 +208,6 @@ int main(void)
     ADD(test_ledger_rules_request_hash);
 #undef ADD
     int rc = ft_cunit_run();
-    msgpack_unpacked_destroy(&up);
-    msgpack_sbuffer_destroy(&sb);
+    ft_json_free();
     return rc;
 }

@@ -3,8 +3,8 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
+#include "ft_json.h"
 #include "ft_test.h"
-#include "proto/json.h"
 #include "rules.h"
 
 #define UA "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f"
@@ -12,24 +12,9 @@
 #define AC "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d"
 #define TR "11111111-2222-4333-8444-555555555555"
 
-/* Parses JSON into a msgpack object kept alive in a static zone until the next call. */
-static msgpack_unpacked up;
-static msgpack_sbuffer sb;
-
 static const msgpack_object *obj(const char *json)
 {
-    msgpack_unpacked_destroy(&up);
-    msgpack_sbuffer_destroy(&sb);
-    msgpack_sbuffer_init(&sb);
-    msgpack_unpacked_init(&up);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    if (proto_json_to_msgpack(json, strlen(json), NULL, &pk, NULL, 0) != 0)
-        return NULL;
-    size_t off = 0;
-    if (msgpack_unpack_next(&up, sb.data, sb.size, &off) != MSGPACK_UNPACK_SUCCESS)
-        return NULL;
-    return &up.data;
+    return ft_json_obj(json);
 }
 
 /* notify_txn_parse + notify_txn_text on a JSON data object: "title|message|type" or "why". */
@@ -314,7 +299,6 @@ int main(void)
     CU_ADD_TEST(s, test_notify_rules_query);
     CU_ADD_TEST(s, test_notify_rules_frames);
     int rc = ft_cunit_run();
-    msgpack_unpacked_destroy(&up);
-    msgpack_sbuffer_destroy(&sb);
+    ft_json_free();
     return rc;
 }
