@@ -35,6 +35,16 @@ static const struct gw_route routes[] = {
      GW_AUTH_USER, 0},
     {GW_GET, "/api/transactions/{id}", "transaction", "txn.get", GW_AUTH_USER, 0},
 
+    /* history/detail/{id} has one segment more than history/{account_id}: no shadowing. */
+    {GW_POST, "/api/simulate", "twin", "twin.simulate", GW_AUTH_USER, 4096},
+    {GW_POST, "/api/simulate/projection", "twin", "twin.projection", GW_AUTH_USER, 65536},
+    {GW_GET, "/api/simulate/history", "twin", "twin.history", GW_AUTH_USER, 0},
+    {GW_GET, "/api/simulate/history/{account_id}", "twin", "twin.history", GW_AUTH_USER, 0},
+    {GW_GET, "/api/simulate/history/detail/{id}", "twin", "twin.detail", GW_AUTH_USER, 0},
+    {GW_DELETE, "/api/simulate/history", "twin", "twin.clear", GW_AUTH_USER, 1024},
+    {GW_DELETE, "/api/simulate/history/{account_id}", "twin", "twin.clear", GW_AUTH_USER, 1024},
+    {GW_DELETE, "/api/simulate/history/detail/{id}", "twin", "twin.delete", GW_AUTH_USER, 1024},
+
     /* "/api/notifications/" is the same path as "/api/notifications". */
     {GW_GET, "/api/notifications", "notification", "notif.list", GW_AUTH_USER, 0},
     {GW_GET, "/api/notifications/count", "notification", "notif.count", GW_AUTH_USER, 0},

@@ -1,0 +1,176 @@
+/*
+ * The twin worker's history: twin.history (the 10 most recent), twin.detail, twin.delete and
+ * twin.clear. Rows are read as they were saved (item and detail, packed when computed), never
+ * recomputed. Ownership is part of every WHERE clause (user_id = the acting user); a path
+ * {account_id} may be the caller's own user id (every simulation of the user) or one of the
+ * caller's account ids (checked through ledger.twin_accounts, so another user's account id
+ * answers 404 exactly like an unknown one).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/msg.h"
+#include "twin.h"
+
+#define HISTORY_LIMIT "10"
+
+/* The path's account reference: NULL for "every account of the user" (no parameter, or the
+ * user's own id), else the account id in out. 0 to go on, 1 after answering 404, < 0 on a
+ * database error. */
+static int path_scope(struct wk_ctx *ctx, const struct proto_request *req, const char *user,
+                      char out[PROTO_UUID_LEN + 1], const char **scope, struct wk_reply *rep)
+{
+    *scope = NULL;
+    if (!proto_map_get(proto_map_get(&req->args, "path"), "account_id"))
+        return 0;
+    if (twin_path_id(req, "account_id", out) != 0) {
+        wk_reply_error(rep, 404, "account_not_found", "No such account.");
+        return 1;
+    }
+    if (strcmp(out, user) == 0)
+        return 0;
+    struct twin_account_ref ref = {.has = 1};
+    memcpy(ref.id, out, sizeof ref.id);
+    struct twin_account acct;
+    int rc = twin_account_get(ctx, user, &ref, &acct);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        wk_reply_error(rep, 404, "account_not_found", "No such account.");
+        return 1;
+    }
+    *scope = out;
+    return 0;
+}
+
+/* Writes the bytea column `col` of every row of r as one msgpack array. 0 or WK_EDB. */
+static int pack_rows(struct wk_reply *rep, PGresult *r, int col)
+{
+    int n = PQntuples(r);
+    msgpack_pack_array(rep->body, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        size_t len = 0;
+        unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, col), &len);
+        if (!b)
+            return WK_EDB;
+        wk_reply_raw(rep, b, len);
+        PQfreemem(b);
+    }
+    return 0;
+}
+
+int twin_history(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = twin_acting_user(req, rep);
+    if (!user)
+        return 0;
+    char buf[PROTO_UUID_LEN + 1];
+    const char *scope;
+    int rc = path_scope(ctx, req, user, buf, &scope, rep);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    const char *p[] = {user, scope};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "twin_history",
+                                      "SELECT item FROM twin.simulations WHERE user_id = $1 "
+                                      "AND ($2::uuid IS NULL OR account_id = $2) "
+                                      "ORDER BY created_at DESC, id DESC LIMIT " HISTORY_LIMIT,
+                                      2, p);
+    if (!r)
+        return twin_db_fail(ctx);
+    rc = pack_rows(rep, r, 0);
+    PQclear(r);
+    return rc;
+}
+
+static int bad_id(struct wk_reply *rep)
+{
+    wk_reply_error(rep, 404, "simulation_not_found", "No such simulation.");
+    return 0;
+}
+
+int twin_detail(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = twin_acting_user(req, rep);
+    if (!user)
+        return 0;
+    char id[PROTO_UUID_LEN + 1];
+    if (twin_path_id(req, "id", id) != 0)
+        return bad_id(rep);
+    const char *p[] = {id, user};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "twin_detail",
+                                      "SELECT coalesce(detail, item) FROM twin.simulations "
+                                      "WHERE id = $1 AND user_id = $2",
+                                      2, p);
+    if (!r)
+        return twin_db_fail(ctx);
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return bad_id(rep);
+    }
+    size_t len = 0;
+    unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &len);
+    PQclear(r);
+    if (!b)
+        return WK_EDB;
+    wk_reply_raw(rep, b, len);
+    PQfreemem(b);
+    return 0;
+}
+
+static void pack_message(struct wk_reply *rep, const char *message, long deleted)
+{
+    msgpack_pack_map(rep->body, deleted >= 0 ? 2 : 1);
+    twin_pack_key(rep->body, "message");
+    proto_pack_cstr(rep->body, message);
+    if (deleted >= 0) {
+        twin_pack_key(rep->body, "deleted_count");
+        msgpack_pack_long(rep->body, deleted);
+    }
+}
+
+int twin_delete(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = twin_acting_user(req, rep);
+    if (!user)
+        return 0;
+    char id[PROTO_UUID_LEN + 1];
+    if (twin_path_id(req, "id", id) != 0)
+        return bad_id(rep);
+    const char *p[] = {id, user};
+    PGresult *r =
+        wk_db_exec_prepared(wk_db(ctx), "twin_delete",
+                            "DELETE FROM twin.simulations WHERE id = $1 AND user_id = $2", 2, p);
+    if (!r)
+        return twin_db_fail(ctx);
+    long n = wk_db_affected(r);
+    PQclear(r);
+    if (n == 0)
+        return bad_id(rep);
+    pack_message(rep, "Simulation deleted.", -1);
+    return 0;
+}
+
+int twin_clear(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = twin_acting_user(req, rep);
+    if (!user)
+        return 0;
+    char buf[PROTO_UUID_LEN + 1];
+    const char *scope;
+    int rc = path_scope(ctx, req, user, buf, &scope, rep);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    const char *p[] = {user, scope};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "twin_clear",
+                                      "DELETE FROM twin.simulations WHERE user_id = $1 "
+                                      "AND ($2::uuid IS NULL OR account_id = $2)",
+                                      2, p);
+    if (!r)
+        return twin_db_fail(ctx);
+    long n = wk_db_affected(r);
+    PQclear(r);
+    char message[64];
+    snprintf(message, sizeof message, "%ld simulation%s deleted.", n, n == 1 ? "" : "s");
+    pack_message(rep, message, n);
+    return 0;
+}
