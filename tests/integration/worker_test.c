@@ -76,3 +76,28 @@ void wt_log_done(const char *path)
     }
     unlink(path);
 }
+
+void wt_sql1(PGconn *pg, char *out, size_t size, const char *sql, const char *p1, const char *p2)
+{
+    const char *params[] = {p1, p2};
+    int n = p2 ? 2 : p1 ? 1 : 0;
+    PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        snprintf(out, size, "<error: %s>", PQresultErrorMessage(res));
+    else if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0))
+        snprintf(out, size, "%s", "");
+    else
+        snprintf(out, size, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+}
+
+void wt_sql_state(const char *url, const char *sql, char state[6])
+{
+    PGconn *c = PQconnectdb(url);
+    CU_ASSERT_EQUAL_FATAL(PQstatus(c), CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    snprintf(state, 6, "%s", s ? s : "");
+    PQclear(res);
+    PQfinish(c);
+}

@@ -27,6 +27,14 @@ int wt_connect(const char *kind, struct ft_amqp **a, PGconn **pg);
 /* 1 when a sys.ping through rpc.<kind> answers 200 within timeout_ms. */
 int wt_ready(struct ft_amqp *a, const char *kind, int timeout_ms);
 
+/* The first column of the first row of `sql` with up to two text parameters (NULL: fewer),
+ * on pg: "" for no row or NULL, "<error: ...>" when the statement failed. */
+void wt_sql1(PGconn *pg, char *out, size_t size, const char *sql, const char *p1, const char *p2);
+
+/* Runs sql on a new connection to `url`; the SQLSTATE into state ("" on success). For
+ * privilege checks as a worker's role (42501 is "insufficient privilege"). */
+void wt_sql_state(const char *url, const char *sql, char state[6]);
+
 /* "<TMPDIR>/<test>-<pid>.log" into out. */
 void wt_log_path(const char *test, char *out, size_t size);
 
