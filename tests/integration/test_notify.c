@@ -507,12 +507,14 @@ static void test_notify_profile_risk_and_twin_events(void)
     CU_ASSERT_STRING_EQUAL(v, "Risk alert|Unusual activity was detected on your account. Review "
                               "your recent transactions.|risk|-|false");
 
-    snprintf(data, sizeof data, "{\"scenario\":\"rate_change\",\"account_id\":\"%s\"}", acc);
+    snprintf(data, sizeof data,
+             "{\"scenario\":\"rate_change\",\"account_id\":\"%s\",\"alert_level\":\"medium\"}",
+             acc);
     event("twin.simulated", u, data, id);
     row_of(id, v, sizeof v);
     snprintf(want, sizeof want,
-             "Simulation ready|Your rate change simulation is ready. Open the digital twin to "
-             "see the result.|info|%s|false",
+             "Simulation completed|Your rate change simulation is complete: medium risk. Open "
+             "the digital twin to see the result.|info|%s|false",
              acc);
     CU_ASSERT_STRING_EQUAL(v, want);
 }

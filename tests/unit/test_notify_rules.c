@@ -176,13 +176,20 @@ static void test_notify_rules_other_events(void)
     CU_ASSERT_EQUAL(strlen(t.title), NOTIFY_TITLE_MAX * 3);
 
     notify_twin_text(obj("{\"scenario\":\"emergency_fund\"}"), &t);
-    CU_ASSERT_STRING_EQUAL(t.title, "Simulation ready");
+    CU_ASSERT_STRING_EQUAL(t.title, "Simulation completed");
+    CU_ASSERT_STRING_EQUAL(t.message, "Your emergency fund simulation is complete. Open the "
+                                      "digital twin to see the result.");
+    notify_twin_text(obj("{\"scenario\":\"withdrawal\",\"alert_level\":\"high\"}"), &t);
+    CU_ASSERT_STRING_EQUAL(t.message, "Your withdrawal simulation is complete: high risk. Open "
+                                      "the digital twin to see the result.");
+    notify_twin_text(obj("{\"alert_level\":\"<b>\"}"), &t);
+    CU_ASSERT_STRING_EQUAL(t.message, "Your simulation is complete. Open the digital twin to see "
+                                      "the result.");
     CU_ASSERT_STRING_EQUAL(t.type, "info");
-    CU_ASSERT_PTR_NOT_NULL(strstr(t.message, "emergency fund simulation"));
     notify_twin_text(obj("{\"scenario\":\"<script>\"}"), &t);
     CU_ASSERT_PTR_NULL(strstr(t.message, "script"));
     notify_twin_text(obj("7"), &t);
-    CU_ASSERT_STRING_EQUAL(t.title, "Simulation ready");
+    CU_ASSERT_STRING_EQUAL(t.title, "Simulation completed");
 }
 
 static void test_notify_rules_text_ok(void)

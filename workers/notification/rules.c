@@ -228,13 +228,18 @@ void notify_twin_text(const msgpack_object *data, struct notify_text *out)
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
             if (strcmp(buf, names[i].scenario) == 0)
                 words = names[i].words;
-    set_text(out, "info", "Simulation ready");
-    if (words)
-        snprintf(out->message, sizeof out->message,
-                 "Your %s simulation is ready. Open the digital twin to see the result.", words);
-    else
-        snprintf(out->message, sizeof out->message, "%s",
-                 "Your simulation is ready. Open the digital twin to see the result.");
+    /* The twin announces medium and high outcomes only (workers/twin); a known level is
+     * named, anything else left out. */
+    const char *level = NULL;
+    char lv[WORD_BUF];
+    if (word(data, "alert_level", lv, sizeof lv) == 0 &&
+        (strcmp(lv, "medium") == 0 || strcmp(lv, "high") == 0))
+        level = lv[0] == 'm' ? "medium" : "high";
+    set_text(out, "info", "Simulation completed");
+    snprintf(out->message, sizeof out->message,
+             "Your %s%ssimulation is complete%s%s%s. Open the digital twin to see the result.",
+             words ? words : "", words ? " " : "", level ? ": " : "", level ? level : "",
+             level ? " risk" : "");
 }
 
 /* ---- requests ---- */

@@ -92,7 +92,8 @@ int notify_welcome_text(const msgpack_object *data, struct notify_text *out);
  * notify_text_ok), else generic sentences. Never fails. */
 void notify_risk_text(const msgpack_object *data, struct notify_text *out);
 
-/* twin.simulated: "Simulation ready", naming data.scenario when it is a known scenario. */
+/* twin.simulated: "Simulation completed", naming data.scenario when it is a known scenario
+ * and data.alert_level when it is medium or high. */
 void notify_twin_text(const msgpack_object *data, struct notify_text *out);
 
 /* data.<key> as a lowercased UUID into out: 1, or 0 when absent or not a UUID. */
