@@ -114,38 +114,9 @@ static void expect_error(const char *method, const char *user, const char *path,
     ft_reply_free(&r);
 }
 
-/* Raw-text check on the JSON body: money must print exactly ("balance_after":125.50). */
-static int has(const struct ft_reply *r, const char *frag)
-{
-    int ok = r->body_json && strstr(r->body_json, frag) != NULL;
-    if (!ok)
-        fprintf(stderr, "\n  body %s lacks %s\n", r->body_json ? r->body_json : "(null)", frag);
-    return ok;
-}
-
-static json_t *jbody(const struct ft_reply *r)
-{
-    return r->body_json ? json_loads(r->body_json, JSON_DECODE_ANY, NULL) : NULL;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 static void sql1(char *out, size_t size, const char *sql, const char *p1, const char *p2)
 {
-    const char *params[] = {p1, p2};
-    int n = p2 ? 2 : p1 ? 1 : 0;
-    PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        snprintf(out, size, "<error: %s>", PQresultErrorMessage(res));
-    else if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0))
-        snprintf(out, size, "%s", "");
-    else
-        snprintf(out, size, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    wt_sql1(pg, out, size, sql, p1, p2);
 }
 
 /* The user's default account id (opened through acct.list). */
@@ -154,8 +125,8 @@ static void default_account(const char *user, char out[PROTO_UUID_LEN + 1])
     struct ft_reply r;
     out[0] = '\0';
     CU_ASSERT_EQUAL(callx("acct.list", user, NULL, NULL, NULL, NULL, &r), 200);
-    json_t *j = jbody(&r);
-    snprintf(out, PROTO_UUID_LEN + 1, "%s", jstr(json_array_get(j, 0), "id"));
+    json_t *j = wt_jbody(&r);
+    snprintf(out, PROTO_UUID_LEN + 1, "%s", wt_jstr(json_array_get(j, 0), "id"));
     json_decref(j);
     ft_reply_free(&r);
 }
@@ -207,18 +178,18 @@ static void test_ledger_accounts_default_opened_once(void)
                           "{\"name\":\"  Travel  \",\"kind\":\"savings\",\"currency\":\"JPY\"}",
                           &r),
                     201);
-    CU_ASSERT(has(&r, "\"name\":\"Travel\""));
-    CU_ASSERT(has(&r, "\"kind\":\"savings\""));
-    CU_ASSERT(has(&r, "\"currency\":\"JPY\""));
-    CU_ASSERT(has(&r, "\"balance\":0,"));
-    CU_ASSERT(has(&r, "\"is_default\":false"));
+    CU_ASSERT(wt_has(&r, "\"name\":\"Travel\""));
+    CU_ASSERT(wt_has(&r, "\"kind\":\"savings\""));
+    CU_ASSERT(wt_has(&r, "\"currency\":\"JPY\""));
+    CU_ASSERT(wt_has(&r, "\"balance\":0,"));
+    CU_ASSERT(wt_has(&r, "\"is_default\":false"));
     ft_reply_free(&r);
     CU_ASSERT_EQUAL(callx("acct.list", u, NULL, NULL, NULL, NULL, &r), 200);
-    json_t *j = jbody(&r);
+    json_t *j = wt_jbody(&r);
     CU_ASSERT_EQUAL(json_array_size(j), 2);
-    CU_ASSERT_STRING_EQUAL(jstr(json_array_get(j, 0), "id"), id1); /* default first */
-    CU_ASSERT_STRING_EQUAL(jstr(json_array_get(j, 1), "currency"), "JPY");
-    CU_ASSERT(has(&r, "\"balance\":0.00"));
+    CU_ASSERT_STRING_EQUAL(wt_jstr(json_array_get(j, 0), "id"), id1); /* default first */
+    CU_ASSERT_STRING_EQUAL(wt_jstr(json_array_get(j, 1), "currency"), "JPY");
+    CU_ASSERT(wt_has(&r, "\"balance\":0.00"));
     json_decref(j);
     ft_reply_free(&r);
 }
@@ -236,18 +207,18 @@ static void test_ledger_deposit_withdraw_transfer_exact(void)
     CU_ASSERT_EQUAL(callx("txn.create", ua, NULL, NULL, NULL,
                           "{\"type\":\"deposit\",\"amount\":\"125.50\",\"note\":\"salary\"}", &r),
                     201);
-    CU_ASSERT(has(&r, "\"amount\":125.50"));
-    CU_ASSERT(has(&r, "\"balance_after\":125.50"));
-    CU_ASSERT(has(&r, "\"direction\":\"in\""));
-    CU_ASSERT(has(&r, "\"type\":\"deposit\""));
-    CU_ASSERT(has(&r, "\"currency\":\"USD\""));
-    CU_ASSERT(has(&r, "\"note\":\"salary\""));
-    CU_ASSERT(has(&r, "\"to_account\":null"));
-    json_t *j = jbody(&r);
-    CU_ASSERT_STRING_EQUAL(jstr(j, "account_id"), acc_a);
-    CU_ASSERT(proto_uuid_valid(jstr(j, "id")));
-    CU_ASSERT_EQUAL(strlen(jstr(j, "created_at")), 24); /* 2024-01-02T03:04:05.678Z */
-    CU_ASSERT_EQUAL(jstr(j, "created_at")[23], 'Z');
+    CU_ASSERT(wt_has(&r, "\"amount\":125.50"));
+    CU_ASSERT(wt_has(&r, "\"balance_after\":125.50"));
+    CU_ASSERT(wt_has(&r, "\"direction\":\"in\""));
+    CU_ASSERT(wt_has(&r, "\"type\":\"deposit\""));
+    CU_ASSERT(wt_has(&r, "\"currency\":\"USD\""));
+    CU_ASSERT(wt_has(&r, "\"note\":\"salary\""));
+    CU_ASSERT(wt_has(&r, "\"to_account\":null"));
+    json_t *j = wt_jbody(&r);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "account_id"), acc_a);
+    CU_ASSERT(proto_uuid_valid(wt_jstr(j, "id")));
+    CU_ASSERT_EQUAL(strlen(wt_jstr(j, "created_at")), 24); /* 2024-01-02T03:04:05.678Z */
+    CU_ASSERT_EQUAL(wt_jstr(j, "created_at")[23], 'Z');
     json_decref(j);
     ft_reply_free(&r);
 
@@ -255,23 +226,23 @@ static void test_ledger_deposit_withdraw_transfer_exact(void)
     snprintf(body, sizeof body, "{\"type\":\"withdrawal\",\"amount\":25.25,\"account_id\":\"%s\"}",
              ua);
     CU_ASSERT_EQUAL(callx("txn.create", ua, NULL, NULL, NULL, body, &r), 201);
-    CU_ASSERT(has(&r, "\"amount\":25.25"));
-    CU_ASSERT(has(&r, "\"balance_after\":100.25"));
-    CU_ASSERT(has(&r, "\"direction\":\"out\""));
+    CU_ASSERT(wt_has(&r, "\"amount\":25.25"));
+    CU_ASSERT(wt_has(&r, "\"balance_after\":100.25"));
+    CU_ASSERT(wt_has(&r, "\"direction\":\"out\""));
     ft_reply_free(&r);
 
     /* to a user id: their default account in USD */
     snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":\"0.25\",\"to_account\":\"%s\"}",
              ub);
     CU_ASSERT_EQUAL(callx("txn.create", ua, NULL, NULL, NULL, body, &r), 201);
-    CU_ASSERT(has(&r, "\"balance_after\":100.00"));
-    CU_ASSERT(has(&r, "\"direction\":\"out\""));
+    CU_ASSERT(wt_has(&r, "\"balance_after\":100.00"));
+    CU_ASSERT(wt_has(&r, "\"direction\":\"out\""));
     char to_frag[80];
     snprintf(to_frag, sizeof to_frag, "\"to_account\":\"%s\"", acc_b);
-    CU_ASSERT(has(&r, to_frag));
-    j = jbody(&r);
+    CU_ASSERT(wt_has(&r, to_frag));
+    j = wt_jbody(&r);
     char tid[PROTO_UUID_LEN + 1];
-    snprintf(tid, sizeof tid, "%s", jstr(j, "id"));
+    snprintf(tid, sizeof tid, "%s", wt_jstr(j, "id"));
     json_decref(j);
     ft_reply_free(&r);
 
@@ -289,10 +260,10 @@ static void test_ledger_deposit_withdraw_transfer_exact(void)
     char path[128];
     snprintf(path, sizeof path, "{\"id\":\"%s\"}", tid);
     CU_ASSERT_EQUAL(callx("txn.get", ub, NULL, path, NULL, NULL, &r), 200);
-    CU_ASSERT(has(&r, "\"direction\":\"in\""));
-    CU_ASSERT(has(&r, "\"balance_after\":0.25"));
-    j = jbody(&r);
-    CU_ASSERT_STRING_EQUAL(jstr(j, "account_id"), acc_b);
+    CU_ASSERT(wt_has(&r, "\"direction\":\"in\""));
+    CU_ASSERT(wt_has(&r, "\"balance_after\":0.25"));
+    j = wt_jbody(&r);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "account_id"), acc_b);
     json_decref(j);
     ft_reply_free(&r);
 
@@ -338,8 +309,8 @@ static void test_ledger_validation_codes(void)
     CU_ASSERT_EQUAL(callx("acct.create", u, NULL, NULL, NULL,
                           "{\"name\":\"Euro\",\"kind\":\"wallet\",\"currency\":\"EUR\"}", &r),
                     201);
-    json_t *j = jbody(&r);
-    snprintf(eur, sizeof eur, "%s", jstr(j, "id"));
+    json_t *j = wt_jbody(&r);
+    snprintf(eur, sizeof eur, "%s", wt_jstr(j, "id"));
     json_decref(j);
     ft_reply_free(&r);
     user_state(u, before, sizeof before);
@@ -371,9 +342,9 @@ static void test_ledger_validation_codes(void)
     CU_ASSERT_EQUAL(callx("acct.create", u, NULL, NULL, NULL,
                           "{\"name\":\"Yen\",\"kind\":\"wallet\",\"currency\":\"JPY\"}", &r),
                     201);
-    j = jbody(&r);
+    j = wt_jbody(&r);
     snprintf(body, sizeof body, "{\"type\":\"deposit\",\"amount\":1.5,\"account_id\":\"%s\"}",
-             jstr(j, "id"));
+             wt_jstr(j, "id"));
     json_decref(j);
     ft_reply_free(&r);
     expect_error("txn.create", u, NULL, NULL, body, 422, "invalid_amount");
@@ -681,8 +652,8 @@ static void test_ledger_profile_updated_opens_default(void)
     CU_ASSERT_EQUAL(
         callx("txn.create", u, NULL, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"1.5\"}", &r),
         201);
-    CU_ASSERT(has(&r, "\"currency\":\"EUR\""));
-    CU_ASSERT(has(&r, "\"balance_after\":1.50"));
+    CU_ASSERT(wt_has(&r, "\"currency\":\"EUR\""));
+    CU_ASSERT(wt_has(&r, "\"balance_after\":1.50"));
     ft_reply_free(&r);
 }
 
@@ -709,7 +680,7 @@ static void test_ledger_pagination_newest_first(void)
             const char *method = by ? "txn.list_account" : "txn.list";
             snprintf(path, sizeof path, "{\"account_id\":\"%s\"}", by == 1 ? acc : u);
             CU_ASSERT_EQUAL(callx(method, u, NULL, by ? path : NULL, queries[q], NULL, &r), 200);
-            json_t *j = jbody(&r);
+            json_t *j = wt_jbody(&r);
             char got[128] = "";
             for (size_t i = 0; i < json_array_size(j); i++) {
                 json_t *t = json_array_get(j, i);
@@ -719,9 +690,9 @@ static void test_ledger_pagination_newest_first(void)
                     strcat(got, ",");
                 strcat(got, amt);
                 for (int k = 0; k < nseen; k++)
-                    CU_ASSERT(strcmp(seen[k], jstr(t, "id")) != 0);
+                    CU_ASSERT(strcmp(seen[k], wt_jstr(t, "id")) != 0);
                 if (nseen < 8)
-                    snprintf(seen[nseen++], sizeof seen[0], "%s", jstr(t, "id"));
+                    snprintf(seen[nseen++], sizeof seen[0], "%s", wt_jstr(t, "id"));
             }
             CU_ASSERT_STRING_EQUAL(got, want[q]);
             json_decref(j);
@@ -731,7 +702,7 @@ static void test_ledger_pagination_newest_first(void)
     }
     struct ft_reply r;
     CU_ASSERT_EQUAL(callx("txn.list", u, NULL, NULL, NULL, NULL, &r), 200);
-    json_t *j = jbody(&r);
+    json_t *j = wt_jbody(&r);
     CU_ASSERT_EQUAL(json_array_size(j), 7); /* default limit 20 */
     json_decref(j);
     ft_reply_free(&r);
@@ -740,8 +711,8 @@ static void test_ledger_pagination_newest_first(void)
      * (offset would shift by them) */
     char query[160], last[PROTO_UUID_LEN + 1];
     CU_ASSERT_EQUAL(callx("txn.list", u, NULL, NULL, "{\"limit\":\"3\"}", NULL, &r), 200);
-    j = jbody(&r);
-    snprintf(last, sizeof last, "%s", jstr(json_array_get(j, 2), "id")); /* the 5.00 */
+    j = wt_jbody(&r);
+    snprintf(last, sizeof last, "%s", wt_jstr(json_array_get(j, 2), "id")); /* the 5.00 */
     json_decref(j);
     ft_reply_free(&r);
     CU_ASSERT_EQUAL(deposit(u, "8"), 201);
@@ -752,8 +723,8 @@ static void test_ledger_pagination_newest_first(void)
         CU_ASSERT_EQUAL(
             callx(by ? "txn.list_account" : "txn.list", u, NULL, by ? path : NULL, query, NULL, &r),
             200);
-        CU_ASSERT(has(&r, "\"amount\":4.00,"));
-        j = jbody(&r);
+        CU_ASSERT(wt_has(&r, "\"amount\":4.00,"));
+        j = wt_jbody(&r);
         CU_ASSERT_EQUAL(json_array_size(j), 3);
         CU_ASSERT_EQUAL(json_number_value(json_object_get(json_array_get(j, 0), "amount")), 4.0);
         CU_ASSERT_EQUAL(json_number_value(json_object_get(json_array_get(j, 2), "amount")), 2.0);
@@ -785,8 +756,8 @@ static void test_ledger_cross_user_gets_404_and_changes_nothing(void)
     CU_ASSERT_EQUAL(
         callx("txn.create", ua, NULL, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"50\"}", &r),
         201);
-    json_t *j = jbody(&r);
-    snprintf(tid, sizeof tid, "%s", jstr(j, "id"));
+    json_t *j = wt_jbody(&r);
+    snprintf(tid, sizeof tid, "%s", wt_jstr(j, "id"));
     json_decref(j);
     ft_reply_free(&r);
     user_state(ua, before, sizeof before);
@@ -819,9 +790,9 @@ static void test_ledger_cross_user_gets_404_and_changes_nothing(void)
     CU_ASSERT_STRING_EQUAL(r.body_json, "[]");
     ft_reply_free(&r);
     CU_ASSERT_EQUAL(callx("acct.list", ub, NULL, NULL, query, NULL, &r), 200);
-    j = jbody(&r);
+    j = wt_jbody(&r);
     CU_ASSERT_EQUAL(json_array_size(j), 1);
-    CU_ASSERT_STRING_EQUAL(jstr(json_array_get(j, 0), "id"), acc_b);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(json_array_get(j, 0), "id"), acc_b);
     json_decref(j);
     ft_reply_free(&r);
 
@@ -833,27 +804,16 @@ static void test_ledger_cross_user_gets_404_and_changes_nothing(void)
 }
 
 /* Runs sql on a connection to url; returns its SQLSTATE ("" on success). */
-static void run_sql(const char *url, const char *sql, char state[6])
-{
-    PGconn *c = PQconnectdb(url);
-    CU_ASSERT_EQUAL_FATAL(PQstatus(c), CONNECTION_OK);
-    PGresult *res = PQexec(c, sql);
-    const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    snprintf(state, 6, "%s", s ? s : "");
-    PQclear(res);
-    PQfinish(c);
-}
-
 /* Runs sql as fintwin_transaction. */
 static void as_role(const char *sql, char state[6])
 {
-    run_sql(db_url, sql, state);
+    wt_sql_state(db_url, sql, state);
 }
 
 /* Runs sql as the admin (a superuser: privileges do not stop it, only the constraints). */
 static void as_admin(const char *sql, char state[6])
 {
-    run_sql(getenv("PG_URL"), sql, state);
+    wt_sql_state(getenv("PG_URL"), sql, state);
 }
 
 static void test_ledger_role_cannot_rewrite_history(void)
@@ -883,8 +843,8 @@ static void test_ledger_role_cannot_rewrite_history(void)
     CU_ASSERT_STRING_EQUAL(state, "42501");
     /* post_write moves a balance only from the value the caller computed from */
     char tid[PROTO_UUID_LEN + 1], ext[PROTO_UUID_LEN + 1];
-    sql1(ext, sizeof ext,
-         "SELECT id FROM ledger.accounts WHERE owner IS NULL AND currency = 'USD'", NULL, NULL);
+    sql1(ext, sizeof ext, "SELECT id FROM ledger.accounts WHERE owner IS NULL AND currency = 'USD'",
+         NULL, NULL);
     proto_uuid_v4(tid);
     snprintf(sql, sizeof sql,
              "SELECT ledger.post_write('%s', 'deposit', 5, 'USD', '%s', '%s', 0, 999, NULL, '%s', "

@@ -71,16 +71,7 @@ static int suite_clean(void)
 
 static void sql1(char *out, size_t size, const char *sql, const char *p1, const char *p2)
 {
-    const char *params[] = {p1, p2};
-    int n = p2 ? 2 : p1 ? 1 : 0;
-    PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
-        snprintf(out, size, "<error: %s>", PQresultErrorMessage(res));
-    else if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1 || PQgetisnull(res, 0, 0))
-        snprintf(out, size, "%s", "");
-    else
-        snprintf(out, size, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    wt_sql1(pg, out, size, sql, p1, p2);
 }
 
 /* A ledger account of `owner`, inserted as the admin (the notification worker only reads it
@@ -212,17 +203,6 @@ static void expect_error(const char *method, const char *user, const char *path,
     ft_reply_free(&r);
 }
 
-static json_t *jbody(const struct ft_reply *r)
-{
-    return r->body_json ? json_loads(r->body_json, JSON_DECODE_ANY, NULL) : NULL;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 static void path_of(char *out, size_t size, const char *name, const char *value)
 {
     snprintf(out, size, "{\"%s\":\"%s\"}", name, value);
@@ -236,7 +216,7 @@ static void counts(const char *user, const char *account, char *out, size_t size
     if (account)
         path_of(path, sizeof path, "account_id", account);
     CU_ASSERT_EQUAL(call("notif.count", user, account ? path : NULL, NULL, &r), 200);
-    json_t *j = jbody(&r);
+    json_t *j = wt_jbody(&r);
     snprintf(out, size, "%lld/%lld", (long long)json_integer_value(json_object_get(j, "total")),
              (long long)json_integer_value(json_object_get(j, "unread")));
     json_decref(j);
@@ -364,15 +344,16 @@ static void test_notify_duplicate_event_one_notification(void)
     CU_ASSERT_STRING_EQUAL(v, "1");
     /* Frames: one notification and one balance for dup, then last's notification. */
     json_t *f = next_frame(tag);
-    CU_ASSERT_STRING_EQUAL(jstr(f, "type"), "notification");
-    CU_ASSERT_STRING_EQUAL(jstr(json_object_get(f, "notification"), "title"), "Deposit received");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(f, "type"), "notification");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(json_object_get(f, "notification"), "title"),
+                           "Deposit received");
     json_decref(f);
     f = next_frame(tag);
-    CU_ASSERT_STRING_EQUAL(jstr(f, "type"), "balance");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(f, "type"), "balance");
     json_decref(f);
     f = next_frame(tag);
-    CU_ASSERT_STRING_EQUAL(jstr(f, "type"), "notification");
-    CU_ASSERT_STRING_EQUAL(jstr(json_object_get(f, "notification"), "type"), "risk");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(f, "type"), "notification");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(json_object_get(f, "notification"), "type"), "risk");
     json_decref(f);
     expect_quiet(tag);
 
@@ -591,19 +572,19 @@ static void test_notify_pagination_newest_first(void)
             CU_ASSERT_EQUAL(
                 call(by ? "notif.list_account" : "notif.list", u, by ? path : NULL, queries[q], &r),
                 200);
-            json_t *j = jbody(&r);
+            json_t *j = wt_jbody(&r);
             char got[128] = "";
             for (size_t i = 0; i < json_array_size(j); i++) {
                 json_t *n = json_array_get(j, i);
                 char amt[32] = "";
-                sscanf(jstr(n, "message"), "%31s", amt);
+                sscanf(wt_jstr(n, "message"), "%31s", amt);
                 if (i)
                     strcat(got, ",");
                 strcat(got, amt);
                 for (int k = 0; k < nseen; k++)
-                    CU_ASSERT(strcmp(seen[k], jstr(n, "id")) != 0);
+                    CU_ASSERT(strcmp(seen[k], wt_jstr(n, "id")) != 0);
                 if (nseen < 8)
-                    snprintf(seen[nseen++], ID_BUF, "%s", jstr(n, "id"));
+                    snprintf(seen[nseen++], ID_BUF, "%s", wt_jstr(n, "id"));
             }
             CU_ASSERT_STRING_EQUAL(got, want[q]);
             json_decref(j);
@@ -614,16 +595,16 @@ static void test_notify_pagination_newest_first(void)
     /* the whole object, as API.md describes it */
     struct ft_reply r;
     CU_ASSERT_EQUAL(call("notif.list", u, NULL, "{\"limit\":\"1\"}", &r), 200);
-    json_t *j = jbody(&r);
+    json_t *j = wt_jbody(&r);
     json_t *n = json_array_get(j, 0);
     CU_ASSERT_EQUAL(json_object_size(n), 7);
-    CU_ASSERT(proto_uuid_valid(jstr(n, "id")));
-    CU_ASSERT_STRING_EQUAL(jstr(n, "account_id"), acc);
-    CU_ASSERT_STRING_EQUAL(jstr(n, "title"), "Deposit received");
-    CU_ASSERT_STRING_EQUAL(jstr(n, "message"), "$7.00 was added to your account.");
-    CU_ASSERT_STRING_EQUAL(jstr(n, "type"), "info");
+    CU_ASSERT(proto_uuid_valid(wt_jstr(n, "id")));
+    CU_ASSERT_STRING_EQUAL(wt_jstr(n, "account_id"), acc);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(n, "title"), "Deposit received");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(n, "message"), "$7.00 was added to your account.");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(n, "type"), "info");
     CU_ASSERT(json_is_false(json_object_get(n, "is_read")));
-    CU_ASSERT_EQUAL(strlen(jstr(n, "created_at")), 24); /* 2024-01-02T03:04:05.678Z */
+    CU_ASSERT_EQUAL(strlen(wt_jstr(n, "created_at")), 24); /* 2024-01-02T03:04:05.678Z */
     json_decref(j);
     ft_reply_free(&r);
 
@@ -631,13 +612,13 @@ static void test_notify_pagination_newest_first(void)
     txn_data(data, sizeof data, u, acc, "withdrawal", "1", "USD", "out", "27.00");
     event("txn.posted", u, data, NULL);
     CU_ASSERT_EQUAL(call("notif.list", u, NULL, "{\"type\":\"alert\"}", &r), 200);
-    j = jbody(&r);
+    j = wt_jbody(&r);
     CU_ASSERT_EQUAL(json_array_size(j), 1);
-    CU_ASSERT_STRING_EQUAL(jstr(json_array_get(j, 0), "title"), "Withdrawal processed");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(json_array_get(j, 0), "title"), "Withdrawal processed");
     json_decref(j);
     ft_reply_free(&r);
     CU_ASSERT_EQUAL(call("notif.list", u, NULL, "{\"type\":\"info\"}", &r), 200);
-    j = jbody(&r);
+    j = wt_jbody(&r);
     CU_ASSERT_EQUAL(json_array_size(j), 7);
     json_decref(j);
     ft_reply_free(&r);
@@ -649,15 +630,15 @@ static void test_notify_pagination_newest_first(void)
     txn_data(data, sizeof data, u, acc, "deposit", "9", "USD", "in", "36.00");
     event("txn.posted", u, data, NULL);
     CU_ASSERT_EQUAL(call("notif.list", u, NULL, "{\"unread_only\":\"true\"}", &r), 200);
-    j = jbody(&r);
+    j = wt_jbody(&r);
     CU_ASSERT_EQUAL(json_array_size(j), 1);
-    CU_ASSERT_STRING_EQUAL(jstr(json_array_get(j, 0), "message"),
+    CU_ASSERT_STRING_EQUAL(wt_jstr(json_array_get(j, 0), "message"),
                            "$9.00 was added to your account.");
     json_decref(j);
     ft_reply_free(&r);
     CU_ASSERT_EQUAL(call("notif.list", u, NULL, "{\"unread_only\":\"0\",\"limit\":\"100\"}", &r),
                     200);
-    j = jbody(&r);
+    j = wt_jbody(&r);
     CU_ASSERT_EQUAL(json_array_size(j), 9);
     json_decref(j);
     ft_reply_free(&r);
@@ -693,10 +674,10 @@ static void test_notify_count_read_read_all_delete(void)
     path_of(path, sizeof path, "id", nid);
     struct ft_reply r;
     CU_ASSERT_EQUAL(call("notif.read", u, path, NULL, &r), 200);
-    json_t *j = jbody(&r);
-    CU_ASSERT_STRING_EQUAL(jstr(j, "id"), nid);
+    json_t *j = wt_jbody(&r);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "id"), nid);
     CU_ASSERT(json_is_true(json_object_get(j, "is_read")));
-    CU_ASSERT_STRING_EQUAL(jstr(j, "message"), "$1.00 was added to your account.");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "message"), "$1.00 was added to your account.");
     json_decref(j);
     ft_reply_free(&r);
     CU_ASSERT_EQUAL(status_of("notif.read", u, path, NULL), 200); /* again: still fine */
@@ -736,9 +717,9 @@ static void test_notify_count_read_read_all_delete(void)
     CU_ASSERT_STRING_EQUAL(v, "3/0");
     path_of(path, sizeof path, "account_id", a2);
     CU_ASSERT_EQUAL(call("notif.list_account", u, path, NULL, &r), 200);
-    j = jbody(&r);
+    j = wt_jbody(&r);
     CU_ASSERT_EQUAL(json_array_size(j), 1);
-    CU_ASSERT_STRING_EQUAL(jstr(json_array_get(j, 0), "message"),
+    CU_ASSERT_STRING_EQUAL(wt_jstr(json_array_get(j, 0), "message"),
                            "£5.00 was added to your account.");
     json_decref(j);
     ft_reply_free(&r);
@@ -811,14 +792,14 @@ static void test_notify_live_frames_for_the_user_only(void)
     event("txn.posted", ua, data, NULL);
 
     json_t *f = next_frame(tag_a);
-    CU_ASSERT_STRING_EQUAL(jstr(f, "type"), "notification");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(f, "type"), "notification");
     json_t *n = json_object_get(f, "notification");
-    CU_ASSERT_STRING_EQUAL(jstr(n, "message"), "₹1,23,456.78 was added to your "
-                                               "account.");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(n, "message"), "₹1,23,456.78 was added to your "
+                                                  "account.");
     /* exactly the object the REST API returns */
     struct ft_reply r;
     CU_ASSERT_EQUAL(call("notif.list", ua, NULL, NULL, &r), 200);
-    json_t *j = jbody(&r);
+    json_t *j = wt_jbody(&r);
     CU_ASSERT_EQUAL(json_array_size(j), 1);
     CU_ASSERT(json_equal(n, json_array_get(j, 0)));
     CU_ASSERT_EQUAL(json_object_size(f), 2);
@@ -863,8 +844,8 @@ static void test_notify_real_ledger_postings(void)
     struct ft_reply r;
     CU_ASSERT_EQUAL(ft_amqp_call_ex(a, "transaction", "txn.create", &c, TIMEOUT_MS, &r), 1);
     CU_ASSERT_EQUAL(r.status, 201);
-    json_t *j = jbody(&r);
-    snprintf(acc_a, sizeof acc_a, "%s", jstr(j, "account_id"));
+    json_t *j = wt_jbody(&r);
+    snprintf(acc_a, sizeof acc_a, "%s", wt_jstr(j, "account_id"));
     json_decref(j);
     ft_reply_free(&r);
     struct ft_call open_b = {.user = ub}; /* opens B's default account */

@@ -101,26 +101,6 @@ static void expect_error(const char *method, const char *user, const char *path,
     ft_reply_free(&r);
 }
 
-/* Raw-text check on the JSON body: money must print exactly ("current_balance":2000.00). */
-static int has(const struct ft_reply *r, const char *frag)
-{
-    int ok = r->body_json && strstr(r->body_json, frag) != NULL;
-    if (!ok)
-        fprintf(stderr, "\n  body %s lacks %s\n", r->body_json ? r->body_json : "(null)", frag);
-    return ok;
-}
-
-static json_t *jbody(const struct ft_reply *r)
-{
-    return r->body_json ? json_loads(r->body_json, JSON_DECODE_ANY, NULL) : NULL;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 /* A ledger call (rpc.transaction); returns the status. */
 static int ledger(const char *method, const char *user, const char *body, struct ft_reply *r)
 {
@@ -178,7 +158,7 @@ static json_t *simulate(const char *user, const char *scenario, const char *amou
     CU_ASSERT_EQUAL(st, 201);
     if (st != 201)
         fprintf(stderr, "\n  simulate %s: %d %s %s\n", body, st, raw->code, raw->message);
-    return jbody(raw);
+    return wt_jbody(raw);
 }
 
 /* The flags of a reply joined by '|'. */
@@ -201,27 +181,27 @@ static void test_twin_simulate_reads_the_server_balance(void)
     int st = call("twin.simulate", u, NULL, NULL,
                   "{\"scenario\":\"withdrawal\",\"amount\":\"1500\",\"balance\":1000000}", &r);
     CU_ASSERT_EQUAL(st, 201);
-    CU_ASSERT(has(&r, "\"current_balance\":2000.00"));
-    CU_ASSERT(has(&r, "\"virtual_balance\":500.00"));
-    CU_ASSERT(has(&r, "\"difference\":-1500.00"));
-    CU_ASSERT(has(&r, "\"amount\":1500.00"));
-    json_t *j = jbody(&r);
-    CU_ASSERT_STRING_EQUAL(jstr(j, "account_id"), acct);
-    CU_ASSERT_STRING_EQUAL(jstr(j, "kind"), "scenario");
-    CU_ASSERT_STRING_EQUAL(jstr(j, "currency"), "USD");
+    CU_ASSERT(wt_has(&r, "\"current_balance\":2000.00"));
+    CU_ASSERT(wt_has(&r, "\"virtual_balance\":500.00"));
+    CU_ASSERT(wt_has(&r, "\"difference\":-1500.00"));
+    CU_ASSERT(wt_has(&r, "\"amount\":1500.00"));
+    json_t *j = wt_jbody(&r);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "account_id"), acct);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "kind"), "scenario");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "currency"), "USD");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "risk_score")), 60);
-    CU_ASSERT_STRING_EQUAL(jstr(j, "alert_level"), "medium");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "alert_level"), "medium");
     flags_of(j, v, sizeof v);
     CU_ASSERT_STRING_EQUAL(v, "Withdrawal exceeds 50% of balance|Balance would fall below "
                               "$1,000.00");
-    CU_ASSERT(strlen(jstr(j, "recommendation")) > 10);
-    CU_ASSERT(proto_uuid_valid(jstr(j, "id")));
+    CU_ASSERT(strlen(wt_jstr(j, "recommendation")) > 10);
+    CU_ASSERT(proto_uuid_valid(wt_jstr(j, "id")));
     /* saved, with the server's figures */
     sql1(v, sizeof v,
          "SELECT concat_ws(':', account_id, kind, scenario, currency, amount, current_balance, "
          "virtual_balance, risk_score, alert_level) FROM twin.simulations WHERE id = $1 AND "
          "user_id = $2",
-         jstr(j, "id"), u);
+         wt_jstr(j, "id"), u);
     char want[256];
     snprintf(want, sizeof want, "%s:scenario:withdrawal:USD:150000:200000:50000:60:medium", acct);
     CU_ASSERT_STRING_EQUAL(v, want);
@@ -272,10 +252,10 @@ static void test_twin_simulate_rule_outcomes(void)
         if (score != c->score || strcmp(v, c->flags) != 0)
             fprintf(stderr, "\n  %s %s: score %d flags %s\n", c->scenario, c->amount, score, v);
         CU_ASSERT_EQUAL(score, c->score);
-        CU_ASSERT_STRING_EQUAL(jstr(j, "alert_level"), c->level);
+        CU_ASSERT_STRING_EQUAL(wt_jstr(j, "alert_level"), c->level);
         CU_ASSERT_STRING_EQUAL(v, c->flags);
-        CU_ASSERT(has(&r, c->virtual_text));
-        CU_ASSERT(has(&r, "\"current_balance\":2000.00"));
+        CU_ASSERT(wt_has(&r, c->virtual_text));
+        CU_ASSERT(wt_has(&r, "\"current_balance\":2000.00"));
         /* only medium and high outcomes are announced */
         if (strcmp(c->level, "low") != 0)
             events++;
@@ -306,7 +286,7 @@ static void test_twin_emergency_fund_months_covered(void)
     CU_ASSERT_EQUAL(ledger("txn.create", u, "{\"type\":\"withdrawal\",\"amount\":300}", &r), 201);
     ft_reply_free(&r);
     j = simulate(u, "emergency_fund", "1000", &r);
-    CU_ASSERT(has(&r, "\"virtual_balance\":98700.00"));
+    CU_ASSERT(wt_has(&r, "\"virtual_balance\":98700.00"));
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "months_covered")), 10);
     json_decref(j);
     ft_reply_free(&r);
@@ -319,14 +299,14 @@ static void test_twin_user_without_account(void)
     struct ft_reply r;
     json_t *j = simulate(u, "deposit", "\"10.50\"", &r);
     CU_ASSERT(json_is_null(json_object_get(j, "account_id")));
-    CU_ASSERT_STRING_EQUAL(jstr(j, "currency"), "USD");
-    CU_ASSERT(has(&r, "\"current_balance\":0.00"));
-    CU_ASSERT(has(&r, "\"virtual_balance\":10.50"));
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "currency"), "USD");
+    CU_ASSERT(wt_has(&r, "\"current_balance\":0.00"));
+    CU_ASSERT(wt_has(&r, "\"virtual_balance\":10.50"));
     json_decref(j);
     ft_reply_free(&r);
     /* a withdrawal from nothing would overdraw */
     j = simulate(u, "withdrawal", "1", &r);
-    CU_ASSERT_STRING_EQUAL(jstr(j, "alert_level"), "high");
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "alert_level"), "high");
     json_decref(j);
     ft_reply_free(&r);
     /* simulating opens no account */
@@ -429,8 +409,8 @@ static void test_twin_projection_by_hand(void)
     CU_ASSERT_EQUAL(st, 201);
     long long m12 = grow(100000, 12);
     CU_ASSERT_EQUAL(m12, 112684); /* 1000 * 1.01^12 = 1126.825...; cent by cent 1126.84 */
-    json_t *j = jbody(&r);
-    CU_ASSERT_STRING_EQUAL(jstr(j, "kind"), "projection");
+    json_t *j = wt_jbody(&r);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "kind"), "projection");
     CU_ASSERT(json_is_false(json_object_get(j, "start_is_live_balance")));
     CU_ASSERT(json_is_null(json_object_get(j, "first_negative_month")));
     CU_ASSERT(json_is_null(json_object_get(j, "monte_carlo")));
@@ -438,10 +418,10 @@ static void test_twin_projection_by_hand(void)
     CU_ASSERT_EQUAL(json_array_size(months), 24);
     snprintf(want, sizeof want, "\"end_balance\":%lld.%02lld", (m12 + 120000) / 100,
              (m12 + 120000) % 100);
-    CU_ASSERT(has(&r, want));
+    CU_ASSERT(wt_has(&r, want));
     snprintf(want, sizeof want, "{\"month\":12,\"balance\":%lld.%02lld,", m12 / 100, m12 % 100);
-    CU_ASSERT(has(&r, want));
-    CU_ASSERT(has(&r, "\"start_balance\":1000.00"));
+    CU_ASSERT(wt_has(&r, want));
+    CU_ASSERT(wt_has(&r, "\"start_balance\":1000.00"));
     json_decref(j);
     ft_reply_free(&r);
 
@@ -451,10 +431,10 @@ static void test_twin_projection_by_hand(void)
               "\"events\":[{\"type\":\"expense\",\"amount\":\"500.01\",\"month\":6}]}",
               &r);
     CU_ASSERT_EQUAL(st, 201);
-    j = jbody(&r);
+    j = wt_jbody(&r);
     CU_ASSERT(json_is_true(json_object_get(j, "start_is_live_balance")));
-    CU_ASSERT(has(&r, "\"start_balance\":500.00"));
-    CU_ASSERT(has(&r, "\"end_balance\":-0.01"));
+    CU_ASSERT(wt_has(&r, "\"start_balance\":500.00"));
+    CU_ASSERT(wt_has(&r, "\"end_balance\":-0.01"));
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "first_negative_month")), 6);
     json_decref(j);
     ft_reply_free(&r);
@@ -472,11 +452,11 @@ static void test_twin_monte_carlo_same_seed_same_bands(void)
     struct ft_reply r1, r2;
     CU_ASSERT_EQUAL(call("twin.projection", u, "mc-1", NULL, body, &r1), 201);
     CU_ASSERT_EQUAL(call("twin.projection", u, "mc-2", NULL, body, &r2), 201);
-    json_t *j1 = jbody(&r1), *j2 = jbody(&r2);
+    json_t *j1 = wt_jbody(&r1), *j2 = wt_jbody(&r2);
     json_t *mc1 = json_object_get(j1, "monte_carlo"), *mc2 = json_object_get(j2, "monte_carlo");
     CU_ASSERT_PTR_NOT_NULL_FATAL(mc1);
     CU_ASSERT(json_equal(mc1, mc2));
-    CU_ASSERT_STRING_NOT_EQUAL(jstr(j1, "id"), jstr(j2, "id")); /* two simulations */
+    CU_ASSERT_STRING_NOT_EQUAL(wt_jstr(j1, "id"), wt_jstr(j2, "id")); /* two simulations */
     CU_ASSERT_EQUAL(json_array_size(json_object_get(mc1, "bands")), 120);
     double p_ruin = json_number_value(json_object_get(mc1, "p_ruin"));
     double p_goal = json_number_value(json_object_get(mc1, "p_goal"));
@@ -500,7 +480,7 @@ static void test_twin_monte_carlo_same_seed_same_bands(void)
     snprintf(other, sizeof other, "%s", body);
     memcpy(strstr(other, "\"seed\":7"), "\"seed\":8", 8);
     CU_ASSERT_EQUAL(call("twin.projection", u, NULL, NULL, other, &r3), 201);
-    json_t *j3 = jbody(&r3);
+    json_t *j3 = wt_jbody(&r3);
     CU_ASSERT(!json_equal(json_object_get(json_object_get(j3, "monte_carlo"), "bands"),
                           json_object_get(mc1, "bands")));
     json_decref(j1);
@@ -580,12 +560,12 @@ static void test_twin_history_list_detail_delete_clear(void)
         if (i == 5) {
             snprintf(body, sizeof body, "{\"horizon_months\":36,\"monte_carlo\":{\"paths\":20}}");
             CU_ASSERT_EQUAL(call("twin.projection", u, NULL, NULL, body, &r), 201);
-            j = jbody(&r);
+            j = wt_jbody(&r);
         } else {
             snprintf(body, sizeof body, "%d", 10 + i);
             j = simulate(u, "withdrawal", body, &r);
         }
-        snprintf(ids[i], ID_BUF, "%s", jstr(j, "id"));
+        snprintf(ids[i], ID_BUF, "%s", wt_jstr(j, "id"));
         json_decref(j);
         ft_reply_free(&r);
     }
@@ -598,13 +578,13 @@ static void test_twin_history_list_detail_delete_clear(void)
     for (int p = 0; p < 3; p++) {
         struct ft_reply r;
         CU_ASSERT_EQUAL(call("twin.history", u, NULL, paths[p], NULL, &r), 200);
-        json_t *list = jbody(&r);
+        json_t *list = wt_jbody(&r);
         CU_ASSERT_EQUAL(json_array_size(list), 10);
         for (size_t i = 0; i < json_array_size(list); i++)
-            CU_ASSERT_STRING_EQUAL(jstr(json_array_get(list, i), "id"), ids[11 - i]);
+            CU_ASSERT_STRING_EQUAL(wt_jstr(json_array_get(list, i), "id"), ids[11 - i]);
         /* the list shows a projection's head, not its months */
         json_t *proj = json_array_get(list, 11 - 5);
-        CU_ASSERT_STRING_EQUAL(jstr(proj, "kind"), "projection");
+        CU_ASSERT_STRING_EQUAL(wt_jstr(proj, "kind"), "projection");
         CU_ASSERT_PTR_NULL(json_object_get(proj, "months"));
         json_decref(list);
         ft_reply_free(&r);
@@ -613,8 +593,8 @@ static void test_twin_history_list_detail_delete_clear(void)
     snprintf(path, sizeof path, "{\"id\":\"%s\"}", ids[5]);
     struct ft_reply r;
     CU_ASSERT_EQUAL(call("twin.detail", u, NULL, path, NULL, &r), 200);
-    json_t *d = jbody(&r);
-    CU_ASSERT_STRING_EQUAL(jstr(d, "id"), ids[5]);
+    json_t *d = wt_jbody(&r);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(d, "id"), ids[5]);
     CU_ASSERT_EQUAL(json_array_size(json_object_get(d, "months")), 36);
     CU_ASSERT_EQUAL(json_array_size(json_object_get(json_object_get(d, "monte_carlo"), "bands")),
                     36);
@@ -624,7 +604,7 @@ static void test_twin_history_list_detail_delete_clear(void)
     /* delete one */
     snprintf(path, sizeof path, "{\"id\":\"%s\"}", ids[0]);
     CU_ASSERT_EQUAL(call("twin.delete", u, NULL, path, NULL, &r), 200);
-    CU_ASSERT(has(&r, "\"message\":\"Simulation deleted.\""));
+    CU_ASSERT(wt_has(&r, "\"message\":\"Simulation deleted.\""));
     ft_reply_free(&r);
     expect_error("twin.detail", u, path, NULL, 404, "simulation_not_found");
     expect_error("twin.delete", u, path, NULL, 404, "simulation_not_found");
@@ -633,14 +613,14 @@ static void test_twin_history_list_detail_delete_clear(void)
     /* clear the account's history */
     snprintf(path, sizeof path, "{\"account_id\":\"%s\"}", acct);
     CU_ASSERT_EQUAL(call("twin.clear", u, NULL, path, NULL, &r), 200);
-    CU_ASSERT(has(&r, "\"deleted_count\":11"));
-    CU_ASSERT(has(&r, "\"message\":\"11 simulations deleted.\""));
+    CU_ASSERT(wt_has(&r, "\"deleted_count\":11"));
+    CU_ASSERT(wt_has(&r, "\"message\":\"11 simulations deleted.\""));
     ft_reply_free(&r);
     CU_ASSERT_EQUAL(call("twin.history", u, NULL, NULL, NULL, &r), 200);
     CU_ASSERT_STRING_EQUAL(r.body_json, "[]");
     ft_reply_free(&r);
     CU_ASSERT_EQUAL(call("twin.clear", u, NULL, NULL, NULL, &r), 200);
-    CU_ASSERT(has(&r, "\"deleted_count\":0"));
+    CU_ASSERT(wt_has(&r, "\"deleted_count\":0"));
     ft_reply_free(&r);
     sql1(v, sizeof v, "SELECT count(*) FROM twin.simulations WHERE user_id = $1", u, NULL);
     CU_ASSERT_STRING_EQUAL(v, "0");
@@ -654,7 +634,7 @@ static void test_twin_cross_user_gets_404_and_changes_nothing(void)
     struct ft_reply r;
     json_t *j = simulate(ua, "withdrawal", "80", &r);
     char sim[ID_BUF];
-    snprintf(sim, sizeof sim, "%s", jstr(j, "id"));
+    snprintf(sim, sizeof sim, "%s", wt_jstr(j, "id"));
     json_decref(j);
     ft_reply_free(&r);
     sql1(before, sizeof before,
@@ -672,7 +652,7 @@ static void test_twin_cross_user_gets_404_and_changes_nothing(void)
     expect_error("twin.history", ub, path, NULL, 404, "account_not_found");
     expect_error("twin.clear", ub, path, NULL, 404, "account_not_found");
     CU_ASSERT_EQUAL(call("twin.clear", ub, NULL, NULL, NULL, &r), 200);
-    CU_ASSERT(has(&r, "\"deleted_count\":0"));
+    CU_ASSERT(wt_has(&r, "\"deleted_count\":0"));
     ft_reply_free(&r);
     /* B cannot simulate on A's account either */
     char body[160];

@@ -101,3 +101,22 @@ void wt_sql_state(const char *url, const char *sql, char state[6])
     PQclear(res);
     PQfinish(c);
 }
+
+int wt_has(const struct ft_reply *r, const char *frag)
+{
+    int ok = r->body_json && strstr(r->body_json, frag) != NULL;
+    if (!ok)
+        fprintf(stderr, "\n  body %s lacks %s\n", r->body_json ? r->body_json : "(null)", frag);
+    return ok;
+}
+
+json_t *wt_jbody(const struct ft_reply *r)
+{
+    return r->body_json ? json_loads(r->body_json, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+const char *wt_jstr(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}

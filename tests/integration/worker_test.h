@@ -7,6 +7,7 @@
 #ifndef WORKER_TEST_H
 #define WORKER_TEST_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 
@@ -34,6 +35,16 @@ void wt_sql1(PGconn *pg, char *out, size_t size, const char *sql, const char *p1
 /* Runs sql on a new connection to `url`; the SQLSTATE into state ("" on success). For
  * privilege checks as a worker's role (42501 is "insufficient privilege"). */
 void wt_sql_state(const char *url, const char *sql, char state[6]);
+
+/* Raw-text check on a reply's JSON body (money must print exactly: "balance":125.50); says
+ * what the body was when it lacks frag. 1 or 0. */
+int wt_has(const struct ft_reply *r, const char *frag);
+
+/* The reply's JSON body parsed (caller json_decref's), or NULL. */
+json_t *wt_jbody(const struct ft_reply *r);
+
+/* o[key] as a string, "" when absent or not a string. */
+const char *wt_jstr(json_t *o, const char *key);
 
 /* "<TMPDIR>/<test>-<pid>.log" into out. */
 void wt_log_path(const char *test, char *out, size_t size);
