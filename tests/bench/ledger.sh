@@ -100,33 +100,7 @@ for _ in $(seq 100); do curl -fs "$BASE_URL/api/sys/transaction/ping" >/dev/null
 # ---- seeding -------------------------------------------------------------------------------
 RUN_ID=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 mkdir -p "$TMP/seed"
-# register I: POST /api/auth/register; writes "<user id> <token>" to seed/I.user.
-register() {
-  local i=$1 out
-  out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
-    -d "{\"email\":\"bench-$RUN_ID-$i@bench.example\",\"password\":\"bench-pass-$RUN_ID-$i\",\"full_name\":\"Bench User $i\"}" \
-    "$BASE_URL/api/auth/register")
-  if [ "${out##*$'\n'}" != 201 ]; then echo "register $i: HTTP ${out##*$'\n'}: ${out%$'\n'*}" >&2; return 1; fi
-  local tok id
-  tok=$(grep -o '"ft_token":"[^"]*"' <<<"$out" | cut -d'"' -f4)
-  id=$(grep -o '"user":{[^}]*' <<<"$out" | grep -o '"id":"[^"]*"' | cut -d'"' -f4)
-  if [ -z "$tok" ] || [ -z "$id" ]; then echo "register $i: no ft_token or user.id in the reply" >&2; return 1; fi
-  echo "$id $tok" >"$TMP/seed/$i.user"
-}
-# post_txn I BODY: POST /api/transactions/ as user I; prints "<status> <body>".
-post_txn() {
-  local i=$1 body=$2 tok out
-  tok=$(cut -d' ' -f2 "$TMP/seed/$i.user")
-  out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
-    -H "Idempotency-Key: seed-$RUN_ID-$i" -H @- -d "$body" "$BASE_URL/api/transactions/" \
-    <<<"Authorization: Bearer $tok")
-  echo "${out##*$'\n'} ${out%$'\n'*}"
-}
-# deposit I: 1,000,000.00 into user I's default account (opens it); fails unless 201.
-deposit() {
-  local r; r=$(post_txn "$1" '{"type":"deposit","amount":"1000000.00"}')
-  [ "${r%% *}" = 201 ] || { echo "deposit $1: HTTP ${r:0:300}" >&2; return 1; }
-}
+source "$HERE/lib.sh"   # register, post_txn, deposit; ticks, pg_ticks, ms
 export -f register post_txn deposit
 export TMP RUN_ID BASE_URL
 
@@ -161,15 +135,6 @@ t_pginit=$(bc <<<"$EPOCHREALTIME - $t1")
 HZ=$(getconf CLK_TCK)
 BEAM=$(cat "$TMP/svc/rmq/rabbit.pid")
 PM=$(head -1 "$TMP/svc/pg/data/postmaster.pid")
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# PostgreSQL's CPU ticks: the postmaster's own and its reaped children's, plus every live child.
-pg_ticks() {
-  local own kids
-  own=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$PM/stat")
-  kids=$({ cat /proc/[0-9]*/stat 2>/dev/null || true; } |
-    awk -v pm="$PM" '$2 == "(postgres)" && $4 == pm { s += $14 + $15 } END { print s + 0 }')
-  echo $((own + kids))
-}
 # One line of counters: wall s, ticks of beam, txn workers, gateway, postgres, machine busy and
 # iowait (both cores), next xid to be assigned, WAL position in bytes.
 snap() {
@@ -205,9 +170,6 @@ report() {
     line = line sprintf(" total=%.1f", n ? tot / n : 0);
     for (k in c) if (c[k] / n >= 0.05) line = line sprintf(" %s=%.1f", k, c[k] / n);
     print line }' "$samples"
-}
-ms() {   # wrk's latency ("812.00us", "10.5ms", "1.2s") in ms
-  awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[0-9]s$/) v *= 1000; printf "%.2f", v }' <<<"$1"
 }
 # wrk_run NAME SECS SCRIPT URL [SCRIPT ARGS...]: one measured wrk run, -t2 -c32.
 wrk_run() {

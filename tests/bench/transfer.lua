@@ -1,6 +1,7 @@
 -- wrk script for tests/bench/ledger.sh: POST /api/transactions/ transfers of 1.00 between
--- random pairs of seeded users.
---   wrk -s transfer.lua URL -- USERS_FILE KEY_PREFIX
+-- random pairs of seeded users; and for tests/bench/twin.sh (MODE "simulate"): POST
+-- /api/simulate/ what-ifs of a random seeded user (a random scenario and amount).
+--   wrk -s transfer.lua URL -- USERS_FILE KEY_PREFIX [MODE]
 -- USERS_FILE: one "<user id> <access token>" per line (written by ledger.sh's seeding).
 -- Each request: a random sender's token, a random other user's id as to_account, and an
 -- Idempotency-Key unique in the run (KEY_PREFIX-<thread>-<counter>), so no request is a replay.
@@ -16,13 +17,16 @@ function setup(thread)
 end
 
 local ids, tokens, n = {}, {}, 0
-local prefix, counter = "", 0
+local prefix, counter, mode = "", 0, "transfer"
+local scenarios = {"withdrawal", "deposit", "rate_change", "recurring_expense",
+                   "investment_growth", "emergency_fund"}
 statuses = {}
 sample = ""
 
 function init(args)
   local path = args[1] or error("usage: -- USERS_FILE KEY_PREFIX")
   prefix = args[2] or error("usage: -- USERS_FILE KEY_PREFIX")
+  mode = args[3] or "transfer"
   for line in io.lines(path) do
     local id, token = line:match("^(%S+)%s+(%S+)$")
     if id then
@@ -35,8 +39,20 @@ function init(args)
   for _ = 1, 10 do math.random() end
 end
 
+local function simulate()
+  local who = math.random(n)
+  local body = '{"scenario":"' .. scenarios[math.random(#scenarios)] .. '","amount":"' ..
+               math.random(1, 90) .. "." .. string.format("%02d", math.random(0, 99)) .. '"}'
+  return wrk.format("POST", "/api/simulate/", {
+    ["Authorization"] = "Bearer " .. tokens[who],
+    ["Idempotency-Key"] = prefix .. "-" .. tid .. "-" .. counter,
+    ["Content-Type"] = "application/json",
+  }, body)
+end
+
 function request()
   counter = counter + 1
+  if mode == "simulate" then return simulate() end
   local from = math.random(n)
   local to = math.random(n - 1)
   if to >= from then to = to + 1 end
