@@ -546,6 +546,42 @@ static void test_twin_redelivered_request_saves_once(void)
     CU_ASSERT_EQUAL(sims_of(u), 1);
 }
 
+static void test_twin_concurrent_duplicates_save_once(void)
+{
+    /* 30 copies of one request under one key, in flight at once on two workers: one row, one
+     * event, and every answer is that row. */
+    pid_t second = spawn("twin", NULL);
+    CU_ASSERT_FATAL(second > 0);
+    CU_ASSERT(wt_ready(a, "twin", TIMEOUT_MS));
+    char u[ID_BUF], ids[30][64], key[64];
+    fresh_user(u, "100", NULL);
+    ft_rand_name(key, sizeof key, "dup-");
+    struct ft_call c = {
+        .user = u, .idem = key, .body_json = "{\"scenario\":\"withdrawal\",\"amount\":80}"};
+    for (int i = 0; i < 30; i++) {
+        ft_rand_name(ids[i], sizeof ids[i], "req-dup-");
+        CU_ASSERT_EQUAL(ft_amqp_request_ex(a, "twin", ids[i], "twin.simulate", &c, TIMEOUT_MS), 0);
+    }
+    char first[ID_BUF] = "";
+    int same = 0;
+    for (int i = 0; i < 30; i++) {
+        struct ft_reply r;
+        memset(&r, 0, sizeof r);
+        CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, ids[i], TIMEOUT_MS, &r), 1);
+        CU_ASSERT_EQUAL(r.status, 201);
+        json_t *j = wt_jbody(&r);
+        if (!first[0])
+            snprintf(first, sizeof first, "%s", wt_jstr(j, "id"));
+        same += strcmp(first, wt_jstr(j, "id")) == 0;
+        json_decref(j);
+        ft_reply_free(&r);
+    }
+    CU_ASSERT_EQUAL(same, 30);
+    CU_ASSERT_EQUAL(sims_of(u), 1);
+    CU_ASSERT_EQUAL(events_of(u), 1);
+    ft_stop(second, SIGTERM, 10000);
+}
+
 /* ---- history ---- */
 
 static void test_twin_history_list_detail_delete_clear(void)
@@ -802,6 +838,7 @@ int main(void)
     ADD(test_twin_monte_carlo_same_seed_same_bands);
     ADD(test_twin_idempotency_replay_and_reuse);
     ADD(test_twin_redelivered_request_saves_once);
+    ADD(test_twin_concurrent_duplicates_save_once);
     ADD(test_twin_history_list_detail_delete_clear);
     ADD(test_twin_cross_user_gets_404_and_changes_nothing);
     ADD(test_twin_ledger_identical_after_1000_simulations);

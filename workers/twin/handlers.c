@@ -3,11 +3,11 @@
  * (POST /api/simulate/projection).
  *
  * Each runs in three steps, so the engine never holds a database transaction open:
- *   1. read: a replay of the same Idempotency-Key, the account's live balance (never the
- *      client's) and, for emergency_fund, the average monthly outflow, each one statement
- *      through the read-only views of sql/006_twin.sql;
+ *   1. read, in one statement (twin_lookup): a replay of the same Idempotency-Key and the
+ *      account's live balance (never the client's) through the read-only views of
+ *      sql/006_twin.sql; for emergency_fund, one more for the average monthly outflow;
  *   2. compute with the engine (engine.h) and pack the reply;
- *   3. save it in twin.simulations with its twin.simulated event (twin_save, one transaction).
+ *   3. save it in twin.simulations with its twin.simulated event (twin_save, one statement).
  */
 #include <math.h>
 #include <stdio.h>
@@ -143,14 +143,10 @@ int twin_simulate(struct wk_ctx *ctx, const struct proto_request *req, struct wk
     struct twin_idem idem;
     if (twin_idem_prepare(&idem, req, body) != 0)
         return PROTO_EIO;
-    int rc = twin_idem_replay(ctx, user, &idem, rep);
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
-
     struct twin_account acct;
-    rc = twin_account_get(ctx, user, &in.account, &acct);
-    if (rc <= 0)
-        return rc < 0 ? rc : not_found(rep);
+    int rc = twin_lookup(ctx, user, &in.account, &idem, &acct, rep);
+    if (rc != 1)
+        return rc < 0 ? rc : rc == 2 ? 0 : not_found(rep);
     int64_t amount;
     if (twin_amount_parse(in.amount, in.scenario, acct.exponent, &amount, &bad) != 0)
         return refuse(rep, &bad);
@@ -466,15 +462,10 @@ int twin_projection(struct wk_ctx *ctx, const struct proto_request *req, struct 
         rc = PROTO_EIO;
         goto done;
     }
-    rc = twin_idem_replay(ctx, user, &idem, rep);
-    if (rc != 0) {
-        rc = rc < 0 ? rc : 0;
-        goto done;
-    }
     struct twin_account acct;
-    rc = twin_account_get(ctx, user, &rq->account, &acct);
-    if (rc <= 0) {
-        rc = rc < 0 ? rc : not_found(rep);
+    rc = twin_lookup(ctx, user, &rq->account, &idem, &acct, rep);
+    if (rc != 1) {
+        rc = rc < 0 ? rc : rc == 2 ? 0 : not_found(rep);
         goto done;
     }
     if (rq->currency[0]) { /* a given start figure in a currency of its own */

@@ -32,7 +32,7 @@ static int path_scope(struct wk_ctx *ctx, const struct proto_request *req, const
     struct twin_account_ref ref = {.has = 1};
     memcpy(ref.id, out, sizeof ref.id);
     struct twin_account acct;
-    int rc = twin_account_get(ctx, user, &ref, &acct);
+    int rc = twin_lookup(ctx, user, &ref, NULL, &acct, rep);
     if (rc < 0)
         return rc;
     if (rc == 0) {

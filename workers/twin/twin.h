@@ -50,15 +50,6 @@ int twin_path_id(const struct proto_request *req, const char *name, char out[PRO
 /* WK_EDBDOWN when the connection is gone, else WK_EDB (after a failed statement). */
 int twin_db_fail(struct wk_ctx *ctx);
 
-/*
- * Resolves an account reference of `user`: none or the user's own id means the default
- * account (exists = 0 when the user has none yet); an account id must be the user's.
- * Returns 1 with *out filled, 0 when the id is not the user's (or unknown), < 0 on a
- * database error.
- */
-int twin_account_get(struct wk_ctx *ctx, const char *user, const struct twin_account_ref *ref,
-                     struct twin_account *out);
-
 /* Under an Idempotency-Key (or, without one, the request id): the stored key and hash. */
 struct twin_idem {
     char key[PROTO_IDEM_MAX + PROTO_ID_MAX + 8]; /* "k:<key>" or "r:<request id>" */
@@ -75,6 +66,17 @@ int twin_idem_prepare(struct twin_idem *id, const struct proto_request *req,
 int twin_idem_replay(struct wk_ctx *ctx, const char *user, const struct twin_idem *id,
                      struct wk_reply *rep);
 
+/*
+ * What a request reads before it computes, in one statement: the replay of `idem` (when not
+ * NULL and already saved; answered as twin_idem_replay does) and the account `ref` names:
+ * none or the user's own id means the default account (exists = 0 when the user has none
+ * yet); an account id must be the user's. Returns 2 when rep is answered (a replay or 422),
+ * 1 with *out filled, 0 when the named account is not the user's (or unknown), < 0 on a
+ * database error. out->now is the database's now() in every case.
+ */
+int twin_lookup(struct wk_ctx *ctx, const char *user, const struct twin_account_ref *ref,
+                const struct twin_idem *idem, struct twin_account *out, struct wk_reply *rep);
+
 /* A simulation to save: the columns of twin.simulations. */
 struct twin_saved {
     const char *id, *user, *account_id; /* account_id NULL when none */
@@ -89,9 +91,10 @@ struct twin_saved {
 };
 
 /*
- * In one transaction: inserts the row (a concurrent duplicate under the same key makes this a
- * replay of the row that won), writes the twin.simulated event when event_json is set, and
- * answers 201 with the detail (or the item). Returns 0 or a WK_E* code.
+ * In one statement (atomic on its own): inserts the row and, when event_json is set, its
+ * twin.simulated event in twin.outbox (a concurrent duplicate under the same key makes this a
+ * replay of the row that won, with no event), and answers 201 with the detail (or the item).
+ * Returns 0 or a WK_E* code.
  */
 int twin_save(struct wk_ctx *ctx, const struct twin_saved *s, const struct twin_idem *idem,
               struct wk_reply *rep);
