@@ -119,7 +119,7 @@ run_b() {
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, commit $(git -C "$FT_ROOT" rev-parse --short HEAD)$(git -C "$FT_ROOT" diff --quiet HEAD 2>/dev/null || echo '+dirty')"
 DB_URL=$(ft_db_url "$PG_URL" fintwin)
-echo "# postgres: $(psql -X -At "$DB_URL" -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit')")"
+echo "# postgres: $(psql -X -At "$DB_URL" -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit')"); role fintwin_twin: $(psql -X -At "$DB_URL" -c "SELECT coalesce(string_agg(c, ' '), 'defaults') FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) c WHERE r.rolname = 'fintwin_twin'")"
 printf '# workers: %d fintwin-twin (1 auth, 1 transaction for seeding); %d users registered and funded over HTTP in %.0f s\n' \
   "$WORKERS" "$USERS" "$t_seed"
 # Warm-ups, not counted.

@@ -800,6 +800,19 @@ static void test_twin_role_cannot_write_the_ledger(void)
                              "c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')",
                              NULL),
                     0);
+    /* its commits do not wait for the WAL flush (sql/006_twin.sql); the ledger's roles do */
+    char v[64];
+    PGconn *c = PQconnectdb(twin_url);
+    PGresult *res = PQexec(c, "SHOW synchronous_commit");
+    snprintf(v, sizeof v, "%s",
+             PQresultStatus(res) == PGRES_TUPLES_OK ? PQgetvalue(res, 0, 0) : "?");
+    PQclear(res);
+    PQfinish(c);
+    CU_ASSERT_STRING_EQUAL(v, "off");
+    CU_ASSERT_EQUAL(count_of("SELECT count(*) FROM pg_db_role_setting s JOIN pg_roles r ON "
+                             "r.oid = s.setrole WHERE r.rolname = 'fintwin_transaction'",
+                             NULL),
+                    0);
     /* the twin's views never show the system's external accounts */
     CU_ASSERT_EQUAL(count_of("SELECT count(*) FROM ledger.twin_accounts WHERE owner IS NULL", NULL),
                     0);
