@@ -59,24 +59,42 @@ static int pack_rows(struct wk_reply *rep, PGresult *r, int col)
     return 0;
 }
 
-int twin_history(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+/*
+ * The acting user's rows of twin.simulations in the path's scope: runs `sql` with $1 the user
+ * and $2 the account id or NULL (every account). The result, or NULL with *rc set: 0 when rep
+ * is answered (401, 404), < 0 on a database error.
+ */
+static PGresult *scoped(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep,
+                        const char *name, const char *sql, int *rc)
 {
     const char *user = twin_acting_user(req, rep);
+    *rc = 0;
     if (!user)
-        return 0;
+        return NULL;
     char buf[PROTO_UUID_LEN + 1];
     const char *scope;
-    int rc = path_scope(ctx, req, user, buf, &scope, rep);
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
+    int st = path_scope(ctx, req, user, buf, &scope, rep);
+    if (st != 0) {
+        *rc = st < 0 ? st : 0;
+        return NULL;
+    }
     const char *p[] = {user, scope};
-    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "twin_history",
-                                      "SELECT item FROM twin.simulations WHERE user_id = $1 "
-                                      "AND ($2::uuid IS NULL OR account_id = $2) "
-                                      "ORDER BY created_at DESC, id DESC LIMIT " HISTORY_LIMIT,
-                                      2, p);
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), name, sql, 2, p);
     if (!r)
-        return twin_db_fail(ctx);
+        *rc = twin_db_fail(ctx);
+    return r;
+}
+
+int twin_history(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    int rc;
+    PGresult *r = scoped(ctx, req, rep, "twin_history",
+                         "SELECT item FROM twin.simulations WHERE user_id = $1 "
+                         "AND ($2::uuid IS NULL OR account_id = $2) "
+                         "ORDER BY created_at DESC, id DESC LIMIT " HISTORY_LIMIT,
+                         &rc);
+    if (!r)
+        return rc;
     rc = pack_rows(rep, r, 0);
     PQclear(r);
     return rc;
@@ -152,21 +170,13 @@ int twin_delete(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
 
 int twin_clear(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = twin_acting_user(req, rep);
-    if (!user)
-        return 0;
-    char buf[PROTO_UUID_LEN + 1];
-    const char *scope;
-    int rc = path_scope(ctx, req, user, buf, &scope, rep);
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
-    const char *p[] = {user, scope};
-    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "twin_clear",
-                                      "DELETE FROM twin.simulations WHERE user_id = $1 "
-                                      "AND ($2::uuid IS NULL OR account_id = $2)",
-                                      2, p);
+    int rc;
+    PGresult *r = scoped(ctx, req, rep, "twin_clear",
+                         "DELETE FROM twin.simulations WHERE user_id = $1 "
+                         "AND ($2::uuid IS NULL OR account_id = $2)",
+                         &rc);
     if (!r)
-        return twin_db_fail(ctx);
+        return rc;
     long n = wk_db_affected(r);
     PQclear(r);
     char message[64];
