@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ft_amqp.h"
@@ -882,13 +881,8 @@ static void test_ledger_role_cannot_rewrite_history(void)
 
 static void test_ledger_bad_config_exits_78(void)
 {
-    char *argv[] = {"fintwin-transaction", NULL};
-    char *env[] = {"LEDGER_DEFAULT_CURRENCY=XYZ", NULL};
-    pid_t p = ft_spawn(ft_bin("fintwin-transaction"), argv, env, log_path);
-    CU_ASSERT_FATAL(p > 0);
-    int st = 0;
-    CU_ASSERT_EQUAL(waitpid(p, &st, 0), p);
-    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 78);
+    CU_ASSERT_EQUAL(wt_exit_code("fintwin-transaction", "LEDGER_DEFAULT_CURRENCY=XYZ", log_path),
+                    78);
 }
 
 int main(void)

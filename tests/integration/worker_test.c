@@ -4,6 +4,7 @@
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ft_test.h"
@@ -119,4 +120,15 @@ const char *wt_jstr(json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
     return s ? s : "";
+}
+
+int wt_exit_code(const char *bin, const char *env, const char *log_path)
+{
+    char *argv[] = {(char *)bin, NULL};
+    char *envs[] = {(char *)env, NULL};
+    pid_t p = ft_spawn(ft_bin(bin), argv, envs, log_path);
+    int st = 0;
+    if (p <= 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
 }

@@ -46,6 +46,11 @@ json_t *wt_jbody(const struct ft_reply *r);
 /* o[key] as a string, "" when absent or not a string. */
 const char *wt_jstr(json_t *o, const char *key);
 
+/* Starts `bin` (in the build tree) with only the environment entry `env` ("NAME=value") added,
+ * waits for it to exit and returns its exit code (-1 when it did not exit normally). For the
+ * configuration checks: a bad value must exit 78 before connecting anywhere. */
+int wt_exit_code(const char *bin, const char *env, const char *log_path);
+
 /* "<TMPDIR>/<test>-<pid>.log" into out. */
 void wt_log_path(const char *test, char *out, size_t size);
 
