@@ -490,6 +490,36 @@ static void test_twin_monte_carlo_same_seed_same_bands(void)
     ft_reply_free(&r3);
 }
 
+static void test_twin_largest_projection(void)
+{
+    /* The longest horizon with Monte Carlo is answered whole, saved and read back. 10,000
+     * paths, not the 60,000 allowed at 600 months (test_twin_rules checks that bound): the
+     * sanitized -O0 build would take ~15 s for those; Release answers them in ~0.6 s. */
+    char u[ID_BUF], path[128];
+    fresh_user(u, "25000", NULL);
+    struct ft_reply r;
+    int64_t t0 = ft_now_ms();
+    CU_ASSERT_EQUAL_FATAL(call("twin.projection", u, NULL, NULL,
+                               "{\"horizon_months\":600,\"inflation\":2,\"events\":[{\"type\":"
+                               "\"expense\",\"amount\":100,\"recurring\":true}],"
+                               "\"monte_carlo\":{\"paths\":10000,\"seed\":5,\"goal\":1000000}}",
+                               &r),
+                          201);
+    fprintf(stderr, "\n  600 months x 10,000 paths: %lld ms, %zu bytes of JSON\n",
+            (long long)(ft_now_ms() - t0), r.body_json ? strlen(r.body_json) : 0);
+    json_t *j = wt_jbody(&r);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "months")), 600);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(json_object_get(j, "monte_carlo"), "bands")),
+                    600);
+    snprintf(path, sizeof path, "{\"id\":\"%s\"}", wt_jstr(j, "id"));
+    json_decref(j);
+    struct ft_reply d;
+    CU_ASSERT_EQUAL(call("twin.detail", u, NULL, path, NULL, &d), 200);
+    CU_ASSERT(r.body_json && d.body_json && strcmp(r.body_json, d.body_json) == 0);
+    ft_reply_free(&d);
+    ft_reply_free(&r);
+}
+
 /* ---- idempotency ---- */
 
 static void test_twin_idempotency_replay_and_reuse(void)
@@ -841,6 +871,7 @@ int main(void)
     ADD(test_twin_validation_codes);
     ADD(test_twin_projection_by_hand);
     ADD(test_twin_monte_carlo_same_seed_same_bands);
+    ADD(test_twin_largest_projection);
     ADD(test_twin_idempotency_replay_and_reuse);
     ADD(test_twin_redelivered_request_saves_once);
     ADD(test_twin_concurrent_duplicates_save_once);
