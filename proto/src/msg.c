@@ -9,6 +9,7 @@
 #include "proto/json.h"
 #include "proto/money.h"
 #include "proto/status.h"
+#include "proto/uuid.h"
 
 const msgpack_object *proto_map_get(const msgpack_object *map, const char *key)
 {
@@ -62,6 +63,16 @@ int proto_obj_str(const msgpack_object *o, char *buf, size_t size)
     if (n)
         memcpy(buf, o->via.str.ptr, n);
     buf[n] = '\0';
+    return 0;
+}
+
+int proto_obj_uuid(const msgpack_object *o, char *out)
+{
+    char buf[PROTO_UUID_LEN + 2];
+    if (proto_obj_str(o, buf, sizeof buf) != 0 || !proto_uuid_valid(buf))
+        return -1;
+    for (size_t i = 0; i <= PROTO_UUID_LEN; i++)
+        out[i] = (buf[i] >= 'A' && buf[i] <= 'F') ? (char)(buf[i] - 'A' + 'a') : buf[i];
     return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "proto/json.h"
 #include "proto/msg.h"
+#include "proto/uuid.h"
 #include "proto/status.h"
 
 /* One object built by `build`, unpacked into up (caller destroys up and sb). */
@@ -82,6 +83,32 @@ static void test_msg_obj_str(void)
     CU_ASSERT_EQUAL(proto_obj_str(NULL, buf, sizeof buf), PROTO_ETYPE);
     msgpack_unpacked_destroy(&up);
     msgpack_sbuffer_destroy(&sb);
+}
+
+/* A str msgpack_object over `text` (borrowed). */
+static msgpack_object str_obj(const char *text)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_STR};
+    o.via.str.ptr = text;
+    o.via.str.size = (uint32_t)strlen(text);
+    return o;
+}
+
+static void test_msg_obj_uuid(void)
+{
+    char out[PROTO_UUID_LEN + 1];
+    msgpack_object o = str_obj("5F0C1D2E-3A4B-4C5D-8E6F-7A8B9C0D1E2F");
+    CU_ASSERT_EQUAL(proto_obj_uuid(&o, out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f");
+    o = str_obj("5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2");
+    CU_ASSERT_EQUAL(proto_obj_uuid(&o, out), -1);
+    o = str_obj("5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2ff");
+    CU_ASSERT_EQUAL(proto_obj_uuid(&o, out), -1);
+    o = str_obj("mine");
+    CU_ASSERT_EQUAL(proto_obj_uuid(&o, out), -1);
+    msgpack_object n = {.type = MSGPACK_OBJECT_POSITIVE_INTEGER};
+    CU_ASSERT_EQUAL(proto_obj_uuid(&n, out), -1);
+    CU_ASSERT_EQUAL(proto_obj_uuid(NULL, out), -1);
 }
 
 static void test_msg_obj_count(void)
@@ -297,6 +324,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("msg", NULL, NULL);
     CU_ADD_TEST(s, test_msg_map_get);
     CU_ADD_TEST(s, test_msg_obj_str);
+    CU_ADD_TEST(s, test_msg_obj_uuid);
     CU_ADD_TEST(s, test_msg_obj_count);
     CU_ADD_TEST(s, test_msg_obj_int);
     CU_ADD_TEST(s, test_msg_obj_money);

@@ -58,12 +58,7 @@ static int path_id(const struct proto_request *req, const char *name, char out[P
     const msgpack_object *o = proto_map_get(proto_map_get(&req->args, "path"), name);
     if (!o)
         return 0;
-    char buf[PROTO_UUID_LEN + 2];
-    if (proto_obj_str(o, buf, sizeof buf) != 0 || !proto_uuid_valid(buf))
-        return -1;
-    for (size_t i = 0; i <= PROTO_UUID_LEN; i++)
-        out[i] = (buf[i] >= 'A' && buf[i] <= 'F') ? (char)(buf[i] - 'A' + 'a') : buf[i];
-    return 1;
+    return proto_obj_uuid(o, out) == 0 ? 1 : -1;
 }
 
 enum scope {

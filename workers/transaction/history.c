@@ -55,7 +55,7 @@
     "FROM (SELECT e.account_id, e.transfer_id, e.amount, e.balance_after, e.seq "                  \
     "      FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id "                   \
     "      WHERE e.account_id = $1 AND a.owner = $2 AND e.seq < $5::bigint "                       \
-    "      ORDER BY e.seq DESC LIMIT $3 OFFSET $4) e "                                               \
+    "      ORDER BY e.seq DESC LIMIT $3 OFFSET $4) e "                                             \
     "JOIN ledger.transfers t ON t.id = e.transfer_id ORDER BY e.seq DESC"
 
 static void pack_key(msgpack_packer *pk, const char *k)
@@ -106,13 +106,7 @@ static void pack_txns(msgpack_packer *pk, const PGresult *r)
 /* A path parameter as a lowercase UUID; 0, or -1 when absent or not a UUID. */
 static int path_id(const struct proto_request *req, const char *name, char out[PROTO_UUID_LEN + 1])
 {
-    const msgpack_object *o = proto_map_get(proto_map_get(&req->args, "path"), name);
-    char buf[PROTO_UUID_LEN + 2];
-    if (!o || proto_obj_str(o, buf, sizeof buf) != 0 || !proto_uuid_valid(buf))
-        return -1;
-    for (size_t i = 0; i <= PROTO_UUID_LEN; i++)
-        out[i] = (buf[i] >= 'A' && buf[i] <= 'F') ? (char)(buf[i] - 'A' + 'a') : buf[i];
-    return 0;
+    return proto_obj_uuid(proto_map_get(proto_map_get(&req->args, "path"), name), out);
 }
 
 struct page_tx {
@@ -121,7 +115,7 @@ struct page_tx {
     const char *account_ref; /* txn.list_account: an account id or the user's id */
     const char *before;      /* a txn id, or NULL */
     char limit[24], offset[24];
-    char before_seq[24];     /* the anchor's entries.seq (INT64_MAX without one) */
+    char before_seq[24]; /* the anchor's entries.seq (INT64_MAX without one) */
 };
 
 /* Resolves t->before to the seq of the caller's newest line of that transfer (on

@@ -39,13 +39,7 @@ const msgpack_object *twin_body(const struct proto_request *req, struct wk_reply
 
 int twin_path_id(const struct proto_request *req, const char *name, char out[PROTO_UUID_LEN + 1])
 {
-    const msgpack_object *o = proto_map_get(proto_map_get(&req->args, "path"), name);
-    char buf[PROTO_UUID_LEN + 2];
-    if (!o || proto_obj_str(o, buf, sizeof buf) != 0 || !proto_uuid_valid(buf))
-        return -1;
-    for (size_t i = 0; i <= PROTO_UUID_LEN; i++)
-        out[i] = (buf[i] >= 'A' && buf[i] <= 'F') ? (char)(buf[i] - 'A' + 'a') : buf[i];
-    return 0;
+    return proto_obj_uuid(proto_map_get(proto_map_get(&req->args, "path"), name), out);
 }
 
 int twin_db_fail(struct wk_ctx *ctx)

@@ -40,11 +40,8 @@ static int read_account(const msgpack_object *body, struct twin_account_ref *ref
     const msgpack_object *o = field(body, "account_id");
     if (!o)
         return 0;
-    char buf[PROTO_UUID_LEN + 2];
-    if (proto_obj_str(o, buf, sizeof buf) != 0 || !proto_uuid_valid(buf))
+    if (proto_obj_uuid(o, ref->id) != 0)
         return refuse(bad, 422, "invalid_account_id", "account_id must be an account id.");
-    for (size_t i = 0; i <= PROTO_UUID_LEN; i++)
-        ref->id[i] = (buf[i] >= 'A' && buf[i] <= 'F') ? (char)(buf[i] - 'A' + 'a') : buf[i];
     ref->has = 1;
     return 0;
 }

@@ -20,6 +20,10 @@ const msgpack_object *proto_map_get(const msgpack_object *map, const char *key);
  * a NUL byte (which would silently shorten the C string). */
 int proto_obj_str(const msgpack_object *o, char *buf, size_t size);
 
+/* Reads a str holding an RFC 4122 UUID (proto_uuid_valid, any case) into out, lowercased, as
+ * ids are stored. 0, or -1 when o is not such a str. */
+int proto_obj_uuid(const msgpack_object *o, char *out /* PROTO_UUID_LEN + 1 */);
+
 /* A count from a query parameter: a non-negative decimal string of at most 10 digits (as the
  * gateway sends query values) or a positive int, <= max. 0 with *out set, or -1. */
 int proto_obj_count(const msgpack_object *o, long max, long *out);
