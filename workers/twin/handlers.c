@@ -9,7 +9,6 @@
  *   2. compute with the engine (engine.h) and pack the reply;
  *   3. save it in twin.simulations with its twin.simulated event (twin_save, one statement).
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,7 @@
 #include "twin.h"
 
 /* The average monthly outflow looks at this window of the newest postings. */
-#define OUTFLOW_DAYS    90
+#define OUTFLOW_DAYS    "90"
 #define OUTFLOW_ENTRIES "5000"
 
 static int refuse(struct wk_reply *rep, const struct twin_invalid *bad)
@@ -40,28 +39,26 @@ static int not_found(struct wk_reply *rep)
 /*
  * Money that left the account (withdrawals and transfers sent) over the last OUTFLOW_DAYS
  * days, per 30 days, over the span the account has existed when that is shorter (at least one
- * day). The newest OUTFLOW_ENTRIES lines at most: a bound on the work for very busy accounts.
- * 0 or a WK_E* code; *avg is 0 when nothing left the account.
+ * day), rounded half away from zero in numeric arithmetic. The newest OUTFLOW_ENTRIES lines
+ * at most: a bound on the work for very busy accounts. 0 or a WK_E* code; *avg is 0 when
+ * nothing left the account.
  */
 static int avg_outflow(struct wk_ctx *ctx, const char *account, int64_t *avg)
 {
     const char *p[] = {account};
     PGresult *r = wk_db_exec_prepared(
         wk_db(ctx), "twin_outflow",
-        "SELECT coalesce(sum(-amount) FILTER (WHERE amount < 0), 0), "
-        "greatest(1, least(" /* days of history in the window */
-        "extract(epoch FROM now() - min(created_at)) / 86400, 90)) "
+        "SELECT round(coalesce(sum(-amount) FILTER (WHERE amount < 0), 0) * 30 / "
+        "greatest(1, least(extract(epoch FROM now() - min(created_at)) / 86400, " OUTFLOW_DAYS
+        ")))::bigint "
         "FROM (SELECT amount, created_at FROM ledger.twin_entries WHERE account_id = $1 "
-        "AND created_at > now() - interval '90 days' ORDER BY seq DESC "
+        "AND created_at > now() - interval '" OUTFLOW_DAYS " days' ORDER BY seq DESC "
         "LIMIT " OUTFLOW_ENTRIES ") recent",
         1, p);
     if (!r)
         return twin_db_fail(ctx);
-    int64_t out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    double days = strtod(PQgetvalue(r, 0, 1), NULL);
+    *avg = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
-    /* A ratio of exact sums, rounded once: this is an estimate that feeds a month count. */
-    *avg = days > 0 ? (int64_t)llround((double)out * 30.0 / days) : 0;
     return 0;
 }
 
