@@ -99,7 +99,6 @@ for _ in $(seq 100); do curl -fs "$BASE_URL/api/sys/transaction/ping" >/dev/null
 
 # ---- seeding -------------------------------------------------------------------------------
 RUN_ID=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
-mkdir -p "$TMP/seed"
 source "$HERE/lib.sh"   # register, post_txn, deposit; ticks, pg_ticks, ms
 export -f register post_txn deposit
 export TMP RUN_ID BASE_URL
