@@ -390,7 +390,7 @@ static int txn_create_tx(struct wk_ctx *ctx, void *arg)
         return WK_EHANDLER;
 
     struct ledger_account acct, other;
-    int64_t acct_balance, other_balance;
+    int64_t acct_balance = 0, other_balance = 0;
     char created_at[40];
     rc = posting_accounts(ctx, t, &acct, &other, &acct_balance, &other_balance, created_at,
                           sizeof created_at);
