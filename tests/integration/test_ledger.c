@@ -118,6 +118,18 @@ static void sql1(char *out, size_t size, const char *sql, const char *p1, const 
     wt_sql1(pg, out, size, sql, p1, p2);
 }
 
+/* Runs sql as fintwin_transaction; state is its SQLSTATE ("" on success). */
+static void as_role(const char *sql, char state[6])
+{
+    wt_sql_state(db_url, sql, state);
+}
+
+/* Runs sql as the admin (a superuser: privileges do not stop it, only the constraints). */
+static void as_admin(const char *sql, char state[6])
+{
+    wt_sql_state(getenv("PG_URL"), sql, state);
+}
+
 /* The user's default account id (opened through acct.list). */
 static void default_account(const char *user, char out[PROTO_UUID_LEN + 1])
 {
@@ -488,6 +500,105 @@ static void test_ledger_idempotency_replay_and_reuse(void)
     CU_ASSERT_STRING_EQUAL(v, "1");
 }
 
+/* A transaction worker's backend waits on a lock (the condition for ft_wait_until). */
+static int worker_waits_on_lock(void *arg)
+{
+    (void)arg;
+    char v[32];
+    sql1(v, sizeof v,
+         "SELECT count(*) FROM pg_stat_activity WHERE usename = 'fintwin_transaction' "
+         "AND wait_event_type = 'Lock'",
+         NULL, NULL);
+    return strcmp(v, "0") != 0;
+}
+
+/* The less travelled paths of a posting's idempotency record (workers/transaction/idem.c):
+ * a reused key on a body that would fail validation, an expired record, and a record that
+ * another transaction holds uncommitted when the claim arrives (the claim waits for it). */
+static void test_ledger_idempotency_edges(void)
+{
+    char u[PROTO_UUID_LEN + 1], key[64], v[256], body[256];
+    fresh_user(u);
+    ft_rand_name(key, sizeof key, "edge-");
+    CU_ASSERT_EQUAL(status_of("txn.create", u, key, NULL, NULL,
+                              "{\"type\":\"deposit\",\"amount\":\"5.00\"}"),
+                    201);
+    /* the key answers as reused even when the new body names an id that is not a uuid */
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL,
+                          "{\"type\":\"transfer\",\"amount\":1,\"to_account\":\"nobody\"}", &r),
+                    422);
+    CU_ASSERT_STRING_EQUAL(r.code, "idempotency_key_reused");
+    ft_reply_free(&r);
+    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL,
+                          "{\"type\":\"deposit\",\"amount\":1,\"account_id\":\"nope\"}", &r),
+                    422);
+    CU_ASSERT_STRING_EQUAL(r.code, "idempotency_key_reused");
+    ft_reply_free(&r);
+
+    /* an expired record (older than 7 days) is ignored and replaced by the new posting */
+    char state[6], sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE ledger.idempotency SET created_at = now() - interval '8 days' "
+             "WHERE user_id = '%s' AND key = 'k:%s'",
+             u, key);
+    as_admin(sql, state);
+    CU_ASSERT_STRING_EQUAL(state, "");
+    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL,
+                          "{\"type\":\"deposit\",\"amount\":\"6.00\"}", &r),
+                    201);
+    CU_ASSERT(r.headers_json == NULL || strstr(r.headers_json, "Idempotent-Replayed") == NULL);
+    ft_reply_free(&r);
+    snprintf(body, sizeof body, "k:%s", key);
+    sql1(v, sizeof v,
+         "SELECT (SELECT count(*) FROM ledger.transfers WHERE initiator = $1) || ':' || "
+         "(SELECT t.amount FROM ledger.idempotency i JOIN ledger.transfers t "
+         "ON t.id = i.transfer_id WHERE i.user_id = $1 AND i.key = $2 "
+         "AND i.created_at > now() - interval '1 hour')",
+         u, body);
+    CU_ASSERT_STRING_EQUAL(v, "2:600");
+    /* and the old body is now the reused one */
+    CU_ASSERT_EQUAL(status_of("txn.create", u, key, NULL, NULL,
+                              "{\"type\":\"deposit\",\"amount\":\"5.00\"}"),
+                    422);
+
+    /* Another transaction holds the record of a fresh key, uncommitted, with another
+     * request hash: the claim waits on its primary key, then answers reused and posts
+     * nothing. */
+    char u2[PROTO_UUID_LEN + 1], key2[64], id[64];
+    fresh_user(u2);
+    ft_rand_name(key2, sizeof key2, "race-");
+    PGconn *holder = PQconnectdb(ft_env("PG_URL", ""));
+    CU_ASSERT_FATAL(PQstatus(holder) == CONNECTION_OK);
+    snprintf(sql, sizeof sql,
+             "BEGIN; INSERT INTO ledger.idempotency (user_id, key, request_hash, state, status, "
+             "body) VALUES ('%s', 'k:%s', decode(repeat('00', 32), 'hex'), 'done', 201, "
+             "'\\x80')",
+             u2, key2);
+    PGresult *res = PQexec(holder, sql);
+    CU_ASSERT_EQUAL(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    struct ft_call c = {
+        .user = u2, .idem = key2, .body_json = "{\"type\":\"deposit\",\"amount\":\"1.00\"}"};
+    ft_rand_name(id, sizeof id, "req-race-");
+    CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, id, "txn.create", &c, TIMEOUT_MS), 0);
+    CU_ASSERT(ft_wait_until(worker_waits_on_lock, NULL, TIMEOUT_MS));
+    res = PQexec(holder, "COMMIT");
+    CU_ASSERT_EQUAL(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(holder);
+    memset(&r, 0, sizeof r);
+    CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, id, TIMEOUT_MS, &r), 1);
+    CU_ASSERT_EQUAL(r.status, 422);
+    CU_ASSERT_STRING_EQUAL(r.code, "idempotency_key_reused");
+    ft_reply_free(&r);
+    sql1(v, sizeof v,
+         "SELECT (SELECT count(*) FROM ledger.transfers WHERE initiator = $1) || ':' || "
+         "(SELECT count(*) FROM ledger.accounts WHERE owner = $1 AND balance <> 0)",
+         u2, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "0:0");
+}
+
 static void test_ledger_redelivered_request_posts_once(void)
 {
     /* The same envelope twice (what a redelivery after a crash between commit and ack
@@ -802,19 +913,6 @@ static void test_ledger_cross_user_gets_404_and_changes_nothing(void)
     CU_ASSERT_EQUAL(status_of("txn.get", ua, NULL, path, NULL, NULL), 200);
 }
 
-/* Runs sql on a connection to url; returns its SQLSTATE ("" on success). */
-/* Runs sql as fintwin_transaction. */
-static void as_role(const char *sql, char state[6])
-{
-    wt_sql_state(db_url, sql, state);
-}
-
-/* Runs sql as the admin (a superuser: privileges do not stop it, only the constraints). */
-static void as_admin(const char *sql, char state[6])
-{
-    wt_sql_state(getenv("PG_URL"), sql, state);
-}
-
 static void test_ledger_role_cannot_rewrite_history(void)
 {
     char u[PROTO_UUID_LEN + 1], state[6], sql[1024], acc[PROTO_UUID_LEN + 1], v[64];
@@ -899,6 +997,7 @@ int main(void)
     ADD(test_ledger_validation_codes);
     ADD(test_ledger_insufficient_funds_writes_nothing);
     ADD(test_ledger_idempotency_replay_and_reuse);
+    ADD(test_ledger_idempotency_edges);
     ADD(test_ledger_redelivered_request_posts_once);
     ADD(test_ledger_profile_updated_opens_default);
     ADD(test_ledger_pagination_newest_first);
