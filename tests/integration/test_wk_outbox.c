@@ -76,12 +76,12 @@ static int suite_init(void)
     proto_buf_free(&b);
     if (!ok)
         return -1;
-    /* Our own view of ft.events, for the relay's type only. */
-    if (ft_amqp_bind_temp(t.a, PROTO_EX_EVENTS, relay_type, "ev") != 0)
+    if (itest_spawn(&t, schema, evt_type) <= 0 || !itest_wait_ready(&t, 20000))
         return -1;
-    if (itest_spawn(&t, schema, evt_type) <= 0)
-        return -1;
-    return itest_wait_ready(&t, 20000) ? 0 : -1;
+    /* Our own view of ft.events, for the relay's type only; bound once the worker has
+     * declared the exchange (on a fresh broker nobody else may have yet), before any test
+     * writes a row. */
+    return ft_amqp_bind_temp(t.a, PROTO_EX_EVENTS, relay_type, "ev") == 0 ? 0 : -1;
 }
 
 static int suite_clean(void)
