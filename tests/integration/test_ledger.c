@@ -500,6 +500,39 @@ static void test_ledger_idempotency_replay_and_reuse(void)
     CU_ASSERT_STRING_EQUAL(v, "1");
 }
 
+/* One keyed deposit by *arg's user, then: 1 when the user's expired records are gone. */
+static int sweep_done(void *arg)
+{
+    const char *u = arg;
+    char key[64], v[32];
+    ft_rand_name(key, sizeof key, "sweep-");
+    CU_ASSERT_EQUAL(
+        status_of("txn.create", u, key, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"0.01\"}"),
+        201);
+    sql1(v, sizeof v,
+         "SELECT count(*) FROM ledger.idempotency WHERE user_id = $1 AND key LIKE 'k:old-%'", u,
+         NULL);
+    return strcmp(v, "0") == 0;
+}
+
+/* Postings now and then delete a batch of records older than 7 days (ledger.idem_sweep). */
+static void test_ledger_idempotency_sweep_deletes_expired(void)
+{
+    char u[PROTO_UUID_LEN + 1], sql[512], state[6], v[32];
+    fresh_user(u);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO ledger.idempotency (user_id, key, request_hash, state, status, body, "
+             "created_at) SELECT '%s', 'k:old-' || i, decode(repeat('00', 32), 'hex'), 'done', "
+             "201, '\\x80', now() - interval '8 days' FROM generate_series(1, 3) i",
+             u);
+    as_admin(sql, state);
+    CU_ASSERT_STRING_EQUAL(state, "");
+    /* a sweep runs every 64 claims of each worker process (one or two here) */
+    CU_ASSERT(ft_wait_until(sweep_done, u, TIMEOUT_MS));
+    sql1(v, sizeof v, "SELECT count(*) FROM ledger.idempotency WHERE user_id = $1", u, NULL);
+    CU_ASSERT(atoi(v) >= 1 && atoi(v) <= 128);
+}
+
 /* A transaction worker's backend waits on a lock (the condition for ft_wait_until). */
 static int worker_waits_on_lock(void *arg)
 {
@@ -998,6 +1031,7 @@ int main(void)
     ADD(test_ledger_insufficient_funds_writes_nothing);
     ADD(test_ledger_idempotency_replay_and_reuse);
     ADD(test_ledger_idempotency_edges);
+    ADD(test_ledger_idempotency_sweep_deletes_expired);
     ADD(test_ledger_redelivered_request_posts_once);
     ADD(test_ledger_profile_updated_opens_default);
     ADD(test_ledger_pagination_newest_first);

@@ -32,9 +32,11 @@ int ledger_idem_prepare(struct ledger_idem *id, const struct proto_request *req,
 }
 
 /* Deletes a bounded batch of expired records; a failure only delays the cleanup, but it
- * aborts the transaction, so it runs in a savepoint. By ctid (a TID scan): the old
- * `(user_id, key) IN (...)` form was planned as a join over the whole table and took about
- * 5 ms a call under the ledger benchmark. */
+ * aborts the transaction, so it runs in a savepoint. ledger.idem_sweep (sql/007) deletes
+ * by ctid (a TID scan) with its plan pinned to the indexes: the old `(user_id, key) IN
+ * (...)` form was planned as a join over the whole table, and the statement sent as is
+ * was planned from stale statistics as two sequential scans (~6 ms a sweep under the
+ * ledger benchmark). */
 static int sweep(struct wk_ctx *ctx)
 {
     static unsigned calls;
@@ -44,12 +46,8 @@ static int sweep(struct wk_ctx *ctx)
     if (!r)
         return ledger_db_fail(ctx);
     PQclear(r);
-    r = wk_db_exec_prepared(wk_db(ctx), "idem_sweep",
-                            "DELETE FROM ledger.idempotency WHERE ctid = ANY (ARRAY("
-                            "SELECT ctid FROM ledger.idempotency WHERE created_at < "
-                            "now() - interval '" IDEM_TTL "' ORDER BY created_at LIMIT " SWEEP_BATCH
-                            " FOR UPDATE SKIP LOCKED))",
-                            0, NULL);
+    const char *p[] = {IDEM_TTL, SWEEP_BATCH};
+    r = wk_db_exec_prepared(wk_db(ctx), "idem_sweep", "SELECT ledger.idem_sweep($1, $2)", 2, p);
     const char *end = r ? "RELEASE SAVEPOINT idem_sweep" : "ROLLBACK TO SAVEPOINT idem_sweep";
     if (r)
         PQclear(r);
