@@ -99,11 +99,13 @@ static int status_of(const char *method, const char *user, const char *idem, con
     return st;
 }
 
-static void expect_error(const char *method, const char *user, const char *path, const char *query,
-                         const char *body, int status, const char *code)
+/* A call under Idempotency-Key idem (NULL: none) that must answer status with code. */
+static void expect_error_idem(const char *method, const char *user, const char *idem,
+                              const char *path, const char *query, const char *body, int status,
+                              const char *code)
 {
     struct ft_reply r;
-    int st = callx(method, user, NULL, path, query, body, &r);
+    int st = callx(method, user, idem, path, query, body, &r);
     CU_ASSERT_EQUAL(st, status);
     CU_ASSERT_EQUAL(r.is_error, 1);
     CU_ASSERT_STRING_EQUAL(r.code, code);
@@ -111,6 +113,12 @@ static void expect_error(const char *method, const char *user, const char *path,
         fprintf(stderr, "\n  %s %s: got %d %s, want %d %s\n", method, body ? body : "", st, r.code,
                 status, code);
     ft_reply_free(&r);
+}
+
+static void expect_error(const char *method, const char *user, const char *path, const char *query,
+                         const char *body, int status, const char *code)
+{
+    expect_error_idem(method, user, NULL, path, query, body, status, code);
 }
 
 static void sql1(char *out, size_t size, const char *sql, const char *p1, const char *p2)
@@ -471,12 +479,9 @@ static void test_ledger_idempotency_replay_and_reuse(void)
     CU_ASSERT_STRING_EQUAL(v, want);
 
     expect_error("txn.create", u, NULL, NULL, NULL, 400, "invalid_body");
-    struct ft_reply r3;
-    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL,
-                          "{\"type\":\"deposit\",\"amount\":\"42.11\",\"note\":\"once\"}", &r3),
-                    422);
-    CU_ASSERT_STRING_EQUAL(r3.code, "idempotency_key_reused");
-    ft_reply_free(&r3);
+    expect_error_idem("txn.create", u, key, NULL, NULL,
+                      "{\"type\":\"deposit\",\"amount\":\"42.11\",\"note\":\"once\"}", 422,
+                      "idempotency_key_reused");
     /* keys are per user: another user may use the same key */
     char u2[PROTO_UUID_LEN + 1];
     fresh_user(u2);
@@ -550,26 +555,22 @@ static int worker_waits_on_lock(void *arg)
  * another transaction holds uncommitted when the claim arrives (the claim waits for it). */
 static void test_ledger_idempotency_edges(void)
 {
-    char u[PROTO_UUID_LEN + 1], key[64], v[256], body[256];
+    char u[PROTO_UUID_LEN + 1], key[64], v[256], stored_key[80];
     fresh_user(u);
     ft_rand_name(key, sizeof key, "edge-");
-    CU_ASSERT_EQUAL(status_of("txn.create", u, key, NULL, NULL,
-                              "{\"type\":\"deposit\",\"amount\":\"5.00\"}"),
-                    201);
+    CU_ASSERT_EQUAL(
+        status_of("txn.create", u, key, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"5.00\"}"),
+        201);
     /* the key answers as reused even when the new body names an id that is not a uuid */
-    struct ft_reply r;
-    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL,
-                          "{\"type\":\"transfer\",\"amount\":1,\"to_account\":\"nobody\"}", &r),
-                    422);
-    CU_ASSERT_STRING_EQUAL(r.code, "idempotency_key_reused");
-    ft_reply_free(&r);
-    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL,
-                          "{\"type\":\"deposit\",\"amount\":1,\"account_id\":\"nope\"}", &r),
-                    422);
-    CU_ASSERT_STRING_EQUAL(r.code, "idempotency_key_reused");
-    ft_reply_free(&r);
+    expect_error_idem("txn.create", u, key, NULL, NULL,
+                      "{\"type\":\"transfer\",\"amount\":1,\"to_account\":\"nobody\"}", 422,
+                      "idempotency_key_reused");
+    expect_error_idem("txn.create", u, key, NULL, NULL,
+                      "{\"type\":\"deposit\",\"amount\":1,\"account_id\":\"nope\"}", 422,
+                      "idempotency_key_reused");
 
     /* an expired record (older than 7 days) is ignored and replaced by the new posting */
+    struct ft_reply r;
     char state[6], sql[512];
     snprintf(sql, sizeof sql,
              "UPDATE ledger.idempotency SET created_at = now() - interval '8 days' "
@@ -577,23 +578,23 @@ static void test_ledger_idempotency_edges(void)
              u, key);
     as_admin(sql, state);
     CU_ASSERT_STRING_EQUAL(state, "");
-    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL,
-                          "{\"type\":\"deposit\",\"amount\":\"6.00\"}", &r),
-                    201);
+    CU_ASSERT_EQUAL(
+        callx("txn.create", u, key, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"6.00\"}", &r),
+        201);
     CU_ASSERT(r.headers_json == NULL || strstr(r.headers_json, "Idempotent-Replayed") == NULL);
     ft_reply_free(&r);
-    snprintf(body, sizeof body, "k:%s", key);
+    snprintf(stored_key, sizeof stored_key, "k:%s", key);
     sql1(v, sizeof v,
          "SELECT (SELECT count(*) FROM ledger.transfers WHERE initiator = $1) || ':' || "
          "(SELECT t.amount FROM ledger.idempotency i JOIN ledger.transfers t "
          "ON t.id = i.transfer_id WHERE i.user_id = $1 AND i.key = $2 "
          "AND i.created_at > now() - interval '1 hour')",
-         u, body);
+         u, stored_key);
     CU_ASSERT_STRING_EQUAL(v, "2:600");
     /* and the old body is now the reused one */
-    CU_ASSERT_EQUAL(status_of("txn.create", u, key, NULL, NULL,
-                              "{\"type\":\"deposit\",\"amount\":\"5.00\"}"),
-                    422);
+    CU_ASSERT_EQUAL(
+        status_of("txn.create", u, key, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"5.00\"}"),
+        422);
 
     /* Another transaction holds the record of a fresh key, uncommitted, with another
      * request hash: the claim waits on its primary key, then answers reused and posts

@@ -185,7 +185,8 @@ static long parse_jwks(const char *body, size_t len, struct google_key **out)
     {
         if (nkeys == GOOGLE_MAX_KEYS)
             break;
-        size_t kid_len = 0, n_len = 0, e_len = 0; /* set by get_str on success; gcc -O2 cannot see it */
+        /* get_str sets a length only when it returns non-NULL; gcc -O2 cannot see that */
+        size_t kid_len = 0, n_len = 0, e_len = 0;
         const char *kty = get_str(jk, "kty", NULL);
         const char *alg = get_str(jk, "alg", NULL);
         const char *use = get_str(jk, "use", NULL);
