@@ -1,15 +1,19 @@
 /*
  * Worker runtime, events: rows written to a worker's outbox are published once
  * to ft.events (routing key = type, event envelope) and marked sent; an event
- * delivered twice to a worker with an event handler has one effect (inbox).
+ * delivered twice to a worker with an event handler has one effect (inbox); sent
+ * rows and inbox ids past their retention are deleted, nothing else is.
  * The test owns a fresh schema itest_xxxxxxxx with outbox, inbox and effects.
  */
 #include <CUnit/Basic.h>
 #include <libpq-fe.h>
 #include <msgpack.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ft_test.h"
 #include "itest.h"
@@ -22,6 +26,12 @@
 static struct itest t;
 static PGconn *pg;
 static char schema[64], relay_type[PROTO_METHOD_MAX + 1], evt_type[PROTO_METHOD_MAX + 1];
+/* Rows in place before the worker starts, for its first prune (prune.c): past the default
+ * retention (WK_OUTBOX_KEEP_HOURS=24, WK_INBOX_KEEP_DAYS=30), within it, and an unsent
+ * row older than both, which must be published, never pruned. */
+static char out_expired[PROTO_UUID_LEN + 1], out_kept[PROTO_UUID_LEN + 1];
+static char out_unsent_old[PROTO_UUID_LEN + 1];
+static char in_expired[PROTO_UUID_LEN + 1], in_kept[PROTO_UUID_LEN + 1];
 static unsigned failures_at_start;
 
 static int sql_ok(const char *sql)
@@ -70,8 +80,26 @@ static int suite_init(void)
                      "CREATE TABLE %s.inbox (event_id uuid PRIMARY KEY,"
                      " received_at timestamptz NOT NULL DEFAULT now());"
                      "CREATE TABLE %s.effects (event_id uuid NOT NULL,"
-                     " at timestamptz NOT NULL DEFAULT now());",
-                     schema, schema, schema, schema);
+                     " at timestamptz NOT NULL DEFAULT now());"
+                     "CREATE INDEX ON %s.outbox (sent_at) WHERE sent_at IS NOT NULL;"
+                     "CREATE INDEX ON %s.inbox (received_at);",
+                     schema, schema, schema, schema, schema, schema);
+    proto_uuid_v4(out_expired);
+    proto_uuid_v4(out_kept);
+    proto_uuid_v4(out_unsent_old);
+    proto_uuid_v4(in_expired);
+    proto_uuid_v4(in_kept);
+    /* The unsent row's type is one nobody binds: the relay publishes it unroutable. */
+    proto_buf_printf(&b,
+                     "INSERT INTO %s.outbox (id, type, data, created_at, sent_at) VALUES"
+                     " ('%s', 'itest.old', '{}', now() - interval '26 hours',"
+                     "  now() - interval '25 hours'),"
+                     " ('%s', 'itest.old', '{}', now() - interval '26 hours',"
+                     "  now() - interval '23 hours'),"
+                     " ('%s', 'itest.old', '{}', now() - interval '40 days', NULL);"
+                     "INSERT INTO %s.inbox (event_id, received_at) VALUES"
+                     " ('%s', now() - interval '31 days'), ('%s', now() - interval '29 days');",
+                     schema, out_expired, out_kept, out_unsent_old, schema, in_expired, in_kept);
     int ok = sql_ok(b.data);
     proto_buf_free(&b);
     if (!ok)
@@ -106,6 +134,32 @@ static int all_sent(void *arg)
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.outbox WHERE sent_at IS NULL", schema);
     return sql_long(sql) == 0;
+}
+
+static int rows_with_id(const char *table, const char *key, const char *id, const char *cond)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.%s WHERE %s = '%s' %s", schema, table, key,
+             id, cond);
+    return (int)sql_long(sql);
+}
+
+static int expired_rows_gone(void *arg)
+{
+    (void)arg;
+    return rows_with_id("outbox", "id", out_expired, "") == 0 &&
+           rows_with_id("inbox", "event_id", in_expired, "") == 0;
+}
+
+static void test_wk_prune_deletes_only_expired_event_rows(void)
+{
+    CU_ASSERT_FATAL(ft_wait_until(expired_rows_gone, NULL, 15000));
+    CU_ASSERT_EQUAL(rows_with_id("outbox", "id", out_kept, ""), 1);
+    CU_ASSERT_EQUAL(rows_with_id("inbox", "event_id", in_kept, ""), 1);
+    /* The 40-day-old unsent row was published and marked, and is kept a day from now. */
+    CU_ASSERT(ft_wait_until(all_sent, NULL, 10000));
+    CU_ASSERT_EQUAL(
+        rows_with_id("outbox", "id", out_unsent_old, "AND sent_at > now() - interval '1 hour'"), 1);
 }
 
 static void test_wk_outbox_rows_published_once_and_marked(void)
@@ -222,6 +276,35 @@ static void test_wk_inbox_duplicate_event_has_one_effect(void)
     CU_ASSERT_EQUAL(sql_long(sql), 2);
 }
 
+/* Every other setting as itest_spawn gives it: only the retention is wrong. */
+static int exit_code_with(const char *bad)
+{
+    char db[2048];
+    snprintf(db, sizeof db, "DATABASE_URL=%s", ft_env("PG_URL", ""));
+    char *env[] = {"ITEST_NAME=itest_badconfig", db, (char *)bad, NULL};
+    char *argv[] = {"fintwin-testworker", NULL};
+    pid_t pid = ft_spawn(ft_bin("fintwin-testworker"), argv, env, t.log);
+    if (pid <= 0)
+        return -1;
+    int status = -1;
+    int64_t end = ft_now_ms() + 10000;
+    while (!ft_exited(pid, &status) && ft_now_ms() < end)
+        usleep(10000);
+    if (!WIFEXITED(status)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return WEXITSTATUS(status);
+}
+
+static void test_wk_retention_out_of_range_exits_78(void)
+{
+    CU_ASSERT_EQUAL(exit_code_with("WK_INBOX_KEEP_DAYS=0"), 78);
+    CU_ASSERT_EQUAL(exit_code_with("WK_OUTBOX_KEEP_HOURS=8761"), 78);
+    CU_ASSERT_EQUAL(exit_code_with("WK_OUTBOX_KEEP_HOURS=many"), 78);
+}
+
 int main(void)
 {
     int rc = ft_need_servers();
@@ -230,10 +313,14 @@ int main(void)
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite s = CU_add_suite("wk_outbox", suite_init, suite_clean);
+    CU_add_test(s, "test_wk_prune_deletes_only_expired_event_rows",
+                test_wk_prune_deletes_only_expired_event_rows);
     CU_add_test(s, "test_wk_outbox_rows_published_once_and_marked",
                 test_wk_outbox_rows_published_once_and_marked);
     CU_add_test(s, "test_wk_outbox_handler_row_is_relayed", test_wk_outbox_handler_row_is_relayed);
     CU_add_test(s, "test_wk_inbox_duplicate_event_has_one_effect",
                 test_wk_inbox_duplicate_event_has_one_effect);
+    CU_add_test(s, "test_wk_retention_out_of_range_exits_78",
+                test_wk_retention_out_of_range_exits_78);
     return ft_cunit_run();
 }

@@ -313,6 +313,19 @@ int wk_db_tx(struct wk_ctx *ctx, wk_tx_fn fn, void *arg)
     return rc;
 }
 
+int wk_db_pin_index_scans(struct wk_ctx *ctx)
+{
+    /* set_config(..., true) is SET LOCAL: the settings end with the transaction. */
+    PGresult *r = wk_db_exec(ctx->db,
+                             "SELECT set_config('enable_seqscan', 'off', true), "
+                             "set_config('enable_bitmapscan', 'off', true)",
+                             0, NULL);
+    if (!r)
+        return wk_db_up(ctx->db) ? WK_EDB : WK_EDBDOWN;
+    PQclear(r);
+    return 0;
+}
+
 struct wk_db *wk_db(struct wk_ctx *ctx)
 {
     return ctx->db;

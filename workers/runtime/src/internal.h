@@ -1,5 +1,5 @@
 /*
- * Runtime internals shared by run.c, mq.c, db.c, kv.c, relay.c and reply.c.
+ * Runtime internals shared by run.c, mq.c, db.c, kv.c, relay.c, prune.c and reply.c.
  * Not installed; everything here runs on the wk_run thread.
  */
 #ifndef WK_INTERNAL_H
@@ -147,6 +147,8 @@ struct wk_ctx {
     const char *amqp_url;
     int prefetch;
     int relay_interval_ms;
+    int outbox_keep_hours; /* WK_OUTBOX_KEEP_HOURS */
+    int inbox_keep_days;   /* WK_INBOX_KEEP_DAYS */
     int64_t started_ms;
 
     struct wk_mq mq;       /* consume, replies, live frames */
@@ -154,6 +156,7 @@ struct wk_ctx {
     struct wk_backoff relay_bo;
     int64_t relay_next_ms;
     int outbox_written; /* a handler added outbox rows since the last relay run */
+    int64_t prune_next_ms;
     struct wk_db *db;
     struct wk_kv *kv;
     char events_queue[WK_NAME_MAX + 16]; /* "" when the worker handles no events */
@@ -173,6 +176,8 @@ struct wk_ctx {
     char *sql_outbox_mark;
     char *sql_outbox_insert;
     char *sql_inbox_insert;
+    char *sql_outbox_prune;
+    char *sql_inbox_prune;
 };
 
 /* ---- live frames (run.c) ---- */
@@ -187,6 +192,10 @@ struct wk_live_frame {
     size_t len;
 };
 
+/* Inside a transaction (db.c): turns sequential and bitmap scans off until it ends, for
+ * statements whose tables' statistics are always stale. 0, WK_EDB or WK_EDBDOWN. */
+int wk_db_pin_index_scans(struct wk_ctx *ctx);
+
 /* Called by wk_db_tx (db.c) for the outermost transaction only: publishes the queued frames
  * in order after a COMMIT (failures logged), or drops them after a rollback or before a retry. */
 void wk_live_flush(struct wk_ctx *ctx);
@@ -194,5 +203,15 @@ void wk_live_discard(struct wk_ctx *ctx);
 
 /* Publishes pending outbox rows (relay.c). Returns rows published or < 0. */
 int wk_relay_run(struct wk_ctx *ctx);
+
+/* ---- retention of the outbox and inbox (prune.c) ---- */
+
+#define WK_PRUNE_PERIOD_MS 60000 /* the first prune runs at start */
+
+/* Builds ctx->sql_outbox_prune and sql_inbox_prune for ctx->schema. */
+void wk_prune_build_sql(struct wk_ctx *ctx);
+/* Deletes expired outbox rows, and inbox ids if the worker consumes events; failures are
+ * logged and retried next period. */
+void wk_prune_run(struct wk_ctx *ctx, int consumes_events);
 
 #endif

@@ -60,21 +60,17 @@ static int relay_tx(struct wk_ctx *ctx, void *arg)
 {
     struct relay_batch *b = arg;
     /* Both statements below must use their index whatever the statistics say: the unsent
-     * rows come and go within seconds while the table only grows, so the estimates are
-     * always stale. Left to them, the planner picked a bitmap scan of outbox_unsent (which
-     * visits the heap page of every entry of an already relayed row, 2,000-3,000 of them
-     * under tests/bench/ledger.sh) or a sequential scan, for the select and for the mark.
-     * A plain index scan walks outbox_unsent in order, stops at the LIMIT and marks the
-     * dead entries it passes, so the next scan skips them. set_config(..., true) is SET
-     * LOCAL: the settings end with this transaction. */
-    PGresult *res = wk_db_exec(ctx->db,
-                               "SELECT set_config('enable_seqscan', 'off', true), "
-                               "set_config('enable_bitmapscan', 'off', true)",
-                               0, NULL);
-    if (!res)
-        return wk_db_up(ctx->db) ? WK_EDB : WK_EDBDOWN;
-    PQclear(res);
-    res = wk_db_exec_prepared(ctx->db, "wk_outbox_select", ctx->sql_outbox_select, 0, NULL);
+     * rows come and go within seconds while the table holds a day of sent ones, so the
+     * estimates are always stale. Left to them, the planner picked a bitmap scan of
+     * outbox_unsent (which visits the heap page of every entry of an already relayed row,
+     * 2,000-3,000 of them under tests/bench/ledger.sh) or a sequential scan, for the select
+     * and for the mark. A plain index scan walks outbox_unsent in order, stops at the LIMIT
+     * and marks the dead entries it passes, so the next scan skips them. */
+    int pin = wk_db_pin_index_scans(ctx);
+    if (pin != 0)
+        return pin;
+    PGresult *res =
+        wk_db_exec_prepared(ctx->db, "wk_outbox_select", ctx->sql_outbox_select, 0, NULL);
     if (!res)
         return wk_db_up(ctx->db) ? WK_EDB : WK_EDBDOWN;
     b->rows = PQntuples(res);

@@ -445,6 +445,7 @@ static void build_sql(struct wk_ctx *ctx)
     b = (struct proto_buf){0};
     proto_buf_printf(&b, "INSERT INTO %s.inbox (event_id) VALUES ($1) ON CONFLICT DO NOTHING", s);
     ctx->sql_inbox_insert = b.data;
+    wk_prune_build_sql(ctx);
 }
 
 /* Connects to the broker, declares, consumes; 0 or WK_EMQ (connection closed). */
@@ -480,6 +481,10 @@ static struct proto_cfg_var cfg_vars[] = {
     {"LOG_LEVEL", "info", PROTO_CFG_STR, 1, 16, "debug, info, warn or error", NULL, 0},
     {"WK_RELAY_INTERVAL_MS", "200", PROTO_CFG_INT, 10, 60000, "outbox relay period when idle (ms)",
      NULL, 0},
+    {"WK_OUTBOX_KEEP_HOURS", "24", PROTO_CFG_INT, 1, 8760,
+     "hours a published outbox row is kept before it is deleted", NULL, 0},
+    {"WK_INBOX_KEEP_DAYS", "30", PROTO_CFG_INT, 1, 3650,
+     "days an applied event's id is kept to dedupe a late copy", NULL, 0},
 };
 #define NCFG (sizeof cfg_vars / sizeof cfg_vars[0])
 
@@ -500,6 +505,8 @@ static int load_config(struct wk_ctx *ctx, enum proto_log_level *level)
     ctx->amqp_url = cfg_vars[0].str;
     ctx->prefetch = (int)cfg_vars[3].num;
     ctx->relay_interval_ms = (int)cfg_vars[5].num;
+    ctx->outbox_keep_hours = (int)cfg_vars[6].num;
+    ctx->inbox_keep_days = (int)cfg_vars[7].num;
     return 0;
 }
 
@@ -605,6 +612,8 @@ int wk_run_spec(const struct wk_spec *spec)
         } else if (!ctx.outbox_written && wk_mono_ms() >= ctx.relay_next_ms) {
             wk_relay_run(&ctx);
         }
+        if (ctx.schema[0] && wk_db_up(ctx.db) && wk_mono_ms() >= ctx.prune_next_ms)
+            wk_prune_run(&ctx, ntypes > 0);
     }
 
     PROTO_INFO(NULL, "worker stopping", NULL);
@@ -617,6 +626,8 @@ int wk_run_spec(const struct wk_spec *spec)
     free(ctx.sql_outbox_mark);
     free(ctx.sql_outbox_insert);
     free(ctx.sql_inbox_insert);
+    free(ctx.sql_outbox_prune);
+    free(ctx.sql_inbox_prune);
     wk_live_discard(&ctx);
     free(ctx.live);
     g_ctx = NULL;
