@@ -20,7 +20,11 @@
 #                                              (track = all, so statements inside the SQL
 #                                              functions count) and prints, after the first
 #                                              transfer run, where PostgreSQL's time per
-#                                              transfer went, statement by statement
+#                                              transfer went, statement by statement;
+#                                              LEDGER_BENCH_EXPLAIN=FILE also loads
+#                                              auto_explain (1% of statements, nested ones
+#                                              too, with their plans) and leaves the server
+#                                              log in FILE: which plan each statement got
 # Starts its own throw-away servers (port offset 710, gateway on 18790) and stops them on exit.
 # Figures, not a test: never run by ctest.
 set -euo pipefail
@@ -52,6 +56,9 @@ cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   "$SVC" stop "$TMP/svc" "$OFF" || true
+  if [ -n "${LEDGER_BENCH_EXPLAIN:-}" ] && [ -f "$TMP/svc/pg/server.log" ]; then
+    cp "$TMP/svc/pg/server.log" "$LEDGER_BENCH_EXPLAIN" && echo "plans: $LEDGER_BENCH_EXPLAIN"
+  fi
   rm -rf "$TMP"
   exit "$rc"
 }
@@ -63,9 +70,20 @@ ft_ensure_packages
 ft_port_free "$PORT" || { echo "port $PORT is in use" >&2; exit 1; }
 svc_env=$(PG_DURABLE=1 "$SVC" start "$TMP/svc" "$OFF" 2>/dev/null)
 eval "$svc_env"
+preload=()
 if [ "${LEDGER_BENCH_PGSS:-0}" = 1 ]; then
-  printf '%s\n' "shared_preload_libraries = 'pg_stat_statements'" "pg_stat_statements.track = 'all'" \
-    >>"$TMP/svc/pg/data/postgresql.conf"
+  preload+=(pg_stat_statements)
+  echo "pg_stat_statements.track = 'all'" >>"$TMP/svc/pg/data/postgresql.conf"
+fi
+if [ -n "${LEDGER_BENCH_EXPLAIN:-}" ]; then
+  LEDGER_BENCH_EXPLAIN=$(realpath -m "$LEDGER_BENCH_EXPLAIN")
+  : >"$LEDGER_BENCH_EXPLAIN" || { echo "LEDGER_BENCH_EXPLAIN: cannot write $LEDGER_BENCH_EXPLAIN" >&2; exit 2; }
+  preload+=(auto_explain)
+  printf '%s\n' "auto_explain.log_min_duration = 0" "auto_explain.sample_rate = 0.01" \
+    "auto_explain.log_nested_statements = on" >>"$TMP/svc/pg/data/postgresql.conf"
+fi
+if [ ${#preload[@]} -gt 0 ]; then
+  (IFS=,; echo "shared_preload_libraries = '${preload[*]}'") >>"$TMP/svc/pg/data/postgresql.conf"
   "$SVC" stop-pg "$TMP/svc" "$OFF" >/dev/null
   PG_DURABLE=1 "$SVC" start-pg "$TMP/svc" "$OFF" >/dev/null
 fi

@@ -227,6 +227,34 @@ static void test_migrate_worker_roles_are_confined(void)
     PQfinish(c);
 }
 
+/* Every worker schema has the event tables the runtime relies on, with the indexes its relay
+ * and its prunes walk, and its role may delete what the prunes delete (prune.c, sql/008). */
+static void test_migrate_every_schema_has_event_tables(void)
+{
+    CU_ASSERT_EQUAL(wait_rc(start_migrate(NULL, "/dev/null")), 0);
+    PGconn *c = connect_url(g_url);
+    static const char workers[] = "(VALUES ('auth', 'auth'), ('transaction', 'ledger'),"
+                                  " ('twin', 'twin'), ('risk', 'risk'),"
+                                  " ('portfolio', 'portfolio'), ('persona', 'persona'),"
+                                  " ('notification', 'notify')) w(worker, nsp)";
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_indexes JOIN %s ON schemaname = nsp"
+             " WHERE indexname IN ('outbox_unsent', 'outbox_sent', 'inbox_received')",
+             workers);
+    char *v = scalar(c, sql);
+    CU_ASSERT_STRING_EQUAL(v ? v : "", "21");
+    free(v);
+    snprintf(sql, sizeof sql,
+             "SELECT bool_and(has_table_privilege('fintwin_' || worker, nsp || '.outbox', 'DELETE')"
+             " AND has_table_privilege('fintwin_' || worker, nsp || '.inbox', 'DELETE')) FROM %s",
+             workers);
+    v = scalar(c, sql);
+    CU_ASSERT_STRING_EQUAL(v ? v : "", "t");
+    free(v);
+    PQfinish(c);
+}
+
 int main(void)
 {
     int rc = ft_need_servers();
@@ -244,6 +272,7 @@ int main(void)
         {"test_migrate_failed_migration_leaves_nothing",
          test_migrate_failed_migration_leaves_nothing},
         {"test_migrate_worker_roles_are_confined", test_migrate_worker_roles_are_confined},
+        {"test_migrate_every_schema_has_event_tables", test_migrate_every_schema_has_event_tables},
         {"test_migrate_refuses_edited_migration", test_migrate_refuses_edited_migration},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
