@@ -206,12 +206,11 @@ int wk_relay_run(struct wk_ctx *ctx);
 
 /* ---- retention of the outbox and inbox (prune.c) ---- */
 
-#define WK_PRUNE_PERIOD_MS 60000 /* the first prune runs at start */
-
 /* Builds ctx->sql_outbox_prune and sql_inbox_prune for ctx->schema. */
 void wk_prune_build_sql(struct wk_ctx *ctx);
-/* Deletes expired outbox rows, and inbox ids if the worker consumes events; failures are
- * logged and retried next period. */
+/* Deletes expired outbox rows, and inbox ids if the worker consumes events, and sets
+ * ctx->prune_next_ms (0 at start: the first call comes at once); failures are logged and
+ * retried next period. */
 void wk_prune_run(struct wk_ctx *ctx, int consumes_events);
 
 #endif
