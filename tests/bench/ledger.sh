@@ -9,7 +9,8 @@
 #   machine noise hits both; prints each run, the means and the ratio transfers/s ÷ pgbench
 #   tps (target >= 0.60);
 #   3. GET /api/transactions/?limit=20 for one user with 100,000 postings (seeded in SQL as
-#      the admin), wrk -c32 for 20 s: p50/p99 (target p99 < 10 ms).
+#      the admin), wrk -c32 for 20 s: p50/p99 (target p99 < 10 ms); then 10 s over one
+#      connection, the latency without queueing.
 # Each run also prints the CPU used by the broker (beam.smp), the transaction worker(s), the
 # gateway and PostgreSQL (all its processes), the machine's busy and iowait share, write
 # transactions and WAL bytes per request, and what PostgreSQL's active client backends were
@@ -189,18 +190,19 @@ report() {
     print line }' "$samples"
 }
 # wrk_run NAME SECS SCRIPT URL [SCRIPT ARGS...]: one measured wrk run, -t2 -c32.
-wrk_run() {
+wrk_run() {   # WRK_CONNS (default 32) connections
   local name=$1 secs=$2 script=$3 url=$4; shift 4
-  local before after out reqs
+  local before after out reqs c=${WRK_CONNS:-32} t=2
+  [ "$c" -lt 2 ] && t=1
   sql -d postgres -c CHECKPOINT
   sampler_start "$TMP/samples"
   before=$(snap)
-  out=$(wrk -t2 -c32 -d"${secs}s" --timeout 10s --latency -s "$script" "$url" -- "$@")
+  out=$(wrk -t"$t" -c"$c" -d"${secs}s" --timeout 10s --latency -s "$script" "$url" -- "$@")
   after=$(snap)
   sampler_stop
   reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
   local non2xx; non2xx=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
-  printf '%s wrk -t2 -c32 %ss: rps=%s p50=%sms p99=%sms non2xx=%s %s\n' "$name" "$secs" \
+  printf '%s wrk -t%s -c%s %ss: rps=%s p50=%sms p99=%sms non2xx=%s %s\n' "$name" "$t" "$c" "$secs" \
     "$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<<"$out")" \
     "$(ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")" "$(ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")" \
     "${non2xx:-0}" "$(grep '^status' <<<"$out")"
@@ -351,6 +353,10 @@ SQL
     "$n_posts" "$HIST_POSTINGS" "$t_hist" "$(grep -o '"id":"' <<<"$first" | wc -l)"
   wrk_run ledger_history "$HIST_SECS" "$HERE/history.lua" "$BASE_URL/api/transactions/?limit=20" "$TMP/history.token" >"$TMP/run"
   sed '1s/$/ (target p99 < 10 ms)/' "$TMP/run"
+  # The same requests one at a time: the time a request takes without waiting behind others,
+  # so the difference from the run above is queueing for the two cores.
+  WRK_CONNS=1 wrk_run ledger_history 10 "$HERE/history.lua" "$BASE_URL/api/transactions/?limit=20" "$TMP/history.token" >"$TMP/run"
+  sed '1s/$/ (one connection: no queueing)/' "$TMP/run"
 fi
 
 echo "cpu: per server process over each run, % of one core; postgres = all its processes;" \
