@@ -1,6 +1,6 @@
 -- 008: indexes for the retention of every worker schema's event tables (001). Without it
--- both tables grew by a row per event forever. workers/runtime/src/prune.c deletes, once a
--- minute, oldest first and in bounded batches:
+-- both tables grew by a row per event forever. workers/runtime/src/prune.c deletes, oldest
+-- first and in bounded batches (it says how often):
 --   outbox rows sent more than WK_OUTBOX_KEEP_HOURS ago (default 24), read through
 --     outbox_sent. Partial like outbox_unsent: a row enters it once, when the relay marks it.
 --   inbox ids received more than WK_INBOX_KEEP_DAYS ago (default 30), read through

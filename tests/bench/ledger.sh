@@ -189,8 +189,9 @@ report() {
     for (k in c) if (c[k] / n >= 0.05) line = line sprintf(" %s=%.1f", k, c[k] / n);
     print line }' "$samples"
 }
-# wrk_run NAME SECS SCRIPT URL [SCRIPT ARGS...]: one measured wrk run, -t2 -c32.
-wrk_run() {   # WRK_CONNS (default 32) connections
+# wrk_run NAME SECS SCRIPT URL [SCRIPT ARGS...]: one measured wrk run, -t2 -c32, or over
+# WRK_CONNS connections (one thread when 1).
+wrk_run() {
   local name=$1 secs=$2 script=$3 url=$4; shift 4
   local before after out reqs c=${WRK_CONNS:-32} t=2
   [ "$c" -lt 2 ] && t=1

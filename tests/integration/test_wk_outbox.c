@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "ft_test.h"
 #include "itest.h"
@@ -286,6 +285,17 @@ static void test_wk_inbox_duplicate_event_has_one_effect(void)
     CU_ASSERT_EQUAL(sql_long(sql), 2);
 }
 
+struct child {
+    pid_t pid;
+    int status;
+};
+
+static int exited(void *arg)
+{
+    struct child *c = arg;
+    return ft_exited(c->pid, &c->status);
+}
+
 /* Every other setting as itest_spawn gives it: only the retention is wrong. */
 static int exit_code_with(const char *bad)
 {
@@ -293,19 +303,14 @@ static int exit_code_with(const char *bad)
     snprintf(db, sizeof db, "DATABASE_URL=%s", ft_env("PG_URL", ""));
     char *env[] = {"ITEST_NAME=itest_badconfig", db, (char *)bad, NULL};
     char *argv[] = {"fintwin-testworker", NULL};
-    pid_t pid = ft_spawn(ft_bin("fintwin-testworker"), argv, env, t.log);
-    if (pid <= 0)
+    struct child c = {ft_spawn(ft_bin("fintwin-testworker"), argv, env, t.log), -1};
+    if (c.pid <= 0)
         return -1;
-    int status = -1;
-    int64_t end = ft_now_ms() + 10000;
-    while (!ft_exited(pid, &status) && ft_now_ms() < end)
-        usleep(10000);
-    if (!WIFEXITED(status)) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+    if (!ft_wait_until(exited, &c, 10000)) {
+        ft_stop(c.pid, SIGKILL, 5000);
         return -1;
     }
-    return WEXITSTATUS(status);
+    return WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
 }
 
 static void test_wk_retention_out_of_range_exits_78(void)

@@ -6,9 +6,9 @@
  * after an upgrade, or more events than a minute's batches hold). A call runs at most
  * PRUNE_BATCHES short transactions per table, so it holds up the worker's requests for
  * milliseconds, not for the whole backlog. Without it both tables grew by a row per event
- * forever. Sent rows are kept a while so an
- * operator can see what was published; an id stays in the inbox long enough to dedupe any
- * late copy (see sql/008 for when one can arrive).
+ * forever. Sent rows are kept a while so an operator can see what was published; an id
+ * stays in the inbox long enough to dedupe any late copy (see sql/008 for when one can
+ * arrive).
  */
 #include <libpq-fe.h>
 #include <stdio.h>
