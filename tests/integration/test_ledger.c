@@ -157,7 +157,8 @@ static int deposit(const char *user, const char *amount)
     return status_of("txn.create", user, NULL, NULL, NULL, body);
 }
 
-/* Everything the ledger holds about a user's accounts, as one comparable string. */
+/* Everything the ledger holds about a user's accounts, as one comparable string (stored
+ * refusals aside: a refused posting stores its answer and nothing else). */
 static void user_state(const char *user, char *out, size_t size)
 {
     sql1(out, size,
@@ -167,7 +168,7 @@ static void user_state(const char *user, char *out, size_t size)
          "WHERE a.owner = $1), "
          "(SELECT count(*) FROM ledger.transfers WHERE initiator = $1), "
          "(SELECT count(*) FROM ledger.outbox WHERE user_id = $1), "
-         "(SELECT count(*) FROM ledger.idempotency WHERE user_id = $1))",
+         "(SELECT count(*) FROM ledger.idempotency WHERE user_id = $1 AND error_code IS NULL))",
          user, NULL);
 }
 
@@ -441,6 +442,12 @@ static void test_ledger_insufficient_funds_writes_nothing(void)
     expect_error("txn.create", u, NULL, NULL, body, 422, "insufficient_funds");
     user_state(u, after, sizeof after);
     CU_ASSERT_STRING_EQUAL(before, after);
+    char v[64];
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || string_agg(DISTINCT status || ' ' || error_code, ',') "
+         "FROM ledger.idempotency WHERE user_id = $1 AND error_code IS NOT NULL",
+         u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "2:422 insufficient_funds");
     char bal[64];
     balance_of(acc_b, bal, sizeof bal);
     CU_ASSERT_STRING_EQUAL(bal, "0");
@@ -503,6 +510,77 @@ static void test_ledger_idempotency_replay_and_reuse(void)
     sql1(v, sizeof v, "SELECT count(*) FROM ledger.accounts WHERE owner = $1 AND name = 'Idem'", u,
          NULL);
     CU_ASSERT_STRING_EQUAL(v, "1");
+}
+
+/* A refusal decided after the key was claimed is the key's outcome, like a success: the
+ * same request again replays it even when it would now succeed (issue 16: a retry answered
+ * 422 while a redelivered copy of the same key posted 201). */
+static void test_ledger_idempotency_refusal_is_replayed(void)
+{
+    char u[PROTO_UUID_LEN + 1], key[64], v[256];
+    fresh_user(u);
+    ft_rand_name(key, sizeof key, "refused-");
+    const char *withdraw = "{\"type\":\"withdrawal\",\"amount\":\"50\"}";
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL, withdraw, &r), 422);
+    CU_ASSERT_STRING_EQUAL(r.code, "insufficient_funds");
+    char first_message[PROTO_MESSAGE_MAX + 1];
+    snprintf(first_message, sizeof first_message, "%s", r.message);
+    ft_reply_free(&r);
+    CU_ASSERT_EQUAL(deposit(u, "\"100\""), 201);
+    CU_ASSERT_EQUAL(callx("txn.create", u, key, NULL, NULL, withdraw, &r), 422);
+    CU_ASSERT_EQUAL(r.is_error, 1);
+    CU_ASSERT_STRING_EQUAL(r.code, "insufficient_funds");
+    CU_ASSERT_STRING_EQUAL(r.message, first_message);
+    CU_ASSERT(r.headers_json && strstr(r.headers_json, "\"Idempotent-Replayed\":\"true\""));
+    ft_reply_free(&r);
+    /* the stored refusal still guards the key against another body */
+    expect_error_idem("txn.create", u, key, NULL, NULL,
+                      "{\"type\":\"withdrawal\",\"amount\":\"40\"}", 422,
+                      "idempotency_key_reused");
+    sql1(v, sizeof v,
+         "SELECT (SELECT balance FROM ledger.accounts WHERE owner = $1) || ':' || "
+         "(SELECT count(*) FROM ledger.transfers WHERE initiator = $1)",
+         u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "10000:1");
+
+    /* The crash case without a key: the same envelope delivered twice (a redelivery of an
+     * attempt whose worker died), with the balance changed in between by another request. */
+    char u2[PROTO_UUID_LEN + 1], id[64], acc[PROTO_UUID_LEN + 1], payee[PROTO_UUID_LEN + 1];
+    char payee_acc[PROTO_UUID_LEN + 1], body[256];
+    fresh_user(u2);
+    fresh_user(payee);
+    default_account(u2, acc);
+    default_account(payee, payee_acc);
+    snprintf(body, sizeof body,
+             "{\"type\":\"transfer\",\"amount\":\"7\",\"to_account\":\"%s\"}", payee_acc);
+    ft_rand_name(id, sizeof id, "req-refused-");
+    struct ft_call c = {.user = u2, .body_json = body};
+    struct ft_reply r1, r2;
+    memset(&r1, 0, sizeof r1);
+    memset(&r2, 0, sizeof r2);
+    CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, id, "txn.create", &c, TIMEOUT_MS), 0);
+    CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, id, TIMEOUT_MS, &r1), 1);
+    CU_ASSERT_EQUAL(deposit(u2, "\"10\""), 201);
+    CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, id, "txn.create", &c, TIMEOUT_MS), 0);
+    CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, id, TIMEOUT_MS, &r2), 1);
+    CU_ASSERT_EQUAL(r1.status, 422);
+    CU_ASSERT_EQUAL(r2.status, 422);
+    CU_ASSERT_STRING_EQUAL(r1.code, "insufficient_funds");
+    CU_ASSERT_STRING_EQUAL(r2.code, "insufficient_funds");
+    ft_reply_free(&r1);
+    ft_reply_free(&r2);
+    balance_of(acc, v, sizeof v);
+    CU_ASSERT_STRING_EQUAL(v, "1000");
+    balance_of(payee_acc, v, sizeof v);
+    CU_ASSERT_STRING_EQUAL(v, "0");
+
+    /* validation before the claim is not stored: a fixed body under the same key runs */
+    char key2[64];
+    ft_rand_name(key2, sizeof key2, "invalid-");
+    expect_error_idem("txn.create", u, key2, NULL, NULL, "{\"type\":\"withdrawal\"}", 422,
+                      "invalid_amount");
+    CU_ASSERT_EQUAL(status_of("txn.create", u, key2, NULL, NULL, withdraw), 201);
 }
 
 /* One keyed deposit by *arg's user, then: 1 when the user's expired records are gone. */
@@ -1031,6 +1109,7 @@ int main(void)
     ADD(test_ledger_validation_codes);
     ADD(test_ledger_insufficient_funds_writes_nothing);
     ADD(test_ledger_idempotency_replay_and_reuse);
+    ADD(test_ledger_idempotency_refusal_is_replayed);
     ADD(test_ledger_idempotency_edges);
     ADD(test_ledger_idempotency_sweep_deletes_expired);
     ADD(test_ledger_redelivered_request_posts_once);

@@ -375,24 +375,15 @@ static int post_write(struct wk_ctx *ctx, struct txn_create_tx *t, const char *k
     return 0;
 }
 
-static int txn_create_tx(struct wk_ctx *ctx, void *arg)
+/* The posting once its key is claimed: refusals (404, 422) are answered on t->rep with
+ * WK_EHANDLER before anything is written. */
+static int post(struct wk_ctx *ctx, struct txn_create_tx *t)
 {
-    struct txn_create_tx *t = arg;
     const struct ledger_txn_input *in = t->in;
-    t->sb.size = 0; /* a retried attempt starts over */
-    proto_buf_reset(&t->events);
-    int rc = ledger_idem_begin(ctx, t->user, &t->idem, t->rep);
-    if (rc < 0)
-        return rc;
-    if (rc == LEDGER_IDEM_REPLAYED)
-        return 0;
-    if (rc != LEDGER_IDEM_NEW)
-        return WK_EHANDLER;
-
     struct ledger_account acct, other;
     int64_t acct_balance = 0, other_balance = 0;
     char created_at[40];
-    rc = posting_accounts(ctx, t, &acct, &other, &acct_balance, &other_balance, created_at,
+    int rc = posting_accounts(ctx, t, &acct, &other, &acct_balance, &other_balance, created_at,
                           sizeof created_at);
     if (rc < 0)
         return rc;
@@ -434,6 +425,21 @@ static int txn_create_tx(struct wk_ctx *ctx, void *arg)
     wk_reply_raw(t->rep, t->sb.data, t->sb.size);
     t->rep->status = 201;
     return 0;
+}
+
+static int txn_create_tx(struct wk_ctx *ctx, void *arg)
+{
+    struct txn_create_tx *t = arg;
+    t->sb.size = 0; /* a retried attempt starts over */
+    proto_buf_reset(&t->events);
+    int rc = ledger_idem_begin(ctx, t->user, &t->idem, t->rep);
+    if (rc < 0)
+        return rc;
+    if (rc == LEDGER_IDEM_REPLAYED)
+        return 0;
+    if (rc != LEDGER_IDEM_NEW)
+        return WK_EHANDLER;
+    return ledger_idem_settle(ctx, t->user, &t->idem, t->rep, post(ctx, t));
 }
 
 int ledger_txn_create(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)

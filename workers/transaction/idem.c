@@ -84,7 +84,7 @@ static int idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
      * sweep from deleting it under us and serialises the expired-reuse below. */
     r = wk_db_exec_prepared(wk_db(ctx), "idem_get",
                             "SELECT request_hash = $3, state, status, body, "
-                            "created_at < now() - interval '" IDEM_TTL "' "
+                            "created_at < now() - interval '" IDEM_TTL "', error_code "
                             "FROM ledger.idempotency WHERE user_id = $1 AND key = $2 FOR UPDATE",
                             3, p);
     if (!r)
@@ -103,7 +103,7 @@ static int idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
         r = wk_db_exec_prepared(wk_db(ctx), "idem_reuse",
                                 "UPDATE ledger.idempotency SET request_hash = $3, "
                                 "state = 'in_flight', status = NULL, body = NULL, headers = NULL, "
-                                "transfer_id = NULL, created_at = now() "
+                                "transfer_id = NULL, error_code = NULL, created_at = now() "
                                 "WHERE user_id = $1 AND key = $2",
                                 3, p);
         if (!r)
@@ -125,11 +125,19 @@ static int idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
     }
     size_t len = 0;
     unsigned char *body = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 3), &len);
-    rep->status = atoi(PQgetvalue(r, 0, 2));
+    int status = atoi(PQgetvalue(r, 0, 2));
+    char code[PROTO_CODE_MAX + 1];
+    int refused = !PQgetisnull(r, 0, 5);
+    snprintf(code, sizeof code, "%s", PQgetvalue(r, 0, 5));
     PQclear(r);
     if (!body)
         return WK_EDB;
-    wk_reply_raw(rep, (const char *)body, len);
+    if (refused)
+        wk_reply_error(rep, status, code, "%.*s", (int)len, (const char *)body);
+    else {
+        wk_reply_raw(rep, (const char *)body, len);
+        rep->status = status;
+    }
     PQfreemem(body);
     wk_reply_header(rep, "Idempotent-Replayed", "true");
     PROTO_INFO(wk_request_id(ctx), "idempotent replay", "user=%s", user);
@@ -163,4 +171,31 @@ int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger
     long n = wk_db_affected(r);
     PQclear(r);
     return n == 1 ? 0 : WK_EDB;
+}
+
+int ledger_idem_settle(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+                       struct wk_reply *rep, int rc)
+{
+    if (rc != WK_EHANDLER || !wk_reply_is_error(rep) || rep->status < 400 || rep->status > 499)
+        return rc;
+    const char *msg = wk_reply_error_message(rep);
+    char st[16];
+    snprintf(st, sizeof st, "%d", rep->status);
+    char *hex = wk_db_bytea_text(msg, strlen(msg));
+    const char *p[] = {user, id->key, st, hex, wk_reply_error_code(rep)};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "idem_refuse",
+                                      "UPDATE ledger.idempotency SET state = 'done', status = $3, "
+                                      "body = $4, error_code = $5 "
+                                      "WHERE user_id = $1 AND key = $2 AND state = 'in_flight'",
+                                      5, p);
+    free(hex);
+    if (!r)
+        return ledger_db_fail(ctx);
+    long n = wk_db_affected(r);
+    PQclear(r);
+    if (n != 1)
+        return WK_EDB;
+    PROTO_INFO(wk_request_id(ctx), "refusal stored with its key", "user=%s code=%s", user,
+               wk_reply_error_code(rep));
+    return 0;
 }

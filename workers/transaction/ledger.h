@@ -81,6 +81,15 @@ int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
 int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
                        int status, const char *body, size_t len, const char *transfer_id);
 
+/*
+ * Inside the same wk_db_tx, after a claimed (LEDGER_IDEM_NEW) request's work returned rc:
+ * when rc is WK_EHANDLER with a 4xx error on rep (a refusal the request decided once it ran),
+ * stores that error under the key and returns 0, so the transaction commits the refusal
+ * (and nothing else: the work refuses before it writes) and every later copy replays it.
+ * Otherwise returns rc unchanged. A failure to store returns a WK_E* code.
+ */
+int ledger_idem_settle(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+                       struct wk_reply *rep, int rc);
 
 /* ---- handlers ---- */
 

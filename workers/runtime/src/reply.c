@@ -70,6 +70,16 @@ int wk_reply_is_error(const struct wk_reply *rep)
     return rep->priv->is_error;
 }
 
+const char *wk_reply_error_code(const struct wk_reply *rep)
+{
+    return rep->priv->code;
+}
+
+const char *wk_reply_error_message(const struct wk_reply *rep)
+{
+    return rep->priv->message;
+}
+
 void wk_reply_header(struct wk_reply *rep, const char *name, const char *value)
 {
     struct wk_reply_priv *p = rep->priv;

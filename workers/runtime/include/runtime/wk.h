@@ -138,6 +138,11 @@ void wk_reply_raw(struct wk_reply *rep, const void *body, size_t len);
 /* 1 if wk_reply_error was called for this reply. */
 int wk_reply_is_error(const struct wk_reply *rep);
 
+/* The code and message wk_reply_error set ("" when it was not called); valid until the reply
+ * is reset or set again. */
+const char *wk_reply_error_code(const struct wk_reply *rep);
+const char *wk_reply_error_message(const struct wk_reply *rep);
+
 /* ---- context ---- */
 
 /* The worker name given to wk_run, and the schema in use ("" when none). */
