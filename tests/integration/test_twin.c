@@ -651,6 +651,25 @@ static void test_twin_history_list_detail_delete_clear(void)
         json_t *proj = json_array_get(list, 11 - 5);
         CU_ASSERT_STRING_EQUAL(wt_jstr(proj, "kind"), "projection");
         CU_ASSERT_PTR_NULL(json_object_get(proj, "months"));
+        /* every item carries the names earlier clients read, once each: a scenario's
+         * current/virtual balance, a projection's start/end */
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            json_t *it = json_array_get(list, i);
+            int is_proj = strcmp(wt_jstr(it, "kind"), "projection") == 0;
+            json_t *before = json_object_get(it, "before_balance");
+            json_t *after = json_object_get(it, "after_balance");
+            CU_ASSERT(before && json_is_number(before) &&
+                      json_equal(before, json_object_get(it, is_proj ? "start_balance"
+                                                                     : "current_balance")));
+            CU_ASSERT(after && json_is_number(after) &&
+                      json_equal(after, json_object_get(it, is_proj ? "end_balance"
+                                                                    : "virtual_balance")));
+        }
+        CU_ASSERT(wt_has(&r, "\"before_balance\":3000.00,\"after_balance\":2979.00"));
+        int aliases = 0;
+        for (const char *at = r.body_json; (at = strstr(at, "\"before_balance\"")); at++)
+            aliases++;
+        CU_ASSERT_EQUAL(aliases, 10);
         json_decref(list);
         ft_reply_free(&r);
     }
@@ -663,7 +682,23 @@ static void test_twin_history_list_detail_delete_clear(void)
     CU_ASSERT_EQUAL(json_array_size(json_object_get(d, "months")), 36);
     CU_ASSERT_EQUAL(json_array_size(json_object_get(json_object_get(d, "monte_carlo"), "bands")),
                     36);
+    CU_ASSERT(json_equal(json_object_get(d, "before_balance"), json_object_get(d, "start_balance")));
+    CU_ASSERT(json_equal(json_object_get(d, "after_balance"), json_object_get(d, "end_balance")));
     json_decref(d);
+    ft_reply_free(&r);
+    /* a row saved before the aliases existed (its item lacks them) gets them appended */
+    char sql[256], state[6];
+    snprintf(sql, sizeof sql,
+             "UPDATE twin.simulations SET item = '\\x81a46b696e64a87363656e6172696f' "
+             "WHERE id = '%s'",
+             ids[11]);
+    wt_sql_state(getenv("PG_URL"), sql, state);
+    CU_ASSERT_STRING_EQUAL(state, "");
+    snprintf(path, sizeof path, "{\"id\":\"%s\"}", ids[11]);
+    CU_ASSERT_EQUAL(call("twin.detail", u, NULL, path, NULL, &r), 200);
+    CU_ASSERT_STRING_EQUAL(r.body_json,
+                           "{\"kind\":\"scenario\",\"before_balance\":3000.00,"
+                           "\"after_balance\":2979.00}");
     ft_reply_free(&r);
 
     /* delete one */

@@ -69,7 +69,7 @@ static void pack_step(msgpack_packer *pk, const char *id, const struct twin_acco
                       const struct twin_step_result *res, const char *const *flags, int nflags)
 {
     int e = acct->exponent;
-    msgpack_pack_map(pk, 15);
+    msgpack_pack_map(pk, 17);
     twin_pack_key(pk, "id");
     proto_pack_cstr(pk, id);
     twin_pack_key(pk, "kind");
@@ -88,6 +88,11 @@ static void pack_step(msgpack_packer *pk, const char *id, const struct twin_acco
     twin_pack_key(pk, "current_balance");
     proto_pack_money(pk, acct->balance, e);
     twin_pack_key(pk, "virtual_balance");
+    proto_pack_money(pk, res->virtual_balance, e);
+    /* the names earlier FinTwin clients read (history.c adds them to older rows too) */
+    twin_pack_key(pk, "before_balance");
+    proto_pack_money(pk, acct->balance, e);
+    twin_pack_key(pk, "after_balance");
     proto_pack_money(pk, res->virtual_balance, e);
     twin_pack_key(pk, "difference");
     proto_pack_money(pk, res->virtual_balance - acct->balance, e);
@@ -246,7 +251,7 @@ struct projection_out {
 static void pack_projection_head(msgpack_packer *pk, const struct projection_out *o, size_t extra)
 {
     int e = o->acct->exponent;
-    msgpack_pack_map(pk, 11 + extra);
+    msgpack_pack_map(pk, 13 + extra);
     twin_pack_key(pk, "id");
     proto_pack_cstr(pk, o->id);
     twin_pack_key(pk, "kind");
@@ -265,6 +270,10 @@ static void pack_projection_head(msgpack_packer *pk, const struct projection_out
     twin_pack_key(pk, "horizon_months");
     msgpack_pack_int(pk, o->pin->horizon);
     twin_pack_key(pk, "end_balance");
+    proto_pack_money(pk, o->proj->end_balance, e);
+    twin_pack_key(pk, "before_balance"); /* earlier clients' names for start and end */
+    proto_pack_money(pk, o->pin->start_balance, e);
+    twin_pack_key(pk, "after_balance");
     proto_pack_money(pk, o->proj->end_balance, e);
     twin_pack_key(pk, "first_negative_month");
     if (o->proj->first_negative > 0)

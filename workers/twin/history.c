@@ -4,11 +4,14 @@
  * recomputed. Ownership is part of every WHERE clause (user_id = the acting user); a path
  * {account_id} may be the caller's own user id (every simulation of the user) or one of the
  * caller's account ids (checked through ledger.twin_accounts, so another user's account id
- * answers 404 exactly like an unknown one).
+ * answers 404 exactly like an unknown one). Items read back carry before_balance and
+ * after_balance beside current_balance/virtual_balance (pack_row says why).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "proto/money.h"
 #include "proto/msg.h"
 #include "twin.h"
 
@@ -43,19 +46,73 @@ static int path_scope(struct wk_ctx *ctx, const struct proto_request *req, const
     return 0;
 }
 
-/* Writes the bytea column `col` of every row of r as one msgpack array. 0 or WK_EDB. */
-static int pack_rows(struct wk_reply *rep, PGresult *r, int col)
+/* The columns pack_row reads after the stored item (see ITEM_COLS). */
+#define ITEM_COLS(item) item ", current_balance, virtual_balance, currency"
+
+static int is_alias(const msgpack_object_kv *kv)
+{
+    const msgpack_object *k = &kv->key;
+    return k->type == MSGPACK_OBJECT_STR &&
+           ((k->via.str.size == 14 && memcmp(k->via.str.ptr, "before_balance", 14) == 0) ||
+            (k->via.str.size == 13 && memcmp(k->via.str.ptr, "after_balance", 13) == 0));
+}
+
+/* Writes row i of r (ITEM_COLS: a stored item, then its balances and currency) as the item's
+ * map plus `before_balance` and `after_balance`: the names earlier FinTwin clients read (they
+ * show "NaN" without them) for the balance before and after the simulation (a projection's
+ * start and end). Rows saved since carry them and are written as stored; older rows get them
+ * appended. 0 or WK_EDB. */
+static int pack_row(struct wk_reply *rep, PGresult *r, int i)
+{
+    size_t len = 0;
+    unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 0), &len);
+    if (!b)
+        return WK_EDB;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    int rc = WK_EDB;
+    if (proto_msgpack_scan((const char *)b, len, 32) != 0 ||
+        msgpack_unpack_next(&up, (const char *)b, len, NULL) != MSGPACK_UNPACK_SUCCESS ||
+        up.data.type != MSGPACK_OBJECT_MAP)
+        goto done;
+    const msgpack_object_map *m = &up.data.via.map;
+    uint32_t aliases = 0;
+    for (uint32_t k = 0; k < m->size; k++)
+        aliases += is_alias(&m->ptr[k]);
+    if (aliases == 2) { /* saved with them: the bytes as they were answered */
+        wk_reply_raw(rep, b, len);
+        rc = 0;
+        goto done;
+    }
+    int e = proto_currency_exponent(PQgetvalue(r, i, 3));
+    if (e < 0)
+        goto done;
+    msgpack_pack_map(rep->body, m->size - aliases + 2);
+    for (uint32_t k = 0; k < m->size; k++) {
+        if (is_alias(&m->ptr[k]))
+            continue;
+        msgpack_pack_object(rep->body, m->ptr[k].key);
+        msgpack_pack_object(rep->body, m->ptr[k].val);
+    }
+    twin_pack_key(rep->body, "before_balance");
+    proto_pack_money(rep->body, strtoll(PQgetvalue(r, i, 1), NULL, 10), e);
+    twin_pack_key(rep->body, "after_balance");
+    proto_pack_money(rep->body, strtoll(PQgetvalue(r, i, 2), NULL, 10), e);
+    rc = 0;
+done:
+    msgpack_unpacked_destroy(&up);
+    PQfreemem(b);
+    return rc;
+}
+
+/* Writes every row of r (ITEM_COLS) as one msgpack array. 0 or WK_EDB. */
+static int pack_rows(struct wk_reply *rep, PGresult *r)
 {
     int n = PQntuples(r);
     msgpack_pack_array(rep->body, (size_t)n);
-    for (int i = 0; i < n; i++) {
-        size_t len = 0;
-        unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, col), &len);
-        if (!b)
+    for (int i = 0; i < n; i++)
+        if (pack_row(rep, r, i) != 0)
             return WK_EDB;
-        wk_reply_raw(rep, b, len);
-        PQfreemem(b);
-    }
     return 0;
 }
 
@@ -89,13 +146,13 @@ int twin_history(struct wk_ctx *ctx, const struct proto_request *req, struct wk_
 {
     int rc;
     PGresult *r = scoped(ctx, req, rep, "twin_history",
-                         "SELECT item FROM twin.simulations WHERE user_id = $1 "
+                         "SELECT " ITEM_COLS("item") " FROM twin.simulations WHERE user_id = $1 "
                          "AND ($2::uuid IS NULL OR account_id = $2) "
                          "ORDER BY created_at DESC, id DESC LIMIT " HISTORY_LIMIT,
                          &rc);
     if (!r)
         return rc;
-    rc = pack_rows(rep, r, 0);
+    rc = pack_rows(rep, r);
     PQclear(r);
     return rc;
 }
@@ -116,8 +173,8 @@ int twin_detail(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
         return bad_id(rep);
     const char *p[] = {id, user};
     PGresult *r = wk_db_exec_prepared(wk_db(ctx), "twin_detail",
-                                      "SELECT coalesce(detail, item) FROM twin.simulations "
-                                      "WHERE id = $1 AND user_id = $2",
+                                      "SELECT " ITEM_COLS("coalesce(detail, item)")
+                                      " FROM twin.simulations WHERE id = $1 AND user_id = $2",
                                       2, p);
     if (!r)
         return twin_db_fail(ctx);
@@ -125,14 +182,9 @@ int twin_detail(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
         PQclear(r);
         return bad_id(rep);
     }
-    size_t len = 0;
-    unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &len);
+    int rc = pack_row(rep, r, 0);
     PQclear(r);
-    if (!b)
-        return WK_EDB;
-    wk_reply_raw(rep, b, len);
-    PQfreemem(b);
-    return 0;
+    return rc;
 }
 
 static void pack_message(struct wk_reply *rep, const char *message, long deleted)
