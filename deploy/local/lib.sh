@@ -66,6 +66,25 @@ ft_worker_db_url() {
 # 0 if nothing listens on 127.0.0.1:$1.
 ft_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# The pids listening on TCP port $1, one a line; nothing when ss (iproute2) is missing or
+# cannot tell.
+ft_port_pids() {
+  command -v ss >/dev/null || return 0
+  ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+}
+
+# What listens on TCP port $1, for an error message: "python3 (pid 1234) on 127.0.0.1:8080".
+ft_port_user() {
+  local line
+  if ! command -v ss >/dev/null; then echo "a program (install iproute2 to see which)"; return; fi
+  line=$(ss -Hltnp "sport = :$1" 2>/dev/null | head -1)
+  if [[ $line =~ users:\(\(\"([^\"]*)\",pid=([0-9]+) ]]; then
+    echo "${BASH_REMATCH[1]} (pid ${BASH_REMATCH[2]}) on $(awk '{print $4}' <<<"$line")"
+  else
+    echo "a program ss cannot name"
+  fi
+}
+
 # The data directory of up.sh/down.sh: FT_DATA_DIR, else <repo>/.data when the postgres user
 # can reach it (PostgreSQL refuses to run as root), else /var/tmp/fintwin-<hash of the repo path>
 # (a clone under /root is not world-searchable).
