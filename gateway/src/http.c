@@ -68,16 +68,85 @@ static int add_header(struct lws *wsi, const char *name_colon, const char *value
                                        (const unsigned char *)value, (int)strlen(value), p, end);
 }
 
+/* RFC 9110's reason phrases for every status the gateway answers. */
+static const struct {
+    int status;
+    const char *phrase;
+} reasons[] = {
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {304, "Not Modified"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {411, "Length Required"},
+    {412, "Precondition Failed"},
+    {413, "Content Too Large"},
+    {414, "URI Too Long"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Content"},
+    {428, "Precondition Required"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+};
+
+static const char *reason_phrase(int status)
+{
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        if (reasons[i].status == status)
+            return reasons[i].phrase;
+    return "";
+}
+
+/*
+ * The status line with its reason phrase: lws 4.1 knows phrases only for 200, 304, 400-417 and
+ * 500-505, and writes "HTTP/1.1 201 " for the rest (clients that show the phrase show nothing).
+ * lws writes the line into a scratch buffer first, which tells the request's HTTP version
+ * (lws keeps it private); an HTTP/2 stream's status is a pseudo-header with no phrase, so lws
+ * writes that itself.
+ */
+static int add_status(struct lws *wsi, int status, unsigned char **p, unsigned char *end)
+{
+    unsigned char probe[128], *pp = probe;
+    if (lws_add_http_header_status(wsi, (unsigned)status, &pp, probe + sizeof probe))
+        return -1;
+    if (pp - probe < 9 || memcmp(probe, "HTTP/1.", 7) != 0)
+        return lws_add_http_header_status(wsi, (unsigned)status, p, end) ? -1 : 0;
+    char line[96];
+    int n = snprintf(line, sizeof line, "%.8s %d %s", (const char *)probe, status,
+                     reason_phrase(status));
+    return lws_add_http_header_by_name(wsi, NULL, (const unsigned char *)line, n, p, end) ? -1 : 0;
+}
+
 /*
  * Writes the headers and, when it fits in the scratch buffer, the whole body in the
  * same write: one TCP segment per small response instead of two. Returns 1 when the
  * body went with the headers, 0 when it must follow, -1 on error.
+ * The body's length is always known, so these are lws_add_http_common_headers' headers for
+ * that case (status, content type, content length) with our status line.
  */
 static int write_headers(struct lws *wsi, struct gw_conn *c)
 {
     unsigned char *start = scratch + LWS_PRE, *p = start, *end = scratch + sizeof scratch - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned)c->status, c->ctype, (lws_filepos_t)c->resp.len,
-                                    &p, end))
+    if (add_status(wsi, c->status, &p, end) != 0)
+        return -1;
+    if (c->ctype && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                                 (const unsigned char *)c->ctype,
+                                                 (int)strlen(c->ctype), &p, end))
+        return -1;
+    if (lws_add_http_header_content_length(wsi, (lws_filepos_t)c->resp.len, &p, end))
         return -1;
     if (add_header(wsi, "x-request-id:", c->req_id, &p, end))
         return -1;
