@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proto/uuid.h"
+
 const char *const e2e_kinds[E2E_KINDS] = {"auth",      "transaction", "twin",        "risk",
                                           "portfolio", "persona",     "notification"};
 
@@ -243,4 +245,49 @@ int e2e_deny_jti(const char *jti)
         freeReplyObject(r);
     redisFree(c);
     return rc;
+}
+
+/* ---- acting as a user ---- */
+
+long e2e_call(const struct e2e *e, const char *method, const char *path, const struct e2e_user *u,
+              const char *idem, const char *body, struct ft_http_resp *r)
+{
+    char auth[2200], key[160];
+    const char *hdrs[3] = {NULL, NULL, NULL};
+    int n = 0;
+    if (u) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", u->token);
+        hdrs[n++] = auth;
+    }
+    if (idem) {
+        snprintf(key, sizeof key, "Idempotency-Key: %s", idem);
+        hdrs[n++] = key;
+    }
+    ft_http(method, e2e_url(e, path), hdrs, body, body ? strlen(body) : 0, 10000, r);
+    return r->status;
+}
+
+int e2e_register(const struct e2e *e, const char *name, struct e2e_user *u)
+{
+    char rnd[PROTO_UUID_LEN + 1], body[256];
+    proto_uuid_v4(rnd);
+    snprintf(body, sizeof body,
+             "{\"email\":\"%s-%.8s@example.com\",\"password\":\"a long passphrase\","
+             "\"full_name\":\"%s\"}",
+             name, rnd, name);
+    struct ft_http_resp r;
+    CU_ASSERT_EQUAL(e2e_call(e, "POST", "/api/auth/register", NULL, NULL, body, &r), 201);
+    u->token = e2e_json_str(r.body, "ft_token");
+    u->refresh = e2e_json_str(r.body, "refresh_token");
+    u->id = e2e_json_str(r.body, "user\":{\"id");
+    ft_http_resp_free(&r);
+    return u->token && u->refresh && u->id ? 0 : -1;
+}
+
+void e2e_user_free(struct e2e_user *u)
+{
+    free(u->token);
+    free(u->refresh);
+    free(u->id);
+    u->token = u->refresh = u->id = NULL;
 }

@@ -90,4 +90,23 @@ int e2e_deny_jti(const char *jti);
  * and stopping what it started (CUnit skips the cleanup of a suite whose init failed). */
 int e2e_start_all(struct e2e *e, const char *const env_extra[]);
 
+/* ---- acting as a user (helpers for the tests written since; older tests keep their own) ---- */
+
+struct e2e_user {
+    char *token;   /* ft_token */
+    char *refresh; /* refresh_token */
+    char *id;      /* the user's id */
+};
+
+/* A request to the gateway of `e` as user `u` (NULL: no Authorization), with Idempotency-Key
+ * `idem` (NULL: none) and JSON `body` (NULL: none); 10 s timeout. Returns the status (0 on a
+ * transport failure); the caller frees `r`. */
+long e2e_call(const struct e2e *e, const char *method, const char *path, const struct e2e_user *u,
+              const char *idem, const char *body, struct ft_http_resp *r);
+
+/* Registers a fresh user "<name>-<random>@example.com" (CUnit-asserts 201) and fills `u`
+ * (free with e2e_user_free). Returns 0, or -1 when the answer lacked the session. */
+int e2e_register(const struct e2e *e, const char *name, struct e2e_user *u);
+void e2e_user_free(struct e2e_user *u);
+
 #endif

@@ -232,12 +232,20 @@ static void test_e2e_live_transfer_reaches_both_sides(void)
     register_user("live-sender", &a);
     register_user("live-recipient", &b);
     register_user("live-bystander", &c);
+    /* The deposit's own frames are awaited here: arriving late, they would count as foreign
+     * on a's socket below. */
+    struct ft_ws *wa = open_socket(&st, &a);
     CU_ASSERT_EQUAL(post_txn(&st, &a, "{\"type\":\"deposit\",\"amount\":\"50\"}"), 201);
+    const char *dep_bal[] = {"\"type\":\"balance\"", "50.00", NULL};
+    int setup_frames = 0;
+    char *f0 = await_frame(wa, dep_bal, now_ms() + FRAME_DEADLINE_MS, &setup_frames);
+    CU_ASSERT_PTR_NOT_NULL(f0);
+    free(f0);
     /* b must have an account to receive into */
     struct ft_http_resp r;
     CU_ASSERT_EQUAL(call(&st, "GET", "/api/accounts", b.token, NULL, &r), 200);
     ft_http_resp_free(&r);
-    struct ft_ws *wa = open_socket(&st, &a), *wb = open_socket(&st, &b);
+    struct ft_ws *wb = open_socket(&st, &b);
     struct ft_ws *wc = open_socket(&st, &c);
 
     char body[200];

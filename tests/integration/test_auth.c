@@ -288,6 +288,68 @@ static void test_auth_register_answers_session_and_stores_argon2id(void)
     CU_ASSERT_STRING_EQUAL(v, s.jti);
     sql1(v, sizeof v, "SELECT count(*) FROM auth.refresh_tokens WHERE user_id = $1", s.user_id);
     CU_ASSERT_STRING_EQUAL(v, "1");
+    /* the ledger learns of the user in the same transaction (it opens their account) */
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || min(data->>'user_id') FROM auth.outbox "
+         "WHERE type = 'user.registered' AND user_id = $1",
+         s.user_id);
+    char want[64];
+    snprintf(want, sizeof want, "1:%s", s.user_id);
+    CU_ASSERT_STRING_EQUAL(v, want);
+}
+
+struct me_wait {
+    const char *user, *needle;
+};
+
+static int inbox_has(void *id)
+{
+    char v[32];
+    sql1(v, sizeof v, "SELECT count(*) FROM auth.inbox WHERE event_id = $1", id);
+    return strcmp(v, "1") == 0;
+}
+
+static int me_shows(void *arg)
+{
+    struct me_wait *w = arg;
+    struct ft_reply r;
+    int ok = call("auth.me", w->user, NULL, NULL, &r) == 200 && r.body_json &&
+             strstr(r.body_json, w->needle);
+    ft_reply_free(&r);
+    return ok;
+}
+
+/* The ledger's account.default_ready names the user's default account for auth.me. */
+static void test_auth_default_account_from_the_ledger(void)
+{
+    char email[128], id[PROTO_UUID_LEN + 1], acc[PROTO_UUID_LEN + 1], data[256], needle[128];
+    struct session s;
+    fresh_email(email, sizeof email);
+    CU_ASSERT_EQUAL_FATAL(register_user(email, PASSWORD, &s), 201);
+    proto_uuid_v4(acc);
+    snprintf(data, sizeof data,
+             "{\"user_id\":\"%s\",\"account_id\":\"%s\",\"currency\":\"USD\","
+             "\"first_completion\":false}",
+             s.user_id, acc);
+    proto_uuid_v4(id);
+    wt_publish_event(a, "account.default_ready", id, s.user_id, data);
+    snprintf(needle, sizeof needle, "\"default_account_id\":\"%s\"", acc);
+    struct me_wait w = {s.user_id, needle};
+    CU_ASSERT(ft_wait_until(me_shows, &w, TIMEOUT_MS));
+    /* events that name this user under another envelope user, or another user, change
+     * nothing of this one's */
+    char other[PROTO_UUID_LEN + 1], v[128], ids[2][PROTO_UUID_LEN + 1];
+    proto_uuid_v4(other);
+    snprintf(data, sizeof data, "{\"user_id\":\"%s\",\"account_id\":\"%s\"}", s.user_id, other);
+    proto_uuid_v4(ids[0]);
+    wt_publish_event(a, "account.default_ready", ids[0], other, data);
+    snprintf(data, sizeof data, "{\"user_id\":\"%s\",\"account_id\":\"%s\"}", other, other);
+    proto_uuid_v4(ids[1]);
+    wt_publish_event(a, "account.default_ready", ids[1], other, data);
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT(ft_wait_until(inbox_has, ids[i], TIMEOUT_MS));
+    sql1(v, sizeof v, "SELECT default_account_id FROM auth.users WHERE id = $1", s.user_id);
+    CU_ASSERT_STRING_EQUAL(v, acc);
 }
 
 static void test_auth_register_duplicate_email_is_409(void)
@@ -1004,6 +1066,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("auth", suite_init, suite_clean);
 #define ADD(fn) CU_add_test(s, #fn, fn)
     ADD(test_auth_register_answers_session_and_stores_argon2id);
+    ADD(test_auth_default_account_from_the_ledger);
     ADD(test_auth_register_duplicate_email_is_409);
     ADD(test_auth_register_validates_every_field);
     ADD(test_auth_register_long_multibyte_password_is_exact);

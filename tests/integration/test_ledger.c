@@ -257,8 +257,13 @@ static void test_ledger_deposit_withdraw_transfer_exact(void)
     CU_ASSERT_EQUAL(callx("txn.create", ua, NULL, NULL, NULL, body, &r), 201);
     CU_ASSERT(wt_has(&r, "\"balance_after\":100.00"));
     CU_ASSERT(wt_has(&r, "\"direction\":\"out\""));
-    char to_frag[80];
-    snprintf(to_frag, sizeof to_frag, "\"to_account\":\"%s\"", acc_b);
+    /* to_account is what the sender addressed (earlier clients compare it with their own
+     * user id); the account credited and both users have fields of their own */
+    char to_frag[300];
+    snprintf(to_frag, sizeof to_frag,
+             "\"to_account\":\"%s\",\"to_account_id\":\"%s\",\"to_user_id\":\"%s\","
+             "\"from_user_id\":\"%s\"",
+             ub, acc_b, ub, ua);
     CU_ASSERT(wt_has(&r, to_frag));
     j = wt_jbody(&r);
     char tid[PROTO_UUID_LEN + 1];
@@ -284,6 +289,30 @@ static void test_ledger_deposit_withdraw_transfer_exact(void)
     CU_ASSERT(wt_has(&r, "\"balance_after\":0.25"));
     j = wt_jbody(&r);
     CU_ASSERT_STRING_EQUAL(wt_jstr(j, "account_id"), acc_b);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "to_account"), ub); /* B's own id: "Received" */
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "to_account_id"), acc_b);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "to_user_id"), ub);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(j, "from_user_id"), ua);
+    json_decref(j);
+    ft_reply_free(&r);
+    /* the transfer addressed by account id shows that id; a deposit has no counterparty */
+    snprintf(path, sizeof path, "{\"account_id\":\"%s\"}", acc_b);
+    CU_ASSERT_EQUAL(callx("txn.list_account", ub, NULL, path, NULL, NULL, &r), 200);
+    j = wt_jbody(&r);
+    CU_ASSERT_EQUAL(json_array_size(j), 2);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(json_array_get(j, 0), "to_account"), acc_b);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(json_array_get(j, 1), "to_account"), ub);
+    json_decref(j);
+    ft_reply_free(&r);
+    CU_ASSERT_EQUAL(callx("txn.list", ua, NULL, NULL, NULL, NULL, &r), 200);
+    j = wt_jbody(&r);
+    CU_ASSERT_EQUAL(json_array_size(j), 4);
+    json_t *dep = json_array_get(j, 3);
+    CU_ASSERT_STRING_EQUAL(wt_jstr(dep, "type"), "deposit");
+    CU_ASSERT(json_is_null(json_object_get(dep, "to_account")));
+    CU_ASSERT(json_is_null(json_object_get(dep, "to_account_id")));
+    CU_ASSERT(json_is_null(json_object_get(dep, "from_user_id")));
+    CU_ASSERT_STRING_EQUAL(wt_jstr(dep, "to_user_id"), ua);
     json_decref(j);
     ft_reply_free(&r);
 
@@ -830,44 +859,54 @@ static void test_ledger_opposite_transfers_never_fail(void)
     CU_ASSERT_STRING_EQUAL(v, "84"); /* (2 deposits + 40 transfers) x 2 lines */
 }
 
+/* Publishes one event as a worker's relay does, twice (a duplicate has no second effect);
+ * its id goes to evid. */
+static void publish_event(const char *type, const char *user, const char *data,
+                          char evid[PROTO_UUID_LEN + 1])
+{
+    proto_uuid_v4(evid);
+    for (int i = 0; i < 2; i++)
+        wt_publish_event(a, type, evid, user, data);
+}
+
+struct sql_wait {
+    const char *sql, *p1, *want;
+};
+
+static int sql_says(void *arg)
+{
+    struct sql_wait *w = arg;
+    char v[512];
+    sql1(v, sizeof v, w->sql, w->p1, NULL);
+    return strcmp(v, w->want) == 0;
+}
+
+/* Waits until sql ($1 = p1) answers want; asserts it did. */
+static void wait_sql(const char *sql, const char *p1, const char *want)
+{
+    struct sql_wait w = {sql, p1, want};
+    int ok = ft_wait_until(sql_says, &w, TIMEOUT_MS);
+    CU_ASSERT(ok);
+    if (!ok) {
+        char v[512];
+        sql1(v, sizeof v, sql, p1, NULL);
+        fprintf(stderr, "\n  %s: got %s, want %s\n", sql, v, want);
+    }
+}
+
+#define DEFAULT_OF                                                                                 \
+    "SELECT count(*) || ':' || min(currency) || ':' || bool_and(is_default) "                      \
+    "FROM ledger.accounts WHERE owner = $1"
+
 static void test_ledger_profile_updated_opens_default(void)
 {
     char u[PROTO_UUID_LEN + 1], evid[PROTO_UUID_LEN + 1], data[256], v[256];
     fresh_user(u);
-    proto_uuid_v4(evid);
     snprintf(data, sizeof data,
              "{\"user_id\":\"%s\",\"currency_preference\":\"EUR\",\"monthly_income\":\"10.00\"}",
              u);
-    /* the event envelope, as the auth worker's relay publishes it */
-    msgpack_sbuffer dsb, esb;
-    msgpack_sbuffer_init(&dsb);
-    msgpack_sbuffer_init(&esb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &dsb, msgpack_sbuffer_write);
-    CU_ASSERT_EQUAL_FATAL(proto_json_to_msgpack(data, strlen(data), NULL, &pk, NULL, 0), 0);
-    struct proto_event ev;
-    memset(&ev, 0, sizeof ev);
-    snprintf(ev.id, sizeof ev.id, "%s", evid);
-    snprintf(ev.type, sizeof ev.type, "profile.updated");
-    snprintf(ev.user, sizeof ev.user, "%s", u);
-    ev.at_ms = proto_now_ms();
-    CU_ASSERT_EQUAL_FATAL(proto_event_encode(&esb, &ev, dsb.data, dsb.size), 0);
-    for (int i = 0; i < 2; i++) /* a duplicate delivery has no second effect */
-        CU_ASSERT_EQUAL(
-            ft_amqp_publish(a, PROTO_EX_EVENTS, "profile.updated", NULL, 0, esb.data, esb.size), 0);
-    msgpack_sbuffer_destroy(&dsb);
-    msgpack_sbuffer_destroy(&esb);
-    for (int i = 0; i < 100; i++) {
-        sql1(v, sizeof v, "SELECT count(*) FROM ledger.accounts WHERE owner = $1", u, NULL);
-        if (strcmp(v, "1") == 0)
-            break;
-        usleep(100 * 1000);
-    }
-    sql1(v, sizeof v,
-         "SELECT count(*) || ':' || min(currency) || ':' || bool_and(is_default) "
-         "FROM ledger.accounts WHERE owner = $1",
-         u, NULL);
-    CU_ASSERT_STRING_EQUAL(v, "1:EUR:true");
+    publish_event("profile.updated", u, data, evid);
+    wait_sql(DEFAULT_OF, u, "1:EUR:true");
     sql1(v, sizeof v, "SELECT count(*) FROM ledger.inbox WHERE event_id = $1", evid, NULL);
     CU_ASSERT_STRING_EQUAL(v, "1");
     struct ft_reply r;
@@ -877,6 +916,135 @@ static void test_ledger_profile_updated_opens_default(void)
     CU_ASSERT(wt_has(&r, "\"currency\":\"EUR\""));
     CU_ASSERT(wt_has(&r, "\"balance_after\":1.50"));
     ft_reply_free(&r);
+}
+
+/* A registered user (a row in auth.users, read through auth.currency_preferences): the default
+ * account opens at user.registered, follows the profile's currency while empty, keeps its
+ * currency once used; a transfer to a registered user without any account opens theirs. */
+static void test_ledger_default_account_follows_the_profile(void)
+{
+    char u[PROTO_UUID_LEN + 1], evid[PROTO_UUID_LEN + 1], data[256], v[512], sql[512], st[6];
+    fresh_user(u);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO auth.users (id, email, email_norm, password_hash, full_name) VALUES "
+             "('%s', '%s@example.com', '%s@example.com', '$argon2id$x', 'Reg')",
+             u, u, u);
+    as_admin(sql, st);
+    CU_ASSERT_STRING_EQUAL_FATAL(st, "");
+    snprintf(data, sizeof data, "{\"user_id\":\"%s\"}", u);
+    publish_event("user.registered", u, data, evid);
+    wait_sql(DEFAULT_OF, u, "1:USD:true");
+    char acc[PROTO_UUID_LEN + 1];
+    sql1(acc, sizeof acc, "SELECT id FROM ledger.accounts WHERE owner = $1", u, NULL);
+    /* the opening told the auth worker which account it is */
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || min(data->>'account_id') || ':' || "
+         "bool_and((data->>'first_completion')::boolean) FROM ledger.outbox "
+         "WHERE type = 'account.default_ready' AND user_id = $1",
+         u, NULL);
+    char want[128];
+    snprintf(want, sizeof want, "1:%s:false", acc);
+    CU_ASSERT_STRING_EQUAL(v, want);
+
+    /* the profile says GBP: the empty account follows (read before the event is applied) */
+    snprintf(sql, sizeof sql, "UPDATE auth.users SET currency_preference = 'GBP' WHERE id = '%s'",
+             u);
+    as_admin(sql, st);
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(callx("acct.list", u, NULL, NULL, NULL, NULL, &r), 200);
+    CU_ASSERT(wt_has(&r, "\"currency\":\"GBP\""));
+    ft_reply_free(&r);
+    snprintf(data, sizeof data,
+             "{\"user_id\":\"%s\",\"currency_preference\":\"GBP\",\"first_completion\":true}", u);
+    publish_event("profile.updated", u, data, evid);
+    snprintf(want, sizeof want, "1:%s:GBP", acc);
+    wait_sql("SELECT count(*) || ':' || min(data->>'account_id') || ':' || min(data->>'currency') "
+             "FROM ledger.outbox WHERE type = 'account.default_ready' AND user_id = $1 "
+             "AND (data->>'first_completion')::boolean",
+             u, want);
+
+    /* once it has an entry, its currency is fixed */
+    CU_ASSERT_EQUAL(deposit(u, "\"2\""), 201);
+    snprintf(sql, sizeof sql, "UPDATE auth.users SET currency_preference = 'EUR' WHERE id = '%s'",
+             u);
+    as_admin(sql, st);
+    CU_ASSERT_EQUAL(callx("acct.list", u, NULL, NULL, NULL, NULL, &r), 200);
+    CU_ASSERT(wt_has(&r, "\"currency\":\"GBP\""));
+    ft_reply_free(&r);
+    sql1(v, sizeof v, DEFAULT_OF, u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "1:GBP:true");
+
+    /* a transfer to a registered user who has no account yet opens it (in their currency) */
+    char reg[PROTO_UUID_LEN + 1], body[256];
+    fresh_user(reg);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO auth.users (id, email, email_norm, password_hash, full_name, "
+             "currency_preference) VALUES ('%s', '%s@example.com', '%s@example.com', "
+             "'$argon2id$x', 'New', 'GBP')",
+             reg, reg, reg);
+    as_admin(sql, st);
+    CU_ASSERT_STRING_EQUAL(st, "");
+    snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":\"0.50\",\"to_account\":\"%s\"}",
+             reg);
+    CU_ASSERT_EQUAL(callx("txn.create", u, NULL, NULL, NULL, body, &r), 201);
+    snprintf(want, sizeof want, "\"to_user_id\":\"%s\"", reg);
+    CU_ASSERT(wt_has(&r, want));
+    ft_reply_free(&r);
+    sql1(v, sizeof v, "SELECT currency || ':' || balance FROM ledger.accounts WHERE owner = $1",
+         reg, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "GBP:50");
+    /* an unknown id still answers 404; another currency 422 naming both currencies */
+    char nobody[PROTO_UUID_LEN + 1];
+    fresh_user(nobody);
+    snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":\"0.50\",\"to_account\":\"%s\"}",
+             nobody);
+    expect_error("txn.create", u, NULL, NULL, body, 404, "recipient_not_found");
+    char eur_user[PROTO_UUID_LEN + 1], eur_acc[PROTO_UUID_LEN + 1];
+    fresh_user(eur_user);
+    snprintf(body, sizeof body, "{\"name\":\"E\",\"kind\":\"wallet\",\"currency\":\"EUR\"}");
+    CU_ASSERT_EQUAL(status_of("acct.create", eur_user, NULL, NULL, NULL, body), 201);
+    sql1(eur_acc, sizeof eur_acc,
+         "SELECT id FROM ledger.accounts WHERE owner = $1 AND currency = 'EUR'", eur_user, NULL);
+    for (int by_account = 0; by_account < 2; by_account++) {
+        snprintf(body, sizeof body,
+                 "{\"type\":\"transfer\",\"amount\":\"0.50\",\"to_account\":\"%s\"}",
+                 by_account ? eur_acc : eur_user);
+        CU_ASSERT_EQUAL(callx("txn.create", u, NULL, NULL, NULL, body, &r), 422);
+        CU_ASSERT_STRING_EQUAL(r.code, "currency_mismatch");
+        /* by user id: their default account, which acct.create opened in USD */
+        CU_ASSERT(strstr(r.message, "GBP") && strstr(r.message, by_account ? "EUR" : "USD"));
+        ft_reply_free(&r);
+    }
+}
+
+/* Earlier clients send no limit and sum what they get: the list of all accounts answers 100
+ * rows (the most it pages), an account's history up to 1,000. */
+static void test_ledger_no_limit_answers_whole_histories(void)
+{
+    char u[PROTO_UUID_LEN + 1], path[128];
+    fresh_user(u);
+    for (int i = 0; i < 120; i++)
+        CU_ASSERT_EQUAL(deposit(u, "\"0.01\""), 201);
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(callx("txn.list", u, NULL, NULL, NULL, NULL, &r), 200);
+    json_t *j = wt_jbody(&r);
+    CU_ASSERT_EQUAL(json_array_size(j), 100);
+    json_decref(j);
+    ft_reply_free(&r);
+    snprintf(path, sizeof path, "{\"account_id\":\"%s\"}", u); /* old clients: the user id */
+    CU_ASSERT_EQUAL(callx("txn.list_account", u, NULL, path, NULL, NULL, &r), 200);
+    j = wt_jbody(&r);
+    CU_ASSERT_EQUAL(json_array_size(j), 120);
+    json_decref(j);
+    ft_reply_free(&r);
+    CU_ASSERT_EQUAL(callx("txn.list_account", u, NULL, path, "{\"limit\":\"1000\"}", NULL, &r),
+                    200);
+    j = wt_jbody(&r);
+    CU_ASSERT_EQUAL(json_array_size(j), 120);
+    json_decref(j);
+    ft_reply_free(&r);
+    expect_error("txn.list_account", u, path, "{\"limit\":\"1001\"}", NULL, 422, "invalid_limit");
+    expect_error("txn.list", u, NULL, "{\"limit\":\"101\"}", NULL, 422, "invalid_limit");
 }
 
 static void test_ledger_pagination_newest_first(void)
@@ -925,7 +1093,7 @@ static void test_ledger_pagination_newest_first(void)
     struct ft_reply r;
     CU_ASSERT_EQUAL(callx("txn.list", u, NULL, NULL, NULL, NULL, &r), 200);
     json_t *j = wt_jbody(&r);
-    CU_ASSERT_EQUAL(json_array_size(j), 7); /* default limit 20 */
+    CU_ASSERT_EQUAL(json_array_size(j), 7); /* default limit 100 */
     json_decref(j);
     ft_reply_free(&r);
 
@@ -1057,7 +1225,7 @@ static void test_ledger_role_cannot_rewrite_history(void)
     proto_uuid_v4(tid);
     snprintf(sql, sizeof sql,
              "SELECT ledger.post_write('%s', 'deposit', 5, 'USD', '%s', '%s', 0, 999, NULL, '%s', "
-             "NULL, '[]', '%s', 'k:none', '\\x00')",
+             "NULL, '[]', '%s', 'k:none', '\\x00', NULL)",
              tid, ext, acc, u, u);
     as_role(sql, state);
     CU_ASSERT_STRING_EQUAL(state, "23514");
@@ -1114,7 +1282,9 @@ int main(void)
     ADD(test_ledger_idempotency_sweep_deletes_expired);
     ADD(test_ledger_redelivered_request_posts_once);
     ADD(test_ledger_profile_updated_opens_default);
+    ADD(test_ledger_default_account_follows_the_profile);
     ADD(test_ledger_pagination_newest_first);
+    ADD(test_ledger_no_limit_answers_whole_histories);
     ADD(test_ledger_cross_user_gets_404_and_changes_nothing);
     ADD(test_ledger_role_cannot_rewrite_history);
     ADD(test_ledger_bad_config_exits_78);

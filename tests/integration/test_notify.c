@@ -96,26 +96,7 @@ static void new_account(const char *owner, const char *currency, char out[ID_BUF
  * user may be NULL; data_json is any JSON (NULL: nil). */
 static void publish(const char *type, const char *id, const char *user, const char *data_json)
 {
-    msgpack_sbuffer dsb, esb;
-    msgpack_sbuffer_init(&dsb);
-    msgpack_sbuffer_init(&esb);
-    if (data_json) {
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &dsb, msgpack_sbuffer_write);
-        CU_ASSERT_EQUAL_FATAL(
-            proto_json_to_msgpack(data_json, strlen(data_json), NULL, &pk, NULL, 0), 0);
-    }
-    struct proto_event ev;
-    memset(&ev, 0, sizeof ev);
-    snprintf(ev.id, sizeof ev.id, "%s", id);
-    snprintf(ev.type, sizeof ev.type, "%s", type);
-    snprintf(ev.user, sizeof ev.user, "%s", user ? user : "");
-    ev.at_ms = proto_now_ms();
-    CU_ASSERT_EQUAL_FATAL(
-        proto_event_encode(&esb, &ev, data_json ? dsb.data : NULL, data_json ? dsb.size : 0), 0);
-    CU_ASSERT_EQUAL(ft_amqp_publish(a, PROTO_EX_EVENTS, type, NULL, 0, esb.data, esb.size), 0);
-    msgpack_sbuffer_destroy(&dsb);
-    msgpack_sbuffer_destroy(&esb);
+    wt_publish_event(a, type, id, user, data_json);
 }
 
 static int inbox_has(void *arg)
@@ -397,9 +378,9 @@ static void test_notify_malformed_events_are_acknowledged(void)
         {"risk.alert", NULL, "{\"title\":\"no user\"}"},
         {"risk.alert", "", "{\"user_id\":42}"},
         {"twin.simulated", NULL, "\"just text\""},
-        {"profile.updated", u, "{\"first_completion\":\"true\"}"},
-        {"profile.updated", u, "{\"first_completion\":false}"},
-        {"profile.updated", u, "[true]"},
+        {"account.default_ready", u, "{\"first_completion\":\"true\"}"},
+        {"account.default_ready", u, "{\"first_completion\":false}"},
+        {"account.default_ready", u, "[true]"},
         {"txn.posted", u, ""},
     };
     snprintf(
@@ -454,23 +435,29 @@ static void test_notify_malformed_events_are_acknowledged(void)
     CU_ASSERT_FALSE(ft_exited(worker, &st));
 }
 
-static void test_notify_profile_risk_and_twin_events(void)
+static void test_notify_welcome_risk_and_twin_events(void)
 {
     char u[ID_BUF], acc[ID_BUF], data[512], id[ID_BUF], v[1024], want[512];
     proto_uuid_v4(u);
     new_account(u, "EUR", acc);
 
+    /* the ledger's account.default_ready for a first profile completion: the welcome, on the
+     * default account */
     snprintf(data, sizeof data,
-             "{\"user_id\":\"%s\",\"currency_preference\":\"EUR\",\"monthly_income\":\"10.00\","
-             "\"financial_goal\":\"savings\",\"risk_appetite\":\"low\",\"first_completion\":true}",
-             u);
-    event("profile.updated", u, data, id);
+             "{\"user_id\":\"%s\",\"account_id\":\"%s\",\"currency\":\"EUR\","
+             "\"first_completion\":true}",
+             u, acc);
+    event("account.default_ready", u, data, id);
     row_of(id, v, sizeof v);
-    CU_ASSERT_STRING_EQUAL(v, "Welcome to FinTwin|Your profile is complete. Your accounts, "
-                              "simulations and alerts are ready.|info|-|false");
-    /* a later profile update says nothing */
-    snprintf(data, sizeof data, "{\"user_id\":\"%s\",\"first_completion\":false}", u);
-    event("profile.updated", u, data, id);
+    snprintf(want, sizeof want,
+             "Welcome to FinTwin|Your profile is complete. Your accounts, simulations and alerts "
+             "are ready.|info|%s|false",
+             acc);
+    CU_ASSERT_STRING_EQUAL(v, want);
+    /* an account opened without a first completion says nothing */
+    snprintf(data, sizeof data,
+             "{\"user_id\":\"%s\",\"account_id\":\"%s\",\"first_completion\":false}", u, acc);
+    event("account.default_ready", u, data, id);
     row_of(id, v, sizeof v);
     CU_ASSERT_STRING_EQUAL(v, "");
 
@@ -657,7 +644,7 @@ static void test_notify_count_read_read_all_delete(void)
     txn_data(data, sizeof data, u, a2, "deposit", "5", "GBP", "in", "5.00");
     event("txn.posted", u, data, NULL);
     snprintf(data, sizeof data, "{\"first_completion\":true,\"user_id\":\"%s\"}", u);
-    event("profile.updated", u, data, NULL);
+    event("account.default_ready", u, data, NULL);
 
     counts(u, NULL, v, sizeof v);
     CU_ASSERT_STRING_EQUAL(v, "4/4");
@@ -918,7 +905,7 @@ int main(void)
     ADD(test_notify_txn_posted_titles_and_amounts);
     ADD(test_notify_duplicate_event_one_notification);
     ADD(test_notify_malformed_events_are_acknowledged);
-    ADD(test_notify_profile_risk_and_twin_events);
+    ADD(test_notify_welcome_risk_and_twin_events);
     ADD(test_notify_validation_codes);
     ADD(test_notify_pagination_newest_first);
     ADD(test_notify_count_read_read_all_delete);

@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include "ft_test.h"
+#include "proto/envelope.h"
+#include "proto/json.h"
+#include "proto/topology.h"
 
 int wt_need_servers(void)
 {
@@ -131,4 +134,29 @@ int wt_exit_code(const char *bin, const char *env, const char *log_path)
     if (p <= 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st))
         return -1;
     return WEXITSTATUS(st);
+}
+
+void wt_publish_event(struct ft_amqp *a, const char *type, const char *id, const char *user,
+                      const char *data_json)
+{
+    msgpack_sbuffer dsb, esb;
+    msgpack_sbuffer_init(&dsb);
+    msgpack_sbuffer_init(&esb);
+    if (data_json) {
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &dsb, msgpack_sbuffer_write);
+        CU_ASSERT_EQUAL_FATAL(
+            proto_json_to_msgpack(data_json, strlen(data_json), NULL, &pk, NULL, 0), 0);
+    }
+    struct proto_event ev;
+    memset(&ev, 0, sizeof ev);
+    snprintf(ev.id, sizeof ev.id, "%s", id);
+    snprintf(ev.type, sizeof ev.type, "%s", type);
+    snprintf(ev.user, sizeof ev.user, "%s", user ? user : "");
+    ev.at_ms = proto_now_ms();
+    CU_ASSERT_EQUAL_FATAL(
+        proto_event_encode(&esb, &ev, data_json ? dsb.data : NULL, data_json ? dsb.size : 0), 0);
+    CU_ASSERT_EQUAL(ft_amqp_publish(a, PROTO_EX_EVENTS, type, NULL, 0, esb.data, esb.size), 0);
+    msgpack_sbuffer_destroy(&dsb);
+    msgpack_sbuffer_destroy(&esb);
 }

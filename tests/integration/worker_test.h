@@ -51,6 +51,11 @@ const char *wt_jstr(json_t *o, const char *key);
  * configuration checks: a bad value must exit 78 before connecting anywhere. */
 int wt_exit_code(const char *bin, const char *env, const char *log_path);
 
+/* Publishes one event to ft.events as a worker's relay does: envelope {v, id, type, user
+ * (NULL: none), at, data} with data_json (NULL: none) as msgpack; CUnit-asserts each step. */
+void wt_publish_event(struct ft_amqp *a, const char *type, const char *id, const char *user,
+                      const char *data_json);
+
 /* "<TMPDIR>/<test>-<pid>.log" into out. */
 void wt_log_path(const char *test, char *out, size_t size);
 

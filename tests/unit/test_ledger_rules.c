@@ -118,22 +118,41 @@ static void test_ledger_rules_page_bounds(void)
 {
     long limit, offset;
     struct ledger_invalid bad;
-    CU_ASSERT_EQUAL(ledger_page_parse(NULL, &limit, &offset, &bad), 0);
-    CU_ASSERT_EQUAL(limit, 20);
+    /* no limit: the route's maximum (earlier clients send none and sum what they get) */
+    CU_ASSERT_EQUAL(ledger_page_parse(NULL, LEDGER_LIMIT_MAX, &limit, &offset, &bad), 0);
+    CU_ASSERT_EQUAL(limit, 100);
     CU_ASSERT_EQUAL(offset, 0);
-    CU_ASSERT_EQUAL(
-        ledger_page_parse(obj("{\"limit\":\"100\",\"offset\":\"7\"}"), &limit, &offset, &bad), 0);
+    CU_ASSERT_EQUAL(ledger_page_parse(obj("{\"offset\":\"3\"}"), LEDGER_ACCOUNT_LIMIT_MAX, &limit,
+                                      &offset, &bad),
+                    0);
+    CU_ASSERT_EQUAL(limit, 1000);
+    CU_ASSERT_EQUAL(offset, 3);
+    CU_ASSERT_EQUAL(ledger_page_parse(obj("{\"limit\":\"100\",\"offset\":\"7\"}"), LEDGER_LIMIT_MAX,
+                                      &limit, &offset, &bad),
+                    0);
     CU_ASSERT_EQUAL(limit, 100);
     CU_ASSERT_EQUAL(offset, 7);
+    CU_ASSERT_EQUAL(ledger_page_parse(obj("{\"limit\":\"1000\"}"), LEDGER_ACCOUNT_LIMIT_MAX, &limit,
+                                      &offset, &bad),
+                    0);
+    CU_ASSERT_EQUAL(limit, 1000);
+    CU_ASSERT_EQUAL(ledger_page_parse(obj("{\"limit\":\"1001\"}"), LEDGER_ACCOUNT_LIMIT_MAX, &limit,
+                                      &offset, &bad),
+                    -1);
+    CU_ASSERT_STRING_EQUAL(bad.message, "limit must be an integer from 1 to 1000.");
     const char *bad_limits[] = {"{\"limit\":\"0\"}",   "{\"limit\":\"101\"}", "{\"limit\":\"-1\"}",
                                 "{\"limit\":\"1.5\"}", "{\"limit\":\"\"}",    "{\"limit\":null}"};
     for (size_t i = 0; i < sizeof bad_limits / sizeof bad_limits[0]; i++) {
-        CU_ASSERT_EQUAL(ledger_page_parse(obj(bad_limits[i]), &limit, &offset, &bad), -1);
+        CU_ASSERT_EQUAL(
+            ledger_page_parse(obj(bad_limits[i]), LEDGER_LIMIT_MAX, &limit, &offset, &bad), -1);
         CU_ASSERT_STRING_EQUAL(bad.code, "invalid_limit");
     }
-    CU_ASSERT_EQUAL(ledger_page_parse(obj("{\"offset\":\"-1\"}"), &limit, &offset, &bad), -1);
+    CU_ASSERT_STRING_EQUAL(bad.message, "limit must be an integer from 1 to 100.");
+    CU_ASSERT_EQUAL(
+        ledger_page_parse(obj("{\"offset\":\"-1\"}"), LEDGER_LIMIT_MAX, &limit, &offset, &bad), -1);
     CU_ASSERT_STRING_EQUAL(bad.code, "invalid_offset");
-    CU_ASSERT_EQUAL(ledger_page_parse(obj("{\"offset\":\"99999999999\"}"), &limit, &offset, &bad),
+    CU_ASSERT_EQUAL(ledger_page_parse(obj("{\"offset\":\"99999999999\"}"), LEDGER_LIMIT_MAX, &limit,
+                                      &offset, &bad),
                     -1);
     CU_ASSERT_STRING_EQUAL(bad.code, "invalid_offset");
 }

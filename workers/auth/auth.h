@@ -70,8 +70,14 @@ struct auth_new_user {
     const char *picture;
 };
 
-/* Inserts a user. Returns 1 inserted, 0 when email_norm or google_sub is taken, or < 0. */
+/* Inserts a user and, in the same transaction (call inside wk_db_tx), the event
+ * user.registered {user_id}, on which the ledger opens the user's default account.
+ * Returns 1 inserted, 0 when email_norm or google_sub is taken, or < 0. */
 int auth_user_insert(struct wk_ctx *ctx, const struct auth_new_user *u);
+
+/* Event account.default_ready {user_id, account_id} (written by the ledger): stores the
+ * account as the user's default_account_id (GET /api/auth/me). 0 or < 0 to retry. */
+int auth_on_default_ready(struct wk_ctx *ctx, const struct proto_event *ev);
 
 /* The user's public columns (one row, or none), for auth_user_pack; NULL on failure.
  * The caller PQclears it. */

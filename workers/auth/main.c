@@ -41,11 +41,16 @@ static const struct wk_method methods[] = {
     {NULL, NULL},
 };
 
+static const struct wk_event_handler events[] = {
+    {"account.default_ready", auth_on_default_ready},
+    {NULL, NULL},
+};
+
 static const struct wk_spec spec = {
     .name = "auth",
     .schema = NULL, /* auth */
     .methods = methods,
-    .events = NULL,
+    .events = events,
 };
 
 /* A hash of 32 random bytes nobody knows (see auth_config.dummy_hash). */

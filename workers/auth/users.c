@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth.h"
+#include "proto/log.h"
 #include "proto/money.h"
 #include "proto/msg.h"
 #include "proto/status.h"
@@ -58,7 +60,32 @@ int auth_user_insert(struct wk_ctx *ctx, const struct auth_new_user *u)
         return db_fail(ctx);
     int inserted = PQntuples(r) == 1;
     PQclear(r);
-    return inserted;
+    if (!inserted)
+        return 0;
+    char data[64];
+    snprintf(data, sizeof data, "{\"user_id\":\"%s\"}", u->id); /* a UUID: no escaping */
+    int rc = wk_outbox_add(ctx, "user.registered", u->id, data);
+    return rc < 0 ? rc : 1;
+}
+
+int auth_on_default_ready(struct wk_ctx *ctx, const struct proto_event *ev)
+{
+    char user[PROTO_UUID_LEN + 1], account[PROTO_UUID_LEN + 1];
+    if (proto_obj_uuid(proto_map_get(&ev->data, "user_id"), user) != 0 ||
+        proto_obj_uuid(proto_map_get(&ev->data, "account_id"), account) != 0 ||
+        (ev->user[0] && strcasecmp(ev->user, user) != 0)) {
+        PROTO_WARN(ev->id, "account.default_ready without user_id/account_id, ignored", NULL);
+        return 0;
+    }
+    const char *params[] = {user, account};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "auth_user_default_account",
+                                      "UPDATE auth.users SET default_account_id = $2 "
+                                      "WHERE id = $1 AND default_account_id IS DISTINCT FROM $2",
+                                      2, params);
+    if (!r)
+        return db_fail(ctx);
+    PQclear(r);
+    return 0;
 }
 
 PGresult *auth_user_get(struct wk_ctx *ctx, const char *user_id)

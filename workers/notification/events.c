@@ -1,6 +1,6 @@
 /*
- * The notification worker's event handlers: txn.posted, profile.updated, risk.alert and
- * twin.simulated each become at most one notification for the event's user.
+ * The notification worker's event handlers: txn.posted, account.default_ready (the welcome),
+ * risk.alert and twin.simulated each become at most one notification for the event's user.
  *
  * They run inside the runtime's inbox transaction (the event id is recorded in notify.inbox
  * first, so a redelivered event does nothing), and UNIQUE (source_event, user_id) stands behind
@@ -102,17 +102,21 @@ int notify_on_txn_posted(struct wk_ctx *ctx, const struct proto_event *ev)
     return 0;
 }
 
-int notify_on_profile_updated(struct wk_ctx *ctx, const struct proto_event *ev)
+/* The welcome comes from the ledger's account.default_ready for a first profile completion
+ * (not from profile.updated itself), so it names the default account, ready in the profile's
+ * currency. */
+int notify_on_default_ready(struct wk_ctx *ctx, const struct proto_event *ev)
 {
-    char user[PROTO_UUID_LEN + 1];
+    char user[PROTO_UUID_LEN + 1], account[PROTO_UUID_LEN + 1];
     const char *why;
     struct notify_text text;
     if (!notify_welcome_text(&ev->data, &text))
-        return 0; /* not the first completion: nothing to say */
+        return 0; /* an account opened, no first completion: nothing to say */
     if (notify_recipient(ev->user, &ev->data, user, &why) != 0)
         return ignore(ev, why);
+    int has_account = notify_data_uuid(&ev->data, "account_id", account);
     int kept;
-    int rc = store(ctx, ev, user, NULL, &text, &kept);
+    int rc = store(ctx, ev, user, has_account ? account : NULL, &text, &kept);
     return rc < 0 ? rc : 0;
 }
 

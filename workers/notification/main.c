@@ -1,6 +1,6 @@
 /*
  * fintwin-notification: notifications, stored and pushed live (sql/004_notify.sql).
- * Events (txn.posted, profile.updated, risk.alert, twin.simulated) create them and send
+ * Events (txn.posted, account.default_ready, risk.alert, twin.simulated) create them and send
  * frames to ft.live after their transaction commits; the methods list, count, mark read and
  * delete the caller's own. See notify.h.
  */
@@ -20,7 +20,7 @@ static const struct wk_method methods[] = {
 
 static const struct wk_event_handler events[] = {
     {"txn.posted", notify_on_txn_posted},
-    {"profile.updated", notify_on_profile_updated},
+    {"account.default_ready", notify_on_default_ready},
     {"risk.alert", notify_on_risk_alert},
     {"twin.simulated", notify_on_twin_simulated},
     {NULL, NULL},

@@ -84,8 +84,8 @@ int notify_txn_parse(const msgpack_object *data, struct notify_txn *t, const cha
  */
 void notify_txn_text(const struct notify_txn *t, struct notify_text *out);
 
-/* profile.updated: 1 with the welcome notification in *out when data.first_completion is
- * the boolean true, else 0 (nothing to say). */
+/* account.default_ready (the ledger's): 1 with the welcome notification in *out when
+ * data.first_completion is the boolean true (a profile's first completion), else 0. */
 int notify_welcome_text(const msgpack_object *data, struct notify_text *out);
 
 /* risk.alert: type "risk", data.title / data.message when they are acceptable text (see

@@ -1,6 +1,7 @@
 /*
- * SQL over ledger.accounts; see ledger.h. A user's default account is opened lazily by the
- * SQL function ledger.default_account (sql/005_ledger_posting.sql), which posting uses too.
+ * SQL over ledger.accounts; see ledger.h. A user's default account is opened (at registration,
+ * or on first use) by the SQL function ledger.default_account (sql/010_default_account.sql),
+ * which posting uses too.
  */
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +46,8 @@ int ledger_default_account(struct wk_ctx *ctx, const char *user, const char *cur
     int rc = query_account(ctx, "acct_default",
                            "SELECT id, owner, currency FROM ledger.default_account($1, $2)", 2, p,
                            out);
+    if (rc == 1)
+        wk_outbox_written(ctx); /* an opening wrote account.default_ready: relay it promptly */
     return rc == 1 ? 0 : rc < 0 ? rc : WK_EDB;
 }
 

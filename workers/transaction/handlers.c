@@ -237,12 +237,20 @@ static void add_event(struct txn_create_tx *t, const char *kind, int64_t amount,
                      a->currency, side->delta > 0 ? "in" : "out", bal, counter);
 }
 
-/* Packs API.md's txn from the caller's side of a fresh posting. */
-static void pack_new_txn(msgpack_packer *pk, const struct txn_create_tx *t, const char *kind,
-                         int64_t amount, const struct leg *side, const struct leg *to,
-                         const char *created_at)
+/* The user owning a leg's account, NULL for an external account. */
+static const char *owner_of(const struct leg *l)
 {
-    msgpack_pack_map(pk, 10);
+    return l->acct->owner[0] ? l->acct->owner : NULL;
+}
+
+/* Packs API.md's txn from the caller's side of a fresh posting (history.c packs the same
+ * fields from the stored rows). */
+static void pack_new_txn(msgpack_packer *pk, const struct txn_create_tx *t, const char *kind,
+                         int64_t amount, const struct leg *side, const struct leg *from,
+                         const struct leg *to, const char *created_at)
+{
+    int transfer = t->in->type == LEDGER_TRANSFER;
+    msgpack_pack_map(pk, 13);
     pack_key(pk, "id");
     proto_pack_cstr(pk, t->transfer_id);
     pack_key(pk, "account_id");
@@ -253,8 +261,14 @@ static void pack_new_txn(msgpack_packer *pk, const struct txn_create_tx *t, cons
     proto_pack_money(pk, amount, side->acct->exponent);
     pack_key(pk, "currency");
     proto_pack_cstr(pk, side->acct->currency);
-    pack_key(pk, "to_account");
-    proto_pack_cstr(pk, t->in->type == LEDGER_TRANSFER ? to->acct->id : NULL);
+    pack_key(pk, "to_account"); /* what the sender addressed: an account id or a user id */
+    proto_pack_cstr(pk, transfer ? t->in->to_account : NULL);
+    pack_key(pk, "to_account_id");
+    proto_pack_cstr(pk, transfer ? to->acct->id : NULL);
+    pack_key(pk, "to_user_id");
+    proto_pack_cstr(pk, owner_of(to));
+    pack_key(pk, "from_user_id");
+    proto_pack_cstr(pk, owner_of(from));
     pack_key(pk, "note");
     proto_pack_cstr(pk, t->in->has_note ? t->in->note : NULL);
     pack_key(pk, "direction");
@@ -276,8 +290,9 @@ static int not_found_recipient(struct wk_reply *rep)
                           "No recipient account with that id in this currency.");
 }
 
-/* The answer to a ledger.posting_accounts problem. */
-static int posting_problem(struct wk_ctx *ctx, struct wk_reply *rep, const char *problem)
+/* The answer to a ledger.posting_accounts problem (the currencies name a mismatch's two). */
+static int posting_problem(struct wk_ctx *ctx, struct wk_reply *rep, const char *problem,
+                           const char *src_currency, const char *dst_currency)
 {
     if (strcmp(problem, "account_not_found") == 0)
         return not_found_account(rep);
@@ -285,7 +300,9 @@ static int posting_problem(struct wk_ctx *ctx, struct wk_reply *rep, const char 
         return not_found_recipient(rep);
     if (strcmp(problem, "currency_mismatch") == 0)
         return wk_reply_error(rep, 422, "currency_mismatch",
-                              "Both accounts of a transfer must have the same currency.");
+                              "Your account is in %s and the recipient's in %s: both accounts "
+                              "of a transfer must have the same currency.",
+                              src_currency, dst_currency);
     if (strcmp(problem, "same_account") == 0)
         return wk_reply_error(rep, 422, "same_account",
                               "A transfer needs two different accounts.");
@@ -314,12 +331,13 @@ static int posting_accounts(struct wk_ctx *ctx, struct txn_create_tx *t,
     PGresult *r = wk_db_exec_prepared(
         wk_db(ctx), "posting_accounts",
         "SELECT problem, src_id, src_currency, src_balance, dst_id, dst_owner, dst_balance, "
-        "created_at FROM ledger.posting_accounts($1, $2, $3, $4, $5)",
+        "created_at, dst_currency FROM ledger.posting_accounts($1, $2, $3, $4, $5)",
         5, p);
     if (!r)
         return ledger_db_fail(ctx);
     if (!PQgetisnull(r, 0, 0)) {
-        int rc = posting_problem(ctx, t->rep, PQgetvalue(r, 0, 0));
+        int rc = posting_problem(ctx, t->rep, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2),
+                                 PQgetvalue(r, 0, 8));
         PQclear(r);
         return rc;
     }
@@ -362,11 +380,12 @@ static int post_write(struct wk_ctx *ctx, struct txn_create_tx *t, const char *k
                        t->events.data,
                        t->user,
                        t->idem.key,
-                       body};
+                       body,
+                       t->in->type == LEDGER_TRANSFER ? t->in->to_account : NULL};
     PGresult *r = wk_db_exec_prepared(wk_db(ctx), "post_write",
                                       "SELECT ledger.post_write($1, $2, $3, $4, $5, $6, $7, $8, "
-                                      "$9, $10, $11, $12, $13, $14, $15)",
-                                      15, p);
+                                      "$9, $10, $11, $12, $13, $14, $15, $16)",
+                                      16, p);
     free(body);
     if (!r)
         return ledger_db_fail(ctx);
@@ -419,7 +438,7 @@ static int post(struct wk_ctx *ctx, struct txn_create_tx *t)
     proto_buf_puts(&t->events, "]");
     msgpack_packer pk;
     msgpack_packer_init(&pk, &t->sb, msgpack_sbuffer_write);
-    pack_new_txn(&pk, t, kind, amount, deposit ? &to : &from, &to, created_at);
+    pack_new_txn(&pk, t, kind, amount, deposit ? &to : &from, &from, &to, created_at);
     if ((rc = post_write(ctx, t, kind, amount, &from, &to)) < 0)
         return rc;
     wk_reply_raw(t->rep, t->sb.data, t->sb.size);
@@ -470,23 +489,60 @@ int ledger_txn_create(struct wk_ctx *ctx, const struct proto_request *req, struc
 
 /* ---- events ---- */
 
+/* The event's user_id (lowercased into user, which holds PROTO_UUID_LEN + 2), checked against
+ * the envelope's user: 0, or -1 after logging that the event is ignored. */
+static int event_user(const struct proto_event *ev, char *user, size_t cap)
+{
+    const msgpack_object *u = proto_map_get(&ev->data, "user_id");
+    if (!u || proto_obj_str(u, user, cap) != 0 || !proto_uuid_valid(user) ||
+        (ev->user[0] && strcasecmp(ev->user, user) != 0)) {
+        PROTO_WARN(ev->id, "event without a valid user_id, ignored", "type=%s",
+                   proto_log_str(ev->type));
+        return -1;
+    }
+    for (char *p = user; *p; p++)
+        if (*p >= 'A' && *p <= 'F')
+            *p = (char)(*p - 'A' + 'a');
+    return 0;
+}
+
+/* user.registered: the new user's default account, so a transfer to their id finds it and
+ * GET /api/auth/me names it (the account.default_ready event the opening writes). */
+int ledger_on_user_registered(struct wk_ctx *ctx, const struct proto_event *ev)
+{
+    char user[PROTO_UUID_LEN + 2];
+    if (event_user(ev, user, sizeof user) != 0)
+        return 0;
+    struct ledger_account def;
+    return ledger_default_account(ctx, user, NULL, &def);
+}
+
+/* profile.updated: the default account in the profile's currency (opened, or re-denominated
+ * while still empty: sql/010 says when), and for a first completion the account.default_ready
+ * event the notification worker welcomes the user on. */
 int ledger_on_profile_updated(struct wk_ctx *ctx, const struct proto_event *ev)
 {
-    char user[PROTO_UUID_LEN + 2], currency[8];
-    const msgpack_object *u = proto_map_get(&ev->data, "user_id");
-    const msgpack_object *c = proto_map_get(&ev->data, "currency_preference");
-    if (!u || proto_obj_str(u, user, sizeof user) != 0 || !proto_uuid_valid(user) ||
-        (ev->user[0] && strcasecmp(ev->user, user) != 0)) {
-        PROTO_WARN(ev->id, "profile.updated without a valid user_id, ignored", NULL);
+    char user[PROTO_UUID_LEN + 2];
+    if (event_user(ev, user, sizeof user) != 0)
         return 0;
-    }
+    char currency[8];
+    const msgpack_object *c = proto_map_get(&ev->data, "currency_preference");
     const char *cur = NULL;
     if (c && proto_obj_str(c, currency, sizeof currency) == 0 &&
         proto_currency_exponent(currency) >= 0)
         cur = currency;
-    for (char *p = user; *p; p++)
-        if (*p >= 'A' && *p <= 'F')
-            *p = (char)(*p - 'A' + 'a');
     struct ledger_account def;
-    return ledger_default_account(ctx, user, cur, &def);
+    int rc = ledger_default_account(ctx, user, cur, &def);
+    if (rc < 0)
+        return rc;
+    const msgpack_object *f = proto_map_get(&ev->data, "first_completion");
+    if (!f || f->type != MSGPACK_OBJECT_BOOLEAN || !f->via.boolean)
+        return 0;
+    char data[256];
+    /* a UUID, a UUID and a currency code: no escaping */
+    snprintf(data, sizeof data,
+             "{\"user_id\":\"%s\",\"account_id\":\"%s\",\"currency\":\"%s\","
+             "\"first_completion\":true}",
+             user, def.id, def.currency);
+    return wk_outbox_add(ctx, LEDGER_EV_DEFAULT_READY, user, data);
 }

@@ -25,11 +25,17 @@
 #include "proto/status.h"
 
 /* The txn columns, from `e` (entries, or a page of them) and `t` (their transfers). */
+/* to_account is what the sender addressed (an account id, or the recipient's user id, which
+ * earlier clients compare with their own to tell received from sent); to_account_id the
+ * account credited; the user ids are NULL for the external side of deposits and withdrawals. */
 #define TXN_COLUMNS                                                                                \
     "SELECT t.id, e.account_id, t.kind, t.amount, t.currency, "                                    \
-    "CASE WHEN t.kind = 'transfer' THEN t.to_account END, t.note, e.amount > 0, "                  \
-    "e.balance_after, "                                                                            \
-    "to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+    "CASE WHEN t.kind = 'transfer' THEN coalesce(t.to_addressed, t.to_account) END, t.note, "      \
+    "e.amount > 0, e.balance_after, "                                                              \
+    "to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "              \
+    "CASE WHEN t.kind = 'transfer' THEN t.to_account END, "                                        \
+    "(SELECT x.owner FROM ledger.accounts x WHERE x.id = t.to_account), "                          \
+    "(SELECT x.owner FROM ledger.accounts x WHERE x.id = t.from_account) "
 
 #define TXN_SELECT                                                                                 \
     TXN_COLUMNS "FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id "             \
@@ -72,7 +78,7 @@ static void pack_nullable(msgpack_packer *pk, const PGresult *r, int row, int co
 static void pack_txn(msgpack_packer *pk, const PGresult *r, int row)
 {
     int exponent = proto_currency_exponent(PQgetvalue(r, row, 4));
-    msgpack_pack_map(pk, 10);
+    msgpack_pack_map(pk, 13);
     pack_key(pk, "id");
     proto_pack_cstr(pk, PQgetvalue(r, row, 0));
     pack_key(pk, "account_id");
@@ -85,6 +91,12 @@ static void pack_txn(msgpack_packer *pk, const PGresult *r, int row)
     proto_pack_cstr(pk, PQgetvalue(r, row, 4));
     pack_key(pk, "to_account");
     pack_nullable(pk, r, row, 5);
+    pack_key(pk, "to_account_id");
+    pack_nullable(pk, r, row, 10);
+    pack_key(pk, "to_user_id");
+    pack_nullable(pk, r, row, 11);
+    pack_key(pk, "from_user_id");
+    pack_nullable(pk, r, row, 12);
     pack_key(pk, "note");
     pack_nullable(pk, r, row, 6);
     pack_key(pk, "direction");
@@ -182,7 +194,9 @@ static int page_request(struct wk_ctx *ctx, const struct proto_request *req, str
         return 0;
     long limit, offset;
     struct ledger_invalid bad;
-    if (ledger_page_parse(proto_map_get(&req->args, "query"), &limit, &offset, &bad) != 0)
+    if (ledger_page_parse(proto_map_get(&req->args, "query"),
+                          by_account ? LEDGER_ACCOUNT_LIMIT_MAX : LEDGER_LIMIT_MAX, &limit, &offset,
+                          &bad) != 0)
         return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), 0;
     char ref[PROTO_UUID_LEN + 1], before[PROTO_UUID_LEN + 1];
     int has_before = 0;

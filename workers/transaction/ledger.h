@@ -32,9 +32,11 @@ struct ledger_account {
 int ledger_db_fail(struct wk_ctx *ctx);
 
 /*
- * The user's default account, opened (in `currency`, or LEDGER_DEFAULT_CURRENCY when
- * NULL) if the user has none (SQL function ledger.default_account: concurrent callers agree
- * on one row through the unique index). Call inside wk_db_tx. Returns 0 and fills *out, or a WK_E* code.
+ * The user's default account (SQL function ledger.default_account, sql/010): opened if the user
+ * has none, in the profile's currency, else `currency`, else LEDGER_DEFAULT_CURRENCY when
+ * NULL (concurrent callers agree on one row through the unique index); re-denominated to the
+ * profile's currency while it is empty. An opening writes account.default_ready to the outbox.
+ * Call inside wk_db_tx (or an event handler). Returns 0 and fills *out, or a WK_E* code.
  */
 int ledger_default_account(struct wk_ctx *ctx, const char *user, const char *currency,
                            struct ledger_account *out);
@@ -105,7 +107,15 @@ int ledger_txn_list_account(struct wk_ctx *ctx, const struct proto_request *req,
                             struct wk_reply *rep);
 int ledger_txn_get(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 
-/* Event profile.updated: opens the user's default account in their preferred currency. */
+/* The event the ledger writes when a default account is opened or a profile's first completion
+ * has it ready: {user_id, account_id, currency, first_completion} (sql/010). */
+#define LEDGER_EV_DEFAULT_READY "account.default_ready"
+
+/* Event user.registered: opens the new user's default account. */
+int ledger_on_user_registered(struct wk_ctx *ctx, const struct proto_event *ev);
+
+/* Event profile.updated: the user's default account in their preferred currency, and
+ * account.default_ready for a first completion. */
 int ledger_on_profile_updated(struct wk_ctx *ctx, const struct proto_event *ev);
 
 #endif

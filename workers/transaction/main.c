@@ -29,6 +29,7 @@ static const struct wk_method methods[] = {
 };
 
 static const struct wk_event_handler events[] = {
+    {"user.registered", ledger_on_user_registered},
     {"profile.updated", ledger_on_profile_updated},
     {NULL, NULL},
 };

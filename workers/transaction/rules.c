@@ -167,14 +167,17 @@ int ledger_account_parse(const msgpack_object *body, struct ledger_account_input
     return 0;
 }
 
-int ledger_page_parse(const msgpack_object *query, long *limit, long *offset,
+int ledger_page_parse(const msgpack_object *query, long max_limit, long *limit, long *offset,
                       struct ledger_invalid *bad)
 {
-    *limit = LEDGER_LIMIT_DEFAULT;
+    *limit = max_limit;
     *offset = 0;
     const msgpack_object *o = proto_map_get(query, "limit");
-    if (o && (proto_obj_count(o, LEDGER_LIMIT_MAX, limit) != 0 || *limit < 1))
-        return invalid(bad, "invalid_limit", "limit must be an integer from 1 to 100.");
+    if (o && (proto_obj_count(o, max_limit, limit) != 0 || *limit < 1))
+        return invalid(bad, "invalid_limit",
+                       max_limit == LEDGER_ACCOUNT_LIMIT_MAX
+                           ? "limit must be an integer from 1 to 1000."
+                           : "limit must be an integer from 1 to 100.");
     o = proto_map_get(query, "offset");
     if (o && proto_obj_count(o, LEDGER_OFFSET_MAX, offset) != 0)
         return invalid(bad, "invalid_offset", "offset must be an integer >= 0.");

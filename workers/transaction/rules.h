@@ -14,14 +14,17 @@
 #include "proto/reqhash.h"
 #include "proto/uuid.h"
 
-#define LEDGER_NOTE_MAX      200 /* code points */
-#define LEDGER_NOTE_BUF      (LEDGER_NOTE_MAX * 4 + 1)
-#define LEDGER_NAME_MAX      100 /* code points: account names */
-#define LEDGER_NAME_BUF      (LEDGER_NAME_MAX * 4 + 1)
-#define LEDGER_LIMIT_DEFAULT 20
-#define LEDGER_LIMIT_MAX     100
-#define LEDGER_OFFSET_MAX    1000000000L
-#define LEDGER_HASH_LEN      PROTO_HASH_LEN
+/* Limits. Page sizes: earlier FinTwin clients send no limit and sum what they get, so the list of
+ * all accounts answers its maximum, 100 (the earlier default), and an account's history up to 1,000
+ * rows, so they see whole histories unless they are longer; `before` pages on. */
+#define LEDGER_NOTE_MAX          200 /* code points */
+#define LEDGER_NOTE_BUF          (LEDGER_NOTE_MAX * 4 + 1)
+#define LEDGER_NAME_MAX          100 /* code points: account names */
+#define LEDGER_NAME_BUF          (LEDGER_NAME_MAX * 4 + 1)
+#define LEDGER_LIMIT_MAX         100  /* GET /api/transactions/: default and maximum */
+#define LEDGER_ACCOUNT_LIMIT_MAX 1000 /* GET /api/transactions/account/{id}: the same */
+#define LEDGER_OFFSET_MAX        1000000000L
+#define LEDGER_HASH_LEN          PROTO_HASH_LEN
 
 enum ledger_txn_type {
     LEDGER_DEPOSIT,
@@ -90,11 +93,12 @@ int ledger_account_parse(const msgpack_object *body, struct ledger_account_input
 
 /*
  * Reads limit and offset from the query map (string values, as the gateway sends them;
- * integers accepted too; nil or absent map = defaults). limit defaults to 20 and must be
- * 1..100 (422 invalid_limit); offset defaults to 0 and must be 0..LEDGER_OFFSET_MAX
- * (422 invalid_offset). Returns 0 or -1 with *bad.
+ * integers accepted too; nil or absent map = defaults). limit defaults to max_limit
+ * (LEDGER_LIMIT_MAX or LEDGER_ACCOUNT_LIMIT_MAX) and must be 1..max_limit (422
+ * invalid_limit); offset defaults to 0 and must be 0..LEDGER_OFFSET_MAX (422 invalid_offset).
+ * Returns 0 or -1 with *bad.
  */
-int ledger_page_parse(const msgpack_object *query, long *limit, long *offset,
+int ledger_page_parse(const msgpack_object *query, long max_limit, long *limit, long *offset,
                       struct ledger_invalid *bad);
 
 /* Reads the optional `before` query parameter, a transaction id (any case), into out
