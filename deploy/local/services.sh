@@ -16,7 +16,7 @@
 #          per BASE_DIR and kept in BASE_DIR/secrets, mode 600).
 #   stop   stops everything it started, by the pids recorded under BASE_DIR; idempotent.
 #   PG_DURABLE=1 keeps PostgreSQL's durable defaults (fsync, synchronous_commit); otherwise test speed.
-# Facts behind the odd steps are in shared/notes/machine.md ("Start / stop all three servers").
+# Why the odd steps: docs/operations.md, "What services.sh does, and why".
 set -euo pipefail
 CMD=${1:?usage: services.sh start|stop|status|env|start-X|stop-X|secret BASE_DIR [PORT_OFFSET]}
 BASE=$(realpath -m "${2:?BASE_DIR required}")

@@ -10,9 +10,10 @@
 # data directory's own servers and gateway are fine, because running it again rebuilds and
 # restarts the processes in place. It ends with the exact down.sh command that stops this stack.
 # Environment: FT_DATA_DIR (default <repo>/.data), FT_PORT_OFFSET (default 0; shifts the
-# server ports: PostgreSQL 21432, Redis 22379, RabbitMQ 23672; a multiple of 10 up to 990), GW_PORT (default 8080),
-# FT_SCALE (instances per worker kind, e.g. "transaction=2 twin=3"; default one each),
-# LOG_LEVEL (info), and anything the gateway or workers read (README, "Configuration").
+# server ports: PostgreSQL 21432, Redis 22379, RabbitMQ 23672; a multiple of 10 up to 990),
+# GW_PORT (default 8080), FT_SCALE (instances per worker kind, e.g. "transaction=2 twin=3";
+# default one each), LOG_LEVEL (info), and anything the gateway or workers read
+# (docs/operations.md, "Configuration").
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 DATA=$(ft_data_dir)
