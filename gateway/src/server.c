@@ -2,6 +2,7 @@
  * static and http. See server.h. */
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -1026,6 +1027,12 @@ struct gw_server *gw_server_new(const struct gw_config *cfg)
     memset(&info, 0, sizeof info);
     info.port = cfg->port;
     info.iface = cfg->bind;
+    /* lws 4.1 with IPv6 on copies an IPv4 literal into the wrong part of its IPv6 address and
+     * listens on [::], every address (GW_BIND=127.0.0.1 answered on all interfaces). An IPv4
+     * address is bound as IPv4. */
+    struct in_addr v4;
+    if (inet_pton(AF_INET, cfg->bind, &v4) == 1)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.protocols = protocols;
     info.user = s;
     info.max_http_header_data = (unsigned short)cfg->max_header;

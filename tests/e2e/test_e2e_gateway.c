@@ -418,6 +418,41 @@ static void test_e2e_sigterm_exits_zero(void)
     e2e_cleanup(&g);
 }
 
+/* Listening sockets on `port` in /proc/net/<file> (tcp or tcp6); the local address of the last
+ * one (hex, as the kernel prints it) into addr. */
+static int listeners(const char *file, int port, char addr[64])
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/net/%s", file);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        char local[64];
+        unsigned state;
+        if (sscanf(line, " %*d: %63s %*s %x", local, &state) != 2 || state != 0x0A) /* LISTEN */
+            continue;
+        char *colon = strrchr(local, ':');
+        if (!colon || (int)strtol(colon + 1, NULL, 16) != port)
+            continue;
+        *colon = '\0';
+        snprintf(addr, 64, "%s", local);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* GW_BIND=127.0.0.1 (the default) listens on loopback only: lws 4.1 used to listen on [::]. */
+static void test_e2e_listens_on_loopback_only(void)
+{
+    char addr[64] = "";
+    CU_ASSERT_EQUAL(listeners("tcp", st.port, addr), 1);
+    CU_ASSERT_STRING_EQUAL(addr, "0100007F"); /* 127.0.0.1, little-endian hex */
+    CU_ASSERT_EQUAL(listeners("tcp6", st.port, addr), 0);
+}
+
 int main(void)
 {
     int rc = ft_need_servers();
@@ -428,6 +463,7 @@ int main(void)
         return 1;
     CU_pSuite s = CU_add_suite("e2e_gateway", suite_init, suite_clean);
     CU_add_test(s, "test_e2e_status_all_ok", test_e2e_status_all_ok);
+    CU_add_test(s, "test_e2e_listens_on_loopback_only", test_e2e_listens_on_loopback_only);
     CU_add_test(s, "test_e2e_health_ready_metrics", test_e2e_health_ready_metrics);
     CU_add_test(s, "test_e2e_ping_request_id", test_e2e_ping_request_id);
     CU_add_test(s, "test_e2e_not_found", test_e2e_not_found);
