@@ -249,7 +249,13 @@ int ft_cunit_run(void)
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     unsigned ran = CU_get_number_of_tests_run();
+    /* A suite whose setup failed skips its tests and counts no failure: that is a failure. */
+    unsigned suites_failed = CU_get_number_of_suites_failed();
     CU_cleanup_registry();
+    if (suites_failed) {
+        fprintf(stderr, "%u suite(s) failed to set up: their tests did not run\n", suites_failed);
+        return 1;
+    }
     if (ran == 0) {
         fprintf(stderr, "no test ran\n");
         return 1;
