@@ -19,6 +19,7 @@
 #include "kv.h"
 
 #include "proto/json.h"
+#include "proto/kvkeys.h"
 #include "proto/log.h"
 #include "proto/msg.h"
 #include "proto/status.h"
@@ -57,6 +58,7 @@ struct gw_bridge {
     struct gw_result *batch_head, *batch_tail;
     char live_q[256]; /* this connection's server-named live queue; "" when none */
     atomic_uint_fast64_t live_dropped;
+    atomic_int store_state; /* enum gw_store_state */
 };
 
 static int64_t mono_ms(void)
@@ -280,6 +282,31 @@ static void job_refused(struct gw_bridge *b, const struct gw_job *j, int status,
 }
 
 /*
+ * Asks Redis, in one pipelined round trip, for the seeded marker and the n (<= DENY_BATCH)
+ * denylist keys; found[i] is set only when the answer is GW_STORE_OK. Records the state for
+ * gw_bridge_store_state and logs its changes.
+ */
+static enum gw_store_state deny_lookup(struct gw_bridge *b, const char *const *keys, size_t n,
+                                       int *found)
+{
+    const char *all[DENY_BATCH + 1];
+    int got[DENY_BATCH + 1];
+    all[0] = PROTO_KV_DENY_SEEDED;
+    for (size_t i = 0; i < n; i++)
+        all[i + 1] = keys[i];
+    int rc = gw_store_exists(b->store, all, n + 1, got);
+    enum gw_store_state st = rc != 0 ? GW_STORE_DOWN : got[0] ? GW_STORE_OK : GW_STORE_UNSEEDED;
+    if (st == GW_STORE_OK)
+        for (size_t i = 0; i < n; i++)
+            found[i] = got[i + 1];
+    int was = atomic_exchange(&b->store_state, (int)st);
+    if (was != (int)st)
+        PROTO_INFO(NULL, "session store state", "state=%s was=%s", gw_store_state_name(st),
+                   gw_store_state_name((enum gw_store_state)was));
+    return st;
+}
+
+/*
  * Checks up to DENY_BATCH jobs of the list starting at *jp against the denylist and
  * refuses the revoked ones (and every checked one when Redis cannot answer). Returns
  * the surviving jobs, in order; refused jobs are freed.
@@ -289,7 +316,7 @@ static struct gw_job *screen_jobs(struct gw_bridge *b, struct gw_job *list)
     struct gw_job *out = NULL, **tail = &out;
     while (list) {
         struct gw_job *chunk[DENY_BATCH];
-        char keys[DENY_BATCH][sizeof GW_DENY_PREFIX + PROTO_UUID_LEN];
+        char keys[DENY_BATCH][sizeof PROTO_KV_DENY_PREFIX + PROTO_UUID_LEN];
         const char *kp[DENY_BATCH];
         int found[DENY_BATCH];
         size_t n = 0;
@@ -300,7 +327,7 @@ static struct gw_job *screen_jobs(struct gw_bridge *b, struct gw_job *list)
             rest->next = NULL;
             if (rest->jti[0]) {
                 chunk[n] = rest;
-                snprintf(keys[n], sizeof keys[n], "%s%s", GW_DENY_PREFIX, rest->jti);
+                snprintf(keys[n], sizeof keys[n], "%s%s", PROTO_KV_DENY_PREFIX, rest->jti);
                 kp[n] = keys[n];
                 n++;
             } else {
@@ -310,11 +337,12 @@ static struct gw_job *screen_jobs(struct gw_bridge *b, struct gw_job *list)
             rest = next;
         }
         list = rest;
-        int rc = gw_store_exists(b->store, kp, n, found);
+        enum gw_store_state st = deny_lookup(b, kp, n, found);
         for (size_t i = 0; i < n; i++) {
-            if (rc != 0) {
+            if (st != GW_STORE_OK) {
                 job_refused(b, chunk[i], 503, "auth_unavailable",
-                            "the session store is unavailable; try again");
+                            st == GW_STORE_DOWN ? "the session store is unavailable; try again"
+                                                : "the session store is being restored; try again");
                 free(chunk[i]);
             } else if (found[i]) {
                 job_refused(b, chunk[i], 401, "token_revoked", "the access token has been revoked");
@@ -543,19 +571,19 @@ static void live_auth(struct gw_bridge *b, struct gw_job **jobs, size_t n)
 {
     for (size_t off = 0; off < n; off += DENY_BATCH) {
         size_t m = n - off < DENY_BATCH ? n - off : DENY_BATCH;
-        char keys[DENY_BATCH][sizeof GW_DENY_PREFIX + PROTO_UUID_LEN];
+        char keys[DENY_BATCH][sizeof PROTO_KV_DENY_PREFIX + PROTO_UUID_LEN];
         const char *kp[DENY_BATCH];
         int found[DENY_BATCH];
         for (size_t i = 0; i < m; i++) {
-            snprintf(keys[i], sizeof keys[i], "%s%s", GW_DENY_PREFIX, jobs[off + i]->jti);
+            snprintf(keys[i], sizeof keys[i], "%s%s", PROTO_KV_DENY_PREFIX, jobs[off + i]->jti);
             kp[i] = keys[i];
         }
-        int rc = gw_store_exists(b->store, kp, m, found);
+        enum gw_store_state st = deny_lookup(b, kp, m, found);
         for (size_t i = 0; i < m; i++) {
             struct gw_result *r = result_new(GW_RES_WS_AUTH, "", 0);
             r->ws_id = jobs[off + i]->ws_id;
             memcpy(r->user, jobs[off + i]->user, sizeof r->user);
-            r->status = rc != 0 ? GW_WS_AUTH_DOWN : found[i] ? GW_WS_REVOKED : 0;
+            r->status = st != GW_STORE_OK ? GW_WS_AUTH_DOWN : found[i] ? GW_WS_REVOKED : 0;
             batch_add(b, r);
         }
     }
@@ -861,10 +889,15 @@ static int read_available(struct gw_bridge *b)
 static void *bridge_main(void *arg)
 {
     struct gw_bridge *b = arg;
-    int64_t next_attempt = 0, next_check = 0;
+    int64_t next_attempt = 0, next_check = 0, next_store_probe = 0;
     int backoff = BACKOFF_MIN_MS;
     while (!atomic_load(&b->stop)) {
         int64_t now = mono_ms();
+        /* /readyz and /api/status report the session store even when no request asks it. */
+        if (now >= next_store_probe) {
+            deny_lookup(b, NULL, 0, NULL);
+            next_store_probe = now + CHECK_EVERY_MS;
+        }
         if (!b->conn && now >= next_attempt) {
             if (connect_broker(b) == 0) {
                 backoff = BACKOFF_MIN_MS;
@@ -914,6 +947,8 @@ static void *bridge_main(void *arg)
         } else {
             timeout = (int)(next_attempt - mono_ms());
         }
+        if (timeout > (int)(next_store_probe - mono_ms()))
+            timeout = (int)(next_store_probe - mono_ms());
         if (timeout < 0)
             timeout = 0;
         struct pollfd pfd[2] = {{b->efd, POLLIN, 0}, {-1, POLLIN, 0}};
@@ -1025,6 +1060,16 @@ struct gw_result *gw_bridge_take_results(struct gw_bridge *b)
     b->out_head = b->out_tail = NULL;
     pthread_mutex_unlock(&b->out_mu);
     return r;
+}
+
+enum gw_store_state gw_bridge_store_state(struct gw_bridge *b)
+{
+    return (enum gw_store_state)atomic_load(&b->store_state);
+}
+
+const char *gw_store_state_name(enum gw_store_state st)
+{
+    return st == GW_STORE_OK ? "ok" : st == GW_STORE_UNSEEDED ? "restoring" : "down";
 }
 
 int gw_bridge_connected(struct gw_bridge *b)

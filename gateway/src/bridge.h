@@ -10,10 +10,11 @@
  * other only by correlation id.
  *
  * A job for a protected route names its token's jti: right before publishing, the bridge
- * asks Redis (kv.c) whether ft:deny:<jti> exists, one pipelined round trip per batch,
- * and answers 401 token_revoked for a revoked token and 503 auth_unavailable when Redis
- * cannot be asked (fail closed) instead of publishing. Blocking on Redis here keeps the
- * lws thread non-blocking.
+ * asks Redis (kv.c) whether ft:deny:<jti> exists, one pipelined round trip per batch that
+ * also asks for the marker ft:denylist:seeded (proto/kvkeys.h), and answers 401
+ * token_revoked for a revoked token and 503 auth_unavailable when Redis cannot be asked or
+ * its denylist is not known to be complete (fail closed) instead of publishing. Blocking on
+ * Redis here keeps the lws thread non-blocking.
  *
  * The bridge declares the topology at every connect, checks each rpc.<worker> queue's
  * consumer count about once a second, and reconnects with backoff (100 ms doubling to
@@ -40,11 +41,10 @@
 
 #define GW_REPLY_HEADERS_MAX 3 /* Idempotent-Replayed, Retry-After, Location */
 #define GW_HEADER_VALUE_MAX  512
-#define GW_DENY_PREFIX       "ft:deny:" /* + jti: written by the auth worker at logout */
-#define GW_LIVE_KEY_PREFIX   "user."    /* + lowercase user uuid: routing keys on ft.live */
-#define GW_LIVE_FRAME_MAX    65536      /* larger live frames are dropped (and logged) */
-#define GW_LIVE_REASON_MAX   123        /* close reason bytes (a close frame payload is <= 125) */
-#define GW_WS_PRE            16         /* headroom before a live frame: >= LWS_PRE (ws.c checks) */
+#define GW_LIVE_KEY_PREFIX   "user." /* + lowercase user uuid: routing keys on ft.live */
+#define GW_LIVE_FRAME_MAX    65536   /* larger live frames are dropped (and logged) */
+#define GW_LIVE_REASON_MAX   123     /* close reason bytes (a close frame payload is <= 125) */
+#define GW_WS_PRE            16      /* headroom before a live frame: >= LWS_PRE (ws.c checks) */
 
 enum gw_job_kind {
     GW_JOB_RPC,         /* publish data[] to ft.rpc (a zeroed job is an RPC) */
@@ -141,5 +141,18 @@ int gw_bridge_consumers(struct gw_bridge *b, int worker);
 /* Live frames dropped by the bridge so far: too large (or not UTF-8 text, or a routing
  * key that names no user). Any thread. */
 uint64_t gw_bridge_live_dropped(struct gw_bridge *b);
+
+/* The session store (Redis) as the bridge last saw it, about once a second and at every
+ * denylist lookup. Any thread. */
+enum gw_store_state {
+    GW_STORE_DOWN = 0,     /* unreachable (or not asked yet): authenticated requests get 503 */
+    GW_STORE_UNSEEDED = 1, /* up, but its denylist marker is missing (restarted or flushed):
+                              503 until the auth worker has re-seeded it (proto/kvkeys.h) */
+    GW_STORE_OK = 2,
+};
+enum gw_store_state gw_bridge_store_state(struct gw_bridge *b);
+
+/* "ok", "restoring" or "down", for /readyz, /api/status and logs. */
+const char *gw_store_state_name(enum gw_store_state st);
 
 #endif

@@ -151,7 +151,7 @@ static void finish_log(struct gw_server *s, struct gw_conn *c)
                gw_method_name(c->method), proto_log_str(c->path), c->status, ms);
 }
 
-static void status_json(struct gw_conn *c)
+static void status_json(struct gw_server *s, struct gw_conn *c)
 {
     struct proto_buf *b = &c->resp;
     proto_buf_reset(b);
@@ -175,7 +175,15 @@ static void status_json(struct gw_conn *c)
         else
             proto_buf_puts(b, ",\"uptime_ms\":null}");
     }
-    proto_buf_printf(b, "],\"ok\":%s}", all ? "true" : "false");
+    /* The session store: every signed-in request needs it (the token denylist). */
+    enum gw_store_state store = gw_bridge_store_state(s->bridge);
+    int broker = gw_bridge_connected(s->bridge);
+    proto_buf_printf(b,
+                     "],\"broker\":{\"ok\":%s},\"redis\":{\"ok\":%s,\"denylist\":\"%s\"},"
+                     "\"ok\":%s}",
+                     broker ? "true" : "false", store == GW_STORE_OK ? "true" : "false",
+                     gw_store_state_name(store),
+                     all && broker && store == GW_STORE_OK ? "true" : "false");
 }
 
 static void slot_done(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int slot, int status,
@@ -194,7 +202,7 @@ static void slot_done(struct gw_server *s, struct lws *wsi, struct gw_conn *c, i
         sl->uptime_ms = r->uptime_ms;
     }
     if (--c->slots_left == 0) {
-        status_json(c);
+        status_json(s, c);
         set_state(s, c, GW_CONN_RESPOND);
         gw_http_respond(wsi, c, 200, "application/json");
     }
@@ -453,9 +461,13 @@ static void metrics_text(struct gw_server *s, struct gw_conn *c)
         "fintwin_gateway_inflight %zu\n"
         "# HELP fintwin_gateway_broker_connected 1 when the AMQP bridge is connected.\n"
         "# TYPE fintwin_gateway_broker_connected gauge\n"
-        "fintwin_gateway_broker_connected %d\n",
+        "fintwin_gateway_broker_connected %d\n"
+        "# HELP fintwin_gateway_session_store_ok 1 when Redis answers and its denylist is seeded.\n"
+        "# TYPE fintwin_gateway_session_store_ok gauge\n"
+        "fintwin_gateway_session_store_ok %d\n",
         s->m.rpc_seconds_sum, s->m.rpc_count, s->m.rpc_timeouts, s->m.auth_refused,
-        gw_pending_count(s->pending), gw_bridge_connected(s->bridge));
+        gw_pending_count(s->pending), gw_bridge_connected(s->bridge),
+        gw_bridge_store_state(s->bridge) == GW_STORE_OK);
     gw_ws_metrics(s->hub, b);
 }
 
@@ -800,10 +812,17 @@ static int on_http(struct gw_server *s, struct lws *wsi, struct gw_conn *c, cons
         return 0;
     }
     if (get && strcmp(c->path, "/readyz") == 0) {
-        if (gw_bridge_connected(s->bridge))
-            builtin_json(s, wsi, c, 200, "{\"status\":\"ready\"}");
-        else
+        /* Ready means a signed-in request can be served: the broker and the session store. */
+        enum gw_store_state store = gw_bridge_store_state(s->bridge);
+        if (!gw_bridge_connected(s->bridge))
             respond_unavailable(s, wsi, c, "not_ready", "the message broker is not connected");
+        else if (store == GW_STORE_DOWN)
+            respond_unavailable(s, wsi, c, "not_ready", "the session store (Redis) is unreachable");
+        else if (store == GW_STORE_UNSEEDED)
+            respond_unavailable(s, wsi, c, "not_ready",
+                                "the session store (Redis) is being restored");
+        else
+            builtin_json(s, wsi, c, 200, "{\"status\":\"ready\"}");
         return 0;
     }
     if (get && strcmp(c->path, "/metrics") == 0) {

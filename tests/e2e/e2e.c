@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proto/kvkeys.h"
 #include "proto/uuid.h"
 
 const char *const e2e_kinds[E2E_KINDS] = {"auth",      "transaction", "twin",        "risk",
@@ -99,6 +100,10 @@ int e2e_start_gateway(struct e2e *e, const char *const env[])
     if (!env_sets(env, "REDIS_URL") && ft_env("REDIS_URL", NULL))
         all[n++] = redis;
     all[n] = NULL;
+    /* The store a deployed auth worker keeps seeded; suites with an auth worker get the same
+     * from it, the others (gateways alone) from here. test_e2e_revocation flushes it. */
+    if (ft_env("REDIS_URL", NULL) && e2e_seed_denylist() != 0)
+        fprintf(stderr, "e2e: could not mark the test Redis's denylist seeded\n");
     char *argv[] = {"fintwin-gateway", NULL};
     e->gw = ft_spawn(ft_bin("fintwin-gateway"), argv, (char *const *)all, log);
     if (e->gw <= 0)
@@ -115,7 +120,9 @@ pid_t e2e_spawn_worker_instance(const struct e2e *e, int kind, const char *log_n
     snprintf(db, sizeof db, "DATABASE_URL=%s", ft_env("DATABASE_URL", ft_env("PG_URL", "")));
     snprintf(redis, sizeof redis, "REDIS_URL=%s", ft_env("REDIS_URL", ""));
     char secret[] = "JWT_SECRET=" E2E_JWT_SECRET;
-    char *env[] = {db, secret, ft_env("REDIS_URL", NULL) ? redis : NULL, NULL};
+    /* every e2e test signs up from 127.0.0.1: the production limit (20 an hour) would refuse */
+    char signups[] = "AUTH_REGISTER_PER_IP=1000000";
+    char *env[] = {db, secret, signups, ft_env("REDIS_URL", NULL) ? redis : NULL, NULL};
     char *argv[] = {bin, NULL};
     return ft_spawn(ft_bin(bin), argv, env, log);
 }
@@ -157,7 +164,7 @@ int e2e_status_worker_ok(const struct e2e *e, int kind, int want)
 
 int e2e_wait_all_ok(const struct e2e *e, int timeout_ms)
 {
-    return e2e_wait_body(e, "/api/status", "],\"ok\":true}", timeout_ms);
+    return e2e_wait_body(e, "/api/status", "},\"ok\":true}", timeout_ms); /* the last key */
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -221,7 +228,10 @@ char *e2e_json_str(const char *body, const char *key)
     return end ? strndup(p, (size_t)(end - p)) : NULL;
 }
 
-int e2e_deny_jti(const char *jti)
+/* One command (with at most one %s argument) on the test Redis (REDIS_URL =
+ * redis://host:port[/db]). Returns the reply's type (REDIS_REPLY_*) with an integer reply in
+ * *num (may be NULL), or -1 when Redis could not be asked. */
+static int test_redis(const char *cmd, const char *arg, long long *num)
 {
     char host[256] = "127.0.0.1";
     int port = 6379, db = 0;
@@ -234,17 +244,45 @@ int e2e_deny_jti(const char *jti)
             redisFree(c);
         return -1;
     }
-    int rc = -1;
+    int type = -1;
     redisReply *r = redisCommand(c, "SELECT %d", db);
     if (r && r->type != REDIS_REPLY_ERROR) {
         freeReplyObject(r);
-        r = redisCommand(c, "SET ft:deny:%s 1 EX 60", jti);
-        rc = r && r->type == REDIS_REPLY_STATUS ? 0 : -1;
+        r = arg ? redisCommand(c, cmd, arg) : redisCommand(c, cmd);
+        if (r) {
+            type = r->type;
+            if (num)
+                *num = r->integer;
+        }
     }
     if (r)
         freeReplyObject(r);
     redisFree(c);
-    return rc;
+    return type;
+}
+
+int e2e_deny_jti(const char *jti)
+{
+    return test_redis("SET " PROTO_KV_DENY_PREFIX "%s 1 EX 60", jti, NULL) == REDIS_REPLY_STATUS
+               ? 0
+               : -1;
+}
+
+int e2e_redis_flush(void)
+{
+    return test_redis("FLUSHDB", NULL, NULL) == REDIS_REPLY_STATUS ? 0 : -1;
+}
+
+int e2e_redis_has(const char *key)
+{
+    long long n = 0;
+    return test_redis("EXISTS %s", key, &n) == REDIS_REPLY_INTEGER ? n == 1 : -1;
+}
+
+int e2e_seed_denylist(void)
+{
+    int t = test_redis("SET " PROTO_KV_DENY_SEEDED " e2e NX", NULL, NULL);
+    return t == REDIS_REPLY_STATUS || t == REDIS_REPLY_NIL ? 0 : -1;
 }
 
 /* ---- acting as a user ---- */

@@ -85,6 +85,16 @@ char *e2e_json_str(const char *body, const char *key);
  * redis://host:port[/db]). 0 or -1. */
 int e2e_deny_jti(const char *jti);
 
+/* FLUSHDB on the test Redis (what a restart of a Redis without persistence leaves). 0 or -1. */
+int e2e_redis_flush(void);
+
+/* 1 if `key` exists on the test Redis, 0 if not, -1 when Redis cannot be asked. */
+int e2e_redis_has(const char *key);
+
+/* Sets the denylist's seeded marker (proto/kvkeys.h) unless present: what an auth worker does
+ * for a deployed gateway. e2e_start_gateway calls it. 0 or -1. */
+int e2e_seed_denylist(void);
+
 /* Starts the gateway (with env_extra, may be NULL) and one of each worker, then waits up to
  * 30 s for /api/status to show all seven ok. Returns 0, or -1 after saying why on stderr
  * and stopping what it started (CUnit skips the cleanup of a suite whose init failed). */

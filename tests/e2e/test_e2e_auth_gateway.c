@@ -279,8 +279,26 @@ static void test_e2e_auth_redis_down_fails_closed(void)
     CU_ASSERT_EQUAL(r.status, 401);
     ft_http_resp_free(&r);
     CU_ASSERT_EQUAL(e2e_get_status(&g, "/api/sys/auth/ping"), 200);
+    /* and the signals agree: not ready, status names Redis as down and is not ok */
+    call("GET", &g, "/readyz", NULL, NULL, &r);
+    CU_ASSERT_EQUAL(r.status, 503);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "session store (Redis) is unreachable"));
+    ft_http_resp_free(&r);
     call("GET", &g, "/api/status", NULL, NULL, &r);
     CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"redis\":{\"ok\":false,\"denylist\":\"down\"}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"broker\":{\"ok\":true}"));
+    CU_ASSERT(r.body && strcmp(r.body + strlen(r.body) - 11, "\"ok\":false}") == 0);
+    ft_http_resp_free(&r);
+    call("GET", &g, "/metrics", NULL, NULL, &r);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "fintwin_gateway_session_store_ok 0\n"));
+    ft_http_resp_free(&r);
+    /* the suite's gateway, on the real Redis, is ready and ok on that count */
+    call("GET", &st, "/readyz", NULL, NULL, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    ft_http_resp_free(&r);
+    call("GET", &st, "/api/status", NULL, NULL, &r);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"redis\":{\"ok\":true,\"denylist\":\"ok\"}"));
     ft_http_resp_free(&r);
     e2e_stop_all(&g);
     e2e_cleanup(&g);

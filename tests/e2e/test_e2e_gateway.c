@@ -82,7 +82,7 @@ static void test_e2e_status_all_ok(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(r.body, needle));
     }
     CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"status\":200,\"version\":\""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "],\"ok\":true}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "},\"ok\":true}"));
     CU_ASSERT_PTR_NULL(strstr(r.body, "\"ok\":false"));
     char *cc = ft_http_header(&r, "Cache-Control");
     CU_ASSERT(cc && strcmp(cc, "no-store") == 0);

@@ -92,7 +92,7 @@ static void test_e2e_status_shows_worker_down(void)
     struct ft_http_resp r;
     CU_ASSERT_EQUAL(ft_http("GET", e2e_url(&st, "/api/status"), NULL, NULL, 0, 5000, &r), 0);
     CU_ASSERT_EQUAL(r.status, 200);
-    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "],\"ok\":false}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "},\"ok\":false}"));
     ft_http_resp_free(&r);
     /* Other routes are unaffected. */
     CU_ASSERT_EQUAL(e2e_get_status(&st, "/api/sys/auth/ping"), 200);

@@ -22,6 +22,7 @@
 #include "ft_google.h"
 #include "ft_test.h"
 #include "worker_test.h"
+#include "proto/kvkeys.h"
 #include "proto/token.h"
 #include "proto/topology.h"
 #include "proto/uuid.h"
@@ -31,6 +32,10 @@
 #define SECRET     "test-secret-for-fintwin-auth-integration-0123456789"
 #define CLIENT_ID  "fintwin-test.apps.googleusercontent.com"
 #define PASSWORD   "correct horse battery"
+/* The worker's AUTH_REGISTER_PER_IP here: every test signs up from 127.0.0.1. */
+#define REGISTER_PER_IP 100000
+#define STR_(x)         #x
+#define STR(x)          STR_(x)
 
 static struct ft_amqp *a;
 static PGconn *pg;
@@ -66,6 +71,7 @@ static pid_t spawn_auth(const char *redis_url)
                    "GOOGLE_CLIENT_ID=" CLIENT_ID,
                    "JWT_SECRET=" SECRET,
                    "WK_PREFETCH=1",
+                   "AUTH_REGISTER_PER_IP=" STR(REGISTER_PER_IP),
                    "WK_RELAY_INTERVAL_MS=50",
                    "LOG_LEVEL=debug",
                    NULL};
@@ -317,6 +323,89 @@ static int me_shows(void *arg)
              strstr(r.body_json, w->needle);
     ft_reply_free(&r);
     return ok;
+}
+
+/* Sign-ups are counted per client address (ft:register:ip:<ip>, an hour's window): over
+ * AUTH_REGISTER_PER_IP the answer is 429 with Retry-After, before any hashing or writing. */
+static void test_auth_register_throttled_per_ip(void)
+{
+    char ip[32], email[128], body[512], meta[96], key[96], v[64];
+    fresh_ip(ip, sizeof ip);
+    snprintf(key, sizeof key, "ft:register:ip:%s", ip);
+    redisReply *rr = redisCommand(kv, "SET %s %d EX 3600", key, REGISTER_PER_IP);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rr);
+    freeReplyObject(rr);
+    fresh_email(email, sizeof email);
+    snprintf(body, sizeof body,
+             "{\"email\":\"%s\",\"password\":\"" PASSWORD "\",\"full_name\":\"Flood\"}", email);
+    meta_ip(meta, sizeof meta, ip);
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(call("auth.register", NULL, meta, body, &r), 429);
+    CU_ASSERT_STRING_EQUAL(r.code, "too_many_registrations");
+    CU_ASSERT(r.headers_json && strstr(r.headers_json, "\"Retry-After\":\""));
+    ft_reply_free(&r);
+    sql1(v, sizeof v, "SELECT count(*) FROM auth.users WHERE email_norm = lower($1)", email);
+    CU_ASSERT_STRING_EQUAL(v, "0");
+    /* another address is not affected, and its sign-up is counted */
+    char ip2[32];
+    fresh_ip(ip2, sizeof ip2);
+    meta_ip(meta, sizeof meta, ip2);
+    CU_ASSERT_EQUAL(call("auth.register", NULL, meta, body, &r), 201);
+    ft_reply_free(&r);
+    snprintf(key, sizeof key, "ft:register:ip:%s", ip2);
+    rr = redisCommand(kv, "GET %s", key);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rr);
+    CU_ASSERT(rr->type == REDIS_REPLY_STRING && strcmp(rr->str, "1") == 0);
+    freeReplyObject(rr);
+}
+
+static int redis_has(void *key)
+{
+    redisReply *rr = redisCommand(kv, "EXISTS %s", (const char *)key);
+    int yes = rr && rr->type == REDIS_REPLY_INTEGER && rr->integer == 1;
+    if (rr)
+        freeReplyObject(rr);
+    return yes;
+}
+
+/* A logout is recorded in PostgreSQL; when Redis loses its keys (a restart without
+ * persistence, or a flush: the seeded marker goes with them), the auth worker puts the
+ * revocation back, with its remaining lifetime, and then the marker. */
+static void test_auth_revocation_survives_redis_losing_its_keys(void)
+{
+    char email[128], meta[256], key[128];
+    struct session s;
+    struct ft_reply r;
+    fresh_email(email, sizeof email);
+    CU_ASSERT_EQUAL_FATAL(register_user(email, PASSWORD, &s), 201);
+    meta_session(meta, sizeof meta, &s);
+    CU_ASSERT_EQUAL(call("auth.logout", s.user_id, meta, NULL, &r), 204);
+    ft_reply_free(&r);
+    /* recorded until the token's exp plus the gateway's 30 s leeway */
+    char exp_text[32];
+    snprintf(exp_text, sizeof exp_text, "%lld", (long long)s.exp + 30);
+    const char *p[] = {s.jti, exp_text};
+    PGresult *res = PQexecParams(pg,
+                                 "SELECT user_id || ':' || (abs(extract(epoch FROM expires_at) - "
+                                 "$2::bigint) <= 2) FROM auth.revoked_tokens WHERE jti = $1",
+                                 2, NULL, p, NULL, NULL, 0);
+    CU_ASSERT_EQUAL_FATAL(PQresultStatus(res), PGRES_TUPLES_OK);
+    char want[64];
+    snprintf(want, sizeof want, "%s:true", s.user_id);
+    CU_ASSERT_STRING_EQUAL(PQntuples(res) ? PQgetvalue(res, 0, 0) : "", want);
+    PQclear(res);
+
+    /* What a restart leaves: neither the marker nor the key. */
+    snprintf(key, sizeof key, PROTO_KV_DENY_PREFIX "%s", s.jti);
+    redisReply *rr = redisCommand(kv, "DEL %s %s", PROTO_KV_DENY_SEEDED, key);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rr);
+    freeReplyObject(rr);
+    CU_ASSERT(ft_wait_until(redis_has, PROTO_KV_DENY_SEEDED, TIMEOUT_MS));
+    CU_ASSERT(redis_has(key)); /* put back before the marker */
+    rr = redisCommand(kv, "TTL %s", key);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rr);
+    CU_ASSERT(rr->integer > 800 && rr->integer <= 900 + 30);
+    freeReplyObject(rr);
 }
 
 /* The ledger's account.default_ready names the user's default account for auth.me. */
@@ -890,14 +979,21 @@ static void test_auth_redis_down_fails_closed(void)
     char email[128], redis_url[64], meta[256], v[64], ip[32];
     struct session s;
     struct ft_reply r;
+    fresh_email(email, sizeof email);
+    fresh_ip(ip, sizeof ip);
+    CU_ASSERT_EQUAL(register_user(email, PASSWORD, &s), 201); /* while Redis answers */
     ft_stop(worker, SIGTERM, 10000);
     snprintf(redis_url, sizeof redis_url, "redis://127.0.0.1:%d/0", ft_free_port());
     worker = spawn_auth(redis_url);
     CU_ASSERT_FATAL(worker > 0 && wait_ready());
 
-    fresh_email(email, sizeof email);
-    fresh_ip(ip, sizeof ip);
-    CU_ASSERT_EQUAL(register_user(email, PASSWORD, &s), 201);
+    /* Sign-up is throttled through Redis too: it fails closed like login, and creates no user */
+    char email2[128];
+    struct session s2;
+    fresh_email(email2, sizeof email2);
+    CU_ASSERT_EQUAL(register_user(email2, PASSWORD, &s2), 503);
+    sql1(v, sizeof v, "SELECT count(*) FROM auth.users WHERE email_norm = lower($1)", email2);
+    CU_ASSERT_STRING_EQUAL(v, "0");
     CU_ASSERT_EQUAL(login(email, PASSWORD, ip, &r), 503);
     CU_ASSERT_STRING_EQUAL(r.code, "auth_unavailable");
     ft_reply_free(&r);
@@ -1067,6 +1163,8 @@ int main(void)
 #define ADD(fn) CU_add_test(s, #fn, fn)
     ADD(test_auth_register_answers_session_and_stores_argon2id);
     ADD(test_auth_default_account_from_the_ledger);
+    ADD(test_auth_register_throttled_per_ip);
+    ADD(test_auth_revocation_survives_redis_losing_its_keys);
     ADD(test_auth_register_duplicate_email_is_409);
     ADD(test_auth_register_validates_every_field);
     ADD(test_auth_register_long_multibyte_password_is_exact);

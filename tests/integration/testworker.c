@@ -315,7 +315,8 @@ int main(void)
         fprintf(stderr, "ITEST_NAME is required\n");
         return 2;
     }
-    struct wk_spec spec = {name, schema ? schema : "", methods, NULL};
+    struct wk_spec spec = {
+        .name = name, .schema = schema ? schema : "", .methods = methods, .events = NULL};
     if (type && *type && schema && *schema) {
         snprintf(effects_sql, sizeof effects_sql, "INSERT INTO %s.effects (event_id) VALUES ($1)",
                  schema);

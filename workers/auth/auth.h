@@ -27,6 +27,7 @@ struct auth_config {
     struct proto_token_keys keys; /* JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE */
     int access_ttl_s;             /* ACCESS_TOKEN_TTL_S */
     int refresh_ttl_s;            /* REFRESH_TOKEN_TTL_S */
+    long register_per_ip;         /* AUTH_REGISTER_PER_IP: registrations per ip per hour */
     struct google_verifier *google;
     /* An argon2id hash of a random password: login verifies against it when the account
      * does not exist, so unknown emails cost the same time as wrong passwords. */
@@ -177,6 +178,25 @@ int auth_throttle_reset(struct wk_ctx *ctx, const char *email_norm);
 /* SET ft:deny:<jti> 1 EX ttl_s: the gateway refuses that access token from now on.
  * 0 or WK_EKVDOWN / WK_EKV. */
 int auth_deny_access(struct wk_ctx *ctx, const char *jti, long ttl_s);
+
+/*
+ * Before registering: counts one registration from the client ip (a fixed window of
+ * AUTH_REGISTER_WINDOW_S) and answers 0 while the count is at most `max`, 1 when over it (with
+ * *retry_after_s), WK_EKVDOWN / WK_EKV when Redis cannot answer (registration then fails
+ * closed, like login). An ip that is not plain IPv4/IPv6 text counts under one shared key.
+ */
+#define AUTH_REGISTER_WINDOW_S 3600
+int auth_register_throttle(struct wk_ctx *ctx, const char *ip, long max, long *retry_after_s);
+
+/* ---- revocations (revocations.c) ---- */
+
+/* Inside wk_db_tx: records access token jti of user_id as revoked for ttl_s seconds
+ * (auth.revoked_tokens). 0 or a WK_E* code. */
+int auth_revoke_record(struct wk_ctx *ctx, const char *user_id, const char *jti, long ttl_s);
+
+/* The worker's tick (wk_spec.tick): re-seeds Redis's denylist from auth.revoked_tokens when
+ * its marker is missing, and deletes expired revocations once a minute. 0 or < 0. */
+int auth_denylist_tick(struct wk_ctx *ctx);
 
 /* Lowercase hex SHA-256 of len bytes (out: 65 bytes). */
 void auth_sha256_hex(const void *data, size_t len, char out[65]);

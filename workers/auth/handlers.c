@@ -64,6 +64,13 @@ int auth_answer_session(struct wk_ctx *ctx, struct wk_reply *rep, const char *us
     return 0;
 }
 
+/* Redis (throttles, the denylist) cannot answer: sign-up, sign-in and logout fail closed. */
+static int kv_unavailable(struct wk_reply *rep)
+{
+    return wk_reply_error(rep, 503, "auth_unavailable",
+                          "Sign-in is temporarily unavailable. Try again shortly.");
+}
+
 /* ---- auth.register ---- */
 
 struct register_tx {
@@ -107,6 +114,28 @@ int auth_register(struct wk_ctx *ctx, const struct proto_request *req, struct wk
         wk_reply_error(rep, 422, bad.code, "%s", bad.message);
         return 0;
     }
+    /* Counted before the (memory-hard, deliberately slow) hash, so a flood of sign-ups from
+     * one address costs it a 429, not us a core. */
+    char ip[72] = "";
+    const msgpack_object *ipo = meta_get(req, "ip");
+    if (ipo && proto_obj_str(ipo, ip, sizeof ip) != 0)
+        ip[0] = '\0';
+    long retry_after = 0;
+    rc = auth_register_throttle(ctx, ip, auth_cfg.register_per_ip, &retry_after);
+    if (rc != 0) {
+        explicit_bzero(&in, sizeof in);
+        if (rc < 0) {
+            PROTO_WARN(wk_request_id(ctx), "registration refused: redis unavailable", NULL);
+            return kv_unavailable(rep);
+        }
+        char value[24];
+        snprintf(value, sizeof value, "%ld", retry_after);
+        wk_reply_error(rep, 429, "too_many_registrations",
+                       "Too many sign-ups from this address. Try again in %ld seconds.",
+                       retry_after);
+        wk_reply_header(rep, "Retry-After", value);
+        return 0;
+    }
     rc = auth_password_hash(in.password, hash, sizeof hash);
     explicit_bzero(in.password, sizeof in.password);
     if (rc != 0)
@@ -131,12 +160,6 @@ static int login_tx(struct wk_ctx *ctx, void *arg)
 {
     struct login_tx *t = arg;
     return auth_answer_session(ctx, t->rep, t->user_id, NULL, 200);
-}
-
-static int kv_unavailable(struct wk_reply *rep)
-{
-    return wk_reply_error(rep, 503, "auth_unavailable",
-                          "Sign-in is temporarily unavailable. Try again shortly.");
 }
 
 int auth_login(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
@@ -282,6 +305,9 @@ static int logout_tx(struct wk_ctx *ctx, void *arg)
     int n = auth_refresh_revoke_for_access(ctx, t->user_id, t->jti);
     if (n < 0)
         return n;
+    /* The record that outlives Redis (revocations.c re-seeds Redis from it). */
+    if ((n = auth_revoke_record(ctx, t->user_id, t->jti, t->deny_ttl_s)) < 0)
+        return n;
     /* Inside the transaction: if Redis cannot take the denylist entry, the revocation rolls
      * back too and the client retries the whole logout. */
     if (auth_deny_access(ctx, t->jti, t->deny_ttl_s) < 0)
@@ -314,8 +340,13 @@ int auth_logout(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
         ttl = 86400 + DENY_SLACK_S; /* access tokens never live longer */
     t.deny_ttl_s = (long)ttl;
     int rc = wk_db_tx(ctx, logout_tx, &t);
-    if (rc == 0)
+    if (rc == 0 && !wk_reply_is_error(rep)) {
+        /* Once more after the commit: a re-seed of Redis that read auth.revoked_tokens before
+         * this commit (and after a flush took the first key) would otherwise miss it. */
+        if (auth_deny_access(ctx, t.jti, t.deny_ttl_s) < 0)
+            PROTO_WARN(wk_request_id(ctx), "denylist key not rewritten after commit", NULL);
         PROTO_INFO(wk_request_id(ctx), "signed out", "user=%s", user);
+    }
     return rc;
 }
 

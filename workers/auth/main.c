@@ -26,6 +26,8 @@ static struct proto_cfg_var cfg_vars[] = {
      "OAuth client id Google ID tokens must name as aud; empty disables Google sign-in", NULL, 0},
     {"GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v3/certs", PROTO_CFG_STR, 1, 2048,
      "Google's JWKS URL", NULL, 0},
+    {"AUTH_REGISTER_PER_IP", "20", PROTO_CFG_INT, 1, 1000000,
+     "sign-ups one client address may make per hour (then 429)", NULL, 0},
 };
 #define NCFG (sizeof cfg_vars / sizeof cfg_vars[0])
 
@@ -51,6 +53,8 @@ static const struct wk_spec spec = {
     .schema = NULL, /* auth */
     .methods = methods,
     .events = events,
+    .tick = auth_denylist_tick,
+    .tick_ms = 1000,
 };
 
 /* A hash of 32 random bytes nobody knows (see auth_config.dummy_hash). */
@@ -75,6 +79,7 @@ int main(void)
     auth_cfg.keys.audience = cfg_vars[2].str;
     auth_cfg.access_ttl_s = (int)cfg_vars[3].num;
     auth_cfg.refresh_ttl_s = (int)cfg_vars[4].num;
+    auth_cfg.register_per_ip = (long)cfg_vars[7].num;
     if (make_dummy_hash() != 0) {
         fprintf(stderr, "fintwin-auth: cannot prepare the password hasher\n");
         return 1;

@@ -3,14 +3,20 @@
  *   ft:login:acct:<sha256(email_norm)>  failed logins for an account (the hash keeps email
  *                                       addresses out of Redis)
  *   ft:login:ip:<ip>                    failed logins from one client address
- *   ft:deny:<jti>                       access tokens revoked by logout (read by the gateway)
+ *   ft:register:ip:<ip>                 registrations from one client address
+ *   ft:deny:<jti>                       access tokens revoked by logout (read by the gateway;
+ *                                       proto/kvkeys.h, revocations.c)
  * Counters are fixed windows: the first failure starts a AUTH_LOGIN_WINDOW_S window.
+ * Redis keeps no data across a restart: the counters start again from zero then, which gives
+ * a guesser at most one more window of AUTH_LOGIN_MAX_FAILURES tries per account and address
+ * per restart (each costing an argon2id hash); revocations are restored (revocations.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
+#include "proto/kvkeys.h"
 
 #define KEY_MAX 128
 
@@ -28,10 +34,15 @@ static void account_key(const char *email_norm, char key[KEY_MAX])
 }
 
 /* Only plain IPv4/IPv6 text becomes part of a key. */
-static int ip_key(const char *ip, char key[KEY_MAX])
+static int plain_ip(const char *ip)
 {
     size_t n = ip ? strlen(ip) : 0;
-    if (n == 0 || n > 64 || strspn(ip, "0123456789abcdefABCDEF.:") != n)
+    return n > 0 && n <= 64 && strspn(ip, "0123456789abcdefABCDEF.:") == n;
+}
+
+static int ip_key(const char *ip, char key[KEY_MAX])
+{
+    if (!plain_ip(ip))
         return 0;
     snprintf(key, KEY_MAX, "ft:login:ip:%s", ip);
     return 1;
@@ -47,7 +58,7 @@ static long reply_int(const redisReply *r)
 }
 
 /* Seconds left in a blocked key's window; repairs a counter that lost its expiry. */
-static int window_left(struct wk_ctx *ctx, const char *key, long *left)
+static int window_left(struct wk_ctx *ctx, const char *key, int window_s, long *left)
 {
     redisReply *r = wk_kv_command(wk_kv(ctx), "TTL %s", key);
     if (!r)
@@ -55,11 +66,11 @@ static int window_left(struct wk_ctx *ctx, const char *key, long *left)
     long ttl = reply_int(r);
     freeReplyObject(r);
     if (ttl == -1) {
-        r = wk_kv_command(wk_kv(ctx), "EXPIRE %s %d", key, AUTH_LOGIN_WINDOW_S);
+        r = wk_kv_command(wk_kv(ctx), "EXPIRE %s %d", key, window_s);
         if (!r)
             return kv_fail(ctx);
         freeReplyObject(r);
-        ttl = AUTH_LOGIN_WINDOW_S;
+        ttl = window_s;
     }
     *left = ttl > 0 ? ttl : 1;
     return 0;
@@ -92,7 +103,7 @@ int auth_throttle_check(struct wk_ctx *ctx, const char *email_norm, const char *
         if (counts[i] < AUTH_LOGIN_MAX_FAILURES)
             continue;
         long left;
-        int rc = window_left(ctx, keys[i], &left);
+        int rc = window_left(ctx, keys[i], AUTH_LOGIN_WINDOW_S, &left);
         if (rc < 0)
             return rc;
         if (left > *retry_after_s)
@@ -139,9 +150,35 @@ int auth_throttle_reset(struct wk_ctx *ctx, const char *email_norm)
     return 0;
 }
 
+int auth_register_throttle(struct wk_ctx *ctx, const char *ip, long max, long *retry_after_s)
+{
+    char key[KEY_MAX];
+    snprintf(key, sizeof key, "ft:register:ip:%s", plain_ip(ip) ? ip : "unknown");
+    redisReply *r = wk_kv_command(wk_kv(ctx), "INCR %s", key);
+    if (!r)
+        return kv_fail(ctx);
+    long count = reply_int(r);
+    freeReplyObject(r);
+    if (count == 1) {
+        r = wk_kv_command(wk_kv(ctx), "EXPIRE %s %d", key, AUTH_REGISTER_WINDOW_S);
+        if (!r)
+            return kv_fail(ctx);
+        freeReplyObject(r);
+    }
+    if (count <= max)
+        return 0;
+    long left;
+    int rc = window_left(ctx, key, AUTH_REGISTER_WINDOW_S, &left);
+    if (rc < 0)
+        return rc;
+    *retry_after_s = left;
+    return 1;
+}
+
 int auth_deny_access(struct wk_ctx *ctx, const char *jti, long ttl_s)
 {
-    redisReply *r = wk_kv_command(wk_kv(ctx), "SET ft:deny:%s 1 EX %ld", jti, ttl_s);
+    redisReply *r =
+        wk_kv_command(wk_kv(ctx), "SET " PROTO_KV_DENY_PREFIX "%s 1 EX %ld", jti, ttl_s);
     if (!r)
         return kv_fail(ctx);
     int ok = r->type == REDIS_REPLY_STATUS;

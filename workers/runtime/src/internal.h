@@ -157,6 +157,7 @@ struct wk_ctx {
     int64_t relay_next_ms;
     int outbox_written; /* a handler added outbox rows since the last relay run */
     int64_t prune_next_ms;
+    int64_t tick_next_ms; /* spec->tick's next call */
     struct wk_db *db;
     struct wk_kv *kv;
     char events_queue[WK_NAME_MAX + 16]; /* "" when the worker handles no events */

@@ -614,6 +614,12 @@ int wk_run_spec(const struct wk_spec *spec)
         }
         if (ctx.schema[0] && wk_db_up(ctx.db) && wk_mono_ms() >= ctx.prune_next_ms)
             wk_prune_run(&ctx, ntypes > 0);
+        if (spec->tick && wk_mono_ms() >= ctx.tick_next_ms) {
+            int trc = spec->tick(&ctx);
+            if (trc < 0)
+                PROTO_WARN(NULL, "tick failed", "rc=%d", trc);
+            ctx.tick_next_ms = wk_mono_ms() + (spec->tick_ms > 0 ? spec->tick_ms : 1000);
+        }
     }
 
     PROTO_INFO(NULL, "worker stopping", NULL);

@@ -102,6 +102,11 @@ struct wk_spec {
                                         "" : none (no relay, no event handlers allowed) */
     const struct wk_method *methods; /* may be NULL (only sys.ping) */
     const struct wk_event_handler *events; /* may be NULL */
+    /* Called on the worker's thread between messages, about every tick_ms (default 1000),
+     * for upkeep a worker owns (the auth worker re-seeds Redis's denylist). Its return value is
+     * only logged when < 0. May be NULL. */
+    int (*tick)(struct wk_ctx *ctx);
+    int tick_ms;
 };
 
 /*
