@@ -329,3 +329,11 @@ void e2e_user_free(struct e2e_user *u)
     free(u->id);
     u->token = u->refresh = u->id = NULL;
 }
+
+int e2e_body_has(const struct ft_http_resp *r, const char *frag)
+{
+    int ok = r->body && strstr(r->body, frag) != NULL;
+    if (!ok)
+        fprintf(stderr, "\n  body %s lacks %s\n", r->body ? r->body : "(null)", frag);
+    return ok;
+}

@@ -119,4 +119,7 @@ long e2e_call(const struct e2e *e, const char *method, const char *path, const s
 int e2e_register(const struct e2e *e, const char *name, struct e2e_user *u);
 void e2e_user_free(struct e2e_user *u);
 
+/* 1 if the response body contains frag; else 0, after printing the body (for CU_ASSERT). */
+int e2e_body_has(const struct ft_http_resp *r, const char *frag);
+
 #endif

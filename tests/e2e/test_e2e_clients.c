@@ -40,14 +40,6 @@ static long call(const char *method, const char *path, const struct e2e_user *u,
     return e2e_call(&st, method, path, u, idem, body, r);
 }
 
-static int body_has(const struct ft_http_resp *r, const char *frag)
-{
-    int ok = r->body && strstr(r->body, frag) != NULL;
-    if (!ok)
-        fprintf(stderr, "\n  body %s lacks %s\n", r->body ? r->body : "(null)", frag);
-    return ok;
-}
-
 static void user(const char *name, struct e2e_user *u)
 {
     CU_ASSERT_FATAL(e2e_register(&st, name, u) == 0);
@@ -73,7 +65,7 @@ static void default_account(const struct e2e_user *u, char *id_out, char *cur)
 {
     struct ft_http_resp r;
     CU_ASSERT_EQUAL(call("GET", "/api/accounts", u, NULL, NULL, &r), 200);
-    CU_ASSERT(body_has(&r, "\"is_default\":true"));
+    CU_ASSERT(e2e_body_has(&r, "\"is_default\":true"));
     char *id = e2e_json_str(r.body, "id");
     char *c = e2e_json_str(r.body, "currency");
     snprintf(id_out, PROTO_UUID_LEN + 1, "%s", id ? id : "");
@@ -132,11 +124,11 @@ static void test_e2e_clients_eur_user_gets_a_eur_account(void)
     CU_ASSERT_EQUAL(deposit(&usd, "50"), 201);
     struct ft_http_resp r;
     CU_ASSERT_EQUAL(transfer(&usd, eur.id, "5", &r), 422);
-    CU_ASSERT(body_has(&r, "\"code\":\"currency_mismatch\""));
-    CU_ASSERT(body_has(&r, "USD") && body_has(&r, "EUR"));
+    CU_ASSERT(e2e_body_has(&r, "\"code\":\"currency_mismatch\""));
+    CU_ASSERT(e2e_body_has(&r, "USD") && e2e_body_has(&r, "EUR"));
     ft_http_resp_free(&r);
     CU_ASSERT_EQUAL(transfer(&usd, acc, "5", &r), 422); /* by account id too */
-    CU_ASSERT(body_has(&r, "\"code\":\"currency_mismatch\""));
+    CU_ASSERT(e2e_body_has(&r, "\"code\":\"currency_mismatch\""));
     ft_http_resp_free(&r);
     /* the account stays EUR and empty */
     char acc2[PROTO_UUID_LEN + 1];
@@ -157,7 +149,7 @@ static void test_e2e_clients_transfer_to_a_new_user_and_back(void)
     CU_ASSERT_EQUAL(transfer(&a, b.id, "7.50", &r), 201);
     char frag[256];
     snprintf(frag, sizeof frag, "\"to_account\":\"%s\"", b.id);
-    CU_ASSERT(body_has(&r, frag));
+    CU_ASSERT(e2e_body_has(&r, frag));
     ft_http_resp_free(&r);
 
     /* the recipient's history: to_account is their own id (how the client tells "Received"),
@@ -170,8 +162,8 @@ static void test_e2e_clients_transfer_to_a_new_user_and_back(void)
              "\"to_account\":\"%s\",\"to_account_id\":\"%s\",\"to_user_id\":\"%s\","
              "\"from_user_id\":\"%s\"",
              b.id, acc, b.id, a.id);
-    CU_ASSERT(body_has(&r, frag));
-    CU_ASSERT(body_has(&r, "\"direction\":\"in\""));
+    CU_ASSERT(e2e_body_has(&r, frag));
+    CU_ASSERT(e2e_body_has(&r, "\"direction\":\"in\""));
     ft_http_resp_free(&r);
 
     /* /me names the default account (the ledger tells the auth worker by event) */
@@ -197,7 +189,7 @@ static void test_e2e_clients_welcome_names_the_default_account(void)
     CU_ASSERT(ft_wait_until(body_shows, &w, WAIT_MS));
     struct ft_http_resp r;
     CU_ASSERT_EQUAL(call("GET", "/api/notifications/", &u, NULL, NULL, &r), 200);
-    CU_ASSERT(body_has(&r, needle));
+    CU_ASSERT(e2e_body_has(&r, needle));
     CU_ASSERT(r.body && !strstr(r.body, "\"account_id\":null"));
     ft_http_resp_free(&r);
     e2e_user_free(&u);
@@ -226,7 +218,7 @@ static void test_e2e_clients_lists_without_limit(void)
     ft_http_resp_free(&r);
     snprintf(path, sizeof path, "/api/transactions/account/%s?limit=1001", u.id);
     CU_ASSERT_EQUAL(call("GET", path, &u, NULL, NULL, &r), 422);
-    CU_ASSERT(body_has(&r, "\"code\":\"invalid_limit\""));
+    CU_ASSERT(e2e_body_has(&r, "\"code\":\"invalid_limit\""));
     ft_http_resp_free(&r);
     e2e_user_free(&u);
 }

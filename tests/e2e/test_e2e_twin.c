@@ -31,58 +31,16 @@ static int suite_clean(void)
     return 0;
 }
 
-struct user {
-    char *token;
-    char *id;
-};
-
 /* A request as the user (idem may be NULL: no Idempotency-Key). Returns the status. */
-static long call(const char *method, const char *path, const struct user *u, const char *idem,
+static long call(const char *method, const char *path, const struct e2e_user *u, const char *idem,
                  const char *body, struct ft_http_resp *r)
 {
-    char auth[2200], key[160];
-    const char *hdrs[3] = {NULL, NULL, NULL};
-    int n = 0;
-    if (u) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", u->token);
-        hdrs[n++] = auth;
-    }
-    if (idem) {
-        snprintf(key, sizeof key, "Idempotency-Key: %s", idem);
-        hdrs[n++] = key;
-    }
-    ft_http(method, e2e_url(&st, path), hdrs, body, body ? strlen(body) : 0, 10000, r);
-    return r->status;
+    return e2e_call(&st, method, path, u, idem, body, r);
 }
 
-static int body_has(const struct ft_http_resp *r, const char *frag)
+static void register_user(const char *name, struct e2e_user *u)
 {
-    int ok = r->body && strstr(r->body, frag) != NULL;
-    if (!ok)
-        fprintf(stderr, "\n  body %s lacks %s\n", r->body ? r->body : "(null)", frag);
-    return ok;
-}
-
-static void register_user(const char *name, struct user *u)
-{
-    char id[PROTO_UUID_LEN + 1], body[256];
-    proto_uuid_v4(id);
-    snprintf(body, sizeof body,
-             "{\"email\":\"%s-%.8s@example.com\",\"password\":\"a long passphrase\","
-             "\"full_name\":\"%s\"}",
-             name, id, name);
-    struct ft_http_resp r;
-    CU_ASSERT_EQUAL(call("POST", "/api/auth/register", NULL, NULL, body, &r), 201);
-    u->token = e2e_json_str(r.body, "ft_token");
-    u->id = e2e_json_str(r.body, "user\":{\"id");
-    ft_http_resp_free(&r);
-    CU_ASSERT_FATAL(u->token && u->id);
-}
-
-static void user_free(struct user *u)
-{
-    free(u->token);
-    free(u->id);
+    CU_ASSERT_FATAL(e2e_register(&st, name, u) == 0);
 }
 
 static int notified(void *arg)
@@ -96,7 +54,7 @@ static int notified(void *arg)
 
 static void test_e2e_twin_simulate_history_and_alert(void)
 {
-    struct user a, b;
+    struct e2e_user a, b;
     register_user("twin-a", &a);
     register_user("twin-b", &b);
     struct ft_http_resp r;
@@ -112,9 +70,9 @@ static void test_e2e_twin_simulate_history_and_alert(void)
     snprintf(idem, sizeof idem, "twin-%s", key);
     const char *body = "{\"scenario\":\"withdrawal\",\"amount\":\"1500\",\"balance\":99999999}";
     CU_ASSERT_EQUAL(call("POST", "/api/simulate/", &a, idem, body, &r), 201);
-    CU_ASSERT(body_has(&r, "\"current_balance\":2000.00"));
-    CU_ASSERT(body_has(&r, "\"virtual_balance\":500.00"));
-    CU_ASSERT(body_has(&r, "\"alert_level\":\"medium\""));
+    CU_ASSERT(e2e_body_has(&r, "\"current_balance\":2000.00"));
+    CU_ASSERT(e2e_body_has(&r, "\"virtual_balance\":500.00"));
+    CU_ASSERT(e2e_body_has(&r, "\"alert_level\":\"medium\""));
     sim = e2e_json_str(r.body, "id");
     char *first = r.body ? strdup(r.body) : NULL;
     ft_http_resp_free(&r);
@@ -130,7 +88,7 @@ static void test_e2e_twin_simulate_history_and_alert(void)
     CU_ASSERT_EQUAL(call("POST", "/api/simulate/", &a, idem,
                          "{\"scenario\":\"withdrawal\",\"amount\":\"1501\"}", &r),
                     422);
-    CU_ASSERT(body_has(&r, "\"code\":\"idempotency_key_reused\""));
+    CU_ASSERT(e2e_body_has(&r, "\"code\":\"idempotency_key_reused\""));
     ft_http_resp_free(&r);
 
     /* a projection with Monte Carlo; a bad one answers its code */
@@ -139,13 +97,13 @@ static void test_e2e_twin_simulate_history_and_alert(void)
                          "\"recurring\":true}],\"monte_carlo\":{\"paths\":1000,\"seed\":3}}",
                          &r),
                     201);
-    CU_ASSERT(body_has(&r, "\"start_balance\":2000.00"));
-    CU_ASSERT(body_has(&r, "\"bands\":[{\"month\":1,"));
+    CU_ASSERT(e2e_body_has(&r, "\"start_balance\":2000.00"));
+    CU_ASSERT(e2e_body_has(&r, "\"bands\":[{\"month\":1,"));
     proj = e2e_json_str(r.body, "id");
     ft_http_resp_free(&r);
     CU_ASSERT_EQUAL(
         call("POST", "/api/simulate/projection", &a, NULL, "{\"horizon_months\":0}", &r), 422);
-    CU_ASSERT(body_has(&r, "\"code\":\"invalid_horizon\""));
+    CU_ASSERT(e2e_body_has(&r, "\"code\":\"invalid_horizon\""));
     ft_http_resp_free(&r);
     CU_ASSERT_EQUAL(call("POST", "/api/simulate/", NULL, NULL, body, &r), 401);
     ft_http_resp_free(&r);
@@ -161,12 +119,12 @@ static void test_e2e_twin_simulate_history_and_alert(void)
     ft_http_resp_free(&r);
     snprintf(path, sizeof path, "/api/simulate/history/detail/%s", proj ? proj : "x");
     CU_ASSERT_EQUAL(call("GET", path, &a, NULL, NULL, &r), 200);
-    CU_ASSERT(body_has(&r, "\"months\":[{\"month\":1,"));
+    CU_ASSERT(e2e_body_has(&r, "\"months\":[{\"month\":1,"));
     ft_http_resp_free(&r);
 
     /* B sees and deletes nothing of A's */
     CU_ASSERT_EQUAL(call("GET", path, &b, NULL, NULL, &r), 404);
-    CU_ASSERT(body_has(&r, "\"code\":\"simulation_not_found\""));
+    CU_ASSERT(e2e_body_has(&r, "\"code\":\"simulation_not_found\""));
     ft_http_resp_free(&r);
     CU_ASSERT_EQUAL(call("DELETE", path, &b, NULL, NULL, &r), 404);
     ft_http_resp_free(&r);
@@ -182,11 +140,11 @@ static void test_e2e_twin_simulate_history_and_alert(void)
     /* delete one, then clear the rest */
     snprintf(path, sizeof path, "/api/simulate/history/detail/%s", sim);
     CU_ASSERT_EQUAL(call("DELETE", path, &a, NULL, NULL, &r), 200);
-    CU_ASSERT(body_has(&r, "\"message\":\"Simulation deleted.\""));
+    CU_ASSERT(e2e_body_has(&r, "\"message\":\"Simulation deleted.\""));
     ft_http_resp_free(&r);
     snprintf(path, sizeof path, "/api/simulate/history/%s", a.id);
     CU_ASSERT_EQUAL(call("DELETE", path, &a, NULL, NULL, &r), 200);
-    CU_ASSERT(body_has(&r, "\"deleted_count\":1"));
+    CU_ASSERT(e2e_body_has(&r, "\"deleted_count\":1"));
     ft_http_resp_free(&r);
     CU_ASSERT_EQUAL(call("GET", "/api/simulate/history/", &a, NULL, NULL, &r), 200);
     CU_ASSERT(r.body && strcmp(r.body, "[]") == 0);
@@ -194,8 +152,8 @@ static void test_e2e_twin_simulate_history_and_alert(void)
 
     free(sim);
     free(proj);
-    user_free(&a);
-    user_free(&b);
+    e2e_user_free(&a);
+    e2e_user_free(&b);
 }
 
 int main(void)

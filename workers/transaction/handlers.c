@@ -146,13 +146,9 @@ static int acct_create_tx(struct wk_ctx *ctx, void *arg)
 {
     struct acct_create_tx *t = arg;
     t->sb.size = 0; /* a retried attempt starts over */
-    int rc = ledger_idem_begin(ctx, t->user, &t->idem, t->rep);
-    if (rc < 0)
+    int rc = ledger_idem_claim(ctx, t->user, &t->idem, t->rep);
+    if (rc <= 0)
         return rc;
-    if (rc == LEDGER_IDEM_REPLAYED)
-        return 0;
-    if (rc != LEDGER_IDEM_NEW)
-        return WK_EHANDLER;
     struct ledger_account def;
     rc = ledger_default_account(ctx, t->user, NULL, &def);
     if (rc < 0)
@@ -451,13 +447,9 @@ static int txn_create_tx(struct wk_ctx *ctx, void *arg)
     struct txn_create_tx *t = arg;
     t->sb.size = 0; /* a retried attempt starts over */
     proto_buf_reset(&t->events);
-    int rc = ledger_idem_begin(ctx, t->user, &t->idem, t->rep);
-    if (rc < 0)
+    int rc = ledger_idem_claim(ctx, t->user, &t->idem, t->rep);
+    if (rc <= 0)
         return rc;
-    if (rc == LEDGER_IDEM_REPLAYED)
-        return 0;
-    if (rc != LEDGER_IDEM_NEW)
-        return WK_EHANDLER;
     return ledger_idem_settle(ctx, t->user, &t->idem, t->rep, post(ctx, t));
 }
 

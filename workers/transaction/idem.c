@@ -153,18 +153,20 @@ int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
     return rc;
 }
 
-int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
-                       int status, const char *body, size_t len, const char *transfer_id)
+/* Marks the in-flight record done with status and body (msgpack, or an error's message when
+ * error_code is not NULL). 0 or a WK_E* code. */
+static int store(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id, int status,
+                 const char *body, size_t len, const char *transfer_id, const char *error_code)
 {
     char st[16];
     snprintf(st, sizeof st, "%d", status);
     char *hex = wk_db_bytea_text(body, len);
-    const char *p[] = {user, id->key, st, hex, transfer_id};
-    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "idem_finish",
+    const char *p[] = {user, id->key, st, hex, transfer_id, error_code};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "idem_store",
                                       "UPDATE ledger.idempotency SET state = 'done', status = $3, "
-                                      "body = $4, transfer_id = $5 "
-                                      "WHERE user_id = $1 AND key = $2",
-                                      5, p);
+                                      "body = $4, transfer_id = $5, error_code = $6 "
+                                      "WHERE user_id = $1 AND key = $2 AND state = 'in_flight'",
+                                      6, p);
     free(hex);
     if (!r)
         return ledger_db_fail(ctx);
@@ -173,29 +175,28 @@ int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger
     return n == 1 ? 0 : WK_EDB;
 }
 
+int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+                       int status, const char *body, size_t len, const char *transfer_id)
+{
+    return store(ctx, user, id, status, body, len, transfer_id, NULL);
+}
+
+int ledger_idem_claim(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+                      struct wk_reply *rep)
+{
+    int rc = ledger_idem_begin(ctx, user, id, rep);
+    return rc < 0 ? rc : rc == LEDGER_IDEM_NEW ? 1 : 0;
+}
+
 int ledger_idem_settle(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
                        struct wk_reply *rep, int rc)
 {
     if (rc != WK_EHANDLER || !wk_reply_is_error(rep) || rep->status < 400 || rep->status > 499)
         return rc;
     const char *msg = wk_reply_error_message(rep);
-    char st[16];
-    snprintf(st, sizeof st, "%d", rep->status);
-    char *hex = wk_db_bytea_text(msg, strlen(msg));
-    const char *p[] = {user, id->key, st, hex, wk_reply_error_code(rep)};
-    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "idem_refuse",
-                                      "UPDATE ledger.idempotency SET state = 'done', status = $3, "
-                                      "body = $4, error_code = $5 "
-                                      "WHERE user_id = $1 AND key = $2 AND state = 'in_flight'",
-                                      5, p);
-    free(hex);
-    if (!r)
-        return ledger_db_fail(ctx);
-    long n = wk_db_affected(r);
-    PQclear(r);
-    if (n != 1)
-        return WK_EDB;
-    PROTO_INFO(wk_request_id(ctx), "refusal stored with its key", "user=%s code=%s", user,
-               wk_reply_error_code(rep));
-    return 0;
+    rc = store(ctx, user, id, rep->status, msg, strlen(msg), NULL, wk_reply_error_code(rep));
+    if (rc == 0)
+        PROTO_INFO(wk_request_id(ctx), "refusal stored with its key", "user=%s code=%s", user,
+                   wk_reply_error_code(rep));
+    return rc;
 }

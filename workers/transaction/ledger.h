@@ -78,6 +78,12 @@ int ledger_idem_prepare(struct ledger_idem *id, const struct proto_request *req,
 int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
                       struct wk_reply *rep);
 
+/* ledger_idem_begin for a transaction function: 1 when the key is claimed (run the request),
+ * 0 when rep holds the answer (a replay, or 422/409 for a key reused or in flight: the
+ * function returns 0), or a WK_E* code. */
+int ledger_idem_claim(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+                      struct wk_reply *rep);
+
 /* Inside the same wk_db_tx: stores status + body (msgpack bytes) and marks the key done.
  * transfer_id may be NULL. 0 or a WK_E* code. */
 int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
