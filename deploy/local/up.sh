@@ -152,8 +152,8 @@ origins=${GW_ALLOWED_ORIGINS:-http://127.0.0.1:$GW_PORT,http://localhost:$GW_POR
 url="http://127.0.0.1:$GW_PORT"
 ft_log "waiting for the gateway and all seven workers"
 for _ in $(seq 120); do
-  if curl -fsS -m 2 "$url/api/status" 2>/dev/null | grep -q '\],"ok":true}'; then
-    ft_log "all workers answer: curl -s $url/api/status"
+  if curl -fsS -m 2 "$url/api/status" 2>/dev/null | grep -q '},"ok":true}$'; then
+    ft_log "all workers answer, broker and Redis ok: curl -s $url/api/status"
     ft_log "logs: $DATA/log/   stop: $down_cmd"
     echo "$url"
     exit 0
