@@ -3,7 +3,7 @@
  *
  * libjwt 1.10 trusts the token header for the algorithm, accepts alg:none without a key,
  * lets an HS256 token keyed with an RSA public PEM verify, and checks no claim
- * (shared/notes/machine.md, gotcha 10). So the header is parsed here first, the key is
+ * (libjwt 1.10.2 as Debian 12 ships it). So the header is parsed here first, the key is
  * always ours (looked up by kid), the algorithm is checked again after jwt_decode, and every
  * claim is checked here on the parsed payload with jansson.
  */

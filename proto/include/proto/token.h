@@ -4,7 +4,7 @@
  * The auth worker mints them; the gateway verifies them on every protected route before
  * anything is published. Claims: sub (user uuid), iat, exp, iss, aud, jti (uuid),
  * typ = "access". libjwt 1.10 takes the algorithm from the token header, accepts
- * alg:none without a key and checks no claim (shared/notes/machine.md), so verification
+ * alg:none without a key and checks no claim (as Debian 12's 1.10.2 does), so verification
  * here: parses the header itself and requires {"alg":"HS256"} before any signature work,
  * verifies the HMAC with the secret, requires jwt_get_alg() == HS256 afterwards, and
  * checks every claim itself with PROTO_TOKEN_LEEWAY_S of clock skew.
