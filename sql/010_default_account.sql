@@ -113,14 +113,21 @@ BEGIN
     IF p_kind = 'transfer' THEN
         SELECT * INTO d FROM ledger.accounts WHERE id = p_to AND owner IS NOT NULL;
         IF NOT FOUND THEN
-            IF EXISTS (SELECT 1 FROM auth.currency_preferences WHERE user_id = p_to) THEN
-                PERFORM ledger.default_account(p_to, p_default_currency);
-            END IF;
-            SELECT * INTO d FROM ledger.accounts WHERE owner = p_to
-             ORDER BY currency = s.currency DESC, is_default DESC, created_at, id LIMIT 1;
-            IF NOT FOUND THEN
-                problem := 'recipient_not_found';
-                RETURN;
+            -- The hot path (a user id whose account in this currency is in use): one lookup.
+            SELECT * INTO d FROM ledger.accounts WHERE owner = p_to AND currency = s.currency
+             ORDER BY is_default DESC, created_at, id LIMIT 1;
+            IF NOT FOUND OR (d.is_default AND d.balance = 0) THEN
+                -- No account yet (first receipt), or an empty default account that follows
+                -- the profile's currency: let ledger.default_account settle it, then choose.
+                IF EXISTS (SELECT 1 FROM auth.currency_preferences WHERE user_id = p_to) THEN
+                    PERFORM ledger.default_account(p_to, p_default_currency);
+                END IF;
+                SELECT * INTO d FROM ledger.accounts WHERE owner = p_to
+                 ORDER BY currency = s.currency DESC, is_default DESC, created_at, id LIMIT 1;
+                IF NOT FOUND THEN
+                    problem := 'recipient_not_found';
+                    RETURN;
+                END IF;
             END IF;
         END IF;
         IF d.currency <> s.currency THEN

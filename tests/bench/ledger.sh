@@ -92,7 +92,8 @@ ft_build "$BUILD" Release
 role_pw() { "$SVC" secret "$TMP/svc" "$OFF" dbroles; }
 ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" role_pw 2>/dev/null
 JWT_SECRET=$("$SVC" secret "$TMP/svc" "$OFF" jwt 48)
-export AMQP_URL REDIS_URL JWT_SECRET LOG_LEVEL=warn
+# AUTH_REGISTER_PER_IP: every seeded user signs up from 127.0.0.1 (production allows 20 an hour).
+export AMQP_URL REDIS_URL JWT_SECRET LOG_LEVEL=warn AUTH_REGISTER_PER_IP=1000000
 # psql and pgbench reach the server over TCP like the workers; the password stays in the env.
 hostport=${PG_URL#*@}; hostport=${hostport%/*}
 PGPASSWORD=${PG_URL#postgresql://postgres:}; PGPASSWORD=${PGPASSWORD%@*}
@@ -115,6 +116,8 @@ gw_pid=$!
 pids+=("$gw_pid")
 for _ in $(seq 100); do curl -fs "$BASE_URL/api/sys/auth/ping" >/dev/null 2>&1 && break; sleep 0.1; done
 for _ in $(seq 100); do curl -fs "$BASE_URL/api/sys/transaction/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+# ready: the auth worker has seeded Redis's denylist, so signed-in requests are served
+for _ in $(seq 100); do curl -fs "$BASE_URL/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 
 # ---- seeding -------------------------------------------------------------------------------
 RUN_ID=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')

@@ -55,12 +55,17 @@ for w in transaction notification; do
   pids+=($!)
 done
 
+# No auth worker here (bench_live mints its tokens): mark Redis's denylist seeded as the auth
+# worker does (proto/kvkeys.h), or the gateway would refuse every socket as "restoring".
+redis-cli -u "$REDIS_URL" SET ft:denylist:seeded bench >/dev/null
+
 start_gateway() {
   GW_PORT=$PORT GW_WEB_ROOT=$FT_ROOT/web/public "$BUILD/bin/fintwin-gateway" 2>>"$TMP/gw.log" &
   gw_pid=$!
   for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:$PORT/api/sys/transaction/ping" >/dev/null 2>&1 &&
-      curl -fs "http://127.0.0.1:$PORT/api/sys/notification/ping" >/dev/null 2>&1 && return 0
+      curl -fs "http://127.0.0.1:$PORT/api/sys/notification/ping" >/dev/null 2>&1 &&
+      curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "gateway did not come up (see $TMP/gw.log)" >&2; return 1

@@ -51,7 +51,8 @@ ft_build "$BUILD" Release
 role_pw() { "$SVC" secret "$TMP/svc" "$OFF" dbroles; }
 ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" role_pw 2>/dev/null
 JWT_SECRET=$("$SVC" secret "$TMP/svc" "$OFF" jwt 48)
-export AMQP_URL REDIS_URL JWT_SECRET LOG_LEVEL=warn
+for _ in $(seq 100); do curl -fs "$BASE_URL/api/sys/transaction/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+export AMQP_URL REDIS_URL JWT_SECRET LOG_LEVEL=warn AUTH_REGISTER_PER_IP=1000000
 twin_pids=()
 for kind in auth transaction $(printf 'twin %.0s' $(seq "$WORKERS")); do
   ACCESS_TOKEN_TTL_S=86400 DATABASE_URL=$(ft_worker_db_url "$PG_URL" "$kind" "$(role_pw)") \
@@ -65,6 +66,8 @@ pids+=("$gw_pid")
 for kind in auth transaction twin; do
   for _ in $(seq 100); do curl -fs "$BASE_URL/api/sys/$kind/ping" >/dev/null 2>&1 && break; sleep 0.1; done
 done
+# ready: the auth worker has seeded Redis's denylist, so signed-in requests are served
+for _ in $(seq 100); do curl -fs "$BASE_URL/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 
 # ---- seeding: users with a balance ---------------------------------------------------------
 RUN_ID=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
