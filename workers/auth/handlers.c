@@ -33,6 +33,16 @@ static const msgpack_object *meta_get(const struct proto_request *req, const cha
     return proto_map_get(proto_map_get(&req->args, "meta"), key);
 }
 
+#define IP_BUF 72
+
+/* The client address the gateway put in args.meta.ip into ip (IP_BUF bytes); "" if none. */
+static void client_ip(const struct proto_request *req, char ip[IP_BUF])
+{
+    const msgpack_object *o = meta_get(req, "ip");
+    if (!o || proto_obj_str(o, ip, IP_BUF) != 0)
+        ip[0] = '\0';
+}
+
 /* The authenticated user, or NULL after answering 401 (a protected method reached without a
  * verified user: the gateway should never send that). */
 static const char *acting_user(const struct proto_request *req, struct wk_reply *rep)
@@ -52,7 +62,7 @@ int auth_answer_session(struct wk_ctx *ctx, struct wk_reply *rep, const char *us
         return rc;
     PGresult *u = auth_user_get(ctx, user_id);
     if (!u)
-        return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+        return wk_db_fail(ctx);
     if (PQntuples(u) != 1) {
         PQclear(u);
         return WK_EDB; /* a row we just locked or inserted vanished: an invariant is broken */
@@ -116,10 +126,8 @@ int auth_register(struct wk_ctx *ctx, const struct proto_request *req, struct wk
     }
     /* Counted before the (memory-hard, deliberately slow) hash, so a flood of sign-ups from
      * one address costs it a 429, not us a core. */
-    char ip[72] = "";
-    const msgpack_object *ipo = meta_get(req, "ip");
-    if (ipo && proto_obj_str(ipo, ip, sizeof ip) != 0)
-        ip[0] = '\0';
+    char ip[IP_BUF];
+    client_ip(req, ip);
     long retry_after = 0;
     rc = auth_register_throttle(ctx, ip, auth_cfg.register_per_ip, &retry_after);
     if (rc != 0) {
@@ -168,7 +176,7 @@ int auth_login(struct wk_ctx *ctx, const struct proto_request *req, struct wk_re
     if (!body)
         return 0;
     char raw[AUTH_EMAIL_MAX + 64], email[AUTH_EMAIL_MAX + 1], norm[AUTH_EMAIL_MAX + 1];
-    char pw[AUTH_PASSWORD_BUF], ip[72] = "", hash[AUTH_HASH_BUF], id[PROTO_UUID_LEN + 1];
+    char pw[AUTH_PASSWORD_BUF], ip[IP_BUF], hash[AUTH_HASH_BUF], id[PROTO_UUID_LEN + 1];
     int rc = auth_body_str(body, "email", raw, sizeof raw);
     if (rc != 0 || auth_email_normalize(raw, email, norm) != 0) {
         wk_reply_error(rep, 422, "invalid_email", "email must be a valid address.");
@@ -181,9 +189,7 @@ int auth_login(struct wk_ctx *ctx, const struct proto_request *req, struct wk_re
     }
     /* A password too long to have been registered simply cannot match. */
     int pw_usable = rc == 0 && auth_password_check(pw) == 0;
-    const msgpack_object *ipo = meta_get(req, "ip");
-    if (ipo && proto_obj_str(ipo, ip, sizeof ip) != 0)
-        ip[0] = '\0';
+    client_ip(req, ip);
 
     long retry_after = 0;
     rc = auth_throttle_check(ctx, norm, ip, &retry_after);
@@ -256,7 +262,7 @@ static int refresh_tx(struct wk_ctx *ctx, void *arg)
     }
     PGresult *u = auth_user_get(ctx, t->user_id);
     if (!u)
-        return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+        return wk_db_fail(ctx);
     int rows = PQntuples(u);
     if (rows == 1)
         auth_session_pack(t->rep->body, &s, u);
@@ -364,7 +370,7 @@ int auth_me(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply
         return 0;
     PGresult *u = auth_user_get(ctx, user);
     if (!u)
-        return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+        return wk_db_fail(ctx);
     if (PQntuples(u) == 1)
         auth_user_pack(rep->body, u);
     else
@@ -414,7 +420,7 @@ static int profile_tx(struct wk_ctx *ctx, void *arg)
         return user_not_found(t->rep);
     PGresult *u = auth_user_update_profile(ctx, t->user_id, t->p);
     if (!u)
-        return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+        return wk_db_fail(ctx);
     if (PQntuples(u) != 1) {
         PQclear(u);
         return user_not_found(t->rep);

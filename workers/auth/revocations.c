@@ -17,8 +17,8 @@
 #include "proto/kvkeys.h"
 #include "proto/log.h"
 
-#define PRUNE_EVERY_MS 60000
-#define PRUNE_BATCH    "1000"
+#define PRUNE_EVERY_S 60
+#define PRUNE_BATCH   "1000"
 
 int auth_revoke_record(struct wk_ctx *ctx, const char *user_id, const char *jti, long ttl_s)
 {
@@ -31,7 +31,7 @@ int auth_revoke_record(struct wk_ctx *ctx, const char *user_id, const char *jti,
                                       "ON CONFLICT (jti) DO NOTHING",
                                       3, p);
     if (!r)
-        return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+        return wk_db_fail(ctx);
     PQclear(r);
     return 0;
 }
@@ -45,7 +45,7 @@ static int seed(struct wk_ctx *ctx)
         "FROM auth.revoked_tokens WHERE expires_at > now()",
         0, NULL);
     if (!r)
-        return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+        return wk_db_fail(ctx);
     int n = PQntuples(r), rc = 0;
     for (int i = 0; i < n && rc == 0; i++)
         rc = auth_deny_access(ctx, PQgetvalue(r, i, 0), strtol(PQgetvalue(r, i, 1), NULL, 10));
@@ -68,21 +68,18 @@ static int prune(struct wk_ctx *ctx)
         "WHERE expires_at < now() ORDER BY expires_at LIMIT " PRUNE_BATCH ")",
         0, NULL);
     if (!r)
-        return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
+        return wk_db_fail(ctx);
     PQclear(r);
     return 0;
 }
 
 int auth_denylist_tick(struct wk_ctx *ctx)
 {
-    static int64_t next_prune;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    static time_t next_prune;
     if (!wk_db_up(wk_db(ctx)))
         return 0; /* nothing to copy from: the marker stays as it is */
-    if (now >= next_prune) {
-        next_prune = now + PRUNE_EVERY_MS;
+    if (time(NULL) >= next_prune) {
+        next_prune = time(NULL) + PRUNE_EVERY_S;
         int rc = prune(ctx);
         if (rc < 0)
             return rc;

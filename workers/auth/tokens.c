@@ -22,11 +22,6 @@ void auth_sha256_hex(const void *data, size_t len, char out[65])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static int db_fail(struct wk_ctx *ctx)
-{
-    return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
-}
-
 int auth_session_issue(struct wk_ctx *ctx, const char *user_id, const char *family_id,
                        struct auth_session *s)
 {
@@ -51,7 +46,7 @@ int auth_session_issue(struct wk_ctx *ctx, const char *user_id, const char *fami
             wk_db(ctx), "auth_refresh_prune",
             "DELETE FROM auth.refresh_tokens WHERE user_id = $1 AND expires_at < now()", 1, uid);
         if (!d)
-            return db_fail(ctx);
+            return wk_db_fail(ctx);
         PQclear(d);
     }
     snprintf(ttl, sizeof ttl, "%d", auth_cfg.refresh_ttl_s);
@@ -64,7 +59,7 @@ int auth_session_issue(struct wk_ctx *ctx, const char *user_id, const char *fami
         "now() + make_interval(secs => $6::int))",
         6, params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     PQclear(r);
     return 0;
 }
@@ -99,7 +94,7 @@ static int revoke_family(struct wk_ctx *ctx, const char *family_id)
                                       "WHERE family_id = $1 AND revoked_at IS NULL",
                                       1, params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     PQclear(r);
     return 0;
 }
@@ -121,7 +116,7 @@ int auth_refresh_rotate(struct wk_ctx *ctx, const char *token, struct auth_sessi
         "FOR UPDATE",
         1, params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     if (PQntuples(r) != 1) {
         PQclear(r);
         return AUTH_REFRESH_UNKNOWN;
@@ -148,7 +143,7 @@ int auth_refresh_rotate(struct wk_ctx *ctx, const char *token, struct auth_sessi
                             "AND used_at IS NULL AND revoked_at IS NULL",
                             1, used);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     long marked = wk_db_affected(r);
     PQclear(r);
     if (marked != 1) {
@@ -169,7 +164,7 @@ int auth_refresh_revoke_for_access(struct wk_ctx *ctx, const char *user_id, cons
         "WHERE user_id = $1 AND access_jti = $2)",
         2, params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     long n = wk_db_affected(r);
     PQclear(r);
     return (int)n;

@@ -34,12 +34,6 @@ enum {
     COL_DEFAULT_ACCOUNT,
 };
 
-/* A failed statement: WK_EDBDOWN when the connection is gone, else WK_EDB. */
-static int db_fail(struct wk_ctx *ctx)
-{
-    return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
-}
-
 int auth_user_insert(struct wk_ctx *ctx, const struct auth_new_user *u)
 {
     const char *params[] = {u->id,
@@ -57,7 +51,7 @@ int auth_user_insert(struct wk_ctx *ctx, const struct auth_new_user *u)
         "ON CONFLICT DO NOTHING RETURNING id",
         8, params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     int inserted = PQntuples(r) == 1;
     PQclear(r);
     if (!inserted)
@@ -83,7 +77,7 @@ int auth_on_default_ready(struct wk_ctx *ctx, const struct proto_event *ev)
                                       "WHERE id = $1 AND default_account_id IS DISTINCT FROM $2",
                                       2, params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     PQclear(r);
     return 0;
 }
@@ -155,7 +149,7 @@ int auth_user_credentials(struct wk_ctx *ctx, const char *email_norm, char id[PR
         wk_db(ctx), "auth_user_credentials",
         "SELECT id, coalesce(password_hash, '') FROM auth.users WHERE email_norm = $1", 1, params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     int found = PQntuples(r) == 1;
     if (found) {
         snprintf(id, PROTO_UUID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
@@ -172,7 +166,7 @@ int auth_user_lock_profile(struct wk_ctx *ctx, const char *user_id, int *complet
         wk_db(ctx), "auth_user_lock_profile",
         "SELECT is_profile_complete FROM auth.users WHERE id = $1 FOR UPDATE", 1, params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     int found = PQntuples(r) == 1;
     if (found)
         *complete = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -187,7 +181,7 @@ int auth_user_profile_complete(struct wk_ctx *ctx, const char *user_id, int *com
         wk_db_exec_prepared(wk_db(ctx), "auth_user_profile_complete",
                             "SELECT is_profile_complete FROM auth.users WHERE id = $1", 1, params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     int found = PQntuples(r) == 1;
     if (found)
         *complete = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -217,7 +211,7 @@ int auth_user_by_google_sub(struct wk_ctx *ctx, const char *sub, char id[PROTO_U
                                       "SELECT id FROM auth.users WHERE google_sub = $1 FOR UPDATE",
                                       1, params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     int found = PQntuples(r) == 1;
     if (found)
         snprintf(id, PROTO_UUID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
@@ -234,7 +228,7 @@ int auth_user_by_email(struct wk_ctx *ctx, const char *email_norm, char id[PROTO
         "SELECT id, google_sub IS NOT NULL FROM auth.users WHERE email_norm = $1 FOR UPDATE", 1,
         params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     int found = PQntuples(r) == 1;
     if (found) {
         snprintf(id, PROTO_UUID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
@@ -253,7 +247,7 @@ int auth_user_link_google(struct wk_ctx *ctx, const char *id, const char *sub, c
                             "picture = coalesce(picture, $3), updated_at = now() WHERE id = $1",
                             3, params);
     if (!r)
-        return db_fail(ctx);
+        return wk_db_fail(ctx);
     PQclear(r);
     return 0;
 }

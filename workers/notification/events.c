@@ -19,11 +19,6 @@
 #include "proto/log.h"
 #include "proto/status.h"
 
-int notify_db_fail(struct wk_ctx *ctx)
-{
-    return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
-}
-
 static int ignore(const struct proto_event *ev, const char *why)
 {
     PROTO_WARN(ev->id, "event ignored", "type=%s why=%s", proto_log_str(ev->type),
@@ -51,7 +46,7 @@ static int store(struct wk_ctx *ctx, const struct proto_event *ev, const char *u
         "ON CONFLICT (source_event, user_id) DO NOTHING RETURNING " NOTIFY_COLUMNS,
         7, p);
     if (!r)
-        return notify_db_fail(ctx);
+        return wk_db_fail(ctx);
     if (PQntuples(r) == 0) {
         PQclear(r);
         PROTO_INFO(ev->id, "notification exists for this event, skipped", NULL);

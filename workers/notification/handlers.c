@@ -88,7 +88,7 @@ static enum scope account_scope(struct wk_ctx *ctx, const struct proto_request *
                                           "WHERE id = $1 AND owner = $2",
                                           2, p);
         if (!r) {
-            *rc = notify_db_fail(ctx);
+            *rc = wk_db_fail(ctx);
             return SCOPE_ERROR;
         }
         int owned = PQntuples(r) == 1;
@@ -133,7 +133,7 @@ static int list(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
         "ORDER BY created_at DESC, id DESC LIMIT $5::bigint OFFSET $6::bigint",
         6, p);
     if (!r)
-        return notify_db_fail(ctx);
+        return wk_db_fail(ctx);
     int n = PQntuples(r);
     msgpack_pack_array(rep->body, (size_t)n);
     for (int i = 0; i < n; i++)
@@ -173,7 +173,7 @@ int notify_count(struct wk_ctx *ctx, const struct proto_request *req, struct wk_
         "WHERE user_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)",
         2, p);
     if (!r)
-        return notify_db_fail(ctx);
+        return wk_db_fail(ctx);
     msgpack_pack_map(rep->body, 2);
     pack_key(rep->body, "total");
     msgpack_pack_int64(rep->body, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
@@ -205,7 +205,7 @@ int notify_read(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
                                       "WHERE id = $1 AND user_id = $2 RETURNING " NOTIFY_COLUMNS,
                                       2, p);
     if (!r)
-        return notify_db_fail(ctx);
+        return wk_db_fail(ctx);
     if (PQntuples(r) == 0) {
         PQclear(r);
         return not_found(rep);
@@ -234,7 +234,7 @@ int notify_read_all(struct wk_ctx *ctx, const struct proto_request *req, struct 
         "WHERE user_id = $1 AND NOT is_read AND ($2::uuid IS NULL OR account_id = $2::uuid)",
         2, p);
     if (!r)
-        return notify_db_fail(ctx);
+        return wk_db_fail(ctx);
     long n = wk_db_affected(r);
     PQclear(r);
     char msg[96];
@@ -261,7 +261,7 @@ int notify_delete(struct wk_ctx *ctx, const struct proto_request *req, struct wk
                                       "WHERE id = $1 AND user_id = $2",
                                       2, p);
     if (!r)
-        return notify_db_fail(ctx);
+        return wk_db_fail(ctx);
     long n = wk_db_affected(r);
     PQclear(r);
     if (n == 0)

@@ -18,9 +18,6 @@
 /* The columns of a notification as the API returns it, in notify_row order. */
 #define NOTIFY_COLUMNS "id, account_id, title, message, type, is_read, " NOTIFY_TS("created_at")
 
-/* WK_EDBDOWN when the connection is gone, else WK_EDB (after a failed statement). */
-int notify_db_fail(struct wk_ctx *ctx);
-
 /* ---- events (events.c) ----
  * Each runs inside the runtime's inbox transaction: it stores at most one notification for the
  * event's user and queues its live frames with wk_live_after_commit. Malformed data is logged

@@ -10,11 +10,6 @@
 #include "proto/money.h"
 #include "proto/status.h"
 
-int ledger_db_fail(struct wk_ctx *ctx)
-{
-    return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
-}
-
 /* Reads (id, owner, currency) from row 0 of r, if any: 1, 0. */
 static int read_account(PGresult *r, struct ledger_account *out)
 {
@@ -33,7 +28,7 @@ static int query_account(struct wk_ctx *ctx, const char *name, const char *sql, 
 {
     PGresult *r = wk_db_exec_prepared(wk_db(ctx), name, sql, n, p);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     int rc = read_account(r, out);
     PQclear(r);
     return rc;

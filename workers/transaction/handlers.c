@@ -102,7 +102,7 @@ static int acct_list_tx(struct wk_ctx *ctx, void *arg)
                                       "WHERE owner = $1 ORDER BY is_default DESC, created_at, id",
                                       1, p);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     int n = PQntuples(r);
     msgpack_pack_array(t->rep->body, (size_t)n);
     for (int i = 0; i < n; i++)
@@ -163,7 +163,7 @@ static int acct_create_tx(struct wk_ctx *ctx, void *arg)
                                       "RETURNING " ACCOUNT_COLS,
                                       5, p);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &t->sb, msgpack_sbuffer_write);
     pack_account(&pk, r, 0);
@@ -330,7 +330,7 @@ static int posting_accounts(struct wk_ctx *ctx, struct txn_create_tx *t,
         "created_at, dst_currency FROM ledger.posting_accounts($1, $2, $3, $4, $5)",
         5, p);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     if (!PQgetisnull(r, 0, 0)) {
         int rc = posting_problem(ctx, t->rep, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2),
                                  PQgetvalue(r, 0, 8));
@@ -384,7 +384,7 @@ static int post_write(struct wk_ctx *ctx, struct txn_create_tx *t, const char *k
                                       16, p);
     free(body);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     PQclear(r);
     wk_outbox_written(ctx);
     return 0;

@@ -24,8 +24,8 @@
 #include "proto/msg.h"
 #include "proto/status.h"
 
-/* The txn columns, from `e` (entries, or a page of them) and `t` (their transfers). */
-/* to_account is what the sender addressed (an account id, or the recipient's user id, which
+/* The txn columns, from `e` (entries, or a page of them) and `t` (their transfers).
+ * to_account is what the sender addressed (an account id, or the recipient's user id, which
  * earlier clients compare with their own to tell received from sent); to_account_id the
  * account credited; the user ids are NULL for the external side of deposits and withdrawals. */
 #define TXN_COLUMNS                                                                                \
@@ -146,7 +146,7 @@ static int anchor_seq(struct wk_ctx *ctx, struct page_tx *t, const char *account
                                       "AND ($3::uuid IS NULL OR e.account_id = $3)",
                                       3, p);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     int found = !PQgetisnull(r, 0, 0);
     if (found)
         snprintf(t->before_seq, sizeof t->before_seq, "%s", PQgetvalue(r, 0, 0));
@@ -180,7 +180,7 @@ static int list_tx(struct wk_ctx *ctx, void *arg)
         r = wk_db_exec_prepared(wk_db(ctx), "txn_list_account", TXN_PAGE_OF_ACCOUNT, 5, p);
     }
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     pack_txns(t->rep->body, r);
     PQclear(r);
     return 0;
@@ -239,7 +239,7 @@ int ledger_txn_get(struct wk_ctx *ctx, const struct proto_request *req, struct w
                                                  "ORDER BY e.amount LIMIT 1",
                                       2, p);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     if (PQntuples(r) == 0) {
         PQclear(r);
         return wk_reply_error(rep, 404, "transaction_not_found", "No such transaction."), 0;

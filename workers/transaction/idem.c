@@ -44,7 +44,7 @@ static int sweep(struct wk_ctx *ctx)
         return 0;
     PGresult *r = wk_db_exec(wk_db(ctx), "SAVEPOINT idem_sweep", 0, NULL);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     PQclear(r);
     const char *p[] = {IDEM_TTL, SWEEP_BATCH};
     r = wk_db_exec_prepared(wk_db(ctx), "idem_sweep", "SELECT ledger.idem_sweep($1, $2)", 2, p);
@@ -55,7 +55,7 @@ static int sweep(struct wk_ctx *ctx)
         return WK_EDBDOWN;
     r = wk_db_exec(wk_db(ctx), end, 0, NULL);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     PQclear(r);
     return 0;
 }
@@ -74,7 +74,7 @@ static int idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
                             "VALUES ($1, $2, $3, 'in_flight') ON CONFLICT DO NOTHING RETURNING 1",
                             3, p);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     int claimed = PQntuples(r) == 1;
     PQclear(r);
     if (claimed)
@@ -88,7 +88,7 @@ static int idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
                             "FROM ledger.idempotency WHERE user_id = $1 AND key = $2 FOR UPDATE",
                             3, p);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     if (PQntuples(r) != 1) {
         /* Swept between our INSERT and SELECT (it had expired): the client retries. */
         PQclear(r);
@@ -107,7 +107,7 @@ static int idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
                                 "WHERE user_id = $1 AND key = $2",
                                 3, p);
         if (!r)
-            return ledger_db_fail(ctx);
+            return wk_db_fail(ctx);
         PQclear(r);
         return LEDGER_IDEM_NEW;
     }
@@ -169,7 +169,7 @@ static int store(struct wk_ctx *ctx, const char *user, const struct ledger_idem 
                                       6, p);
     free(hex);
     if (!r)
-        return ledger_db_fail(ctx);
+        return wk_db_fail(ctx);
     long n = wk_db_affected(r);
     PQclear(r);
     return n == 1 ? 0 : WK_EDB;

@@ -28,9 +28,6 @@ struct ledger_account {
     int exponent;
 };
 
-/* WK_EDBDOWN when the connection is gone, else WK_EDB (after a failed statement). */
-int ledger_db_fail(struct wk_ctx *ctx);
-
 /*
  * The user's default account (SQL function ledger.default_account, sql/010): opened if the user
  * has none, in the profile's currency, else `currency`, else LEDGER_DEFAULT_CURRENCY when

@@ -42,11 +42,6 @@ int twin_path_id(const struct proto_request *req, const char *name, char out[PRO
     return proto_obj_uuid(proto_map_get(proto_map_get(&req->args, "path"), name), out);
 }
 
-int twin_db_fail(struct wk_ctx *ctx)
-{
-    return wk_db_up(wk_db(ctx)) ? WK_EDB : WK_EDBDOWN;
-}
-
 /* Answers the stored simulation in row 0 of r (columns `match`: request_hash matched, `match`
  * + 1: the stored body): 201 + Idempotent-Replayed, or 422 for another request under the key.
  * 1, or WK_EDB. */
@@ -95,7 +90,7 @@ int twin_lookup(struct wk_ctx *ctx, const char *user, const struct twin_account_
     }
     free(hash);
     if (!r)
-        return twin_db_fail(ctx);
+        return wk_db_fail(ctx);
     int rc;
     memset(out, 0, sizeof *out);
     snprintf(out->now, sizeof out->now, "%s", PQgetvalue(r, 0, 3));
@@ -138,7 +133,7 @@ int twin_idem_replay(struct wk_ctx *ctx, const char *user, const struct twin_ide
                                       3, p);
     free(hash);
     if (!r)
-        return twin_db_fail(ctx);
+        return wk_db_fail(ctx);
     int rc = PQntuples(r) == 0 ? 0 : answer_stored(ctx, user, r, 0, rep);
     PQclear(r);
     return rc;
@@ -192,7 +187,7 @@ int twin_save(struct wk_ctx *ctx, const struct twin_saved *s, const struct twin_
     free(detail);
     free(hash);
     if (!r)
-        return twin_db_fail(ctx);
+        return wk_db_fail(ctx);
     int inserted = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
     int evented = strcmp(PQgetvalue(r, 0, 1), "0") != 0;
     PQclear(r);

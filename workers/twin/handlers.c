@@ -56,7 +56,7 @@ static int avg_outflow(struct wk_ctx *ctx, const char *account, int64_t *avg)
         "LIMIT " OUTFLOW_ENTRIES ") recent",
         1, p);
     if (!r)
-        return twin_db_fail(ctx);
+        return wk_db_fail(ctx);
     *avg = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return 0;

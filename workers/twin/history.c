@@ -138,7 +138,7 @@ static PGresult *scoped(struct wk_ctx *ctx, const struct proto_request *req, str
     const char *p[] = {user, scope};
     PGresult *r = wk_db_exec_prepared(wk_db(ctx), name, sql, 2, p);
     if (!r)
-        *rc = twin_db_fail(ctx);
+        *rc = wk_db_fail(ctx);
     return r;
 }
 
@@ -177,7 +177,7 @@ int twin_detail(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
                                       " FROM twin.simulations WHERE id = $1 AND user_id = $2",
                                       2, p);
     if (!r)
-        return twin_db_fail(ctx);
+        return wk_db_fail(ctx);
     if (PQntuples(r) == 0) {
         PQclear(r);
         return bad_id(rep);
@@ -211,7 +211,7 @@ int twin_delete(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
         wk_db_exec_prepared(wk_db(ctx), "twin_delete",
                             "DELETE FROM twin.simulations WHERE id = $1 AND user_id = $2", 2, p);
     if (!r)
-        return twin_db_fail(ctx);
+        return wk_db_fail(ctx);
     long n = wk_db_affected(r);
     PQclear(r);
     if (n == 0)

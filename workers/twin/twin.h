@@ -47,9 +47,6 @@ const msgpack_object *twin_body(const struct proto_request *req, struct wk_reply
 /* A path parameter as a lowercase UUID: 0, or -1 when absent or not a UUID. */
 int twin_path_id(const struct proto_request *req, const char *name, char out[PROTO_UUID_LEN + 1]);
 
-/* WK_EDBDOWN when the connection is gone, else WK_EDB (after a failed statement). */
-int twin_db_fail(struct wk_ctx *ctx);
-
 /* Under an Idempotency-Key (or, without one, the request id): the stored key and hash. */
 struct twin_idem {
     char key[PROTO_IDEM_MAX + PROTO_ID_MAX + 8]; /* "k:<key>" or "r:<request id>" */

@@ -321,7 +321,7 @@ int wk_db_pin_index_scans(struct wk_ctx *ctx)
                              "set_config('enable_bitmapscan', 'off', true)",
                              0, NULL);
     if (!r)
-        return wk_db_up(ctx->db) ? WK_EDB : WK_EDBDOWN;
+        return wk_db_fail(ctx);
     PQclear(r);
     return 0;
 }
@@ -329,6 +329,11 @@ int wk_db_pin_index_scans(struct wk_ctx *ctx)
 struct wk_db *wk_db(struct wk_ctx *ctx)
 {
     return ctx->db;
+}
+
+int wk_db_fail(struct wk_ctx *ctx)
+{
+    return wk_db_up(ctx->db) ? WK_EDB : WK_EDBDOWN;
 }
 
 void wk_outbox_written(struct wk_ctx *ctx)

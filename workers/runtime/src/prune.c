@@ -43,7 +43,7 @@ static int prune_tx(struct wk_ctx *ctx, void *arg)
     const char *params[] = {keep, limit};
     PGresult *r = wk_db_exec_prepared(ctx->db, b->stmt, b->sql, 2, params);
     if (!r)
-        return wk_db_up(ctx->db) ? WK_EDB : WK_EDBDOWN;
+        return wk_db_fail(ctx);
     b->rows = wk_db_affected(r);
     PQclear(r);
     return 0;

@@ -181,6 +181,10 @@ PGresult *wk_db_exec(struct wk_db *db, const char *sql, int nparams, const char 
 PGresult *wk_db_exec_prepared(struct wk_db *db, const char *name, const char *sql, int nparams,
                               const char *const *params);
 
+/* What a handler returns after a failed statement: WK_EDBDOWN when the connection is gone (the
+ * runtime answers 503 db_unavailable), else WK_EDB. */
+int wk_db_fail(struct wk_ctx *ctx);
+
 /* SQLSTATE of the last failed statement ("" if none, "08006" for a lost connection). */
 const char *wk_db_sqlstate(const struct wk_db *db);
 
