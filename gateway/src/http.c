@@ -47,17 +47,22 @@ void gw_http_respond(struct lws *wsi, struct gw_conn *c, int status, const char 
     lws_callback_on_writable(wsi);
 }
 
+void gw_http_error_body(struct proto_buf *b, const char *code, const char *detail)
+{
+    proto_buf_reset(b);
+    proto_buf_puts(b, "{\"detail\":");
+    if (proto_json_quote(b, detail, strlen(detail)) != 0)
+        proto_buf_puts(b, "\"error\"");
+    proto_buf_puts(b, ",\"code\":");
+    if (proto_json_quote(b, code, strlen(code)) != 0)
+        proto_buf_puts(b, "\"error\"");
+    proto_buf_puts(b, "}");
+}
+
 void gw_http_error(struct lws *wsi, struct gw_conn *c, int status, const char *code,
                    const char *detail)
 {
-    proto_buf_reset(&c->resp);
-    proto_buf_puts(&c->resp, "{\"detail\":");
-    if (proto_json_quote(&c->resp, detail, strlen(detail)) != 0)
-        proto_buf_puts(&c->resp, "\"error\"");
-    proto_buf_puts(&c->resp, ",\"code\":");
-    if (proto_json_quote(&c->resp, code, strlen(code)) != 0)
-        proto_buf_puts(&c->resp, "\"error\"");
-    proto_buf_puts(&c->resp, "}");
+    gw_http_error_body(&c->resp, code, detail);
     gw_http_respond(wsi, c, status, "application/json");
 }
 
@@ -92,6 +97,7 @@ static const struct {
     {414, "URI Too Long"},
     {415, "Unsupported Media Type"},
     {422, "Unprocessable Content"},
+    {426, "Upgrade Required"},
     {428, "Precondition Required"},
     {429, "Too Many Requests"},
     {431, "Request Header Fields Too Large"},
@@ -100,9 +106,10 @@ static const struct {
     {502, "Bad Gateway"},
     {503, "Service Unavailable"},
     {504, "Gateway Timeout"},
+    {505, "HTTP Version Not Supported"},
 };
 
-static const char *reason_phrase(int status)
+const char *gw_http_reason(int status)
 {
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
         if (reasons[i].status == status)
@@ -126,7 +133,7 @@ static int add_status(struct lws *wsi, int status, unsigned char **p, unsigned c
         return lws_add_http_header_status(wsi, (unsigned)status, p, end) ? -1 : 0;
     char line[96];
     int n = snprintf(line, sizeof line, "%.8s %d %s", (const char *)probe, status,
-                     reason_phrase(status));
+                     gw_http_reason(status));
     return lws_add_http_header_by_name(wsi, NULL, (const unsigned char *)line, n, p, end) ? -1 : 0;
 }
 

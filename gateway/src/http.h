@@ -81,6 +81,12 @@ void gw_http_header(struct gw_conn *c, const char *name, const char *value);
 /* Stages c->resp (already filled) as the response and asks for a writeable callback. */
 void gw_http_respond(struct lws *wsi, struct gw_conn *c, int status, const char *ctype);
 
+/* Fills b with the error shape {"detail": detail, "code": code}. */
+void gw_http_error_body(struct proto_buf *b, const char *code, const char *detail);
+
+/* RFC 9110's reason phrase of a status the gateway answers ("" for others). */
+const char *gw_http_reason(int status);
+
 /* Stages {"detail": detail, "code": code} with `status`. */
 void gw_http_error(struct lws *wsi, struct gw_conn *c, int status, const char *code,
                    const char *detail);

@@ -198,8 +198,12 @@ int gw_route_match(const struct gw_route *table, size_t n, enum gw_method method
         int rc = match_one(table[r].pattern, path, len, decode, &tmp);
         if (rc == 0)
             continue;
-        if (table[r].method != method) {
+        /* HEAD is GET without the body (RFC 9110 9.3.2): it matches GET routes. */
+        enum gw_method want = method == GW_HEAD ? GW_GET : method;
+        if (table[r].method != want) {
             allowed |= 1u << table[r].method;
+            if (table[r].method == GW_GET)
+                allowed |= 1u << GW_HEAD;
             continue;
         }
         if (rc == GW_MATCH_BAD_PARAM) {
@@ -214,11 +218,14 @@ int gw_route_match(const struct gw_route *table, size_t n, enum gw_method method
         return GW_MATCH_BAD_PARAM;
     if (!allowed)
         return GW_MATCH_NOT_FOUND;
+    static const enum gw_method order[GW_METHOD_COUNT] = {GW_GET,   GW_HEAD,   GW_POST,   GW_PUT,
+                                                          GW_PATCH, GW_DELETE, GW_OPTIONS};
     size_t o = 0;
-    for (int mth = 0; mth < GW_METHOD_COUNT; mth++) {
+    for (int k = 0; k < GW_METHOD_COUNT; k++) {
+        enum gw_method mth = order[k];
         if (!(allowed & (1u << mth)))
             continue;
-        const char *name = gw_method_name((enum gw_method)mth);
+        const char *name = gw_method_name(mth);
         size_t nl = strlen(name);
         if (o + nl + 3 > sizeof out->allow)
             break;

@@ -5,15 +5,18 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <ev.h>
 #include <libwebsockets.h>
 
 #include "bridge.h"
+#include "edge.h"
 #include "http.h"
 #include "pending.h"
 #include "request.h"
@@ -469,6 +472,7 @@ static void metrics_text(struct gw_server *s, struct gw_conn *c)
         gw_pending_count(s->pending), gw_bridge_connected(s->bridge),
         gw_bridge_store_state(s->bridge) == GW_STORE_OK);
     gw_ws_metrics(s->hub, b);
+    gw_edge_metrics(b);
 }
 
 static int header_copy(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t size)
@@ -847,8 +851,8 @@ static int on_http(struct gw_server *s, struct lws *wsi, struct gw_conn *c, cons
         return 0;
     }
     if (strcmp(c->path, "/api/status") == 0 || strcmp(c->path, "/api/status/") == 0) {
-        if (c->method != GW_GET) {
-            gw_http_header(c, "Allow", "GET");
+        if (!get) {
+            gw_http_header(c, "Allow", "GET, HEAD");
             respond_error(s, wsi, c, 405, "method_not_allowed", "use GET");
         } else {
             start_status(s, wsi, c);
@@ -924,8 +928,14 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     if (!s)
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        return (s->stop || s->draining) ? 1 : 0; /* stop accepting while shutting down */
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
+        if (s->stop || s->draining)
+            return 1; /* stop accepting while shutting down */
+        /* lws 4.1.6 passes its lws_filter_network_conn_args as `user`, the descriptor as `in` */
+        const struct lws_filter_network_conn_args *fa = user;
+        gw_edge_accept((int)(intptr_t)in, fa ? (const struct sockaddr *)&fa->cli_addr : NULL);
+        return 0;
+    }
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(s, wsi, in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -972,12 +982,15 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED:
+        gw_edge_websocket(wsi);
         gw_ws_established(s->hub, wsi, ws);
         break;
     case LWS_CALLBACK_RECEIVE:
         gw_ws_receive(s->hub, ws, in, len);
         break;
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (gw_edge_unmasked(wsi)) /* RFC 6455 5.1; the edge asked for this callback */
+            return gw_ws_protocol_error(s->hub, ws, "client frames must be masked");
         return gw_ws_writeable(s->hub, ws);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         gw_ws_peer_close(ws, in, len);
@@ -1012,15 +1025,38 @@ static const struct lws_protocol_vhost_options ws_default = {NULL, NULL, "defaul
 static const struct lws_protocol_vhost_options ws_pvo = {NULL, &ws_default, "fintwin-ws", ""};
 static const uint32_t ws_retry_ms[] = {1000};
 
+/*
+ * lws's own log lines. Those a client can cause at will are its mistake, not the server's:
+ * info (the edge answers those heads before lws parses them; this is the net behind it).
+ * At most 20 lines a second reach the log, so no client can flood it.
+ */
 static void lws_log_emit(int level, const char *line)
 {
+    static const char *const by_client[] = {"Ran out of header data space", "More hdr frags",
+                                            "b63 of length must be zero", "lws_parse failed"};
+    static int64_t second;
+    static int lines;
+    static uint64_t dropped;
+    int64_t now = mono_us() / 1000000;
+    if (now != second) {
+        second = now;
+        lines = 0;
+    }
+    if (++lines > 20) {
+        dropped++;
+        return;
+    }
     char text[512];
     snprintf(text, sizeof text, "%s", line);
     size_t n = strlen(text);
     while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
         text[--n] = '\0';
-    proto_log(level & LLL_ERR ? PROTO_LOG_ERROR : PROTO_LOG_WARN, NULL, "lws", "detail=%s",
-              proto_log_str(text));
+    enum proto_log_level lv = level & LLL_ERR ? PROTO_LOG_ERROR : PROTO_LOG_WARN;
+    for (size_t i = 0; i < sizeof by_client / sizeof by_client[0]; i++)
+        if (strstr(text, by_client[i]))
+            lv = PROTO_LOG_INFO;
+    proto_log(lv, NULL, "lws", "detail=%s dropped=%" PRIu64, proto_log_str(text), dropped);
+    dropped = 0;
 }
 
 static void wake_lws(void *arg)
@@ -1054,7 +1090,18 @@ struct gw_server *gw_server_new(const struct gw_config *cfg)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.protocols = protocols;
     info.user = s;
-    info.max_http_header_data = (unsigned short)cfg->max_header;
+    /* The edge (edge.c) refuses a head over cfg->max_header bytes before lws sees it; lws
+     * stores a passed head in less than its size plus a few bytes per unknown header line,
+     * and reads a whole head at once into its per-thread buffer (edge.h). */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur > (1u << 20))
+        nofile.rlim_cur = 1u << 20;
+    if (gw_edge_init((int)nofile.rlim_cur, (size_t)cfg->max_header) != 0) {
+        PROTO_ERROR(NULL, "cannot allocate the connection table", NULL);
+        goto fail;
+    }
+    info.max_http_header_data = (unsigned short)(cfg->max_header + 1024);
+    info.pt_serv_buf_size = (unsigned)cfg->max_header + LWS_PRE + 4096;
     info.count_threads = 1;
     /* libev (epoll) instead of lws's default poll(): poll() costs O(open sockets) per
      * service loop, which at 10,000 WebSockets dominated the gateway's CPU (perf) and made
@@ -1111,6 +1158,7 @@ int gw_server_run(struct gw_server *s)
     s->draining = 1;
     PROTO_INFO(NULL, "shutting down", "in_flight=%zu active=%d websockets=%zu",
                gw_pending_count(s->pending), s->active, gw_ws_count(s->hub));
+    gw_edge_set_draining(1);
     gw_ws_shutdown(s->hub);
     int64_t now = mono_us(), end = now + ((int64_t)s->cfg->rpc_timeout_ms + 1000) * 1000;
     int64_t ws_end = now + 2000 * 1000; /* close handshakes get 2 s */
@@ -1133,6 +1181,7 @@ void gw_server_free(struct gw_server *s)
     }
     if (s->loop)
         ev_loop_destroy(s->loop);
+    gw_edge_free();
     gw_ws_hub_free(s->hub);
     while (s->backlog) {
         struct gw_result *next = s->backlog->next;

@@ -8,6 +8,8 @@
 
 #include <msgpack.h>
 
+#include "edge.h"
+
 #include "proto/json.h"
 #include "proto/log.h"
 #include "proto/msg.h"
@@ -48,13 +50,14 @@ enum ws_why {
     W_SHUTDOWN,
     W_CLIENT,
     W_LOST,
+    W_PROTOCOL,
     W_COUNT
 };
 
 static const char *const why_names[W_COUNT] = {
-    "origin",        "auth_timeout",     "auth_message", "token_invalid",      "token_expired",
-    "token_revoked", "auth_unavailable", "close_order",  "slow_consumer",      "too_big",
-    "binary",        "shutdown",         "client",       "protocol_or_network"};
+    "origin",        "auth_timeout",     "auth_message", "token_invalid",       "token_expired",
+    "token_revoked", "auth_unavailable", "close_order",  "slow_consumer",       "too_big",
+    "binary",        "shutdown",         "client",       "protocol_or_network", "protocol_error"};
 
 /* One live frame, shared by every socket of its user that queues it. */
 struct ws_frame {
@@ -529,9 +532,14 @@ int gw_ws_writeable(struct gw_ws_hub *h, struct gw_ws *ws)
     }
     int k = 0;
     if (ws->want_ping) {
-        unsigned char ping[LWS_PRE + 1];
+        /* Never an empty ping: a peer echoes the payload (RFC 6455 5.5.3), and lws 4.1.6 raises
+         * no LWS_CALLBACK_RECEIVE_PONG for an empty pong (ops-ws.c skips to already_done), so
+         * browsers' answers to an empty ping went unseen and their sockets were dropped. */
+        static const char payload[] = "fintwin";
+        unsigned char ping[LWS_PRE + sizeof payload];
+        memcpy(ping + LWS_PRE, payload, sizeof payload - 1);
         ws->want_ping = 0;
-        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+        if (lws_write(wsi, ping + LWS_PRE, sizeof payload - 1, LWS_WRITE_PING) < 0)
             return -1;
         k++;
     }
@@ -573,6 +581,12 @@ void gw_ws_peer_close(struct gw_ws *ws, const void *in, size_t len)
         ws->close_code = len >= 2 ? (uint16_t)(p[0] << 8 | p[1]) : 1005;
 }
 
+int gw_ws_protocol_error(struct gw_ws_hub *h, struct gw_ws *ws, const char *reason)
+{
+    ws_close(h, ws, W_PROTOCOL, 1002, reason);
+    return gw_ws_writeable(h, ws);
+}
+
 void gw_ws_pong(struct gw_ws *ws)
 {
     ws->last_rx_ms = mono_ms();
@@ -607,7 +621,16 @@ void gw_ws_tick(struct gw_ws_hub *h)
         case WS_READY:
             if (wall_s >= ws->expires_s) {
                 ws_close(h, ws, W_TOKEN_EXPIRED, 1008, "token expired");
-            } else if (now - ws->last_rx_ms >= hangup_ms) {
+                break;
+            }
+            /* Any bytes from the client are a sign of life, an empty pong included (lws
+             * reports none for it, see gw_ws_writeable): the edge saw them. */
+            int64_t rx = gw_edge_last_rx_ms(ws->wsi);
+            if (rx > ws->last_rx_ms) {
+                ws->last_rx_ms = rx;
+                ws->ping_out = 0;
+            }
+            if (now - ws->last_rx_ms >= hangup_ms) {
                 /* no pong: the peer is gone; drop the connection without a close frame */
                 lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
             } else if (now - ws->last_rx_ms >= ping_ms && !ws->ping_out) {

@@ -94,6 +94,9 @@ void gw_ws_receive(struct gw_ws_hub *h, struct gw_ws *ws, const void *in, size_t
 int gw_ws_writeable(struct gw_ws_hub *h, struct gw_ws *ws);
 /* LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: remembers the client's code for the log. */
 void gw_ws_peer_close(struct gw_ws *ws, const void *in, size_t len);
+/* The client broke RFC 6455 (the edge saw an unmasked frame): closes with 1002 `reason`.
+ * Call from LWS_CALLBACK_SERVER_WRITEABLE; returns what that callback returns. */
+int gw_ws_protocol_error(struct gw_ws_hub *h, struct gw_ws *ws, const char *reason);
 /* LWS_CALLBACK_RECEIVE_PONG. */
 void gw_ws_pong(struct gw_ws *ws);
 /* Call often (the server's sweep, every 50 ms): at most 4 times a second walks every socket

@@ -116,11 +116,17 @@ static void test_routes_404_vs_405(void)
     CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/nothing/here", 1, &m),
                     GW_MATCH_NOT_FOUND);
     CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_DELETE, "/api/accounts", 1, &m), GW_MATCH_METHOD);
-    CU_ASSERT_STRING_EQUAL(m.allow, "GET, POST");
+    CU_ASSERT_STRING_EQUAL(m.allow, "GET, HEAD, POST");
     CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_GET, "/api/simulate/history/detail/7", 1, &m),
                     GW_MATCH_METHOD);
     CU_ASSERT_STRING_EQUAL(m.allow, "DELETE");
     CU_ASSERT_PTR_NULL(m.route);
+    /* HEAD is GET without a body: it matches GET routes, and only those. */
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_HEAD, "/api/accounts", 1, &m), GW_MATCH_OK);
+    CU_ASSERT_EQUAL(m.route->method, GW_GET);
+    CU_ASSERT_EQUAL(gw_route_match(table, NT, GW_HEAD, "/api/simulate/history/detail/7", 1, &m),
+                    GW_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.allow, "DELETE");
 }
 
 static void test_routes_overlong_path(void)
@@ -178,7 +184,7 @@ static void test_routes_gateway_table(void)
         CU_ASSERT_STRING_EQUAL(m.route->rpc_method, "sys.ping");
         CU_ASSERT_EQUAL(m.route->auth, GW_AUTH_PUBLIC);
         CU_ASSERT_EQUAL(gw_route_match(t, n, GW_POST, path, 0, &m), GW_MATCH_METHOD);
-        CU_ASSERT_STRING_EQUAL(m.allow, "GET");
+        CU_ASSERT_STRING_EQUAL(m.allow, "GET, HEAD");
     }
     struct gw_match m;
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/sys/nobody/ping", 0, &m),
@@ -216,7 +222,7 @@ static void test_routes_auth_table(void)
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/auth/login", 0, &m), GW_MATCH_METHOD);
     CU_ASSERT_STRING_EQUAL(m.allow, "POST");
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_POST, "/api/auth/me", 0, &m), GW_MATCH_METHOD);
-    CU_ASSERT_STRING_EQUAL(m.allow, "GET");
+    CU_ASSERT_STRING_EQUAL(m.allow, "GET, HEAD");
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/auth/profile", 0, &m), GW_MATCH_METHOD);
     CU_ASSERT_STRING_EQUAL(m.allow, "PUT");
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/auth/logout", 0, &m), GW_MATCH_METHOD);
@@ -266,9 +272,9 @@ static void test_routes_ledger_table(void)
         }
     }
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_DELETE, "/api/accounts", 0, &m), GW_MATCH_METHOD);
-    CU_ASSERT_STRING_EQUAL(m.allow, "GET, POST");
+    CU_ASSERT_STRING_EQUAL(m.allow, "GET, HEAD, POST");
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_POST, "/api/transactions/x", 0, &m), GW_MATCH_METHOD);
-    CU_ASSERT_STRING_EQUAL(m.allow, "GET");
+    CU_ASSERT_STRING_EQUAL(m.allow, "GET, HEAD");
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/transactions/account/a/b", 0, &m),
                     GW_MATCH_NOT_FOUND);
 }
@@ -311,7 +317,7 @@ static void test_routes_notification_table(void)
     }
     /* There is no method that creates a notification. */
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_POST, "/api/notifications/", 0, &m), GW_MATCH_METHOD);
-    CU_ASSERT_STRING_EQUAL(m.allow, "GET");
+    CU_ASSERT_STRING_EQUAL(m.allow, "GET, HEAD");
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/notifications/read/x", 0, &m),
                     GW_MATCH_METHOD);
     CU_ASSERT_STRING_EQUAL(m.allow, "PUT");
