@@ -31,11 +31,13 @@ struct edge_conn {
     uint8_t unmasked;        /* E_DRAIN after a WebSocket frame without a mask */
     uint8_t fh_len, fh_need; /* E_WS: frame header bytes collected / needed (0: at a frame start) */
     uint8_t fh[14];
-    uint64_t left;   /* E_BODY: body bytes to come; E_WS: payload bytes of the current frame */
-    size_t held;     /* E_HEAD: bytes of the head kept in `head` (a head spanning reads) */
-    size_t seen;     /* E_HEAD: bytes gw_head_end has looked at */
-    char *head;      /* malloc'ed head_max + 1 while held > 0 */
-    struct lws *wsi; /* E_WS, from gw_edge_websocket */
+    uint64_t left; /* E_BODY: body bytes to come; E_WS: payload bytes of the current frame */
+    size_t held;   /* E_HEAD: bytes of the head kept in `head` (a head spanning reads) */
+    size_t seen;   /* E_HEAD: bytes gw_head_end has looked at */
+    char *head;    /* malloc'ed head_max + 1 while held > 0 */
+    uint32_t busy; /* heads handed to lws whose response is not written yet */
+    struct gw_head deferred; /* a refusal waiting for those responses (status 0: none) */
+    struct lws *wsi;         /* E_WS, from gw_edge_websocket */
     int64_t last_rx_ms;
     char peer[INET6_ADDRSTRLEN];
 };
@@ -210,6 +212,41 @@ static void refuse(struct edge_conn *c, int fd, const struct gw_head *h)
     c->mode = E_DRAIN;
 }
 
+/*
+ * A refused head that follows heads still being answered (pipelining) waits for their
+ * responses: answered at once, it would land in the middle of them. Written once no response
+ * is owed and lws holds no part of one (else on the next writeable callback).
+ */
+static void try_deferred(struct edge_conn *c, struct lws *wsi)
+{
+    if (!c->deferred.status || c->busy)
+        return;
+    if (lws_partial_buffered(wsi)) {
+        lws_callback_on_writable(wsi);
+        return;
+    }
+    struct gw_head h = c->deferred;
+    c->deferred.status = 0;
+    refuse(c, (int)lws_get_socket_fd(wsi), &h);
+}
+
+void gw_edge_http_done(struct lws *wsi)
+{
+    struct edge_conn *c = conn_of(wsi);
+    if (!c)
+        return;
+    if (c->busy)
+        c->busy--;
+    try_deferred(c, wsi);
+}
+
+void gw_edge_http_writeable(struct lws *wsi)
+{
+    struct edge_conn *c = conn_of(wsi);
+    if (c)
+        try_deferred(c, wsi);
+}
+
 /* Reads and drops; 0 once the client has closed (lws then closes too), else EAGAIN. */
 static ssize_t drain(int fd)
 {
@@ -254,8 +291,17 @@ static ssize_t head_recv(struct edge_conn *c, int fd, char *buf, size_t len)
     gw_head_check(p, end ? end : total, end != 0, E.head_max, GW_WS_PATH, !E.draining, &h);
     size_t take = end ? end - c->held : (size_t)n;
     if (h.status) {
-        if (consume(fd, buf, take) == 0)
-            refuse(c, fd, &h);
+        if (consume(fd, buf, take) == 0) {
+            if (c->busy) { /* see try_deferred */
+                c->deferred = h;
+                free(c->head);
+                c->head = NULL;
+                c->held = 0;
+                c->mode = E_DRAIN;
+            } else {
+                refuse(c, fd, &h);
+            }
+        }
         errno = EAGAIN;
         return -1;
     }
@@ -290,9 +336,12 @@ static ssize_t head_recv(struct edge_conn *c, int fd, char *buf, size_t len)
         c->mode = E_WS;
         c->fh_len = c->fh_need = 0;
         c->left = 0;
-    } else if (h.body) {
-        c->mode = E_BODY;
-        c->left = h.body;
+    } else {
+        c->busy++;
+        if (h.body) {
+            c->mode = E_BODY;
+            c->left = h.body;
+        }
     }
     return (ssize_t)end;
 }

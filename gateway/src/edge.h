@@ -10,9 +10,10 @@
  * only with recv, lib/core-net/output.c). For the client connections server.c registers,
  * and only on the lws thread, it
  *  - hands lws one whole request head at a time, after head.c passed it; a refused head is
- *    answered here with the JSON error shape and Connection: close, then the connection
- *    is drained until the client or lws's idle timeout closes it (lingering close: the
- *    answer is not lost to a reset);
+ *    answered here with the JSON error shape and Connection: close (after the responses
+ *    still owed to earlier pipelined requests), then the connection is drained until the
+ *    client or lws's idle timeout closes it (lingering close: the answer is not lost to a
+ *    reset);
  *  - passes bodies through by Content-Length, and WebSocket frames after a handshake,
  *    noting when the client last sent anything (an empty pong is a sign of life too) and
  *    stopping at an unmasked frame (RFC 6455 5.1): server.c then closes with 1002.
@@ -37,6 +38,12 @@ int gw_edge_init(int max_fds, size_t head_max);
 
 /* A new client connection on descriptor fd from `peer` (LWS_CALLBACK_FILTER_NETWORK_CONNECTION). */
 void gw_edge_accept(int fd, const struct sockaddr *peer);
+
+/* server.c wrote the whole response to a request on wsi (before the next one is read). */
+void gw_edge_http_done(struct lws *wsi);
+
+/* A writeable callback on an HTTP connection with no response in progress. */
+void gw_edge_http_writeable(struct lws *wsi);
 
 /* The WebSocket on wsi was established (its descriptor's frames are scanned since its head). */
 void gw_edge_websocket(struct lws *wsi);

@@ -883,8 +883,12 @@ static int on_http(struct gw_server *s, struct lws *wsi, struct gw_conn *c, cons
 
 static int on_writeable(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
 {
-    if (!c || c->state != GW_CONN_RESPOND)
+    if (!c)
         return 0;
+    if (c->state != GW_CONN_RESPOND) {
+        gw_edge_http_writeable(wsi); /* a refusal the edge holds back (edge.h) */
+        return 0;
+    }
     int rc = gw_http_write(wsi, c);
     if (rc < 0)
         return -1;
@@ -892,6 +896,7 @@ static int on_writeable(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
         return 0;
     finish_log(s, c);
     set_state(s, c, GW_CONN_IDLE);
+    gw_edge_http_done(wsi);
     if (c->resp.cap > (256u << 10)) /* a static file: do not keep it per idle connection */
         proto_buf_free(&c->resp);
     if (c->close_after || s->draining)

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,12 +44,40 @@ static struct e2e st;
 static const struct proto_token_keys keys = {E2E_JWT_SECRET, sizeof E2E_JWT_SECRET - 1,
                                              E2E_JWT_ISSUER, E2E_JWT_AUDIENCE};
 
+#define BIG_BYTES (2 << 20) /* a static file larger than socket buffers */
+
+static char big_byte(size_t i)
+{
+    return (char)('a' + (i * 7 + i / 4096) % 26);
+}
+
+/* GW_WEB_ROOT with big.bin (BIG_BYTES) and index.html. */
+static int write_web_root(char *root, size_t size)
+{
+    snprintf(root, size, "%s/web", st.dir);
+    char path[400];
+    if (mkdir(root, 0755) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/big.bin", root);
+    FILE *f = fopen(path, "w");
+    for (size_t i = 0; f && i < BIG_BYTES; i++)
+        fputc(big_byte(i), f);
+    if (!f || fclose(f) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/index.html", root);
+    f = fopen(path, "w");
+    return f && fputs("<!doctype html><title>FinTwin</title>", f) >= 0 && fclose(f) == 0 ? 0 : -1;
+}
+
 static int suite_init(void)
 {
     e2e_init(&st, "edge");
-    char ping[32];
+    char ping[32], web[400], root[300];
     snprintf(ping, sizeof ping, "GW_WS_PING_S=%d", PING_S);
-    const char *env[] = {ping, NULL};
+    if (write_web_root(root, sizeof root) != 0)
+        return 1;
+    snprintf(web, sizeof web, "GW_WEB_ROOT=%s", root);
+    const char *env[] = {ping, web, NULL};
     if (e2e_start_gateway(&st, env) != 0 || !e2e_wait_body(&st, "/readyz", "ready", 10000)) {
         fprintf(stderr, "gateway did not start (see %s)\n", st.dir);
         e2e_stop_all(&st);
@@ -360,6 +389,42 @@ static void test_e2e_edge_refusals_are_json(void)
     answer_free(&a);
 }
 
+/* A refused head behind a request still being answered gets its answer after that one, never
+ * in the middle of it. */
+static void test_e2e_edge_pipelined_refusal_waits_its_turn(void)
+{
+    const char req[] = "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nCONNECT x HTTP/1.1\r\n\r\n";
+    struct answer a;
+    ask(req, sizeof req - 1, &a);
+    CU_ASSERT_EQUAL_FATAL(a.status, 200);
+    char want[64];
+    snprintf(want, sizeof want, "content-length: %d", BIG_BYTES);
+    CU_ASSERT(has_header(&a, want));
+    size_t body_at = (size_t)(a.body - a.raw.data), bad = 0;
+    CU_ASSERT_FATAL(a.raw.len >= body_at + BIG_BYTES);
+    for (size_t i = 0; i < BIG_BYTES; i++)
+        bad += a.body[i] != big_byte(i);
+    CU_ASSERT_EQUAL(bad, 0);
+    const char *next = a.body + BIG_BYTES;
+    if (strncmp(next, "HTTP/1.1 405 ", 13) != 0)
+        fprintf(stderr, "after the file: %.80s\n", next);
+    CU_ASSERT_EQUAL(strncmp(next, "HTTP/1.1 405 ", 13), 0);
+    CU_ASSERT(a.closed);
+    answer_free(&a);
+
+    /* lws reads on while a request with a body waits for its worker (none here: 503). */
+    const char post[] =
+        "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\n\r\n{}CONNECT x HTTP/1.1\r\n\r\n";
+    ask(post, sizeof post - 1, &a);
+    const char *second = strstr(a.raw.data ? a.raw.data + 1 : "", "HTTP/1.1 ");
+    if (a.status != 503 || !second || strncmp(second, "HTTP/1.1 405 ", 13) != 0)
+        fprintf(stderr, "pipelined after a POST: %s\n", a.raw.data);
+    CU_ASSERT_EQUAL(a.status, 503);
+    CU_ASSERT(second && strncmp(second, "HTTP/1.1 405 ", 13) == 0);
+    answer_free(&a);
+}
+
 static void test_e2e_edge_head_is_get_without_body(void)
 {
     const char *paths[] = {"/healthz", "/api/status", "/api/auth/me"};
@@ -525,8 +590,9 @@ static void test_e2e_edge_ws_unmasked_frame_closes_1002(void)
     ft_http_resp_free(&r);
 }
 
-/* Reads one whole server frame from fd (unmasked, payload <= 125 for control frames) within
- * timeout_ms. Returns its opcode and fills payload/plen, 0 on timeout, -1 when closed. */
+/* Reads one whole server frame from fd (unmasked, payload <= 125 for control frames) if one
+ * begins within timeout_ms. Returns its opcode and fills payload/plen, 0 on timeout, -1 when
+ * closed or broken. */
 static int read_frame(int fd, unsigned char *payload, size_t cap, size_t *plen, int timeout_ms)
 {
     unsigned char h[2];
@@ -537,17 +603,26 @@ static int read_frame(int fd, unsigned char *payload, size_t cap, size_t *plen, 
     while (got < need) {
         int left = (int)(end - ft_now_ms());
         struct pollfd p = {fd, POLLIN, 0};
-        if (left <= 0 || poll(&p, 1, left) <= 0)
+        if (left <= 0 || poll(&p, 1, left) <= 0) {
+            if (got)
+                fprintf(stderr, "frame cut after %zu of %zu bytes\n", got, need);
             return got ? -1 : 0; /* a frame cut in the middle is a broken socket */
+        }
         ssize_t n = recv(fd, buf + got, need - got, 0);
-        if (n <= 0)
+        if (n <= 0) {
+            fprintf(stderr, "recv: %zd (errno %d)\n", n, errno);
             return -1;
+        }
+        if (!got)
+            end = ft_now_ms() + 2000; /* a frame has begun: its rest follows at once */
         got += (size_t)n;
         if (got == 2 && need == 2) {
             memcpy(h, buf, 2);
             len = h[1] & 0x7f;
-            if (len > 125 || len > cap)
+            if (len > 125 || len > cap) {
+                fprintf(stderr, "frame header %02x %02x\n", h[0], h[1]);
                 return -1; /* the gateway sends this test nothing bigger */
+            }
             need = 2 + len;
         }
     }
@@ -576,6 +651,8 @@ static void test_e2e_edge_ws_empty_pong_keeps_the_socket(void)
             CU_ASSERT(send_all(fa, pong, sizeof pong) == 0);
         } else if (op < 0 || op == 0x8) {
             answering_closed = 1;
+            fprintf(stderr, "answering socket: %s after %lld ms (errno %d)\n",
+                    op < 0 ? "read failed" : "close frame", (long long)(ft_now_ms() - t0), errno);
         }
         if (!silent_closed_at) {
             struct pollfd p = {fs, POLLIN, 0};
@@ -633,6 +710,8 @@ int main(void)
                 test_e2e_edge_connect_is_refused_and_released);
     CU_add_test(s, "test_e2e_edge_oversized_heads", test_e2e_edge_oversized_heads);
     CU_add_test(s, "test_e2e_edge_refusals_are_json", test_e2e_edge_refusals_are_json);
+    CU_add_test(s, "test_e2e_edge_pipelined_refusal_waits_its_turn",
+                test_e2e_edge_pipelined_refusal_waits_its_turn);
     CU_add_test(s, "test_e2e_edge_head_is_get_without_body",
                 test_e2e_edge_head_is_get_without_body);
     CU_add_test(s, "test_e2e_edge_no_state_escapes_the_idle_timeout",
