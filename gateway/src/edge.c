@@ -37,7 +37,9 @@ struct edge_conn {
     char *head;    /* malloc'ed head_max + 1 while held > 0 */
     uint32_t busy; /* heads handed to lws whose response is not written yet */
     struct gw_head deferred; /* a refusal waiting for those responses (status 0: none) */
-    struct lws *wsi;         /* E_WS, from gw_edge_websocket */
+    struct lws *http_wsi;    /* while `retry` is scheduled */
+    lws_sorted_usec_list_t retry;
+    struct lws *wsi; /* E_WS, from gw_edge_websocket */
     int64_t last_rx_ms;
     char peer[INET6_ADDRSTRLEN];
 };
@@ -93,6 +95,7 @@ void gw_edge_free(void)
 
 static void reset(struct edge_conn *c)
 {
+    lws_sul_cancel(&c->retry); /* (gw_edge_http_closed did already) */
     free(c->head);
     memset(c, 0, sizeof *c);
 }
@@ -122,10 +125,12 @@ static struct edge_conn *conn_of(struct lws *wsi)
 void gw_edge_websocket(struct lws *wsi)
 {
     struct edge_conn *c = conn_of(wsi);
-    if (c && c->mode == E_WS) {
+    if (c && (c->mode == E_WS || c->unmasked)) {
         c->wsi = wsi;
         if (!c->last_rx_ms)
             c->last_rx_ms = mono_ms();
+        if (c->unmasked) /* frames that came with the handshake */
+            lws_callback_on_writable(wsi);
     }
 }
 
@@ -217,17 +222,39 @@ static void refuse(struct edge_conn *c, int fd, const struct gw_head *h)
  * responses: answered at once, it would land in the middle of them. Written once no response
  * is owed and lws holds no part of one (else on the next writeable callback).
  */
+static void retry_cb(lws_sorted_usec_list_t *sul);
+
 static void try_deferred(struct edge_conn *c, struct lws *wsi)
 {
     if (!c->deferred.status || c->busy)
         return;
     if (lws_partial_buffered(wsi)) {
-        lws_callback_on_writable(wsi);
+        /* lws flushes the rest of a response by itself and raises no callback after it: look
+         * again shortly (gw_edge_http_closed cancels this when the connection goes first). */
+        c->http_wsi = wsi;
+        lws_sul_schedule(lws_get_context(wsi), 0, &c->retry, retry_cb, 10 * LWS_US_PER_MS);
         return;
     }
     struct gw_head h = c->deferred;
     c->deferred.status = 0;
     refuse(c, (int)lws_get_socket_fd(wsi), &h);
+}
+
+static void retry_cb(lws_sorted_usec_list_t *sul)
+{
+    struct edge_conn *c = lws_container_of(sul, struct edge_conn, retry);
+    if (c->http_wsi)
+        try_deferred(c, c->http_wsi);
+}
+
+void gw_edge_http_closed(struct lws *wsi)
+{
+    struct edge_conn *c = conn_of(wsi);
+    if (!c)
+        return;
+    lws_sul_cancel(&c->retry);
+    c->http_wsi = NULL;
+    c->deferred.status = 0;
 }
 
 void gw_edge_http_done(struct lws *wsi)
@@ -260,90 +287,6 @@ static ssize_t drain(int fd)
     }
     errno = EAGAIN;
     return -1;
-}
-
-/* Consumes exactly n bytes already seen with MSG_PEEK. */
-static int consume(int fd, char *buf, size_t n)
-{
-    return n == 0 || recvfrom(fd, buf, n, 0, NULL, NULL) == (ssize_t)n ? 0 : -1;
-}
-
-static ssize_t head_recv(struct edge_conn *c, int fd, char *buf, size_t len)
-{
-    size_t cap = E.head_max + 1; /* one byte over the budget says "too large" */
-    if (cap > len)
-        cap = len;
-    if (c->held >= cap) { /* lws offered a smaller buffer than server.c sized */
-        errno = ENOBUFS;
-        return -1;
-    }
-    ssize_t n = recvfrom(fd, buf, cap - c->held, MSG_PEEK, NULL, NULL);
-    if (n <= 0)
-        return n;
-    const char *p = buf;
-    if (c->held) {
-        memcpy(c->head + c->held, buf, (size_t)n);
-        p = c->head;
-    }
-    size_t total = c->held + (size_t)n, end = gw_head_end(p, total, c->seen);
-    c->seen = total;
-    struct gw_head h;
-    gw_head_check(p, end ? end : total, end != 0, E.head_max, GW_WS_PATH, !E.draining, &h);
-    size_t take = end ? end - c->held : (size_t)n;
-    if (h.status) {
-        if (consume(fd, buf, take) == 0) {
-            if (c->busy) { /* see try_deferred */
-                c->deferred = h;
-                free(c->head);
-                c->head = NULL;
-                c->held = 0;
-                c->mode = E_DRAIN;
-            } else {
-                refuse(c, fd, &h);
-            }
-        }
-        errno = EAGAIN;
-        return -1;
-    }
-    if (!end) {
-        if (!c->head) {
-            c->head = proto_xmalloc(E.head_max + 1);
-            memcpy(c->head, buf, (size_t)n);
-        }
-        if (consume(fd, buf, take) != 0)
-            return -1;
-        c->held = total;
-        errno = EAGAIN; /* nothing for lws yet: its idle timeout keeps running */
-        return -1;
-    }
-    if (consume(fd, buf, take) != 0)
-        return -1;
-    if (c->held)
-        memcpy(buf, c->head, end);
-    free(c->head);
-    c->head = NULL;
-    c->held = c->seen = 0;
-    /* lws 4.1.6 would switch to HTTP/2 on "Upgrade: h2c"; the gateway speaks HTTP/1.1, which
-     * RFC 9110 7.8 allows by ignoring the field: renamed, lws does not know it. */
-    if (h.hide_upgrade)
-        buf[h.hide_upgrade] = 'X';
-    size_t skip = gw_head_skip(buf, end);
-    if (skip) {
-        memmove(buf, buf + skip, end - skip);
-        end -= skip;
-    }
-    if (h.websocket) {
-        c->mode = E_WS;
-        c->fh_len = c->fh_need = 0;
-        c->left = 0;
-    } else {
-        c->busy++;
-        if (h.body) {
-            c->mode = E_BODY;
-            c->left = h.body;
-        }
-    }
-    return (ssize_t)end;
 }
 
 /*
@@ -404,17 +347,117 @@ static ssize_t ws_recv(struct edge_conn *c, int fd, char *buf, size_t len)
     return -1;
 }
 
+/* A refused head: answered now, or after the responses lws still owes (try_deferred). */
+static void refuse_or_defer(struct edge_conn *c, int fd, const struct gw_head *h)
+{
+    if (c->busy) {
+        c->deferred = *h;
+        c->mode = E_DRAIN;
+    } else {
+        refuse(c, fd, h);
+    }
+}
+
+/*
+ * E_HEAD and E_BODY: reads what there is (one recv, as lws would) and walks it request by
+ * request: bodies by Content-Length, heads through head.c. What passed is compacted to the
+ * front of buf for lws; a head still incomplete stays in c->head until more bytes arrive (the
+ * client must send them, so holding it never stalls lws); a refused head ends the walk and
+ * what follows it is dropped. A held head is at most head_max bytes, so a read that completes
+ * it returns at most head_max + 1 bytes: lws's buffer is larger (server.c).
+ */
+static ssize_t http_recv(struct edge_conn *c, int fd, char *buf, size_t len)
+{
+    size_t held = c->held;
+    if (held && len <= E.head_max + 1) { /* lws offered a smaller buffer than server.c sized */
+        errno = ENOBUFS;
+        return -1;
+    }
+    char *data = held ? c->head : buf;
+    ssize_t n = recvfrom(fd, data + held, held ? E.head_max + 1 - held : len, 0, NULL, NULL);
+    if (n <= 0)
+        return n;
+    size_t total = held + (size_t)n, pos = 0, out = 0, tail = 0;
+    while (pos < total) {
+        size_t k = total - pos;
+        if (c->mode == E_BODY) {
+            if (k > c->left)
+                k = (size_t)c->left;
+            memmove(data + out, data + pos, k);
+            out += k;
+            pos += k;
+            if ((c->left -= k) == 0)
+                c->mode = E_HEAD;
+            continue;
+        }
+        if (c->mode == E_WS) { /* frames right behind the handshake */
+            size_t ok = ws_scan(c, (const unsigned char *)data + pos, k);
+            memmove(data + out, data + pos, ok);
+            out += ok;
+            c->last_rx_ms = mono_ms();
+            if (ok < k) {
+                c->mode = E_DRAIN;
+                c->unmasked = 1;
+            }
+            break;
+        }
+        if (c->mode != E_HEAD)
+            break; /* E_DRAIN: the rest is dropped */
+        size_t end = gw_head_end(data + pos, k, pos == 0 ? c->seen : 0);
+        struct gw_head h;
+        gw_head_check(data + pos, end ? end : k, end != 0, E.head_max, GW_WS_PATH, !E.draining, &h);
+        if (h.status) {
+            refuse_or_defer(c, fd, &h);
+            break;
+        }
+        if (!end) {
+            tail = k;
+            break;
+        }
+        char *head = data + pos;
+        /* lws 4.1.6 would switch to HTTP/2 on "Upgrade: h2c"; the gateway speaks HTTP/1.1,
+         * which RFC 9110 7.8 allows by ignoring the field: renamed, lws does not know it. */
+        if (h.hide_upgrade)
+            head[h.hide_upgrade] = 'X';
+        size_t skip = gw_head_skip(head, end); /* lws closes on empty lines before a head */
+        memmove(data + out, head + skip, end - skip);
+        out += end - skip;
+        pos += end;
+        if (h.websocket) {
+            c->mode = E_WS;
+            c->fh_len = c->fh_need = 0;
+            c->left = 0;
+        } else {
+            c->busy++;
+            if (h.body) {
+                c->mode = E_BODY;
+                c->left = h.body;
+            }
+        }
+    }
+    if (data != buf)
+        memcpy(buf, data, out); /* out <= total <= head_max + 1 < len */
+    if (tail) {
+        if (!c->head)
+            c->head = proto_xmalloc(E.head_max + 1);
+        memmove(c->head, data + total - tail, tail); /* tail <= head_max: gw_head_check */
+    } else {
+        free(c->head);
+        c->head = NULL;
+    }
+    c->held = c->seen = tail;
+    if (out)
+        return (ssize_t)out;
+    errno = EAGAIN; /* nothing for lws yet: its idle timeout keeps running */
+    return -1;
+}
+
 static ssize_t edge_recv(struct edge_conn *c, int fd, char *buf, size_t len)
 {
     switch (c->mode) {
     case E_HEAD:
-        return head_recv(c, fd, buf, len);
-    case E_BODY: {
-        ssize_t n = recvfrom(fd, buf, len < c->left ? len : (size_t)c->left, 0, NULL, NULL);
-        if (n > 0 && (c->left -= (uint64_t)n) == 0)
-            c->mode = E_HEAD;
-        return n;
-    }
+    case E_BODY:
+        return http_recv(c, fd, buf, len);
     case E_WS:
         return ws_recv(c, fd, buf, len);
     default:

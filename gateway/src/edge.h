@@ -45,6 +45,9 @@ void gw_edge_http_done(struct lws *wsi);
 /* A writeable callback on an HTTP connection with no response in progress. */
 void gw_edge_http_writeable(struct lws *wsi);
 
+/* The HTTP connection on wsi is closing (LWS_CALLBACK_CLOSED_HTTP). */
+void gw_edge_http_closed(struct lws *wsi);
+
 /* The WebSocket on wsi was established (its descriptor's frames are scanned since its head). */
 void gw_edge_websocket(struct lws *wsi);
 

@@ -958,6 +958,9 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return on_writeable(s, wsi, c);
     case LWS_CALLBACK_CLOSED_HTTP:
+        gw_edge_http_closed(wsi);
+        conn_release(s, c);
+        break;
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         conn_release(s, c);
         break;
