@@ -7,7 +7,7 @@ FT_WORKERS="auth transaction twin risk portfolio persona notification"
 FT_PACKAGES="postgresql redis-server rabbitmq-server libpq-dev librabbitmq-dev libhiredis-dev
   libmsgpack-dev libjwt-dev libjansson-dev libcurl4-openssl-dev libwebsockets-dev libcunit1-dev
   libssl-dev libargon2-dev pkg-config cmake gcc make wrk amqp-tools bc procps curl python3-numpy
-  iproute2 jq uuid-runtime"
+  iproute2 jq uuid-runtime chromium nodejs"
 
 ft_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -18,6 +18,9 @@ ft_ensure_packages() {
   for p in $FT_PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
+  # npm (for tests/browser) only when there is none: NodeSource's nodejs bundles npm and
+  # conflicts with Debian's npm package.
+  command -v npm >/dev/null || missing+=(npm)
   [ ${#missing[@]} -eq 0 ] && return 0
   local cmd="apt-get install -y -o DPkg::Lock::Timeout=300 ${missing[*]}"
   if [ "$(id -u)" != 0 ]; then
@@ -29,6 +32,20 @@ ft_ensure_packages() {
   [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; }
   DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive $cmd -q >/dev/null
+}
+
+# Installs tests/browser's npm packages (a pinned Node and playwright-core; the browser is
+# Debian's chromium) with `npm ci`, unless node_modules already holds exactly what
+# package.json and package-lock.json say: then it costs nothing and needs no network.
+ft_browser_deps() {
+  local dir=$FT_ROOT/tests/browser want
+  want=$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -d' ' -f1)
+  if [ -x "$dir/node_modules/.bin/node" ] && [ "$(cat "$dir/node_modules/.ft-installed" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  ft_log "npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || { ft_log "npm ci failed in $dir"; return 1; }
+  echo "$want" >"$dir/node_modules/.ft-installed"
 }
 
 # Builds FT_ROOT into $1 with CMake build type $2 and extra cmake args; quiet unless it fails.

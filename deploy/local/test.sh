@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds FinTwin and runs every test against throw-away servers, then stops them.
 #   deploy/local/test.sh
-# 1. installs missing Debian packages (as root);
+# 1. installs missing Debian packages (as root) and tests/browser's npm packages (npm ci);
 # 2. starts PostgreSQL, Redis and RabbitMQ in a temporary directory on free loopback ports
 #    (never the defaults, never up.sh's), creates and migrates database fintwin;
 # 3. builds twice: normally (a -Werror compile check under CI=true, the release flags' sibling)
@@ -17,6 +17,7 @@ BUILD=$(realpath -m "${FT_TEST_BUILD_DIR:-$FT_ROOT/build-test}")
 t_start=$SECONDS
 
 ft_ensure_packages
+ft_browser_deps   # tests/browser's pinned Node and playwright-core (test_e2e_browser_ws)
 
 OFF=""
 for off in $(seq 500 10 990); do   # a port block nobody uses (up.sh uses 0 by default)
