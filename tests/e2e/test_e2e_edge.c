@@ -454,7 +454,8 @@ static void test_e2e_edge_head_is_get_without_body(void)
     answer_free(&a);
 }
 
-/* Connections in each state a client can leave one in; all must be closed by the gateway. */
+/* Connections in each state a client can leave one in (also one that stops reading a
+ * response); all must be closed by the gateway. */
 static void test_e2e_edge_no_state_escapes_the_idle_timeout(void)
 {
     int before = gateway_sockets();
@@ -474,6 +475,12 @@ static void test_e2e_edge_no_state_escapes_the_idle_timeout(void)
         CU_ASSERT_FATAL(fds[i] >= 0);
         CU_ASSERT(send_all(fds[i], states[i], strlen(states[i])) == 0);
     }
+    /* And a client that asks for a big file and never reads it. */
+    int stalled = raw_connect(), small = 4096;
+    CU_ASSERT_FATAL(stalled >= 0);
+    setsockopt(stalled, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    const char big[] = "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+    CU_ASSERT(send_all(stalled, big, sizeof big - 1) == 0);
     /* lws's idle timeouts are 5-10 s: every connection ends within 20 s, answered or not. */
     int64_t t0 = ft_now_ms();
     for (int i = 0; i < N; i++) {
@@ -490,6 +497,7 @@ static void test_e2e_edge_no_state_escapes_the_idle_timeout(void)
     CU_ASSERT(ft_wait_until(sockets_back, &w, 5000));
     for (int i = 0; i < N; i++)
         close(fds[i]);
+    close(stalled);
 }
 
 /* ---- WebSocket ---- */
