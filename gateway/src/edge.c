@@ -34,7 +34,7 @@ struct edge_conn {
     uint64_t left; /* E_BODY: body bytes to come; E_WS: payload bytes of the current frame */
     size_t held;   /* E_HEAD: bytes of the head kept in `head` (a head spanning reads) */
     size_t seen;   /* E_HEAD: bytes gw_head_end has looked at */
-    char *head;    /* malloc'ed head_max + 1 while held > 0 */
+    char *head;    /* malloc'ed, `held` bytes, while held > 0 */
     uint32_t busy; /* heads handed to lws whose response is not written yet */
     struct gw_head deferred; /* a refusal waiting for those responses (status 0: none) */
     struct lws *http_wsi;    /* while `retry` is scheduled */
@@ -363,8 +363,9 @@ static void refuse_or_defer(struct edge_conn *c, int fd, const struct gw_head *h
  * request: bodies by Content-Length, heads through head.c. What passed is compacted to the
  * front of buf for lws; a head still incomplete stays in c->head until more bytes arrive (the
  * client must send them, so holding it never stalls lws); a refused head ends the walk and
- * what follows it is dropped. A held head is at most head_max bytes, so a read that completes
- * it returns at most head_max + 1 bytes: lws's buffer is larger (server.c).
+ * what follows it is dropped. A held head is at most head_max bytes and costs only its size,
+ * and a read that completes it returns at most head_max + 1 bytes: lws's buffer is larger
+ * (server.c).
  */
 static ssize_t http_recv(struct edge_conn *c, int fd, char *buf, size_t len)
 {
@@ -373,10 +374,15 @@ static ssize_t http_recv(struct edge_conn *c, int fd, char *buf, size_t len)
         errno = ENOBUFS;
         return -1;
     }
-    char *data = held ? c->head : buf;
-    ssize_t n = recvfrom(fd, data + held, held ? E.head_max + 1 - held : len, 0, NULL, NULL);
+    ssize_t n = recvfrom(fd, buf, held ? E.head_max + 1 - held : len, 0, NULL, NULL);
     if (n <= 0)
         return n;
+    char *data = buf;
+    if (held) { /* the rest of a head that spans reads: one contiguous copy to walk */
+        c->head = proto_xrealloc(c->head, held + (size_t)n);
+        memcpy(c->head + held, buf, (size_t)n);
+        data = c->head;
+    }
     size_t total = held + (size_t)n, pos = 0, out = 0, tail = 0;
     while (pos < total) {
         size_t k = total - pos;
@@ -437,10 +443,12 @@ static ssize_t http_recv(struct edge_conn *c, int fd, char *buf, size_t len)
     }
     if (data != buf)
         memcpy(buf, data, out); /* out <= total <= head_max + 1 < len */
-    if (tail) {
-        if (!c->head)
-            c->head = proto_xmalloc(E.head_max + 1);
-        memmove(c->head, data + total - tail, tail); /* tail <= head_max: gw_head_check */
+    if (tail && data == buf) {  /* (the compaction above stopped before the tail) */
+        c->head = proto_xrealloc(c->head, tail); /* <= head_max: gw_head_check */
+        memcpy(c->head, buf + total - tail, tail);
+    } else if (tail) {
+        memmove(c->head, c->head + total - tail, tail);
+        c->head = proto_xrealloc(c->head, tail);
     } else {
         free(c->head);
         c->head = NULL;

@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,6 +390,36 @@ static void test_e2e_edge_refusals_are_json(void)
     answer_free(&a);
 }
 
+/* Heads that arrive in pieces: one byte per segment, and a pipelined second request whose
+ * head is split across reads; bodies split as well. */
+static void test_e2e_edge_heads_in_pieces(void)
+{
+    const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
+                       "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    int fd = raw_connect(), one = 1;
+    CU_ASSERT_FATAL(fd >= 0);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    for (size_t i = 0; i < sizeof req - 1; i++) {
+        CU_ASSERT_FATAL(send_all(fd, req + i, 1) == 0);
+        if (i % 16 == 0) { /* let the gateway read what came so far */
+            struct pollfd p = {fd, POLLIN, 0};
+            poll(&p, 1, 1);
+        }
+    }
+    struct proto_buf b = {0};
+    CU_ASSERT(read_until_close(fd, &b, 3000));
+    close(fd);
+    proto_buf_append(&b, "", 1);
+    const char *first = strstr(b.data, "{\"status\":\"ok\"}");
+    const char *second = first ? strstr(first, "HTTP/1.1 405 ") : NULL;
+    const char *third = second ? strstr(second, "{\"status\":\"ready\"}") : NULL;
+    if (!third)
+        fprintf(stderr, "in pieces: %s\n", b.data);
+    CU_ASSERT_PTR_NOT_NULL(third);
+    proto_buf_free(&b);
+}
+
 /* A refused head behind a request still being answered gets its answer after that one, never
  * in the middle of it. */
 static void test_e2e_edge_pipelined_refusal_waits_its_turn(void)
@@ -718,6 +749,7 @@ int main(void)
                 test_e2e_edge_connect_is_refused_and_released);
     CU_add_test(s, "test_e2e_edge_oversized_heads", test_e2e_edge_oversized_heads);
     CU_add_test(s, "test_e2e_edge_refusals_are_json", test_e2e_edge_refusals_are_json);
+    CU_add_test(s, "test_e2e_edge_heads_in_pieces", test_e2e_edge_heads_in_pieces);
     CU_add_test(s, "test_e2e_edge_pipelined_refusal_waits_its_turn",
                 test_e2e_edge_pipelined_refusal_waits_its_turn);
     CU_add_test(s, "test_e2e_edge_head_is_get_without_body",
