@@ -357,8 +357,9 @@ static void test_e2e_live_logout_closes_sockets(void)
 
 int main(void)
 {
-    if (ft_need_servers() != 0)
-        return 0;
+    int rc = ft_need_servers();
+    if (rc)
+        return rc;
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_live", suite_init, suite_clean);
 #define ADD(fn) CU_add_test(s, #fn, fn)

@@ -105,13 +105,3 @@ int itest_services(const char *cmd)
              ft_env("FT_SVC_DIR", ""), ft_env("FT_SVC_OFF", "0"));
     return system(line);
 }
-
-int itest_need_services(void)
-{
-    if (ft_env("FT_SERVICES", NULL) && ft_env("FT_SVC_DIR", NULL))
-        return 0;
-    int ci = strcmp(ft_env("CI", ""), "true") == 0;
-    fprintf(stderr, "FT_SERVICES/FT_SVC_DIR unset: cannot restart servers%s\n",
-            ci ? ": failing because CI=true" : ": skipping");
-    return ci ? 1 : 77;
-}

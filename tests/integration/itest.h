@@ -46,10 +46,6 @@ void itest_teardown(struct itest *t, int print_log);
  * start-rabbit, stop-pg, start-pg). Returns the shell's exit status. */
 int itest_services(const char *cmd);
 
-/* 0 when FT_SERVICES and FT_SVC_DIR are set; otherwise says why and returns 77 (skip)
- * or, under CI=true, 1. For tests that take a server away. */
-int itest_need_services(void);
-
 /* Number of lines in a file (0 if missing). */
 int itest_count_lines(const char *path);
 

@@ -71,7 +71,7 @@ int main(void)
     int rc = ft_need_servers();
     if (rc)
         return rc;
-    if ((rc = itest_need_services()))
+    if ((rc = ft_need_services()))
         return rc;
     return ft_cunit_run_one("wk_broker_restart", "test_wk_broker_restart_worker_reconnects",
                             test_wk_broker_restart_worker_reconnects);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +25,34 @@ const char *ft_env(const char *name, const char *def)
     return (v && *v) ? v : def;
 }
 
+int ft_ci(void)
+{
+    return strcmp(ft_env("CI", ""), "true") == 0;
+}
+
+int ft_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", ft_ci() ? ": failing because CI=true" : ": skipping");
+    return ft_ci() ? 1 : 77;
+}
+
 int ft_need_servers(void)
 {
     if (ft_env("PG_URL", NULL) && ft_env("REDIS_URL", NULL) && ft_env("AMQP_URL", NULL))
         return 0;
-    int ci = strcmp(ft_env("CI", ""), "true") == 0;
-    fprintf(stderr, "PG_URL, REDIS_URL and AMQP_URL are not all set (run deploy/local/test.sh)%s\n",
-            ci ? ": failing because CI=true" : ": skipping");
-    return ci ? 1 : 77;
+    return ft_skip("PG_URL, REDIS_URL and AMQP_URL are not all set (run deploy/local/test.sh)");
+}
+
+int ft_need_services(void)
+{
+    if (ft_env("FT_SERVICES", NULL) && ft_env("FT_SVC_DIR", NULL))
+        return 0;
+    return ft_skip("FT_SERVICES/FT_SVC_DIR unset (deploy/local/test.sh sets them): cannot restart "
+                   "servers");
 }
 
 const char *ft_bin(const char *name)
@@ -243,32 +264,76 @@ int ft_free_port(void)
     return port;
 }
 
+/* ---- CUnit ---- */
+
+static void print_not_run(const CU_Suite *suite, const CU_Test *test, const char *why)
+{
+    fprintf(stderr, "  did not run: %s / %s (%s)\n", suite->pName, test->pName, why);
+}
+
+/* CUnit runs no test of an inactive suite or of one whose init failed, and no inactive test, and
+ * counts none of them as a failed test; its failure records are where they show. Returns the
+ * number of tests it names. */
+static unsigned report_not_run(void)
+{
+    unsigned n = 0;
+    for (CU_pFailureRecord f = CU_get_failure_list(); f; f = f->pNext) {
+        const char *why = f->type == CUF_SuiteInitFailed ? "suite setup failed"
+                          : f->type == CUF_SuiteInactive ? "suite inactive"
+                                                         : NULL;
+        if (why && f->pSuite)
+            for (CU_pTest t = f->pSuite->pTest; t; t = t->pNext, n++)
+                print_not_run(f->pSuite, t, why);
+        else if (f->type == CUF_TestInactive && f->pSuite && f->pTest) {
+            print_not_run(f->pSuite, f->pTest, "test inactive");
+            n++;
+        } else if (f->type == CUF_SuiteCleanupFailed && f->pSuite)
+            fprintf(stderr, "  suite %s failed to clean up\n", f->pSuite->pName);
+    }
+    return n;
+}
+
 int ft_cunit_run(void)
 {
+    if (!CU_get_registry()) {
+        fprintf(stderr, "no CUnit registry\n");
+        return 1;
+    }
     CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    unsigned ran = CU_get_number_of_tests_run();
-    /* A suite whose setup failed skips its tests and counts no failure: that is a failure. */
-    unsigned suites_failed = CU_get_number_of_suites_failed();
+    CU_ErrorCode err = CU_basic_run_tests();
+    const CU_RunSummary *r = CU_get_run_summary();
+    unsigned registered = CU_get_registry()->uiNumberOfTests;
+    unsigned not_run = registered > r->nTestsRun ? registered - r->nTestsRun : 0;
+    /* Green means every registered test ran and passed: a skipped test is not a passed one. */
+    int bad = registered == 0 || not_run || r->nTestsFailed || r->nAssertsFailed ||
+              r->nSuitesFailed || r->nSuitesInactive || r->nTestsInactive || err != CUE_SUCCESS;
+    if (bad) {
+        fprintf(stderr,
+                "FAILED: %u of %u registered tests ran, %u failed; %u suite(s) failed to set up "
+                "or clean up, %u inactive suite(s), %u inactive test(s)\n",
+                r->nTestsRun, registered, r->nTestsFailed, r->nSuitesFailed, r->nSuitesInactive,
+                r->nTestsInactive);
+        unsigned named = report_not_run();
+        if (named < not_run)
+            fprintf(stderr, "  and %u more registered test(s) did not run\n", not_run - named);
+        if (registered == 0)
+            fprintf(stderr, "  no test is registered\n");
+        if (err != CUE_SUCCESS)
+            fprintf(stderr, "  CUnit: %s\n", CU_get_error_msg());
+    }
     CU_cleanup_registry();
-    if (suites_failed) {
-        fprintf(stderr, "%u suite(s) failed to set up: their tests did not run\n", suites_failed);
-        return 1;
-    }
-    if (ran == 0) {
-        fprintf(stderr, "no test ran\n");
-        return 1;
-    }
-    return failed ? 1 : 0;
+    return bad ? 1 : 0;
 }
 
 int ft_cunit_run_one(const char *suite, const char *name, void (*fn)(void))
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
         return 1;
+    }
     CU_pSuite s = CU_add_suite(suite, NULL, NULL);
     if (!s || !CU_add_test(s, name, fn)) {
+        fprintf(stderr, "cannot register %s / %s: %s\n", suite, name, CU_get_error_msg());
         CU_cleanup_registry();
         return 1;
     }

@@ -1,11 +1,13 @@
 /*
  * tests/support/ft_test.h — what every CUnit binary in tests/ shares.
  *
- * - ft_cunit_main: runs the registered suites in CUnit basic (verbose) mode and
- *   returns non-zero when anything failed (CUnit itself never sets the exit code).
+ * - ft_cunit_run: runs the registered suites in CUnit basic (verbose) mode and
+ *   returns non-zero unless every registered test ran and passed (CUnit itself never
+ *   sets the exit code, and counts a test it skipped as neither run nor failed).
  * - server discovery: integration/e2e tests read PG_URL, REDIS_URL, AMQP_URL
  *   (set by deploy/local/test.sh). ft_need_servers() returns 77 (ctest "skipped")
- *   when they are unset outside CI, and 1 (failure) under CI=true.
+ *   when they are unset outside CI, and 1 (failure) under CI=true; ft_skip() is that
+ *   decision for anything else a test needs, and the only place it is made.
  * - processes: spawn our executables with extra environment, stop them by pid.
  * - waiting: poll a condition until a deadline (never a bare sleep).
  * - HTTP: a blocking libcurl request that returns status, headers and body.
@@ -21,9 +23,21 @@
 /* Returns the environment value or `def` when unset or empty. */
 const char *ft_env(const char *name, const char *def);
 
-/* 0 if PG_URL, REDIS_URL and AMQP_URL are all set; otherwise prints why and
- * returns 77 (skip) or, under CI=true, 1. Use as: if ((rc = ft_need_servers())) return rc; */
+/* 1 when CI=true (exactly "true"), else 0. */
+int ft_ci(void);
+
+/* What a test binary's main returns when something it needs is missing: prints the printf-style
+ * reason and ": skipping" or ": failing because CI=true" to stderr, and returns 77 (ctest's
+ * "skipped") or, under CI=true, 1. Use as: if (!found) return ft_skip("%s is missing", path); */
+int ft_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* 0 if PG_URL, REDIS_URL and AMQP_URL are all set; otherwise ft_skip's 77 or (CI=true) 1.
+ * Use as: if ((rc = ft_need_servers())) return rc; */
 int ft_need_servers(void);
+
+/* 0 if FT_SERVICES and FT_SVC_DIR (deploy/local/services.sh and its directory, which tests that
+ * stop and restart a server need) are set; otherwise ft_skip's 77 or (CI=true) 1. */
+int ft_need_services(void);
 
 /* Absolute path of a built executable ("fintwin-gateway") in FT_BIN_DIR (the build tree). */
 const char *ft_bin(const char *name);
@@ -74,7 +88,10 @@ char *ft_http_header(const struct ft_http_resp *resp, const char *name);
 /* A TCP port on 127.0.0.1 that is free right now (bind to port 0 and read it back). */
 int ft_free_port(void);
 
-/* Runs all registered CUnit suites (basic mode, verbose) and returns 0 if all passed. */
+/* Runs all registered CUnit suites (basic mode, verbose) and cleans the registry up. Returns 0
+ * only if at least one test is registered, every registered test ran, and no assertion, test or
+ * suite init/cleanup failed; otherwise 1, naming on stderr each test that did not run (its
+ * suite's setup failed, or it or its suite is inactive). */
 int ft_cunit_run(void);
 
 /* The whole main of a binary with one test: initialises the registry, registers `fn` as
