@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds FinTwin and runs every test against throw-away servers, then stops them.
-#   deploy/local/test.sh
+#   deploy/local/test.sh             (CI: CI=true deploy/local/test.sh, which .ci/run runs)
 # 1. installs missing Debian packages (as root) and tests/browser's npm packages (npm ci);
 # 2. starts PostgreSQL, Redis and RabbitMQ in a temporary directory on free loopback ports
 #    (never the defaults, never up.sh's), creates and migrates database fintwin;
 # 3. builds twice: normally (a -Werror compile check under CI=true, the release flags' sibling)
 #    and with AddressSanitizer+UBSan; every label runs against the sanitized build, so the
 #    worker and gateway processes the integration and e2e tests start are sanitized too;
-# 4. runs ctest by label: unit, integration, e2e; prints a summary;
+# 4. runs ctest by label: unit, integration, e2e; prints passed, failed and skipped tests
+#    (under CI=true, as .ci/run sets it, a skipped test is a failure);
 # 5. always stops the servers and removes the directory, also on failure or Ctrl-C.
 # FT_TEST_BUILD_DIR (default <repo>/build-test) keeps build trees between runs.
 set -euo pipefail
@@ -54,19 +55,30 @@ FT_DB_ROLE_PASSWORD=$(role_pw x)
 FT_SERVICES=$SVC FT_SVC_DIR=$TMP/svc FT_SVC_OFF=$OFF
 export PG_URL REDIS_URL AMQP_URL FT_DB_ROLE_PASSWORD FT_SERVICES FT_SVC_DIR FT_SVC_OFF
 
-passed=0 failed=0 rc=0
+# ctest counts a skipped test (exit 77) as passed: count skips apart, and fail on them under
+# CI=true, where every test must run.
+ci=false; [ "${CI:-}" = true ] && ci=true
+passed=0 failed=0 skipped=0 rc=0
 run_label() {   # run_label LABEL BUILD_DIR: ctest one label, add its counts to the totals
   local label=$1 dir=$2 out
   ft_log "ctest -L $label ($dir)"
   out=$(mktemp)
   ctest --test-dir "$dir" -L "^$label\$" --output-on-failure --timeout 300 2>&1 | tee "$out" || rc=1
-  local line total nfail
+  local line total nfail nskip
   line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -1 || true)
   if [ -z "$line" ]; then ft_log "ctest -L $label ran no test"; rc=1; rm -f "$out"; return; fi
   nfail=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
   total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
-  passed=$((passed + total - nfail)); failed=$((failed + nfail))
+  # "The following tests did not run:" then one "<tab>NN - name (Skipped)" line per skip
+  nskip=$(awk '/^The following tests did not run:/ {f = 1; next}
+               f && /^[ \t]+[0-9]+ - .* \(Skipped\)$/ {n++; next}
+               {f = 0}
+               END {print n + 0}' "$out")
+  passed=$((passed + total - nfail - nskip)); failed=$((failed + nfail)); skipped=$((skipped + nskip))
   [ "$nfail" = 0 ] || rc=1
+  if [ "$nskip" != 0 ] && [ $ci = true ]; then
+    ft_log "ctest -L $label: $nskip test(s) skipped, a failure under CI=true"; rc=1
+  fi
   rm -f "$out"
 }
 run_label unit "$BUILD-asan"
@@ -74,5 +86,6 @@ run_label integration "$BUILD-asan"
 run_label e2e "$BUILD-asan"
 
 ft_log "finished in $((SECONDS - t_start)) s"
-echo "tests: $passed passed, $failed failed"
+note=""; [ $ci = true ] && [ $skipped != 0 ] && note=" (CI=true: a skip is a failure)"
+echo "tests: $passed passed, $failed failed, $skipped skipped$note"
 exit $rc
