@@ -111,13 +111,31 @@ int e2e_start_gateway(struct e2e *e, const char *const env[])
     return ft_wait_until(healthy, e, 5000) ? 0 : -1;
 }
 
+int e2e_worker_db_url(int kind, char *out, size_t size)
+{
+    const char *pw = ft_env("FT_DB_ROLE_PASSWORD", NULL);
+    const char *at = strrchr(ft_env("PG_URL", ""), '@');
+    if (!pw || !*pw || !at) {
+        fprintf(stderr, "e2e: FT_DB_ROLE_PASSWORD or PG_URL unset: workers run as their own role "
+                        "(deploy/local/test.sh and dev-env.sh set both)\n");
+        return -1;
+    }
+    size_t hl = strcspn(at + 1, "/?");
+    int n = snprintf(out, size, "postgresql://fintwin_%s:%s@%.*s/fintwin", e2e_kinds[kind], pw,
+                     (int)hl, at + 1);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
 pid_t e2e_spawn_worker_instance(const struct e2e *e, int kind, const char *log_name)
 {
-    char bin[64], log[600], db[2100], redis[2100];
+    char bin[64], log[600], url[2048], db[2100], redis[2100];
     snprintf(bin, sizeof bin, "fintwin-%s", e2e_kinds[kind]);
     snprintf(log, sizeof log, "%s/%s.log", e->dir, log_name);
-    /* sys.ping only needs a reachable PostgreSQL: the admin URL serves when no role URL is set. */
-    snprintf(db, sizeof db, "DATABASE_URL=%s", ft_env("DATABASE_URL", ft_env("PG_URL", "")));
+    /* As deployed (up.sh's ft_worker_db_url): the worker's own role, never the superuser of
+     * PG_URL, so a missing GRANT or a per-role setting shows here too. */
+    if (e2e_worker_db_url(kind, url, sizeof url) != 0)
+        return -1;
+    snprintf(db, sizeof db, "DATABASE_URL=%s", url);
     snprintf(redis, sizeof redis, "REDIS_URL=%s", ft_env("REDIS_URL", ""));
     char secret[] = "JWT_SECRET=" E2E_JWT_SECRET;
     /* every e2e test signs up from 127.0.0.1: the production limit (20 an hour) would refuse */

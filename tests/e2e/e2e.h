@@ -38,8 +38,13 @@ int e2e_init(struct e2e *e, const char *name);
  * them, it also gets JWT_SECRET=E2E_JWT_SECRET and REDIS_URL from the environment. */
 int e2e_start_gateway(struct e2e *e, const char *const env[]);
 
-/* Starts worker `kind` (index into e2e_kinds) with DATABASE_URL, REDIS_URL and
- * JWT_SECRET=E2E_JWT_SECRET. Returns 0 or -1. */
+/* The DATABASE_URL of worker `kind` as up.sh builds it (ft_worker_db_url in deploy/local/lib.sh):
+ * postgresql://fintwin_<kind>:$FT_DB_ROLE_PASSWORD@<host:port of PG_URL>/fintwin, into `out`.
+ * Returns 0, or -1 (after saying why) when FT_DB_ROLE_PASSWORD or PG_URL is unset. */
+int e2e_worker_db_url(int kind, char *out, size_t size);
+
+/* Starts worker `kind` (index into e2e_kinds) with DATABASE_URL = e2e_worker_db_url (its own
+ * role, never PG_URL's superuser), REDIS_URL and JWT_SECRET=E2E_JWT_SECRET. Returns 0 or -1. */
 int e2e_start_worker(struct e2e *e, int kind);
 
 /* Starts one more process of worker `kind` with the same environment as e2e_start_worker,
