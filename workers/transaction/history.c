@@ -162,7 +162,9 @@ static int list_tx(struct wk_ctx *ctx, void *arg)
     struct page_tx *t = arg;
     PGresult *r;
     int rc;
-    if (!t->account_ref) {
+    /* The caller's own user id is what older clients send for "my history" (docs/api.md: all
+     * of yours, as for notifications and simulations), not only the default account. */
+    if (!t->account_ref || strcmp(t->account_ref, t->user) == 0) {
         if ((rc = anchor_seq(ctx, t, NULL)) < 0)
             return rc;
         const char *p[] = {t->user, t->limit, t->offset, t->before_seq};
