@@ -565,8 +565,7 @@ static void test_ledger_idempotency_refusal_is_replayed(void)
     ft_reply_free(&r);
     /* the stored refusal still guards the key against another body */
     expect_error_idem("txn.create", u, key, NULL, NULL,
-                      "{\"type\":\"withdrawal\",\"amount\":\"40\"}", 422,
-                      "idempotency_key_reused");
+                      "{\"type\":\"withdrawal\",\"amount\":\"40\"}", 422, "idempotency_key_reused");
     sql1(v, sizeof v,
          "SELECT (SELECT balance FROM ledger.accounts WHERE owner = $1) || ':' || "
          "(SELECT count(*) FROM ledger.transfers WHERE initiator = $1)",
@@ -581,8 +580,8 @@ static void test_ledger_idempotency_refusal_is_replayed(void)
     fresh_user(payee);
     default_account(u2, acc);
     default_account(payee, payee_acc);
-    snprintf(body, sizeof body,
-             "{\"type\":\"transfer\",\"amount\":\"7\",\"to_account\":\"%s\"}", payee_acc);
+    snprintf(body, sizeof body, "{\"type\":\"transfer\",\"amount\":\"7\",\"to_account\":\"%s\"}",
+             payee_acc);
     ft_rand_name(id, sizeof id, "req-refused-");
     struct ft_call c = {.user = u2, .body_json = body};
     struct ft_reply r1, r2;
@@ -764,13 +763,44 @@ static void test_ledger_redelivered_request_posts_once(void)
     CU_ASSERT_STRING_EQUAL(v, "1");
 }
 
-static void test_ledger_concurrent_duplicates_one_effect(void)
+/* Starts the second worker unless it runs, and waits until both consume rpc.transaction. */
+static void two_workers(void)
 {
-    enum { N = 50 };
     if (workers[1] <= 0)
         workers[1] = spawn_worker(NULL);
     CU_ASSERT_FATAL(workers[1] > 0);
-    CU_ASSERT(wait_ready());
+    CU_ASSERT_FATAL(wt_consumers(a, WORKER, 2, TIMEOUT_MS));
+}
+
+/* Asserts that each of the two workers served some of the `total` requests with ids starting
+ * with prefix (else the test proved nothing about two workers). */
+struct served_wait {
+    const char *prefix;
+    int total, served[2];
+};
+
+static int all_logged(void *arg)
+{
+    struct served_wait *w = arg;
+    return wt_served_by(log_path, w->prefix, workers, 2, w->served) >= w->total;
+}
+
+static void served_by_both(const char *prefix, int total)
+{
+    /* A worker logs "rpc done" after it has sent the reply: wait for the last lines. */
+    struct served_wait w = {prefix, total, {0, 0}};
+    CU_ASSERT(ft_wait_until(all_logged, &w, TIMEOUT_MS));
+    int *served = w.served;
+    CU_ASSERT_EQUAL(served[0] + served[1], total);
+    if (served[0] == 0 || served[1] == 0)
+        fprintf(stderr, "\n  %s: worker 1 served %d, worker 2 %d\n", prefix, served[0], served[1]);
+    CU_ASSERT(served[0] > 0 && served[1] > 0);
+}
+
+static void test_ledger_concurrent_duplicates_one_effect(void)
+{
+    enum { N = 50 };
+    two_workers();
     char u[PROTO_UUID_LEN + 1], key[64], ids[N][64], v[256];
     fresh_user(u);
     ft_rand_name(key, sizeof key, "dup-");
@@ -807,6 +837,7 @@ static void test_ledger_concurrent_duplicates_one_effect(void)
     CU_ASSERT_EQUAL(created, 1);
     CU_ASSERT_EQUAL(created + replayed + conflict, N);
     CU_ASSERT_EQUAL(other, 0);
+    served_by_both("req-dup-", N);
     sql1(v, sizeof v, "SELECT count(*) FROM ledger.transfers WHERE initiator = $1", u, NULL);
     CU_ASSERT_STRING_EQUAL(v, "1");
     sql1(v, sizeof v, "SELECT balance FROM ledger.accounts WHERE owner = $1", u, NULL);
@@ -815,12 +846,11 @@ static void test_ledger_concurrent_duplicates_one_effect(void)
 
 static void test_ledger_opposite_transfers_never_fail(void)
 {
-    /* A->B and B->A at once on two workers: the fixed lock order means no 5xx, and the
-     * money is conserved. */
+    /* A->B and B->A at once on two workers: the fixed lock order means no deadlock (so no
+     * retry) and no 5xx, and the money is conserved. */
     enum { N = 20 };
-    if (workers[1] <= 0)
-        workers[1] = spawn_worker(NULL);
-    CU_ASSERT_FATAL(workers[1] > 0);
+    two_workers();
+    int deadlocks = wt_log_count(log_path, "sqlstate=40P01");
     char ua[PROTO_UUID_LEN + 1], ub[PROTO_UUID_LEN + 1], acc_a[PROTO_UUID_LEN + 1],
         acc_b[PROTO_UUID_LEN + 1], ids[2 * N][64], ba[256], bb[256], v[64];
     fresh_user(ua);
@@ -848,6 +878,10 @@ static void test_ledger_opposite_transfers_never_fail(void)
         ft_reply_free(&r);
     }
     CU_ASSERT_EQUAL(ok, 2 * N);
+    served_by_both("req-opp-", 2 * N);
+    /* No 5xx could also come from retrying deadlocks (wk_db_tx does): the lock order means
+     * there is none to retry (a worker logs each retried 40P01). */
+    CU_ASSERT_EQUAL(wt_log_count(log_path, "sqlstate=40P01"), deadlocks);
     balance_of(acc_a, v, sizeof v);
     CU_ASSERT_STRING_EQUAL(v, "10000");
     balance_of(acc_b, v, sizeof v);
@@ -857,6 +891,98 @@ static void test_ledger_opposite_transfers_never_fail(void)
          "WHERE t.initiator IN ($1, $2)",
          ua, ub);
     CU_ASSERT_STRING_EQUAL(v, "84"); /* (2 deposits + 40 transfers) x 2 lines */
+}
+
+/* A connection of this test holding one account row locked (FOR UPDATE) in an open
+ * transaction; returns it (and its backend pid in *pid). */
+static PGconn *hold_row(const char *account, int *pid)
+{
+    PGconn *c = PQconnectdb(ft_env("PG_URL", ""));
+    CU_ASSERT_FATAL(PQstatus(c) == CONNECTION_OK);
+    *pid = PQbackendPID(c);
+    PQclear(PQexec(c, "BEGIN"));
+    PGresult *r = PQexecParams(c, "SELECT id FROM ledger.accounts WHERE id = $1::uuid FOR UPDATE",
+                               1, NULL, &account, NULL, NULL, 0);
+    CU_ASSERT_EQUAL(PQntuples(r), 1);
+    PQclear(r);
+    return c;
+}
+
+static void release(PGconn *c)
+{
+    PQclear(PQexec(c, "COMMIT"));
+    PQfinish(c);
+}
+
+/* The transaction workers' backends: `waiting` on a lock, and blocked by backend `by`. */
+struct lock_state {
+    int by, waiting, blocked_by;
+};
+
+static int lock_state_is(void *arg)
+{
+    struct lock_state *w = arg;
+    char pid[16], v[64];
+    snprintf(pid, sizeof pid, "%d", w->by);
+    sql1(v, sizeof v,
+         "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock') || ':' || "
+         "count(*) FILTER (WHERE $1::int = ANY (pg_blocking_pids(pid))) "
+         "FROM pg_stat_activity WHERE usename = 'fintwin_transaction'",
+         pid, NULL);
+    int waiting = 0, blocked = 0;
+    sscanf(v, "%d:%d", &waiting, &blocked);
+    return waiting == w->waiting && blocked >= w->blocked_by;
+}
+
+static void test_ledger_lock_order_no_deadlock(void)
+{
+    /*
+     * Deterministic: X < Y by id. This test locks X (h1) and Y (h2); then X->Y and Y->X start,
+     * one on each worker, and block. h1 lets go: X->Y takes X and waits for Y. h2 lets go.
+     * - In the fixed order (X first for both), Y->X was waiting for X behind X->Y, so X->Y
+     *   finishes and Y->X follows.
+     * - In a transfer's own order (source first), Y->X held nothing but waited for Y; it takes
+     *   Y and wants X, which X->Y holds while it wants Y: a deadlock, every time. The worker
+     *   retries the 40P01 to a 201, so only the absence of a retried 40P01 shows the order.
+     */
+    two_workers();
+    int deadlocks = wt_log_count(log_path, "sqlstate=40P01");
+    char u[2][PROTO_UUID_LEN + 1], acc[2][PROTO_UUID_LEN + 1], ids[2][64], body[2][256], v[64];
+    for (int i = 0; i < 2; i++) {
+        fresh_user(u[i]);
+        default_account(u[i], acc[i]);
+        CU_ASSERT_EQUAL(deposit(u[i], "10"), 201);
+    }
+    int x = strcmp(acc[0], acc[1]) < 0 ? 0 : 1, y = 1 - x; /* uuids order as their text */
+    int p1, p2;
+    PGconn *h1 = hold_row(acc[x], &p1), *h2 = hold_row(acc[y], &p2);
+    const int from[2] = {x, y}, to[2] = {y, x};
+    for (int i = 0; i < 2; i++) {
+        snprintf(body[i], sizeof body[i],
+                 "{\"type\":\"transfer\",\"amount\":\"1.00\",\"to_account\":\"%s\"}", acc[to[i]]);
+        struct ft_call c = {.user = u[from[i]], .body_json = body[i]};
+        ft_rand_name(ids[i], sizeof ids[i], "req-lock-");
+        CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, ids[i], "txn.create", &c, TIMEOUT_MS), 0);
+    }
+    /* Both inside posting_accounts, waiting; then X->Y waiting for h2 alone. */
+    struct lock_state both = {p1, 2, 1};
+    CU_ASSERT(ft_wait_until(lock_state_is, &both, TIMEOUT_MS));
+    release(h1);
+    struct lock_state on_y = {p2, 2, 1};
+    CU_ASSERT(ft_wait_until(lock_state_is, &on_y, TIMEOUT_MS));
+    release(h2);
+    for (int i = 0; i < 2; i++) {
+        struct ft_reply r;
+        CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, ids[i], TIMEOUT_MS, &r), 1);
+        CU_ASSERT_EQUAL(r.status, 201);
+        ft_reply_free(&r);
+    }
+    served_by_both("req-lock-", 2);
+    CU_ASSERT_EQUAL(wt_log_count(log_path, "sqlstate=40P01"), deadlocks);
+    balance_of(acc[0], v, sizeof v);
+    CU_ASSERT_STRING_EQUAL(v, "1000");
+    balance_of(acc[1], v, sizeof v);
+    CU_ASSERT_STRING_EQUAL(v, "1000");
 }
 
 /* Publishes one event as a worker's relay does, twice (a duplicate has no second effect);
@@ -1290,6 +1416,7 @@ int main(void)
     ADD(test_ledger_bad_config_exits_78);
     ADD(test_ledger_concurrent_duplicates_one_effect);
     ADD(test_ledger_opposite_transfers_never_fail);
+    ADD(test_ledger_lock_order_no_deadlock);
 #undef ADD
     return ft_cunit_run();
 }

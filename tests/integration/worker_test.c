@@ -3,6 +3,7 @@
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,6 +58,74 @@ int wt_ready(struct ft_amqp *a, const char *kind, int timeout_ms)
     int ok = got == 1 && r.status == 200;
     ft_reply_free(&r);
     return ok;
+}
+
+struct consumers_wait {
+    struct ft_amqp *a;
+    char queue[64];
+    int want;
+};
+
+static int consumers_reached(void *arg)
+{
+    struct consumers_wait *w = arg;
+    return ft_amqp_queue_consumers(w->a, w->queue) >= w->want;
+}
+
+int wt_consumers(struct ft_amqp *a, const char *kind, int want, int timeout_ms)
+{
+    struct consumers_wait w = {a, "", want};
+    snprintf(w.queue, sizeof w.queue, "%s%s", PROTO_RPC_QUEUE_PREFIX, kind);
+    return ft_wait_until(consumers_reached, &w, timeout_ms);
+}
+
+/* The value of ` key=` in a log line (up to the next space), copied into out. */
+static int log_field(const char *line, const char *key, char *out, size_t size)
+{
+    char pat[32];
+    snprintf(pat, sizeof pat, " %s=", key);
+    const char *p = strstr(line, pat);
+    if (!p)
+        return -1;
+    p += strlen(pat);
+    size_t n = strcspn(p, " \n");
+    snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), p);
+    return 0;
+}
+
+int wt_served_by(const char *path, const char *prefix, const pid_t *pids, int n, int *counts)
+{
+    for (int i = 0; i < n; i++)
+        counts[i] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[4096], pid[16], req[128];
+    int total = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, "msg=\"rpc done\"") || log_field(line, "pid", pid, sizeof pid) ||
+            log_field(line, "req", req, sizeof req) || strncmp(req, prefix, strlen(prefix)) != 0)
+            continue;
+        for (int i = 0; i < n; i++)
+            if (atoi(pid) == (int)pids[i]) {
+                counts[i]++;
+                total++;
+            }
+    }
+    fclose(f);
+    return total;
+}
+
+int wt_log_count(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return n;
 }
 
 void wt_log_path(const char *test, char *out, size_t size)

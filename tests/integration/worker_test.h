@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "ft_amqp.h"
 
@@ -55,6 +56,18 @@ int wt_exit_code(const char *bin, const char *env, const char *log_path);
  * (NULL: none), at, data} with data_json (NULL: none) as msgpack; CUnit-asserts each step. */
 void wt_publish_event(struct ft_amqp *a, const char *type, const char *id, const char *user,
                       const char *data_json);
+
+/* Waits up to timeout_ms until rpc.<kind> has at least `want` consumers: a worker just
+ * started takes part in what is published next. 1 or 0. */
+int wt_consumers(struct ft_amqp *a, const char *kind, int want, int timeout_ms);
+
+/* From the workers' shared log at `path`: fills counts[i] with the "rpc done" lines that
+ * process pids[i] logged for request ids starting with `prefix`; returns their sum. Proves
+ * which workers served a concurrency test. */
+int wt_served_by(const char *path, const char *prefix, const pid_t *pids, int n, int *counts);
+
+/* Lines of the log at `path` that contain `needle`. */
+int wt_log_count(const char *path, const char *needle);
 
 /* "<TMPDIR>/<test>-<pid>.log" into out. */
 void wt_log_path(const char *test, char *out, size_t size);

@@ -169,13 +169,23 @@ int ft_amqp_delete_queue(struct ft_amqp *a, const char *queue)
     return rpc_ok(a, "queue.delete");
 }
 
-long ft_amqp_queue_depth(struct ft_amqp *a, const char *queue)
+static amqp_queue_declare_ok_t *passive_declare(struct ft_amqp *a, const char *queue)
 {
     amqp_queue_declare_ok_t *ok =
         amqp_queue_declare(a->conn, CH, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
-    if (rpc_ok(a, "passive declare") || !ok)
-        return -1;
-    return (long)ok->message_count;
+    return rpc_ok(a, "passive declare") ? NULL : ok;
+}
+
+long ft_amqp_queue_depth(struct ft_amqp *a, const char *queue)
+{
+    amqp_queue_declare_ok_t *ok = passive_declare(a, queue);
+    return ok ? (long)ok->message_count : -1;
+}
+
+long ft_amqp_queue_consumers(struct ft_amqp *a, const char *queue)
+{
+    amqp_queue_declare_ok_t *ok = passive_declare(a, queue);
+    return ok ? (long)ok->consumer_count : -1;
 }
 
 static int ensure_reply_consumer(struct ft_amqp *a)

@@ -34,6 +34,9 @@ int ft_amqp_delete_queue(struct ft_amqp *a, const char *queue);
 /* Messages in a queue right now (passive declare), or -1. */
 long ft_amqp_queue_depth(struct ft_amqp *a, const char *queue);
 
+/* Consumers of a queue right now (passive declare), or -1. */
+long ft_amqp_queue_consumers(struct ft_amqp *a, const char *queue);
+
 /*
  * Publishes a request envelope { v:1, id, method, user: nil, deadline: now+ttl_ms,
  * args: { path: {}, query: {}, body: <body_json as msgpack or nil> } } to ft.rpc
