@@ -719,9 +719,8 @@ static void test_auth_refresh_concurrent_exactly_one_wins(void)
     CU_ASSERT_EQUAL_FATAL(register_user(email, PASSWORD, &s), 201);
     pid_t second = spawn_auth(ft_env("REDIS_URL", ""));
     CU_ASSERT_FATAL(second > 0);
-    /* Both consume once each has answered a ping (prefetch 1 spreads the load). */
-    for (int i = 0; i < 4; i++)
-        CU_ASSERT(wait_ready());
+    /* Both consume rpc.auth before the refreshes go out (prefetch 1 spreads the load). */
+    CU_ASSERT_FATAL(wt_consumers(a, WORKER, 2, TIMEOUT_MS));
 
     snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", s.refresh);
     for (int i = 0; i < 8; i++) {
@@ -741,6 +740,10 @@ static void test_auth_refresh_concurrent_exactly_one_wins(void)
     }
     CU_ASSERT_EQUAL(ok, 1);
     CU_ASSERT_EQUAL(reused, 7);
+    const pid_t pids[2] = {worker, second};
+    int served[2];
+    CU_ASSERT_EQUAL(wt_served_by_wait(log_path, "conc-", pids, 2, served, 8, TIMEOUT_MS), 8);
+    CU_ASSERT(served[0] > 0 && served[1] > 0); /* both workers raced for the token */
     ft_stop(second, SIGTERM, 10000);
 }
 

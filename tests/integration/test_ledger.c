@@ -774,24 +774,11 @@ static void two_workers(void)
 
 /* Asserts that each of the two workers served some of the `total` requests with ids starting
  * with prefix (else the test proved nothing about two workers). */
-struct served_wait {
-    const char *prefix;
-    int total, served[2];
-};
-
-static int all_logged(void *arg)
-{
-    struct served_wait *w = arg;
-    return wt_served_by(log_path, w->prefix, workers, 2, w->served) >= w->total;
-}
-
 static void served_by_both(const char *prefix, int total)
 {
-    /* A worker logs "rpc done" after it has sent the reply: wait for the last lines. */
-    struct served_wait w = {prefix, total, {0, 0}};
-    CU_ASSERT(ft_wait_until(all_logged, &w, TIMEOUT_MS));
-    int *served = w.served;
-    CU_ASSERT_EQUAL(served[0] + served[1], total);
+    int served[2];
+    CU_ASSERT_EQUAL(wt_served_by_wait(log_path, prefix, workers, 2, served, total, TIMEOUT_MS),
+                    total);
     if (served[0] == 0 || served[1] == 0)
         fprintf(stderr, "\n  %s: worker 1 served %d, worker 2 %d\n", prefix, served[0], served[1]);
     CU_ASSERT(served[0] > 0 && served[1] > 0);

@@ -581,7 +581,7 @@ static void test_twin_concurrent_duplicates_save_once(void)
      * event, and every answer is that row. */
     pid_t second = spawn("twin", NULL);
     CU_ASSERT_FATAL(second > 0);
-    CU_ASSERT(wt_ready(a, "twin", TIMEOUT_MS));
+    CU_ASSERT_FATAL(wt_consumers(a, "twin", 2, TIMEOUT_MS)); /* both take part from here */
     char u[ID_BUF], ids[30][64], key[64];
     fresh_user(u, "100", NULL);
     ft_rand_name(key, sizeof key, "dup-");
@@ -608,6 +608,12 @@ static void test_twin_concurrent_duplicates_save_once(void)
     CU_ASSERT_EQUAL(same, 30);
     CU_ASSERT_EQUAL(sims_of(u), 1);
     CU_ASSERT_EQUAL(events_of(u), 1);
+    /* Each worker served some of the copies (its "rpc done" lines), so the one row is not
+     * just one worker working through them in turn. */
+    const pid_t pids[2] = {twin_worker, second};
+    int served[2];
+    CU_ASSERT_EQUAL(wt_served_by_wait(log_path, "req-dup-", pids, 2, served, 30, TIMEOUT_MS), 30);
+    CU_ASSERT(served[0] > 0 && served[1] > 0);
     ft_stop(second, SIGTERM, 10000);
 }
 

@@ -116,6 +116,27 @@ int wt_served_by(const char *path, const char *prefix, const pid_t *pids, int n,
     return total;
 }
 
+struct served_wait {
+    const char *path, *prefix;
+    const pid_t *pids;
+    int n, *counts, total, sum;
+};
+
+static int served_all(void *arg)
+{
+    struct served_wait *w = arg;
+    w->sum = wt_served_by(w->path, w->prefix, w->pids, w->n, w->counts);
+    return w->sum >= w->total;
+}
+
+int wt_served_by_wait(const char *path, const char *prefix, const pid_t *pids, int n, int *counts,
+                      int total, int timeout_ms)
+{
+    struct served_wait w = {path, prefix, pids, n, counts, total, 0};
+    ft_wait_until(served_all, &w, timeout_ms);
+    return w.sum;
+}
+
 int wt_log_count(const char *path, const char *needle)
 {
     FILE *f = fopen(path, "r");

@@ -66,6 +66,11 @@ int wt_consumers(struct ft_amqp *a, const char *kind, int want, int timeout_ms);
  * which workers served a concurrency test. */
 int wt_served_by(const char *path, const char *prefix, const pid_t *pids, int n, int *counts);
 
+/* wt_served_by, waiting up to timeout_ms until `total` lines are there (a worker logs "rpc
+ * done" just after its reply, so the last lines may lag the replies). Returns the sum. */
+int wt_served_by_wait(const char *path, const char *prefix, const pid_t *pids, int n, int *counts,
+                      int total, int timeout_ms);
+
 /* Lines of the log at `path` that contain `needle`. */
 int wt_log_count(const char *path, const char *needle);
 
