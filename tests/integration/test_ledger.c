@@ -972,16 +972,6 @@ static void test_ledger_lock_order_no_deadlock(void)
     CU_ASSERT_STRING_EQUAL(v, "1000");
 }
 
-/* Publishes one event as a worker's relay does, twice (a duplicate has no second effect);
- * its id goes to evid. */
-static void publish_event(const char *type, const char *user, const char *data,
-                          char evid[PROTO_UUID_LEN + 1])
-{
-    proto_uuid_v4(evid);
-    for (int i = 0; i < 2; i++)
-        wt_publish_event(a, type, evid, user, data);
-}
-
 struct sql_wait {
     const char *sql, *p1, *want;
 };
@@ -1005,6 +995,30 @@ static void wait_sql(const char *sql, const char *p1, const char *want)
         sql1(v, sizeof v, sql, p1, NULL);
         fprintf(stderr, "\n  %s: got %s, want %s\n", sql, v, want);
     }
+}
+
+/* Publishes one event as a worker's relay does, twice (a duplicate has no second effect);
+ * its id goes to evid. Then waits until a barrier event (a throwaway user's profile.updated),
+ * published after both copies, is handled: with one consumer the queue is taken in order, so
+ * both copies were handled by then (the second worker of the concurrency tests is stopped). */
+static void publish_event(const char *type, const char *user, const char *data,
+                          char evid[PROTO_UUID_LEN + 1])
+{
+    if (workers[1] > 0) {
+        ft_stop(workers[1], SIGTERM, 10000);
+        workers[1] = 0;
+    }
+    proto_uuid_v4(evid);
+    for (int i = 0; i < 2; i++)
+        wt_publish_event(a, type, evid, user, data);
+    char other[PROTO_UUID_LEN + 1], barrier[PROTO_UUID_LEN + 1], bdata[256];
+    proto_uuid_v4(other);
+    proto_uuid_v4(barrier);
+    snprintf(bdata, sizeof bdata,
+             "{\"user_id\":\"%s\",\"currency_preference\":\"USD\",\"monthly_income\":\"1.00\"}",
+             other);
+    wt_publish_event(a, "profile.updated", barrier, other, bdata);
+    wait_sql("SELECT count(*) FROM ledger.inbox WHERE event_id = $1", barrier, "1");
 }
 
 #define DEFAULT_OF                                                                                 \
