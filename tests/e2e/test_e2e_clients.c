@@ -249,6 +249,7 @@ static void test_e2e_clients_status_lines_have_reason_phrases(void)
                          "{\"type\":\"withdrawal\",\"amount\":\"5\"}", &r),
                     422);
     CU_ASSERT(status_line_is(&r, "HTTP/1.1 422 Unprocessable Content"));
+    CU_ASSERT(e2e_body_has(&r, "\"code\":\"insufficient_funds\""));
     ft_http_resp_free(&r);
     CU_ASSERT_EQUAL(call("GET", "/api/auth/me", &u, NULL, NULL, &r), 200);
     CU_ASSERT(status_line_is(&r, "HTTP/1.1 200 OK"));

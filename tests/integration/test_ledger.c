@@ -529,6 +529,7 @@ static void test_ledger_idempotency_replay_and_reuse(void)
     /* acct.create is idempotent too */
     const char *ab = "{\"name\":\"Idem\",\"kind\":\"wallet\",\"currency\":\"GBP\"}";
     CU_ASSERT_EQUAL(callx("acct.create", u, key, NULL, NULL, ab, &r1), 422); /* key used */
+    CU_ASSERT_STRING_EQUAL(r1.code, "idempotency_key_reused");
     ft_reply_free(&r1);
     char key2[64];
     ft_rand_name(key2, sizeof key2, "idem-");
@@ -699,9 +700,8 @@ static void test_ledger_idempotency_edges(void)
          u, stored_key);
     CU_ASSERT_STRING_EQUAL(v, "2:600");
     /* and the old body is now the reused one */
-    CU_ASSERT_EQUAL(
-        status_of("txn.create", u, key, NULL, NULL, "{\"type\":\"deposit\",\"amount\":\"5.00\"}"),
-        422);
+    expect_error_idem("txn.create", u, key, NULL, NULL,
+                      "{\"type\":\"deposit\",\"amount\":\"5.00\"}", 422, "idempotency_key_reused");
 
     /* Another transaction holds the record of a fresh key, uncommitted, with another
      * request hash: the claim waits on its primary key, then answers reused and posts
