@@ -62,7 +62,7 @@ static void test_e2e_broker_outage_fails_fast(void)
         int64_t ms = ft_now_ms() - t0;
         CU_ASSERT_EQUAL(r.status, 503);
         CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"code\":\""));
-        CU_ASSERT(ms < 1000);
+        CU_ASSERT(ms < 2500); /* answered at once, not after the 5 s RPC timeout */
         ft_http_resp_free(&r);
     }
     /* The process itself stays healthy. */

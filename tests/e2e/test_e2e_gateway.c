@@ -414,7 +414,7 @@ static void test_e2e_sigterm_exits_zero(void)
             WIFEXITED(status) ? WEXITSTATUS(status) : -1, (long long)ms);
     CU_ASSERT_TRUE(WIFEXITED(status));
     CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
-    CU_ASSERT(ms < 2000);
+    CU_ASSERT(ms < 5000); /* idle: no drain to wait for (RPC_TIMEOUT_MS + 1 s would be 6 s) */
     e2e_cleanup(&g);
 }
 

@@ -52,7 +52,7 @@ static int probe_once(void *arg)
     int rc = ft_http("GET", e2e_url(&st, "/api/sys/notification/ping"), NULL, NULL, 0,
                      DEADLINE_MS + 5000, &r);
     int64_t ms = ft_now_ms() - t0;
-    int good = rc == 0 && (r.status == 503 || r.status == 504) && ms < DEADLINE_MS + 1000 &&
+    int good = rc == 0 && (r.status == 503 || r.status == 504) && ms < DEADLINE_MS + 3000 &&
                strstr(r.body, "\"code\":\"") != NULL;
     if (!good)
         fprintf(stderr, "probe %d: rc=%d status=%ld after %lld ms body=%s\n", p->n, rc, r.status,
@@ -157,7 +157,7 @@ static void test_e2e_sigterm_answers_inflight(void)
     fprintf(stderr, "in-flight request answered %ld; gateway exited %d, %lld ms after SIGTERM\n",
             code, WIFEXITED(status) ? WEXITSTATUS(status) : -1, (long long)ms);
     CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CU_ASSERT(ms < DEADLINE_MS + 1000);
+    CU_ASSERT(ms < DEADLINE_MS + 3000);
     kill(st.workers[frozen], SIGCONT);
     curl_multi_remove_handle(m, h);
     curl_easy_cleanup(h);
