@@ -280,6 +280,15 @@ static void test_e2e_ws_auth_refused(void)
     other.secret_len = strlen(other.secret);
     mint(&other, NULL, 0, 900, tok, sizeof tok, NULL);
     expect_auth_close(tok, 1008, "invalid token");
+    /* signed with our key, but for another issuer or audience */
+    struct proto_token_keys wrong = keys;
+    wrong.issuer = "someone-else";
+    mint(&wrong, NULL, 0, 900, tok, sizeof tok, NULL);
+    expect_auth_close(tok, 1008, "invalid token");
+    wrong = keys;
+    wrong.audience = "another-api";
+    mint(&wrong, NULL, 0, 900, tok, sizeof tok, NULL);
+    expect_auth_close(tok, 1008, "invalid token");
     mint(&keys, NULL, 3600, 900, tok, sizeof tok, NULL); /* expired 45 minutes ago */
     expect_auth_close(tok, 1008, "token expired");
     mint(&keys, NULL, 0, 900, tok, sizeof tok, &cl);
@@ -643,6 +652,99 @@ static void test_e2e_ws_thousand_users(void)
     free(pfd);
 }
 
+/* Frames from ft.live over 64 KiB, or not UTF-8, are dropped and counted; the socket stays. */
+static void test_e2e_ws_bad_live_frames_dropped(void)
+{
+    char u[PROTO_UUID_LEN + 1];
+    struct ft_ws *ws = ready_ws(&g1, NULL, u);
+    double invalid = metric(&g1, "fintwin_gateway_ws_frames_dropped_total{reason=\"invalid\"}");
+    static char big[70 * 1024];
+    memset(big, ' ', sizeof big);
+    memcpy(big, "{\"type\":\"big\"}", 14);
+    CU_ASSERT_EQUAL_FATAL(e2e_livepub_publish(u, NULL, big, sizeof big), 0);
+    static const char latin1[] = "{\"type\":\"note\",\"text\":\"caf\xe9\"}";
+    CU_ASSERT_EQUAL_FATAL(e2e_livepub_publish(u, NULL, latin1, sizeof latin1 - 1), 0);
+    char barrier[128];
+    snprintf(barrier, sizeof barrier, "{\"type\":\"barrier\",\"user\":\"%s\"}", u);
+    CU_ASSERT_EQUAL_FATAL(publish(u, barrier), 0);
+    expect_msg(ws, barrier); /* neither bad frame came before it */
+    CU_ASSERT_EQUAL(ft_ws_close_code(ws), 0);
+    CU_ASSERT(wait_metric(&g1, "fintwin_gateway_ws_frames_dropped_total{reason=\"invalid\"}",
+                          invalid + 2, 5000));
+    ft_ws_close(ws, 1000);
+}
+
+/* GW_ALLOWED_ORIGINS empty (the default): any request with an Origin is refused, one
+ * without is served. */
+static void test_e2e_ws_no_origins_configured(void)
+{
+    struct e2e g;
+    e2e_init(&g, "ws-noorigins");
+    CU_ASSERT_EQUAL_FATAL(e2e_start_gateway(&g, NULL), 0);
+    char origin[64];
+    snprintf(origin, sizeof origin, "http://127.0.0.1:%d", g.port);
+    const char *origins[] = {origin, ORIGIN_OK};
+    for (size_t i = 0; i < 2; i++) {
+        struct ft_ws *ws = open_ws(&g, origins[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ws);
+        expect_close(ws, 1008, "origin not allowed", WS_WAIT);
+    }
+    char tok[PROTO_TOKEN_MAX];
+    mint(&keys, NULL, 0, 900, tok, sizeof tok, NULL);
+    struct ft_ws *ws = open_ws(&g, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ws);
+    CU_ASSERT_EQUAL(ft_ws_auth(ws, tok, WS_WAIT), 0);
+    ft_ws_close(ws, 1000);
+    e2e_stop_all(&g);
+    e2e_cleanup(&g);
+}
+
+/* No token reaches the log: not from the auth message, a URL, a header, or when refused. */
+static void test_e2e_ws_tokens_never_logged(void)
+{
+    char tok[PROTO_TOKEN_MAX], bad[PROTO_TOKEN_MAX], path[PROTO_TOKEN_MAX + 64],
+        hdr[PROTO_TOKEN_MAX + 32];
+    mint(&keys, NULL, 0, 900, tok, sizeof tok, NULL);
+    snprintf(bad, sizeof bad, "%s", tok);
+    bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A'; /* signature broken */
+    struct ft_ws *ws = open_ws(&g1, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ws);
+    CU_ASSERT_EQUAL(ft_ws_auth(ws, tok, WS_WAIT), 0);
+    ft_ws_close(ws, 1000);
+    expect_auth_close(bad, 1008, "invalid token");
+    snprintf(path, sizeof path, "/api/ws?token=%s", tok);
+    ws = ft_ws_connect(g1.port, path, NULL, 3000, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ws);
+    expect_close(ws, 1008, "auth timeout", WS_WAIT);
+    ft_ws_close(ws, 1000);
+    const char *toks[] = {tok, bad};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", toks[i]);
+        const char *headers[] = {hdr, NULL};
+        snprintf(path, sizeof path, "/api/auth/me?token=%s", toks[i]);
+        struct ft_http_resp r;
+        CU_ASSERT_EQUAL(ft_http("GET", e2e_url(&g1, path), headers, NULL, 0, 5000, &r), 0);
+        ft_http_resp_free(&r);
+    }
+    /* The signature is the secret part; the whole token contains it. */
+    char path_log[300], line[8192];
+    snprintf(path_log, sizeof path_log, "%s/gateway.log", g1.dir);
+    FILE *f = fopen(path_log, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    const char *sig = strrchr(tok, '.') + 1, *bad_sig = strrchr(bad, '.') + 1;
+    int lines = 0, leaks = 0;
+    while (fgets(line, sizeof line, f)) {
+        lines++;
+        if (strstr(line, sig) || strstr(line, bad_sig)) {
+            leaks++;
+            fprintf(stderr, "token in the log: %.200s\n", line);
+        }
+    }
+    fclose(f);
+    CU_ASSERT(lines > 10);
+    CU_ASSERT_EQUAL(leaks, 0);
+}
+
 static void test_e2e_ws_shutdown_says_going_away(void)
 {
     struct ft_ws *ws = ready_ws(&g2, NULL, NULL);
@@ -678,6 +780,9 @@ int main(void)
     CU_add_test(s, "test_e2e_ws_slow_consumer", test_e2e_ws_slow_consumer);
     CU_add_test(s, "test_e2e_ws_burst_is_not_slow", test_e2e_ws_burst_is_not_slow);
     CU_add_test(s, "test_e2e_ws_thousand_users", test_e2e_ws_thousand_users);
+    CU_add_test(s, "test_e2e_ws_bad_live_frames_dropped", test_e2e_ws_bad_live_frames_dropped);
+    CU_add_test(s, "test_e2e_ws_no_origins_configured", test_e2e_ws_no_origins_configured);
+    CU_add_test(s, "test_e2e_ws_tokens_never_logged", test_e2e_ws_tokens_never_logged);
     CU_add_test(s, "test_e2e_ws_shutdown_says_going_away", test_e2e_ws_shutdown_says_going_away);
     return ft_cunit_run();
 }
