@@ -998,6 +998,63 @@ static void wait_sql(const char *sql, const char *p1, const char *want)
     }
 }
 
+/* Many first reads of a user's accounts at once, on two workers: one default account. */
+static void test_ledger_default_account_opened_once_concurrently(void)
+{
+    enum { N = 20 };
+    two_workers();
+    char u[PROTO_UUID_LEN + 1], ids[N][64], first[PROTO_UUID_LEN + 1] = "", v[64];
+    fresh_user(u);
+    struct ft_call c = {.user = u};
+    for (int i = 0; i < N; i++) {
+        ft_rand_name(ids[i], sizeof ids[i], "req-defacct-");
+        CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, ids[i], "acct.list", &c, TIMEOUT_MS), 0);
+    }
+    int same = 0;
+    for (int i = 0; i < N; i++) {
+        struct ft_reply r;
+        memset(&r, 0, sizeof r);
+        CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, ids[i], TIMEOUT_MS, &r), 1);
+        CU_ASSERT_EQUAL(r.status, 200);
+        json_t *j = wt_jbody(&r);
+        const char *id = wt_jstr(json_array_get(j, 0), "id");
+        if (!first[0])
+            snprintf(first, sizeof first, "%s", id);
+        same += strcmp(first, id) == 0 && json_array_size(j) == 1;
+        json_decref(j);
+        ft_reply_free(&r);
+    }
+    CU_ASSERT_EQUAL(same, N);
+    sql1(v, sizeof v, "SELECT count(*) FROM ledger.accounts WHERE owner = $1", u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "1");
+    served_by_both("req-defacct-", N);
+}
+
+/* LEDGER_DEFAULT_CURRENCY: a user the ledger knows no currency for gets it. Runs one worker
+ * with it alone on the queue, then restores the usual one. */
+static void test_ledger_default_currency_config(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (workers[i] > 0) {
+            ft_stop(workers[i], SIGTERM, 10000);
+            workers[i] = 0;
+        }
+    workers[0] = spawn_worker("LEDGER_DEFAULT_CURRENCY=EUR");
+    CU_ASSERT_FATAL(workers[0] > 0 && wait_ready());
+    char u[PROTO_UUID_LEN + 1], acc[PROTO_UUID_LEN + 1], v[64];
+    fresh_user(u);
+    default_account(u, acc);
+    sql1(v, sizeof v, "SELECT currency FROM ledger.accounts WHERE id = $1", acc, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "EUR");
+    ft_stop(workers[0], SIGTERM, 10000);
+    workers[0] = spawn_worker(NULL);
+    CU_ASSERT_FATAL(workers[0] > 0 && wait_ready());
+    fresh_user(u);
+    default_account(u, acc);
+    sql1(v, sizeof v, "SELECT currency FROM ledger.accounts WHERE id = $1", acc, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "USD"); /* the default's default */
+}
+
 /* Publishes one event as a worker's relay does, twice (a duplicate has no second effect);
  * its id goes to evid. Then waits until a barrier event (a throwaway user's profile.updated),
  * published after both copies, is handled: with one consumer the queue is taken in order, so
@@ -1419,6 +1476,8 @@ int main(void)
     ADD(test_ledger_concurrent_duplicates_one_effect);
     ADD(test_ledger_opposite_transfers_never_fail);
     ADD(test_ledger_lock_order_no_deadlock);
+    ADD(test_ledger_default_account_opened_once_concurrently);
+    ADD(test_ledger_default_currency_config);
 #undef ADD
     return ft_cunit_run();
 }
