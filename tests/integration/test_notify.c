@@ -349,6 +349,20 @@ static void test_notify_duplicate_event_one_notification(void)
     expect_quiet(tag);
 }
 
+/* 1 if the worker logged a warning for event `id`. */
+static int warned(const char *id)
+{
+    char needle[96], line[4096];
+    snprintf(needle, sizeof needle, " req=%s ", id);
+    FILE *f = fopen(log_path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) && strstr(line, " level=warn ");
+    if (f)
+        fclose(f);
+    return found;
+}
+
 static void test_notify_malformed_events_are_acknowledged(void)
 {
     char u[ID_BUF], other[ID_BUF], acc[ID_BUF], data[1024], ids[16][ID_BUF], good[ID_BUF], v[256];
@@ -427,6 +441,14 @@ static void test_notify_malformed_events_are_acknowledged(void)
         CU_ASSERT_STRING_EQUAL(v, "0");
         if (strcmp(v, "0") != 0)
             fprintf(stderr, "\n  malformed event %zu made a notification\n", i);
+        /* and logged as a warning under its event id, saying why (never dropped silently;
+         * every event also gets an info "event done" line, which does not count) */
+        if (strcmp(bad[i].data, "{\"first_completion\":false}") == 0)
+            continue; /* readable, with nothing to say: no warning */
+        int logged = warned(ids[i]);
+        if (!logged)
+            fprintf(stderr, "\n  malformed event %zu was not logged\n", i);
+        CU_ASSERT(logged);
     }
     row_of(good, v, sizeof v);
     CU_ASSERT_PTR_NOT_NULL(strstr(v, "$2.00 was added"));

@@ -141,14 +141,18 @@ static void test_notify_rules_recipient(void)
 static void test_notify_rules_other_events(void)
 {
     struct notify_text t;
-    CU_ASSERT_EQUAL(notify_welcome_text(obj("{\"first_completion\":true}"), &t), 1);
+    const char *why = NULL;
+    CU_ASSERT_EQUAL(notify_welcome_text(obj("{\"first_completion\":true}"), &t, &why), 1);
     CU_ASSERT_STRING_EQUAL(t.title, "Welcome to FinTwin");
     CU_ASSERT_STRING_EQUAL(t.type, "info");
-    CU_ASSERT_EQUAL(notify_welcome_text(obj("{\"first_completion\":false}"), &t), 0);
-    CU_ASSERT_EQUAL(notify_welcome_text(obj("{\"first_completion\":\"true\"}"), &t), 0);
-    CU_ASSERT_EQUAL(notify_welcome_text(obj("{\"first_completion\":1}"), &t), 0);
-    CU_ASSERT_EQUAL(notify_welcome_text(obj("{}"), &t), 0);
-    CU_ASSERT_EQUAL(notify_welcome_text(obj("[true]"), &t), 0);
+    CU_ASSERT_EQUAL(notify_welcome_text(obj("{\"first_completion\":false}"), &t, &why), 0);
+    CU_ASSERT_EQUAL(notify_welcome_text(obj("{}"), &t, &why), 0);
+    /* unreadable: refused with a reason the worker logs */
+    CU_ASSERT_EQUAL(notify_welcome_text(obj("{\"first_completion\":\"true\"}"), &t, &why), -1);
+    CU_ASSERT_STRING_EQUAL(why, "first_completion is not a boolean");
+    CU_ASSERT_EQUAL(notify_welcome_text(obj("{\"first_completion\":1}"), &t, &why), -1);
+    CU_ASSERT_EQUAL(notify_welcome_text(obj("[true]"), &t, &why), -1);
+    CU_ASSERT_STRING_EQUAL(why, "data is not an object");
 
     notify_risk_text(obj("{\"title\":\"Large withdrawal\",\"message\":\"50% of your balance "
                          "left in one day.\"}"),

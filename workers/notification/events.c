@@ -105,7 +105,10 @@ int notify_on_default_ready(struct wk_ctx *ctx, const struct proto_event *ev)
     char user[PROTO_UUID_LEN + 1], account[PROTO_UUID_LEN + 1];
     const char *why;
     struct notify_text text;
-    if (!notify_welcome_text(&ev->data, &text))
+    int welcome = notify_welcome_text(&ev->data, &text, &why);
+    if (welcome < 0)
+        return ignore(ev, why);
+    if (welcome == 0)
         return 0; /* an account opened, no first completion: nothing to say */
     if (notify_recipient(ev->user, &ev->data, user, &why) != 0)
         return ignore(ev, why);

@@ -156,10 +156,18 @@ void notify_txn_text(const struct notify_txn *t, struct notify_text *out)
     }
 }
 
-int notify_welcome_text(const msgpack_object *data, struct notify_text *out)
+int notify_welcome_text(const msgpack_object *data, struct notify_text *out, const char **why)
 {
+    if (data->type != MSGPACK_OBJECT_MAP) {
+        *why = "data is not an object";
+        return -1;
+    }
     const msgpack_object *f = proto_map_get(data, "first_completion");
-    if (!f || f->type != MSGPACK_OBJECT_BOOLEAN || !f->via.boolean)
+    if (f && f->type != MSGPACK_OBJECT_BOOLEAN) {
+        *why = "first_completion is not a boolean";
+        return -1;
+    }
+    if (!f || !f->via.boolean)
         return 0;
     set_text(out, "info", "Welcome to FinTwin");
     snprintf(out->message, sizeof out->message, "%s",

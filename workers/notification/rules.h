@@ -84,9 +84,12 @@ int notify_txn_parse(const msgpack_object *data, struct notify_txn *t, const cha
  */
 void notify_txn_text(const struct notify_txn *t, struct notify_text *out);
 
-/* account.default_ready (the ledger's): 1 with the welcome notification in *out when
- * data.first_completion is the boolean true (a profile's first completion), else 0. */
-int notify_welcome_text(const msgpack_object *data, struct notify_text *out);
+/*
+ * The welcome of an account.default_ready event: 1 with out filled when data.first_completion
+ * is true; 0 when it is false or absent (an account opened, nothing to say); -1 with *why
+ * when the event is unreadable (data not an object, first_completion not a boolean).
+ */
+int notify_welcome_text(const msgpack_object *data, struct notify_text *out, const char **why);
 
 /* risk.alert: type "risk", data.title / data.message when they are acceptable text (see
  * notify_text_ok), else generic sentences. Never fails. */
