@@ -237,6 +237,13 @@ static void test_e2e_auth_valid_token_reaches_worker(void)
     CU_ASSERT_PTR_NULL(strstr(r.body, "\"code\":\"token_revoked\""));
     CU_ASSERT_EQUAL(metric(&st, "fintwin_gateway_rpc_latency_seconds_count"), rpcs + 1);
     ft_http_resp_free(&r);
+
+    /* This auth worker has no GOOGLE_CLIENT_ID: Google sign-in says so (503), whatever the
+     * credential, rather than trying to verify it. */
+    call("POST", &st, "/api/auth/google", NULL, "{\"credential\":\"a.b.c\"}", &r);
+    CU_ASSERT_EQUAL(r.status, 503);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"code\":\"google_not_configured\""));
+    ft_http_resp_free(&r);
 }
 
 static void test_e2e_auth_revoked_token(void)

@@ -709,6 +709,27 @@ static void test_auth_refresh_expired_is_invalid(void)
     CU_ASSERT_STRING_EQUAL(v, "1");
 }
 
+/* Refresh tokens are stored only as their SHA-256: no column of any row holds the token. */
+static void test_auth_refresh_tokens_stored_only_hashed(void)
+{
+    char email[128], v[64];
+    struct session s;
+    fresh_email(email, sizeof email);
+    CU_ASSERT_EQUAL_FATAL(register_user(email, PASSWORD, &s), 201);
+    CU_ASSERT(strlen(s.refresh) >= 32);
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || min(octet_length(token_hash)) FROM auth.refresh_tokens "
+         "WHERE user_id = $1",
+         s.user_id);
+    CU_ASSERT_STRING_EQUAL(v, "1:32");
+    /* The whole table as text (bytea prints as hex), searched for the token and its bytes. */
+    sql1(v, sizeof v,
+         "SELECT count(*) FROM auth.refresh_tokens t WHERE strpos(t::text, $1) > 0 "
+         "OR strpos(t::text, encode(convert_to($1, 'UTF8'), 'hex')) > 0",
+         s.refresh);
+    CU_ASSERT_STRING_EQUAL(v, "0");
+}
+
 /* Eight refreshes of one token at once, served by two worker processes: exactly one
  * rotates it (SELECT ... FOR UPDATE), the others see a spent token. */
 static void test_auth_refresh_concurrent_exactly_one_wins(void)
@@ -1165,6 +1186,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("auth", suite_init, suite_clean);
 #define ADD(fn) CU_add_test(s, #fn, fn)
     ADD(test_auth_register_answers_session_and_stores_argon2id);
+    ADD(test_auth_refresh_tokens_stored_only_hashed);
     ADD(test_auth_default_account_from_the_ledger);
     ADD(test_auth_register_throttled_per_ip);
     ADD(test_auth_revocation_survives_redis_losing_its_keys);
