@@ -998,6 +998,50 @@ static void wait_sql(const char *sql, const char *p1, const char *want)
     }
 }
 
+/* The same key while the first request is still running (deterministic: this test holds
+ * the account, so the first blocks after its claim; the second, on the other worker, blocks
+ * on the claim): once the first commits, the second answers its replay - never a second
+ * posting, and no 409 either (the claim waits for the holder). */
+static void test_ledger_duplicate_in_flight_waits_and_replays(void)
+{
+    two_workers();
+    char u[PROTO_UUID_LEN + 1], acc[PROTO_UUID_LEN + 1], key[64], ids[2][64], v[256];
+    fresh_user(u);
+    default_account(u, acc);
+    ft_rand_name(key, sizeof key, "inflight-");
+    int pid;
+    PGconn *h = hold_row(acc, &pid);
+    struct ft_call c = {
+        .user = u, .idem = key, .body_json = "{\"type\":\"deposit\",\"amount\":\"4.00\"}"};
+    ft_rand_name(ids[0], sizeof ids[0], "req-inflight-");
+    CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, ids[0], "txn.create", &c, TIMEOUT_MS), 0);
+    struct lock_state first = {pid, 1, 1}; /* claimed, waiting for the account */
+    CU_ASSERT(ft_wait_until(lock_state_is, &first, TIMEOUT_MS));
+    ft_rand_name(ids[1], sizeof ids[1], "req-inflight-");
+    CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, ids[1], "txn.create", &c, TIMEOUT_MS), 0);
+    struct lock_state second = {pid, 2, 1}; /* and the duplicate waiting for the claim */
+    CU_ASSERT(ft_wait_until(lock_state_is, &second, TIMEOUT_MS));
+    release(h);
+    struct ft_reply r[2];
+    char *bodies[2] = {NULL, NULL};
+    int replayed = 0;
+    for (int i = 0; i < 2; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, ids[i], TIMEOUT_MS, &r[i]), 1);
+        CU_ASSERT_EQUAL(r[i].status, 201);
+        replayed += r[i].headers_json && strstr(r[i].headers_json, "Idempotent-Replayed") != NULL;
+        bodies[i] = r[i].body_json;
+    }
+    CU_ASSERT_EQUAL(replayed, 1);
+    CU_ASSERT(bodies[0] && bodies[1] && strcmp(bodies[0], bodies[1]) == 0);
+    for (int i = 0; i < 2; i++)
+        ft_reply_free(&r[i]);
+    served_by_both("req-inflight-", 2);
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || sum(balance) FROM ledger.accounts WHERE owner = $1", u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "1:400");
+}
+
 /* Many first reads of a user's accounts at once, on two workers: one default account. */
 static void test_ledger_default_account_opened_once_concurrently(void)
 {
@@ -1476,6 +1520,7 @@ int main(void)
     ADD(test_ledger_concurrent_duplicates_one_effect);
     ADD(test_ledger_opposite_transfers_never_fail);
     ADD(test_ledger_lock_order_no_deadlock);
+    ADD(test_ledger_duplicate_in_flight_waits_and_replays);
     ADD(test_ledger_default_account_opened_once_concurrently);
     ADD(test_ledger_default_currency_config);
 #undef ADD
