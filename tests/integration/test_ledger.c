@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ft_amqp.h"
@@ -1074,6 +1075,58 @@ static void test_ledger_default_account_opened_once_concurrently(void)
     served_by_both("req-defacct-", N);
 }
 
+struct exit_wait {
+    pid_t pid;
+    int status;
+};
+
+static int has_exited(void *arg)
+{
+    struct exit_wait *w = arg;
+    return ft_exited(w->pid, &w->status);
+}
+
+/* A worker killed after its posting committed and before its reply and ack (the fault hook of
+ * test builds, WK_FAULT_EXIT_AFTER): the broker redelivers the request to the next worker,
+ * which answers the stored reply - one posting, and the client gets its 201. */
+static void test_ledger_killed_between_commit_and_ack_replays(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (workers[i] > 0) {
+            ft_stop(workers[i], SIGTERM, 10000);
+            workers[i] = 0;
+        }
+    struct exit_wait w = {spawn_worker("WK_FAULT_EXIT_AFTER=txn.create"), -1};
+    CU_ASSERT_FATAL(w.pid > 0);
+    CU_ASSERT_FATAL(wt_consumers(a, WORKER, 1, TIMEOUT_MS)); /* (a ping would be answered) */
+    char u[PROTO_UUID_LEN + 1], id[64], v[256];
+    fresh_user(u);
+    struct ft_call c = {.user = u, .body_json = "{\"type\":\"deposit\",\"amount\":\"6.00\"}"};
+    ft_rand_name(id, sizeof id, "req-fault-");
+    CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, id, "txn.create", &c, TIMEOUT_MS), 0);
+    CU_ASSERT_FATAL(ft_wait_until(has_exited, &w, TIMEOUT_MS));
+    CU_ASSERT(WIFEXITED(w.status) && WEXITSTATUS(w.status) == 86);
+    /* committed, never answered */
+    sql1(v, sizeof v, "SELECT count(*) FROM ledger.transfers WHERE initiator = $1", u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "1");
+    CU_ASSERT_EQUAL(ft_amqp_count_replies(a, id, 200), 0);
+    workers[0] = spawn_worker(NULL);
+    CU_ASSERT_FATAL(workers[0] > 0);
+    struct ft_reply r;
+    memset(&r, 0, sizeof r);
+    CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, id, TIMEOUT_MS, &r), 1);
+    CU_ASSERT_EQUAL(r.status, 201);
+    CU_ASSERT(r.headers_json && strstr(r.headers_json, "Idempotent-Replayed"));
+    CU_ASSERT(wt_has(&r, "\"amount\":6.00"));
+    ft_reply_free(&r);
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || (SELECT balance FROM ledger.accounts WHERE owner = $1) "
+         "FROM ledger.transfers WHERE initiator = $1",
+         u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "1:600");
+    CU_ASSERT(wait_ready());
+}
+
 /* LEDGER_DEFAULT_CURRENCY: a user the ledger knows no currency for gets it. Runs one worker
  * with it alone on the queue, then restores the usual one. */
 static void test_ledger_default_currency_config(void)
@@ -1522,6 +1575,7 @@ int main(void)
     ADD(test_ledger_lock_order_no_deadlock);
     ADD(test_ledger_duplicate_in_flight_waits_and_replays);
     ADD(test_ledger_default_account_opened_once_concurrently);
+    ADD(test_ledger_killed_between_commit_and_ack_replays);
     ADD(test_ledger_default_currency_config);
 #undef ADD
     return ft_cunit_run();

@@ -23,7 +23,7 @@
 #endif
 
 #define CONSUME_SLICE_MS 250
-#define RELAY_QUIET_MS 2 /* no message for this long after an outbox write: relay now */
+#define RELAY_QUIET_MS   2 /* no message for this long after an outbox write: relay now */
 #define HEARTBEAT_S      30
 #define MAX_EVENT_TYPES  64
 
@@ -294,6 +294,17 @@ static int handle_request(struct wk_ctx *ctx, struct wk_delivery *d)
         }
     }
     ctx->cur_reply = NULL;
+#ifdef FT_FAULT_HOOKS
+    /* Test builds only (CMake, Debug): WK_FAULT_EXIT_AFTER=<method> ends the process after that
+     * method's handler returned - its transaction committed - and before the reply and the ack:
+     * the crash the idempotency records exist for, made deterministic (tests/integration). */
+    const char *fault = getenv("WK_FAULT_EXIT_AFTER");
+    if (fault && strcmp(fault, req.method) == 0) {
+        PROTO_WARN(ctx->req_id, "fault injected: exiting before the reply and the ack", "method=%s",
+                   proto_log_str(req.method));
+        _exit(86);
+    }
+#endif
 
     msgpack_sbuffer out;
     msgpack_sbuffer_init(&out);
