@@ -65,6 +65,7 @@ struct gw_server {
     struct gw_result *backlog;         /* ... in arrival order */
     volatile sig_atomic_t stop;
     int draining;
+    int lws_ready; /* LWS_CALLBACK_PROTOCOL_INIT came (see gw_server_new) */
     uint64_t submit_seq;
     int active; /* connections with a request in progress */
     msgpack_sbuffer env;
@@ -934,8 +935,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
-        if (s->stop || s->draining)
-            return 1; /* stop accepting while shutting down */
+        if (s->stop || s->draining || !s->lws_ready)
+            return 1; /* stop accepting while shutting down (or not started) */
         /* lws 4.1.6 passes its lws_filter_network_conn_args as `user`, the descriptor as `in` */
         const struct lws_filter_network_conn_args *fa = user;
         gw_edge_accept((int)(intptr_t)in, fa ? (const struct sockaddr *)&fa->cli_addr : NULL);
@@ -986,6 +987,10 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
      * HTTP request binds protocols[0]: an upgrade on a fresh connection asks here. */
     if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
         return confirm_upgrade(s, wsi, in);
+    if (reason == LWS_CALLBACK_PROTOCOL_INIT) {
+        s->lws_ready = 1;
+        return 0;
+    }
     if (!s->hub || !ws)
         return 0;
     switch (reason) {
@@ -1144,6 +1149,17 @@ struct gw_server *gw_server_new(const struct gw_config *cfg)
         goto fail;
     s->hub = gw_ws_hub_new(cfg, &s->keys, s->bridge);
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep_cb, SWEEP_US);
+    /* lws 4.1.6 initialises its protocols - and with them the vhost's default protocol, which
+     * an upgrade without Sec-WebSocket-Protocol is bound to - from a timer on the loop's first
+     * turns (context.c, sul_system_state). An upgrade accepted before that was bound to the
+     * HTTP protocol and refused ("User code denied connection"), which a test saw under load.
+     * Connections are refused until then, and here the loop turns until it has happened. */
+    for (int i = 0; i < 100 && !s->lws_ready; i++)
+        ev_run(s->loop, EVRUN_ONCE);
+    if (!s->lws_ready) {
+        PROTO_ERROR(NULL, "libwebsockets did not initialise its protocols", NULL);
+        goto fail;
+    }
     PROTO_INFO(NULL, "listening", "bind=%s port=%d timeout_ms=%d", cfg->bind, cfg->port,
                cfg->rpc_timeout_ms);
     return s;
