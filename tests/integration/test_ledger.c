@@ -1104,7 +1104,10 @@ static void test_ledger_killed_between_commit_and_ack_replays(void)
     struct ft_call c = {.user = u, .body_json = "{\"type\":\"deposit\",\"amount\":\"6.00\"}"};
     ft_rand_name(id, sizeof id, "req-fault-");
     CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, id, "txn.create", &c, TIMEOUT_MS), 0);
-    CU_ASSERT_FATAL(ft_wait_until(has_exited, &w, TIMEOUT_MS));
+    int exited = ft_wait_until(has_exited, &w, TIMEOUT_MS);
+    if (!exited)
+        ft_stop(w.pid, SIGKILL, 5000); /* never leave it consuming */
+    CU_ASSERT_FATAL(exited);
     CU_ASSERT(WIFEXITED(w.status) && WEXITSTATUS(w.status) == 86);
     /* committed, never answered */
     sql1(v, sizeof v, "SELECT count(*) FROM ledger.transfers WHERE initiator = $1", u, NULL);

@@ -617,6 +617,58 @@ static void test_twin_concurrent_duplicates_save_once(void)
     ft_stop(second, SIGTERM, 10000);
 }
 
+struct exit_wait {
+    pid_t pid;
+    int status;
+};
+
+static int has_exited(void *arg)
+{
+    struct exit_wait *w = arg;
+    return ft_exited(w->pid, &w->status);
+}
+
+/* A twin worker that dies right after saving a simulation, before its reply and ack (the
+ * fault hook of test builds, WK_FAULT_EXIT_AFTER): the row and its event are there together
+ * (one statement saves both, twin/common.c, so there is no half to leave), and the
+ * redelivered request answers the saved one instead of saving a second. */
+static void test_twin_crash_after_save_replays_whole(void)
+{
+    ft_stop(twin_worker, SIGTERM, 10000);
+    twin_worker = 0;
+    struct exit_wait w = {spawn("twin", "WK_FAULT_EXIT_AFTER=twin.simulate"), -1};
+    CU_ASSERT_FATAL(w.pid > 0);
+    char u[ID_BUF], id[64], key[64];
+    fresh_user(u, "100", NULL);
+    ft_rand_name(key, sizeof key, "crash-");
+    ft_rand_name(id, sizeof id, "req-crash-");
+    /* 80 of a 100 balance raises an alert: the simulation has an event to save with it */
+    struct ft_call c = {
+        .user = u, .idem = key, .body_json = "{\"scenario\":\"withdrawal\",\"amount\":80}"};
+    int consuming = wt_consumers(a, "twin", 1, TIMEOUT_MS); /* (a ping would be answered) */
+    CU_ASSERT(consuming);
+    if (consuming)
+        CU_ASSERT_EQUAL(ft_amqp_request_ex(a, "twin", id, "twin.simulate", &c, TIMEOUT_MS), 0);
+    int exited = consuming && ft_wait_until(has_exited, &w, TIMEOUT_MS);
+    CU_ASSERT(exited && WIFEXITED(w.status) && WEXITSTATUS(w.status) == 86);
+    if (!exited)
+        ft_stop(w.pid, SIGKILL, 5000); /* never leave it consuming */
+    CU_ASSERT_EQUAL(sims_of(u), 1);
+    CU_ASSERT_EQUAL(events_of(u), 1);
+    CU_ASSERT_EQUAL(ft_amqp_count_replies(a, id, 200), 0);
+    twin_worker = spawn("twin", NULL);
+    CU_ASSERT_FATAL(twin_worker > 0);
+    struct ft_reply r;
+    memset(&r, 0, sizeof r);
+    CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, id, TIMEOUT_MS, &r), 1);
+    CU_ASSERT_EQUAL(r.status, 201);
+    CU_ASSERT(r.headers_json && strstr(r.headers_json, "Idempotent-Replayed"));
+    ft_reply_free(&r);
+    CU_ASSERT_EQUAL(sims_of(u), 1);
+    CU_ASSERT_EQUAL(events_of(u), 1);
+    CU_ASSERT(wt_ready(a, "twin", TIMEOUT_MS));
+}
+
 /* ---- history ---- */
 
 static void test_twin_history_list_detail_delete_clear(void)
@@ -668,8 +720,8 @@ static void test_twin_history_list_detail_delete_clear(void)
                       json_equal(before, json_object_get(it, is_proj ? "start_balance"
                                                                      : "current_balance")));
             CU_ASSERT(after && json_is_number(after) &&
-                      json_equal(after, json_object_get(it, is_proj ? "end_balance"
-                                                                    : "virtual_balance")));
+                      json_equal(after,
+                                 json_object_get(it, is_proj ? "end_balance" : "virtual_balance")));
         }
         CU_ASSERT(wt_has(&r, "\"before_balance\":3000.00,\"after_balance\":2979.00"));
         int aliases = 0;
@@ -688,7 +740,8 @@ static void test_twin_history_list_detail_delete_clear(void)
     CU_ASSERT_EQUAL(json_array_size(json_object_get(d, "months")), 36);
     CU_ASSERT_EQUAL(json_array_size(json_object_get(json_object_get(d, "monte_carlo"), "bands")),
                     36);
-    CU_ASSERT(json_equal(json_object_get(d, "before_balance"), json_object_get(d, "start_balance")));
+    CU_ASSERT(
+        json_equal(json_object_get(d, "before_balance"), json_object_get(d, "start_balance")));
     CU_ASSERT(json_equal(json_object_get(d, "after_balance"), json_object_get(d, "end_balance")));
     json_decref(d);
     ft_reply_free(&r);
@@ -702,9 +755,8 @@ static void test_twin_history_list_detail_delete_clear(void)
     CU_ASSERT_STRING_EQUAL(state, "");
     snprintf(path, sizeof path, "{\"id\":\"%s\"}", ids[11]);
     CU_ASSERT_EQUAL(call("twin.detail", u, NULL, path, NULL, &r), 200);
-    CU_ASSERT_STRING_EQUAL(r.body_json,
-                           "{\"kind\":\"scenario\",\"before_balance\":3000.00,"
-                           "\"after_balance\":2979.00}");
+    CU_ASSERT_STRING_EQUAL(r.body_json, "{\"kind\":\"scenario\",\"before_balance\":3000.00,"
+                                        "\"after_balance\":2979.00}");
     ft_reply_free(&r);
 
     /* delete one */
@@ -921,6 +973,7 @@ int main(void)
     ADD(test_twin_ledger_identical_after_1000_simulations);
     ADD(test_twin_role_cannot_write_the_ledger);
     ADD(test_twin_bad_config_exits_78);
+    ADD(test_twin_crash_after_save_replays_whole);
 #undef ADD
     return ft_cunit_run();
 }
