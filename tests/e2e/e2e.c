@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ft_amqp.h"
 #include "proto/kvkeys.h"
+#include "proto/topology.h"
 #include "proto/uuid.h"
 
 const char *const e2e_kinds[E2E_KINDS] = {"auth",      "transaction", "twin",        "risk",
@@ -158,8 +160,42 @@ int e2e_stop_worker(struct e2e *e, int kind)
     return st;
 }
 
+struct depth_wait {
+    struct ft_amqp *a;
+    char queue[64];
+};
+
+static int queue_empty(void *arg)
+{
+    struct depth_wait *w = arg;
+    return ft_amqp_queue_depth(w->a, w->queue) == 0;
+}
+
+/* Waits (up to 60 s each) until no event is left waiting in the event queue of a worker kind
+ * running in e: a test leaves no backlog behind for the next one's workers (the bank test's
+ * thousands of txn.posted events used to be worked through by test_e2e_live's notification
+ * worker, which had to wait for them). A kind without an event queue is skipped. */
+static void wait_events_drained(const struct e2e *e)
+{
+    for (int k = 0; k < E2E_KINDS; k++) {
+        if (e->workers[k] <= 0)
+            continue;
+        struct depth_wait w = {ft_amqp_open(ft_env("AMQP_URL", "")), ""};
+        if (!w.a)
+            return;
+        snprintf(w.queue, sizeof w.queue, "%s%s", PROTO_EVENTS_QUEUE_PREFIX, e2e_kinds[k]);
+        /* (a passive declare of a queue that does not exist closes the channel: a fresh
+         * connection per kind keeps that to this kind) */
+        if (ft_amqp_queue_depth(w.a, w.queue) > 0 && !ft_wait_until(queue_empty, &w, 60000))
+            fprintf(stderr, "e2e: %s still holds events after 60 s\n", w.queue);
+        ft_amqp_close(w.a);
+    }
+}
+
 void e2e_stop_all(struct e2e *e)
 {
+    if (ft_env("AMQP_URL", NULL))
+        wait_events_drained(e);
     for (int k = 0; k < E2E_KINDS; k++)
         if (e->workers[k] > 0)
             e2e_stop_worker(e, k);

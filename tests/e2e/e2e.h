@@ -56,7 +56,8 @@ pid_t e2e_spawn_worker_instance(const struct e2e *e, int kind, const char *log_n
 /* Stops worker `kind` with SIGTERM; returns its wait status. */
 int e2e_stop_worker(struct e2e *e, int kind);
 
-/* Stops everything still running. */
+/* Stops everything still running, once the event queues of its running workers are empty
+ * (at most 60 s each): no test leaves an event backlog to the next. */
 void e2e_stop_all(struct e2e *e);
 
 /* Removes the log directory when no CUnit assertion has failed so far (call from a

@@ -143,34 +143,6 @@ static char *await_frame(struct ft_ws *ws, const char *const needles[], double d
     }
 }
 
-/* Earlier tests (the bank test's thousands of postings) may have left txn.posted events in
- * events.notification, which this file's notification worker works through first. Waits
- * (up to 90 s) until a probe deposit's frame arrives, so the timed frames below measure the
- * path, not the backlog. 1 when drained. */
-static int wait_backlog_drained(void)
-{
-    struct user u;
-    register_user("live-probe", &u);
-    struct ft_ws *w = open_socket(&st, &u);
-    int ok = post_txn(&st, &u, "{\"type\":\"deposit\",\"amount\":\"1\"}") == 201;
-    const char *note[] = {"Deposit received", NULL};
-    double t0 = now_ms();
-    char *f = ok ? await_frame(w, note, t0 + 90000, NULL) : NULL;
-    if (f)
-        fprintf(stderr, "\n  event backlog drained in %.1f s\n", (now_ms() - t0) / 1000);
-    ok = f != NULL;
-    free(f);
-    ft_ws_close(w, 1000);
-    user_free(&u);
-    return ok;
-}
-
-/* The first test's fixture: see wait_backlog_drained. */
-static void test_e2e_live_event_backlog_drains(void)
-{
-    CU_ASSERT_FATAL(wait_backlog_drained());
-}
-
 /* POSTs a transaction as u through gateway e; returns the status and, in *id, the new
  * transaction's id (malloc'ed, NULL when absent). */
 static long post_txn_id(const struct e2e *e, const struct user *u, const char *body, char **id)
@@ -390,7 +362,6 @@ int main(void)
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_live", suite_init, suite_clean);
 #define ADD(fn) CU_add_test(s, #fn, fn)
-    ADD(test_e2e_live_event_backlog_drains);
     ADD(test_e2e_live_deposit_reaches_own_sockets_only);
     ADD(test_e2e_live_transfer_reaches_both_sides);
     ADD(test_e2e_live_through_another_gateway);

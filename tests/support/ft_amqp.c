@@ -169,10 +169,16 @@ int ft_amqp_delete_queue(struct ft_amqp *a, const char *queue)
     return rpc_ok(a, "queue.delete");
 }
 
+/* NULL when the queue does not exist (quietly: the broker closed the channel, and later calls
+ * on this connection fail) or on any other error (said on stderr). */
 static amqp_queue_declare_ok_t *passive_declare(struct ft_amqp *a, const char *queue)
 {
     amqp_queue_declare_ok_t *ok =
         amqp_queue_declare(a->conn, CH, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+    amqp_rpc_reply_t r = amqp_get_rpc_reply(a->conn);
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+        ((amqp_channel_close_t *)r.reply.decoded)->reply_code == AMQP_NOT_FOUND)
+        return NULL;
     return rpc_ok(a, "passive declare") ? NULL : ok;
 }
 

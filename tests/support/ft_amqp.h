@@ -31,7 +31,8 @@ int ft_amqp_declare_rpc(struct ft_amqp *a, const char *worker);
 /* Deletes a queue (test cleanup). */
 int ft_amqp_delete_queue(struct ft_amqp *a, const char *queue);
 
-/* Messages in a queue right now (passive declare), or -1. */
+/* Messages in a queue right now (passive declare), or -1 (also, without a message, when the
+ * queue does not exist: the connection's channel is then closed). */
 long ft_amqp_queue_depth(struct ft_amqp *a, const char *queue);
 
 /* Consumers of a queue right now (passive declare), or -1. */
