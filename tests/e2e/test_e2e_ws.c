@@ -688,6 +688,7 @@ static void test_e2e_ws_no_origins_configured(void)
         struct ft_ws *ws = open_ws(&g, origins[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(ws);
         expect_close(ws, 1008, "origin not allowed", WS_WAIT);
+        ft_ws_close(ws, 1000);
     }
     char tok[PROTO_TOKEN_MAX];
     mint(&keys, NULL, 0, 900, tok, sizeof tok, NULL);
