@@ -188,6 +188,14 @@ long ft_amqp_queue_depth(struct ft_amqp *a, const char *queue)
     return ok ? (long)ok->message_count : -1;
 }
 
+int ft_amqp_purge_queue(struct ft_amqp *a, const char *queue)
+{
+    if (!passive_declare(a, queue))
+        return -1;
+    amqp_queue_purge(a->conn, CH, amqp_cstring_bytes(queue));
+    return rpc_ok(a, "queue.purge");
+}
+
 long ft_amqp_queue_consumers(struct ft_amqp *a, const char *queue)
 {
     amqp_queue_declare_ok_t *ok = passive_declare(a, queue);

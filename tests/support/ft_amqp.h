@@ -35,6 +35,10 @@ int ft_amqp_delete_queue(struct ft_amqp *a, const char *queue);
  * queue does not exist: the connection's channel is then closed). */
 long ft_amqp_queue_depth(struct ft_amqp *a, const char *queue);
 
+/* Drops every ready message of a queue that exists (test cleanup). 0, or -1 when it does not
+ * exist (quietly, as ft_amqp_queue_depth) or the purge failed. */
+int ft_amqp_purge_queue(struct ft_amqp *a, const char *queue);
+
 /* Consumers of a queue right now (passive declare), or -1. */
 long ft_amqp_queue_consumers(struct ft_amqp *a, const char *queue);
 
