@@ -18,6 +18,7 @@
 
 #include "kv.h"
 
+#include "proto/envelope.h"
 #include "proto/json.h"
 #include "proto/kvkeys.h"
 #include "proto/log.h"
@@ -60,13 +61,6 @@ struct gw_bridge {
     atomic_uint_fast64_t live_dropped;
     atomic_int store_state; /* enum gw_store_state */
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct gw_job *gw_job_new(size_t len)
 {
@@ -892,7 +886,7 @@ static void *bridge_main(void *arg)
     int64_t next_attempt = 0, next_check = 0, next_store_probe = 0;
     int backoff = BACKOFF_MIN_MS;
     while (!atomic_load(&b->stop)) {
-        int64_t now = mono_ms();
+        int64_t now = proto_mono_ms();
         /* /readyz and /api/status report the session store even when no request asks it. */
         if (now >= next_store_probe) {
             deny_lookup(b, NULL, 0, NULL);
@@ -901,9 +895,9 @@ static void *bridge_main(void *arg)
         if (!b->conn && now >= next_attempt) {
             if (connect_broker(b) == 0) {
                 backoff = BACKOFF_MIN_MS;
-                next_check = mono_ms() + CHECK_EVERY_MS;
+                next_check = proto_mono_ms() + CHECK_EVERY_MS;
             } else {
-                next_attempt = mono_ms() + backoff;
+                next_attempt = proto_mono_ms() + backoff;
                 backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
             }
         }
@@ -930,10 +924,10 @@ static void *bridge_main(void *arg)
         }
         if (b->conn)
             read_available(b);
-        if (b->conn && mono_ms() >= next_check) {
+        if (b->conn && proto_mono_ms() >= next_check) {
             if (check_consumers(b) < -1)
                 broker_lost(b, "queue check failed");
-            next_check = mono_ms() + CHECK_EVERY_MS;
+            next_check = proto_mono_ms() + CHECK_EVERY_MS;
             if (b->conn)
                 read_available(b); /* deliveries queued during the checks */
         }
@@ -941,14 +935,14 @@ static void *bridge_main(void *arg)
 
         int timeout;
         if (b->conn) {
-            timeout = (int)(next_check - mono_ms());
+            timeout = (int)(next_check - proto_mono_ms());
             if (amqp_frames_enqueued(b->conn) || amqp_data_in_buffer(b->conn))
                 timeout = 0;
         } else {
-            timeout = (int)(next_attempt - mono_ms());
+            timeout = (int)(next_attempt - proto_mono_ms());
         }
-        if (timeout > (int)(next_store_probe - mono_ms()))
-            timeout = (int)(next_store_probe - mono_ms());
+        if (timeout > (int)(next_store_probe - proto_mono_ms()))
+            timeout = (int)(next_store_probe - proto_mono_ms());
         if (timeout < 0)
             timeout = 0;
         struct pollfd pfd[2] = {{b->efd, POLLIN, 0}, {-1, POLLIN, 0}};

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "ws.h"
 
+#include "proto/envelope.h"
 #include "proto/log.h"
 #include "proto/uuid.h"
 
@@ -58,13 +59,6 @@ static struct {
 
 #define LOG_PER_SECOND 10
 #define DRAIN_READS    16 /* reads of 4 KB per wake-up while draining */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int gw_edge_init(int max_fds, size_t head_max)
 {
@@ -128,7 +122,7 @@ void gw_edge_websocket(struct lws *wsi)
     if (c && (c->mode == E_WS || c->unmasked)) {
         c->wsi = wsi;
         if (!c->last_rx_ms)
-            c->last_rx_ms = mono_ms();
+            c->last_rx_ms = proto_mono_ms();
         if (c->unmasked) /* frames that came with the handshake */
             lws_callback_on_writable(wsi);
     }
@@ -170,7 +164,7 @@ void gw_edge_metrics(struct proto_buf *b)
 /* A client's mistake is not the server's: info, at most LOG_PER_SECOND lines a second. */
 static void log_refusal(const struct edge_conn *c, const char *req_id, const struct gw_head *h)
 {
-    int64_t sec = mono_ms() / 1000;
+    int64_t sec = proto_mono_ms() / 1000;
     if (sec != E.log_second) {
         E.log_second = sec;
         E.logged = 0;
@@ -331,7 +325,7 @@ static ssize_t ws_recv(struct edge_conn *c, int fd, char *buf, size_t len)
     ssize_t n = recvfrom(fd, buf, len, 0, NULL, NULL);
     if (n <= 0)
         return n;
-    c->last_rx_ms = mono_ms();
+    c->last_rx_ms = proto_mono_ms();
     size_t ok = ws_scan(c, (const unsigned char *)buf, (size_t)n);
     if (ok == (size_t)n)
         return n;
@@ -400,7 +394,7 @@ static ssize_t http_recv(struct edge_conn *c, int fd, char *buf, size_t len)
             size_t ok = ws_scan(c, (const unsigned char *)data + pos, k);
             memmove(data + out, data + pos, ok);
             out += ok;
-            c->last_rx_ms = mono_ms();
+            c->last_rx_ms = proto_mono_ms();
             if (ok < k) {
                 c->mode = E_DRAIN;
                 c->unmasked = 1;

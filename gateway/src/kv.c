@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "proto/envelope.h"
 #include "proto/buf.h"
 #include "proto/log.h"
 
@@ -27,13 +28,6 @@ struct gw_store {
     int64_t next_attempt_ms; /* monotonic; no connect before this */
     int backoff_ms;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* redis://[[user]:password@]host[:port][/db] (the same grammar as the worker runtime). */
 static int parse_url(const char *url, struct gw_store *st)
@@ -109,7 +103,7 @@ static void drop(struct gw_store *st, const char *why)
         redisFree(st->c);
     }
     st->c = NULL;
-    st->next_attempt_ms = mono_ms() + st->backoff_ms;
+    st->next_attempt_ms = proto_mono_ms() + st->backoff_ms;
     st->backoff_ms = st->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : st->backoff_ms * 2;
 }
 
@@ -136,7 +130,7 @@ static int setup_command(struct gw_store *st, const char *what, redisReply *r)
 
 static int store_connect(struct gw_store *st)
 {
-    if (mono_ms() < st->next_attempt_ms)
+    if (proto_mono_ms() < st->next_attempt_ms)
         return GW_KV_EDOWN;
     struct timeval tv = {0, CONNECT_TIMEOUT_MS * 1000};
     st->c = redisConnectWithTimeout(st->host, st->port, tv);

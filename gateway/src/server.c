@@ -24,6 +24,7 @@
 #include "static.h"
 #include "ws.h"
 
+#include "proto/envelope.h"
 #include "proto/json.h"
 #include "proto/log.h"
 #include "proto/status.h"
@@ -71,13 +72,6 @@ struct gw_server {
     msgpack_sbuffer env;
     struct gw_metrics m;
 };
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- connection registry (lws thread) ---- */
 
@@ -150,7 +144,7 @@ static void finish_log(struct gw_server *s, struct gw_conn *c)
     int cls = c->status / 100;
     if (cls >= 1 && cls <= 5)
         s->m.by_class[cls]++;
-    double ms = (double)(mono_us() - c->t0_us) / 1000.0;
+    double ms = (double)(proto_mono_us() - c->t0_us) / 1000.0;
     PROTO_INFO(c->req_id, "request", "method=%s path=%s status=%d ms=%.2f",
                gw_method_name(c->method), proto_log_str(c->path), c->status, ms);
 }
@@ -233,7 +227,8 @@ static void fail_pending(struct gw_server *s, struct gw_pending *p, int status, 
     if (!c)
         return;
     if (p->slot >= 0) {
-        slot_done(s, wsi, c, p->slot, status, (double)(mono_us() - p->start_us) / 1000.0, NULL);
+        slot_done(s, wsi, c, p->slot, status, (double)(proto_mono_us() - p->start_us) / 1000.0,
+                  NULL);
     } else if (status == 503) {
         respond_unavailable(s, wsi, c, code, detail);
     } else {
@@ -245,7 +240,7 @@ static void deliver(struct gw_server *s, struct gw_pending *p, struct gw_result 
 {
     struct lws *wsi;
     struct gw_conn *c = pending_conn(s, p, &wsi);
-    double ms = (double)(mono_us() - p->start_us) / 1000.0;
+    double ms = (double)(proto_mono_us() - p->start_us) / 1000.0;
     if (!r->local) { /* a denylist answer from the bridge never went through the broker */
         s->m.rpc_seconds_sum += ms / 1000.0;
         s->m.rpc_count++;
@@ -315,7 +310,7 @@ static void drain_more_cb(lws_sorted_usec_list_t *sul)
 static void sweep_cb(lws_sorted_usec_list_t *sul)
 {
     struct gw_server *s = lws_container_of(sul, struct gw_server, sweep);
-    int64_t now = mono_us();
+    int64_t now = proto_mono_us();
     struct gw_pending *p;
     while ((p = gw_pending_take_expired(s->pending, now))) {
         s->m.rpc_timeouts++;
@@ -401,7 +396,7 @@ static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const 
     p->conn_seq = c->seq;
     p->slot = slot;
     p->seq = j->seq;
-    p->start_us = mono_us();
+    p->start_us = proto_mono_us();
     p->deadline_us = p->start_us + (int64_t)s->cfg->rpc_timeout_ms * 1000;
     gw_bridge_submit(s->bridge, j);
     return 0;
@@ -774,7 +769,7 @@ static int on_http(struct gw_server *s, struct lws *wsi, struct gw_conn *c, cons
     if (!c->id)
         conn_register(s, wsi, c);
     c->seq++;
-    c->t0_us = mono_us();
+    c->t0_us = proto_mono_us();
     gw_http_reset(c);
     set_state(s, c, GW_CONN_RESPOND); /* until a handler says otherwise */
 
@@ -1050,7 +1045,7 @@ static void lws_log_emit(int level, const char *line)
     static int64_t second;
     static int lines;
     static uint64_t dropped;
-    int64_t now = mono_us() / 1000000;
+    int64_t now = proto_mono_us() / 1000000;
     if (now != second) {
         second = now;
         lines = 0;
@@ -1184,9 +1179,10 @@ int gw_server_run(struct gw_server *s)
                gw_pending_count(s->pending), s->active, gw_ws_count(s->hub));
     gw_edge_set_draining(1);
     gw_ws_shutdown(s->hub);
-    int64_t now = mono_us(), end = now + ((int64_t)s->cfg->rpc_timeout_ms + 1000) * 1000;
+    int64_t now = proto_mono_us(), end = now + ((int64_t)s->cfg->rpc_timeout_ms + 1000) * 1000;
     int64_t ws_end = now + 2000 * 1000; /* close handshakes get 2 s */
-    while ((s->active > 0 && mono_us() < end) || (gw_ws_count(s->hub) > 0 && mono_us() < ws_end))
+    while ((s->active > 0 && proto_mono_us() < end) ||
+           (gw_ws_count(s->hub) > 0 && proto_mono_us() < ws_end))
         ev_run(s->loop, EVRUN_ONCE);
     return 0;
 }

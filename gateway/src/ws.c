@@ -10,6 +10,7 @@
 
 #include "edge.h"
 
+#include "proto/envelope.h"
 #include "proto/json.h"
 #include "proto/log.h"
 #include "proto/msg.h"
@@ -105,13 +106,6 @@ struct gw_ws_hub {
     uint64_t closed[W_COUNT];
     int64_t last_tick_ms;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t wall_us(void)
 {
@@ -406,7 +400,7 @@ void gw_ws_established(struct gw_ws_hub *h, struct lws *wsi, struct gw_ws *ws)
 {
     ws->wsi = wsi;
     ws->state = WS_NEW;
-    ws->opened_ms = mono_ms();
+    ws->opened_ms = proto_mono_ms();
     reg_add(h, ws);
     h->open++;
 
@@ -494,7 +488,7 @@ void gw_ws_receive(struct gw_ws_hub *h, struct gw_ws *ws, const void *in, size_t
     struct lws *wsi = ws->wsi;
     if (ws->state == WS_CLOSING)
         return;
-    ws->last_rx_ms = mono_ms();
+    ws->last_rx_ms = proto_mono_ms();
     ws->ping_out = 0;
     if (!ws->in_msg) {
         ws->in_msg = 1;
@@ -589,7 +583,7 @@ int gw_ws_protocol_error(struct gw_ws_hub *h, struct gw_ws *ws, const char *reas
 
 void gw_ws_pong(struct gw_ws *ws)
 {
-    ws->last_rx_ms = mono_ms();
+    ws->last_rx_ms = proto_mono_ms();
     ws->ping_out = 0;
 }
 
@@ -601,7 +595,7 @@ void gw_ws_pong(struct gw_ws *ws)
  */
 void gw_ws_tick(struct gw_ws_hub *h)
 {
-    int64_t now = mono_ms();
+    int64_t now = proto_mono_ms();
     if (now - h->last_tick_ms < TICK_MS)
         return;
     h->last_tick_ms = now;
@@ -649,7 +643,7 @@ void gw_ws_closed(struct gw_ws_hub *h, struct gw_ws *ws)
 {
     if (!ws->id)
         return;
-    double secs = (double)(mono_ms() - ws->opened_ms) / 1000.0;
+    double secs = (double)(proto_mono_ms() - ws->opened_ms) / 1000.0;
     const char *user = ws->user ? ws->user->id : "-";
     if (ws->state == WS_CLOSING) {
         PROTO_INFO(NULL, "ws closed",

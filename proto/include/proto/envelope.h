@@ -100,4 +100,9 @@ int proto_event_decode(const char *buf, size_t len, msgpack_unpacked *up, struct
 /* Current time in unix milliseconds (CLOCK_REALTIME). */
 int64_t proto_now_ms(void);
 
+/* Monotonic time (CLOCK_MONOTONIC) in milliseconds / microseconds: for durations and deadlines
+ * within one process. */
+int64_t proto_mono_ms(void);
+int64_t proto_mono_us(void);
+
 #endif
