@@ -51,10 +51,8 @@ static struct {
     pthread_t thread;
     int on, draining;
     size_t head_max;
-    uint64_t refused[600]; /* by status */
-    int64_t log_second;    /* refusals logged this second, the rest counted */
-    int logged;
-    uint64_t unlogged;
+    uint64_t refused[600];              /* by status */
+    struct proto_log_budget log_budget; /* refusals logged per second */
 } E;
 
 #define LOG_PER_SECOND 10
@@ -164,20 +162,11 @@ void gw_edge_metrics(struct proto_buf *b)
 /* A client's mistake is not the server's: info, at most LOG_PER_SECOND lines a second. */
 static void log_refusal(const struct edge_conn *c, const char *req_id, const struct gw_head *h)
 {
-    int64_t sec = proto_mono_ms() / 1000;
-    if (sec != E.log_second) {
-        E.log_second = sec;
-        E.logged = 0;
-    }
-    if (E.logged >= LOG_PER_SECOND) {
-        E.unlogged++;
+    uint64_t unlogged;
+    if (!proto_log_budget_take(&E.log_budget, LOG_PER_SECOND, &unlogged))
         return;
-    }
-    E.logged++;
     PROTO_INFO(req_id, "request refused", "peer=%s method=%s status=%d code=%s unlogged=%" PRIu64,
-               c->peer[0] ? c->peer : "-", proto_log_str(h->method), h->status, h->code,
-               E.unlogged);
-    E.unlogged = 0;
+               c->peer[0] ? c->peer : "-", proto_log_str(h->method), h->status, h->code, unlogged);
 }
 
 /* Answers a refused head, ends our side and drains theirs (edge.h: lingering close). */

@@ -1042,18 +1042,10 @@ static void lws_log_emit(int level, const char *line)
 {
     static const char *const by_client[] = {"Ran out of header data space", "More hdr frags",
                                             "b63 of length must be zero", "lws_parse failed"};
-    static int64_t second;
-    static int lines;
-    static uint64_t dropped;
-    int64_t now = proto_mono_us() / 1000000;
-    if (now != second) {
-        second = now;
-        lines = 0;
-    }
-    if (++lines > 20) {
-        dropped++;
+    static struct proto_log_budget budget;
+    uint64_t dropped;
+    if (!proto_log_budget_take(&budget, 20, &dropped))
         return;
-    }
     char text[512];
     snprintf(text, sizeof text, "%s", line);
     size_t n = strlen(text);
@@ -1064,7 +1056,6 @@ static void lws_log_emit(int level, const char *line)
         if (strstr(text, by_client[i]))
             lv = PROTO_LOG_INFO;
     proto_log(lv, NULL, "lws", "detail=%s dropped=%" PRIu64, proto_log_str(text), dropped);
-    dropped = 0;
 }
 
 static void wake_lws(void *arg)

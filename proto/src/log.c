@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/envelope.h"
 #include "proto/status.h"
 
 /* Longest line we emit; longer ones are cut and end in "...". */
@@ -220,4 +221,26 @@ void proto_log(enum proto_log_level level, const char *req_id, const char *msg, 
         p += w;
         o -= (size_t)w;
     }
+}
+
+int proto_log_budget_take(struct proto_log_budget *b, int per_second, uint64_t *dropped)
+{
+    return proto_log_budget_take_at(b, per_second, proto_mono_ms() / 1000, dropped);
+}
+
+int proto_log_budget_take_at(struct proto_log_budget *b, int per_second, int64_t now,
+                             uint64_t *dropped)
+{
+    if (now != b->second) {
+        b->second = now;
+        b->used = 0;
+    }
+    if (b->used >= per_second) {
+        b->dropped++;
+        return 0;
+    }
+    b->used++;
+    *dropped = b->dropped;
+    b->dropped = 0;
+    return 1;
 }

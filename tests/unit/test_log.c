@@ -244,6 +244,23 @@ static void test_log_threads_do_not_interleave(void)
     free(out);
 }
 
+/* The per-second budget: lines beyond it are counted and reported by the next one written. */
+static void test_log_budget(void)
+{
+    struct proto_log_budget b = {0};
+    uint64_t dropped = 99;
+    CU_ASSERT_EQUAL(proto_log_budget_take_at(&b, 2, 1, &dropped), 1);
+    CU_ASSERT_EQUAL(dropped, 0);
+    CU_ASSERT_EQUAL(proto_log_budget_take_at(&b, 2, 1, &dropped), 1);
+    CU_ASSERT_EQUAL(proto_log_budget_take_at(&b, 2, 1, &dropped), 0);
+    CU_ASSERT_EQUAL(proto_log_budget_take_at(&b, 2, 1, &dropped), 0);
+    CU_ASSERT_EQUAL(proto_log_budget_take_at(&b, 2, 2, &dropped), 1); /* the next second */
+    CU_ASSERT_EQUAL(dropped, 2);
+    CU_ASSERT_EQUAL(proto_log_budget_take_at(&b, 2, 2, &dropped), 1);
+    CU_ASSERT_EQUAL(dropped, 0);
+    CU_ASSERT_EQUAL(proto_log_budget_take(&b, 2, &dropped), 1); /* the clock (seconds since boot, never 2 here) */
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -257,5 +274,6 @@ int main(void)
     CU_ADD_TEST(s, test_log_level_parse);
     CU_ADD_TEST(s, test_log_str_slots);
     CU_ADD_TEST(s, test_log_threads_do_not_interleave);
+    CU_ADD_TEST(s, test_log_budget);
     return ft_cunit_run();
 }

@@ -11,6 +11,8 @@
 #ifndef PROTO_LOG_H
 #define PROTO_LOG_H
 
+#include <stdint.h>
+
 #include <stddef.h> /* NULL, for kv_fmt in the PROTO_* macros */
 
 enum proto_log_level {
@@ -40,6 +42,22 @@ void proto_log(enum proto_log_level level, const char *req_id, const char *msg, 
  * this thread. For use as a %s argument to proto_log.
  */
 const char *proto_log_str(const char *s);
+
+/*
+ * A budget of log lines per second, for lines an outsider can cause at will (a client's
+ * malformed requests). proto_log_budget_take returns 1 when a line may be written now, with
+ * *dropped set to the lines refused since the last one written (say it in that line), or 0
+ * when the second's budget is spent (the line is counted). Zero-initialise; not thread-safe.
+ */
+struct proto_log_budget {
+    int64_t second;
+    int used;
+    uint64_t dropped;
+};
+int proto_log_budget_take(struct proto_log_budget *b, int per_second, uint64_t *dropped);
+/* The same at monotonic second `now` (tests). */
+int proto_log_budget_take_at(struct proto_log_budget *b, int per_second, int64_t now,
+                             uint64_t *dropped);
 
 /* Convenience wrappers; pass NULL as the third argument when there are no extra pairs:
  * PROTO_INFO(req, "started", NULL). */
