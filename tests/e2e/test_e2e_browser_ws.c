@@ -111,17 +111,6 @@ static int suite_clean(void)
     return 0;
 }
 
-struct child {
-    pid_t pid;
-    int status;
-};
-
-static int child_done(void *arg)
-{
-    struct child *c = arg;
-    return ft_exited(c->pid, &c->status);
-}
-
 /* Runs ws_idle.mjs for `token` and returns its JSON report (NULL when there is none). */
 static json_t *run_browser(const char *token, const char *result_path)
 {
@@ -135,19 +124,20 @@ static json_t *run_browser(const char *token, const char *result_path)
     char *env[] = {url, tok, idle, frame, res, NULL};
     char *argv[] = {node_bin, script, NULL};
     unlink(result_path);
-    struct child c = {ft_spawn(node_bin, argv, env, log), -1};
-    CU_ASSERT_FATAL(c.pid > 0);
-    if (!ft_wait_until(child_done, &c, BROWSER_S * 1000)) {
+    pid_t pid = ft_spawn(node_bin, argv, env, log);
+    int status = -1;
+    CU_ASSERT_FATAL(pid > 0);
+    if (!ft_wait_exit(pid, BROWSER_S * 1000, &status)) {
         /* playwright-core closes its browser on SIGTERM */
         fprintf(stderr, "\n  the browser script ran over %d s (see %s)\n", BROWSER_S, log);
-        ft_stop(c.pid, SIGTERM, 10000);
+        ft_stop(pid, SIGTERM, 10000);
         return NULL;
     }
     json_error_t err;
     json_t *j = json_load_file(result_path, 0, &err);
     if (!j)
-        fprintf(stderr, "\n  no report from the browser script (exit status %d; see %s)\n",
-                c.status, log);
+        fprintf(stderr, "\n  no report from the browser script (exit status %d; see %s)\n", status,
+                log);
     return j;
 }
 

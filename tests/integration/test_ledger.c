@@ -1075,17 +1075,6 @@ static void test_ledger_default_account_opened_once_concurrently(void)
     served_by_both("req-defacct-", N);
 }
 
-struct exit_wait {
-    pid_t pid;
-    int status;
-};
-
-static int has_exited(void *arg)
-{
-    struct exit_wait *w = arg;
-    return ft_exited(w->pid, &w->status);
-}
-
 /* A worker killed after its posting committed and before its reply and ack (the fault hook of
  * test builds, WK_FAULT_EXIT_AFTER): the broker redelivers the request to the next worker,
  * which answers the stored reply - one posting, and the client gets its 201. */
@@ -1096,19 +1085,20 @@ static void test_ledger_killed_between_commit_and_ack_replays(void)
             ft_stop(workers[i], SIGTERM, 10000);
             workers[i] = 0;
         }
-    struct exit_wait w = {spawn_worker("WK_FAULT_EXIT_AFTER=txn.create"), -1};
-    CU_ASSERT_FATAL(w.pid > 0);
+    pid_t faulty = spawn_worker("WK_FAULT_EXIT_AFTER=txn.create");
+    int status = -1;
+    CU_ASSERT_FATAL(faulty > 0);
     CU_ASSERT_FATAL(wt_consumers(a, WORKER, 1, TIMEOUT_MS)); /* (a ping would be answered) */
     char u[PROTO_UUID_LEN + 1], id[64], v[256];
     fresh_user(u);
     struct ft_call c = {.user = u, .body_json = "{\"type\":\"deposit\",\"amount\":\"6.00\"}"};
     ft_rand_name(id, sizeof id, "req-fault-");
     CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, id, "txn.create", &c, TIMEOUT_MS), 0);
-    int exited = ft_wait_until(has_exited, &w, TIMEOUT_MS);
+    int exited = ft_wait_exit(faulty, TIMEOUT_MS, &status);
     if (!exited)
-        ft_stop(w.pid, SIGKILL, 5000); /* never leave it consuming */
+        ft_stop(faulty, SIGKILL, 5000); /* never leave it consuming */
     CU_ASSERT_FATAL(exited);
-    CU_ASSERT(WIFEXITED(w.status) && WEXITSTATUS(w.status) == 86);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 86);
     /* committed, never answered */
     sql1(v, sizeof v, "SELECT count(*) FROM ledger.transfers WHERE initiator = $1", u, NULL);
     CU_ASSERT_STRING_EQUAL(v, "1");

@@ -617,17 +617,6 @@ static void test_twin_concurrent_duplicates_save_once(void)
     ft_stop(second, SIGTERM, 10000);
 }
 
-struct exit_wait {
-    pid_t pid;
-    int status;
-};
-
-static int has_exited(void *arg)
-{
-    struct exit_wait *w = arg;
-    return ft_exited(w->pid, &w->status);
-}
-
 /* A twin worker that dies right after saving a simulation, before its reply and ack (the
  * fault hook of test builds, WK_FAULT_EXIT_AFTER): the row and its event are there together
  * (one statement saves both, twin/common.c, so there is no half to leave), and the
@@ -636,8 +625,9 @@ static void test_twin_crash_after_save_replays_whole(void)
 {
     ft_stop(twin_worker, SIGTERM, 10000);
     twin_worker = 0;
-    struct exit_wait w = {spawn("twin", "WK_FAULT_EXIT_AFTER=twin.simulate"), -1};
-    CU_ASSERT_FATAL(w.pid > 0);
+    pid_t faulty = spawn("twin", "WK_FAULT_EXIT_AFTER=twin.simulate");
+    int status = -1;
+    CU_ASSERT_FATAL(faulty > 0);
     char u[ID_BUF], id[64], key[64];
     fresh_user(u, "100", NULL);
     ft_rand_name(key, sizeof key, "crash-");
@@ -649,10 +639,10 @@ static void test_twin_crash_after_save_replays_whole(void)
     CU_ASSERT(consuming);
     if (consuming)
         CU_ASSERT_EQUAL(ft_amqp_request_ex(a, "twin", id, "twin.simulate", &c, TIMEOUT_MS), 0);
-    int exited = consuming && ft_wait_until(has_exited, &w, TIMEOUT_MS);
-    CU_ASSERT(exited && WIFEXITED(w.status) && WEXITSTATUS(w.status) == 86);
+    int exited = consuming && ft_wait_exit(faulty, TIMEOUT_MS, &status);
+    CU_ASSERT(exited && WIFEXITED(status) && WEXITSTATUS(status) == 86);
     if (!exited)
-        ft_stop(w.pid, SIGKILL, 5000); /* never leave it consuming */
+        ft_stop(faulty, SIGKILL, 5000); /* never leave it consuming */
     CU_ASSERT_EQUAL(sims_of(u), 1);
     CU_ASSERT_EQUAL(events_of(u), 1);
     CU_ASSERT_EQUAL(ft_amqp_count_replies(a, id, 200), 0);

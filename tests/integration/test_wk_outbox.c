@@ -285,17 +285,6 @@ static void test_wk_inbox_duplicate_event_has_one_effect(void)
     CU_ASSERT_EQUAL(sql_long(sql), 2);
 }
 
-struct child {
-    pid_t pid;
-    int status;
-};
-
-static int exited(void *arg)
-{
-    struct child *c = arg;
-    return ft_exited(c->pid, &c->status);
-}
-
 /* Every other setting as itest_spawn gives it: only the retention is wrong. */
 static int exit_code_with(const char *bad)
 {
@@ -303,14 +292,15 @@ static int exit_code_with(const char *bad)
     snprintf(db, sizeof db, "DATABASE_URL=%s", ft_env("PG_URL", ""));
     char *env[] = {"ITEST_NAME=itest_badconfig", db, (char *)bad, NULL};
     char *argv[] = {"fintwin-testworker", NULL};
-    struct child c = {ft_spawn(ft_bin("fintwin-testworker"), argv, env, t.log), -1};
-    if (c.pid <= 0)
+    pid_t pid = ft_spawn(ft_bin("fintwin-testworker"), argv, env, t.log);
+    int status = -1;
+    if (pid <= 0)
         return -1;
-    if (!ft_wait_until(exited, &c, 10000)) {
-        ft_stop(c.pid, SIGKILL, 5000);
+    if (!ft_wait_exit(pid, 10000, &status)) {
+        ft_stop(pid, SIGKILL, 5000);
         return -1;
     }
-    return WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static void test_wk_retention_out_of_range_exits_78(void)

@@ -24,17 +24,6 @@ static int has_lines(void *arg)
     return itest_count_lines(l->path) >= l->want;
 }
 
-struct child {
-    pid_t pid;
-    int status;
-};
-
-static int exited(void *arg)
-{
-    struct child *c = arg;
-    return ft_exited(c->pid, &c->status);
-}
-
 static void test_wk_sigterm_finishes_message_and_exits_0(void)
 {
     struct itest t;
@@ -62,11 +51,11 @@ static void test_wk_sigterm_finishes_message_and_exits_0(void)
     CU_ASSERT_EQUAL(r.status, 200);
     ft_reply_free(&r);
 
-    struct child c = {pid, -1};
-    CU_ASSERT_FATAL(ft_wait_until(exited, &c, 15000));
+    int status = -1;
+    CU_ASSERT_FATAL(ft_wait_exit(pid, 15000, &status));
     itest_forget(&t, pid);
-    CU_ASSERT(WIFEXITED(c.status));
-    CU_ASSERT_EQUAL(WEXITSTATUS(c.status), 0);
+    CU_ASSERT(WIFEXITED(status));
+    CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
     /* The stopping worker must not have answered the later request... */
     CU_ASSERT_EQUAL(ft_amqp_count_replies(t.a, id2, 200), 0);
     /* ...which waits in the queue for the next instance. */

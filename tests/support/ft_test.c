@@ -140,6 +140,23 @@ int ft_exited(pid_t pid, int *status)
     return r < 0 && errno == ECHILD;
 }
 
+struct exit_wait {
+    pid_t pid;
+    int *status;
+};
+
+static int has_exited(void *arg)
+{
+    struct exit_wait *w = arg;
+    return ft_exited(w->pid, w->status);
+}
+
+int ft_wait_exit(pid_t pid, int timeout_ms, int *status)
+{
+    struct exit_wait w = {pid, status};
+    return ft_wait_until(has_exited, &w, timeout_ms);
+}
+
 int ft_stop(pid_t pid, int sig, int timeout_ms)
 {
     int st = -1;

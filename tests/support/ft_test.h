@@ -64,6 +64,10 @@ int ft_stop(pid_t pid, int sig, int timeout_ms);
 /* 1 if the child `pid` has exited (reaping it and storing the status when not NULL). */
 int ft_exited(pid_t pid, int *status);
 
+/* Waits up to timeout_ms for the child `pid` to exit (reaping it, the status in *status when
+ * not NULL). 1 when it exited, 0 when it still runs (the caller decides what to do with it). */
+int ft_wait_exit(pid_t pid, int timeout_ms, int *status);
+
 struct ft_http_resp {
     long status; /* 0 when the request failed at transport level */
     char *body;  /* NUL-terminated, malloc'ed; may be empty */
