@@ -778,12 +778,7 @@ static void two_workers(void)
  * with prefix (else the test proved nothing about two workers). */
 static void served_by_both(const char *prefix, int total)
 {
-    int served[2];
-    CU_ASSERT_EQUAL(wt_served_by_wait(log_path, prefix, workers, 2, served, total, TIMEOUT_MS),
-                    total);
-    if (served[0] == 0 || served[1] == 0)
-        fprintf(stderr, "\n  %s: worker 1 served %d, worker 2 %d\n", prefix, served[0], served[1]);
-    CU_ASSERT(served[0] > 0 && served[1] > 0);
+    wt_assert_served_by_both(log_path, prefix, workers, total, TIMEOUT_MS);
 }
 
 static void test_ledger_concurrent_duplicates_one_effect(void)

@@ -129,12 +129,16 @@ static int served_all(void *arg)
     return w->sum >= w->total;
 }
 
-int wt_served_by_wait(const char *path, const char *prefix, const pid_t *pids, int n, int *counts,
-                      int total, int timeout_ms)
+void wt_assert_served_by_both(const char *path, const char *prefix, const pid_t pids[2], int total,
+                              int timeout_ms)
 {
-    struct served_wait w = {path, prefix, pids, n, counts, total, 0};
+    int served[2];
+    struct served_wait w = {path, prefix, pids, 2, served, total, 0};
     ft_wait_until(served_all, &w, timeout_ms);
-    return w.sum;
+    CU_ASSERT_EQUAL(w.sum, total);
+    if (served[0] == 0 || served[1] == 0)
+        fprintf(stderr, "\n  %s: worker 1 served %d, worker 2 %d\n", prefix, served[0], served[1]);
+    CU_ASSERT(served[0] > 0 && served[1] > 0);
 }
 
 int wt_log_count(const char *path, const char *needle)

@@ -66,10 +66,11 @@ int wt_consumers(struct ft_amqp *a, const char *kind, int want, int timeout_ms);
  * which workers served a concurrency test. */
 int wt_served_by(const char *path, const char *prefix, const pid_t *pids, int n, int *counts);
 
-/* wt_served_by, waiting up to timeout_ms until `total` lines are there (a worker logs "rpc
- * done" just after its reply, so the last lines may lag the replies). Returns the sum. */
-int wt_served_by_wait(const char *path, const char *prefix, const pid_t *pids, int n, int *counts,
-                      int total, int timeout_ms);
+/* CUnit-asserts that the two workers pids[0..1] together logged `total` "rpc done" lines for
+ * requests starting with `prefix`, each some of them: a concurrency test's proof that both
+ * took part. Waits up to timeout_ms for the lines (a worker logs just after its reply). */
+void wt_assert_served_by_both(const char *path, const char *prefix, const pid_t pids[2], int total,
+                              int timeout_ms);
 
 /* Lines of the log at `path` that contain `needle`. */
 int wt_log_count(const char *path, const char *needle);
