@@ -47,6 +47,21 @@ long e2e_get_status(const struct e2e *e, const char *path)
     return st;
 }
 
+double e2e_metric(const struct e2e *e, const char *name)
+{
+    struct ft_http_resp r;
+    double v = -1;
+    if (ft_http("GET", e2e_url(e, "/metrics"), NULL, NULL, 0, 3000, &r) == 0 && r.status == 200) {
+        char key[256];
+        snprintf(key, sizeof key, "\n%s ", name);
+        const char *p = strstr(r.body, key);
+        if (p)
+            v = strtod(p + strlen(key), NULL);
+    }
+    ft_http_resp_free(&r);
+    return v;
+}
+
 struct body_wait {
     const struct e2e *e;
     const char *path, *needle;

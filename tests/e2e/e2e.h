@@ -73,6 +73,9 @@ int e2e_status_worker_ok(const struct e2e *e, int kind, int want);
 /* Waits until /api/status says every worker is ok (and "ok":true). 1 or 0 on timeout. */
 int e2e_wait_all_ok(const struct e2e *e, int timeout_ms);
 
+/* The value of a /metrics sample ("name" or "name{labels}", exactly as printed), or -1. */
+double e2e_metric(const struct e2e *e, const char *name);
+
 /* Status of GET path (0 on transport failure), with a 3 s timeout. */
 long e2e_get_status(const struct e2e *e, const char *path);
 

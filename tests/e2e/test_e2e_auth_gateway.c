@@ -88,21 +88,6 @@ static void expect_401(const char *method, const char *path, const char *auth, c
 }
 
 /* The value of a /metrics sample line ("name value"), or -1. */
-static double metric(const struct e2e *e, const char *name)
-{
-    struct ft_http_resp r;
-    double v = -1;
-    if (ft_http("GET", e2e_url(e, "/metrics"), NULL, NULL, 0, 3000, &r) == 0 && r.status == 200) {
-        char key[128];
-        snprintf(key, sizeof key, "\n%s ", name);
-        const char *p = strstr(r.body, key);
-        if (p)
-            v = strtod(p + strlen(key), NULL);
-    }
-    ft_http_resp_free(&r);
-    return v;
-}
-
 static void b64url(const char *in, char *out)
 {
     size_t n = strlen(in);
@@ -156,8 +141,8 @@ static void test_e2e_auth_refuses_to_start_without_secret(void)
 
 static void test_e2e_auth_bad_tokens_cost_no_rpc(void)
 {
-    double rpcs = metric(&st, "fintwin_gateway_rpc_latency_seconds_count");
-    double refused = metric(&st, "fintwin_gateway_auth_refused_total");
+    double rpcs = e2e_metric(&st, "fintwin_gateway_rpc_latency_seconds_count");
+    double refused = e2e_metric(&st, "fintwin_gateway_auth_refused_total");
     CU_ASSERT_FATAL(rpcs >= 0 && refused >= 0);
 
     char tok[PROTO_TOKEN_MAX], auth[PROTO_TOKEN_MAX + 16];
@@ -207,10 +192,10 @@ static void test_e2e_auth_bad_tokens_cost_no_rpc(void)
     expect_401("POST", "/api/auth/logout", auth, NULL, "token_expired"), n++;
 
     /* Nothing reached the broker: no RPC was answered or timed out, none is in flight. */
-    CU_ASSERT_EQUAL(metric(&st, "fintwin_gateway_rpc_latency_seconds_count"), rpcs);
-    CU_ASSERT_EQUAL(metric(&st, "fintwin_gateway_rpc_timeouts_total"), 0);
-    CU_ASSERT_EQUAL(metric(&st, "fintwin_gateway_inflight"), 0);
-    CU_ASSERT_EQUAL(metric(&st, "fintwin_gateway_auth_refused_total"), refused + n);
+    CU_ASSERT_EQUAL(e2e_metric(&st, "fintwin_gateway_rpc_latency_seconds_count"), rpcs);
+    CU_ASSERT_EQUAL(e2e_metric(&st, "fintwin_gateway_rpc_timeouts_total"), 0);
+    CU_ASSERT_EQUAL(e2e_metric(&st, "fintwin_gateway_inflight"), 0);
+    CU_ASSERT_EQUAL(e2e_metric(&st, "fintwin_gateway_auth_refused_total"), refused + n);
 }
 
 static int auth_up(void *arg)
@@ -223,7 +208,7 @@ static void test_e2e_auth_valid_token_reaches_worker(void)
 {
     CU_ASSERT_EQUAL_FATAL(e2e_start_worker(&st, AUTH), 0);
     CU_ASSERT_FATAL(ft_wait_until(auth_up, NULL, 20000));
-    double rpcs = metric(&st, "fintwin_gateway_rpc_latency_seconds_count");
+    double rpcs = e2e_metric(&st, "fintwin_gateway_rpc_latency_seconds_count");
     char tok[PROTO_TOKEN_MAX], auth[PROTO_TOKEN_MAX + 16];
     mint(&keys, 0, tok, sizeof tok, NULL);
     snprintf(auth, sizeof auth, "Bearer %s", tok);
@@ -235,7 +220,7 @@ static void test_e2e_auth_valid_token_reaches_worker(void)
     CU_ASSERT(r.status != 401 || !strstr(r.body, "\"code\":\"invalid_token\""));
     CU_ASSERT_PTR_NULL(strstr(r.body, "\"code\":\"unauthenticated\""));
     CU_ASSERT_PTR_NULL(strstr(r.body, "\"code\":\"token_revoked\""));
-    CU_ASSERT_EQUAL(metric(&st, "fintwin_gateway_rpc_latency_seconds_count"), rpcs + 1);
+    CU_ASSERT_EQUAL(e2e_metric(&st, "fintwin_gateway_rpc_latency_seconds_count"), rpcs + 1);
     ft_http_resp_free(&r);
 
     /* This auth worker has no GOOGLE_CLIENT_ID: Google sign-in says so (503), whatever the
@@ -252,12 +237,12 @@ static void test_e2e_auth_revoked_token(void)
     struct proto_token_claims cl;
     mint(&keys, 0, tok, sizeof tok, &cl);
     CU_ASSERT_EQUAL_FATAL(e2e_deny_jti(cl.jti), 0);
-    double rpcs = metric(&st, "fintwin_gateway_rpc_latency_seconds_count");
+    double rpcs = e2e_metric(&st, "fintwin_gateway_rpc_latency_seconds_count");
     snprintf(auth, sizeof auth, "Bearer %s", tok);
     expect_401("GET", "/api/auth/me", auth, NULL, "token_revoked");
     expect_401("PUT", "/api/auth/profile", auth, "{\"account_name\":\"x\"}", "token_revoked");
     /* answered by the gateway from Redis: no RPC */
-    CU_ASSERT_EQUAL(metric(&st, "fintwin_gateway_rpc_latency_seconds_count"), rpcs);
+    CU_ASSERT_EQUAL(e2e_metric(&st, "fintwin_gateway_rpc_latency_seconds_count"), rpcs);
 }
 
 static void test_e2e_auth_redis_down_fails_closed(void)

@@ -591,14 +591,8 @@ static struct ft_ws *ready_ws(void)
 
 static void test_e2e_edge_ws_unmasked_frame_closes_1002(void)
 {
-    double before = -1;
-    struct ft_http_resp r;
-    if (ft_http("GET", e2e_url(&st, "/metrics"), NULL, NULL, 0, 3000, &r) == 0) {
-        const char *m =
-            strstr(r.body, "fintwin_gateway_ws_closed_total{reason=\"protocol_error\"} ");
-        before = m ? atof(strchr(m, '}') + 2) : -1;
-    }
-    ft_http_resp_free(&r);
+    static const char closed[] = "fintwin_gateway_ws_closed_total{reason=\"protocol_error\"}";
+    double before = e2e_metric(&st, closed);
     CU_ASSERT(before >= 0);
 
     /* After the auth message, and as the very first frame. */
@@ -621,12 +615,7 @@ static void test_e2e_edge_ws_unmasked_frame_closes_1002(void)
         CU_ASSERT_STRING_EQUAL(ft_ws_close_reason(ws), "client frames must be masked");
         ft_ws_close(ws, 1000);
     }
-    if (ft_http("GET", e2e_url(&st, "/metrics"), NULL, NULL, 0, 3000, &r) == 0) {
-        const char *m =
-            strstr(r.body, "fintwin_gateway_ws_closed_total{reason=\"protocol_error\"} ");
-        CU_ASSERT(m && atof(strchr(m, '}') + 2) == before + 2);
-    }
-    ft_http_resp_free(&r);
+    CU_ASSERT_EQUAL(e2e_metric(&st, closed), before + 2);
 }
 
 /* Reads one whole server frame from fd (unmasked, payload <= 125 for control frames) if one

@@ -55,21 +55,6 @@ static void mint(const struct proto_token_keys *k, const char *sub, int64_t age_
 }
 
 /* The value of a /metrics sample ("name value" or "name{labels} value"), or -1. */
-static double metric(const struct e2e *e, const char *name)
-{
-    struct ft_http_resp r;
-    double v = -1;
-    if (ft_http("GET", e2e_url(e, "/metrics"), NULL, NULL, 0, 3000, &r) == 0 && r.status == 200) {
-        char key[160];
-        snprintf(key, sizeof key, "\n%s ", name);
-        const char *p = strstr(r.body, key);
-        if (p)
-            v = strtod(p + strlen(key), NULL);
-    }
-    ft_http_resp_free(&r);
-    return v;
-}
-
 struct metric_wait {
     const struct e2e *e;
     const char *name;
@@ -79,7 +64,7 @@ struct metric_wait {
 static int metric_is(void *arg)
 {
     struct metric_wait *w = arg;
-    return metric(w->e, w->name) == w->want;
+    return e2e_metric(w->e, w->name) == w->want;
 }
 
 static int wait_metric(const struct e2e *e, const char *name, double want, int timeout_ms)
@@ -92,7 +77,7 @@ static double closed(const struct e2e *e, const char *reason)
 {
     char name[96];
     snprintf(name, sizeof name, "fintwin_gateway_ws_closed_total{reason=\"%s\"}", reason);
-    return metric(e, name);
+    return e2e_metric(e, name);
 }
 
 /* ---- sockets ---- */
@@ -365,7 +350,7 @@ static void test_e2e_ws_fanout_to_one_user_only(void)
     struct ft_ws *a1 = ready_ws(&g1, NULL, a);
     struct ft_ws *a2 = ready_ws(&g1, a, NULL);
     struct ft_ws *bs = ready_ws(&g1, NULL, b);
-    double sent = metric(&g1, "fintwin_gateway_ws_frames_sent_total");
+    double sent = e2e_metric(&g1, "fintwin_gateway_ws_frames_sent_total");
     char fa[256], fb[256];
     snprintf(fa, sizeof fa, "{\"type\":\"notification\",\"notification\":{\"user\":\"%s\"}}", a);
     snprintf(fb, sizeof fb, "{\"type\":\"balance\",\"user\":\"%s\"}", b);
@@ -386,7 +371,7 @@ static void test_e2e_ws_fanout_to_one_user_only(void)
     expect_msg(a1, ba);
     expect_msg(a2, ba);
     expect_msg(bs, bb);
-    CU_ASSERT_EQUAL(metric(&g1, "fintwin_gateway_ws_frames_sent_total"), sent + 6);
+    CU_ASSERT_EQUAL(e2e_metric(&g1, "fintwin_gateway_ws_frames_sent_total"), sent + 6);
     ft_ws_close(a1, 1000);
     ft_ws_close(a2, 1000);
     ft_ws_close(bs, 1000);
@@ -430,10 +415,10 @@ static void test_e2e_ws_binding_follows_sockets(void)
     /* "ready" means bound: a publish right now is routed (and reaches the socket). */
     CU_ASSERT_EQUAL(e2e_livepub_routed(a), 1);
     expect_msg(t1, "{\"type\":\"probe\"}");
-    CU_ASSERT_EQUAL(metric(&g1, "fintwin_gateway_ws_bound_users"), 1);
+    CU_ASSERT_EQUAL(e2e_metric(&g1, "fintwin_gateway_ws_bound_users"), 1);
     struct ft_ws *t2 = ready_ws(&g1, a, NULL); /* a second tab shares the binding */
-    CU_ASSERT_EQUAL(metric(&g1, "fintwin_gateway_ws_bound_users"), 1);
-    CU_ASSERT_EQUAL(metric(&g1, "fintwin_gateway_ws_authenticated"), 2);
+    CU_ASSERT_EQUAL(e2e_metric(&g1, "fintwin_gateway_ws_bound_users"), 1);
+    CU_ASSERT_EQUAL(e2e_metric(&g1, "fintwin_gateway_ws_authenticated"), 2);
     CU_ASSERT_EQUAL(e2e_livepub_routed(a), 1);
     expect_msg(t1, "{\"type\":\"probe\"}");
     expect_msg(t2, "{\"type\":\"probe\"}");
@@ -657,7 +642,7 @@ static void test_e2e_ws_bad_live_frames_dropped(void)
 {
     char u[PROTO_UUID_LEN + 1];
     struct ft_ws *ws = ready_ws(&g1, NULL, u);
-    double invalid = metric(&g1, "fintwin_gateway_ws_frames_dropped_total{reason=\"invalid\"}");
+    double invalid = e2e_metric(&g1, "fintwin_gateway_ws_frames_dropped_total{reason=\"invalid\"}");
     static char big[70 * 1024];
     memset(big, ' ', sizeof big);
     memcpy(big, "{\"type\":\"big\"}", 14);
