@@ -904,6 +904,8 @@ static int on_writeable(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
  * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: a WebSocket upgrade is allowed on GET /api/ws only
  * (and not while shutting down); any other path is answered 404 and hung up, so no
  * other URL of this vhost can become a socket. Returns 0 to let lws go on, -1 to hang up.
+ * The edge (edge.c) answers those refusals first, in JSON; this check stays for connections
+ * it does not cover (descriptors beyond its table), as does start_api's chunked-body 411.
  */
 static int confirm_upgrade(struct gw_server *s, struct lws *wsi, const char *up)
 {
