@@ -1,0 +1,62 @@
+// The app's one live socket per tab (LiveClient in live.ts), started while signed in. Frames
+// update the cached server state directly; after every ready the app re-reads what a frame
+// could have changed (catch-up), because frames sent while disconnected are never replayed.
+import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { LiveClient, liveUrl, type LiveFrame, type LiveState } from "./live";
+import { api } from "./api";
+import { loadSession, saveSession } from "./session";
+import { keys } from "./queries";
+import { useToast } from "../components/Toasts";
+import type { Account, Notification } from "./types";
+import type { Money } from "./money";
+
+const Ctx = createContext<LiveState>("idle");
+
+export function useLiveState(): LiveState {
+  return useContext(Ctx);
+}
+
+export function LiveProvider({ signedIn, children }: { signedIn: boolean; children: ReactNode }) {
+  const qc = useQueryClient();
+  const toast = useToast();
+  const [state, setState] = useState<LiveState>("idle");
+
+  useEffect(() => {
+    if (!signedIn) return;
+    const onFrame = (f: LiveFrame) => {
+      if (f.type === "notification") {
+        const n = f.notification as Notification | undefined;
+        if (n) toast(n.message, { kind: n.type === "risk" ? "risk" : n.type === "alert" ? "alert" : "info", title: n.title });
+        qc.invalidateQueries({ queryKey: keys.notifications });
+      } else if (f.type === "balance") {
+        const id = f.account_id as string;
+        const balance = f.balance as Money;
+        qc.setQueryData<Account[]>(keys.accounts, (old) => old?.map((a) => (a.id === id ? { ...a, balance: String(balance) } : a)));
+        qc.invalidateQueries({ queryKey: keys.txns });
+        qc.invalidateQueries({ queryKey: keys.accounts });
+      }
+    };
+    const client = new LiveClient({
+      url: liveUrl(),
+      open: (u) => new WebSocket(u) as unknown as ReturnType<ConstructorParameters<typeof LiveClient>[0]["open"]>,
+      token: () => loadSession()?.ft_token ?? null,
+      refresh: async () => (await api.refresh())?.ft_token ?? null,
+      setTimer: (fn, ms) => window.setTimeout(fn, ms),
+      clearTimer: (t) => window.clearTimeout(t as number),
+      random: Math.random,
+      onFrame,
+      onReady: () => {
+        qc.invalidateQueries({ queryKey: keys.notifications });
+        qc.invalidateQueries({ queryKey: keys.accounts });
+        qc.invalidateQueries({ queryKey: keys.txns });
+      },
+      onSignedOut: () => saveSession(null),
+      onState: (s) => setState(s),
+    });
+    client.start();
+    return () => client.stop();
+  }, [signedIn, qc, toast]);
+
+  return <Ctx.Provider value={signedIn ? state : "idle"}>{children}</Ctx.Provider>;
+}

@@ -1,0 +1,48 @@
+// Server state shared by several pages (TanStack Query). Query keys are listed here so the
+// live channel (live.tsx) knows what a frame makes stale.
+import { useQuery } from "@tanstack/react-query";
+import { api } from "./api";
+import type { Account, Notification, NotificationCount, Status, Txn } from "./types";
+
+export const keys = {
+  accounts: ["accounts"] as const,
+  txns: ["transactions"] as const,
+  notifications: ["notifications"] as const,
+  notifCount: ["notifications", "count"] as const,
+  simulations: ["simulations"] as const,
+  status: ["status"] as const,
+  me: ["me"] as const,
+};
+
+export function useAccounts() {
+  return useQuery({ queryKey: keys.accounts, queryFn: ({ signal }) => api.get<Account[]>("/api/accounts", { signal }) });
+}
+
+export function useNotifCount() {
+  return useQuery({
+    queryKey: keys.notifCount,
+    queryFn: ({ signal }) => api.get<NotificationCount>("/api/notifications/count", { signal }),
+  });
+}
+
+export function useRecentTxns(limit: number) {
+  return useQuery({
+    queryKey: [...keys.txns, "recent", limit],
+    queryFn: ({ signal }) => api.get<Txn[]>(`/api/transactions/?limit=${limit}`, { signal }),
+  });
+}
+
+export function useLatestNotifications(limit: number) {
+  return useQuery({
+    queryKey: [...keys.notifications, "latest", limit],
+    queryFn: ({ signal }) => api.get<Notification[]>(`/api/notifications/?limit=${limit}`, { signal }),
+  });
+}
+
+export function useStatus() {
+  return useQuery({
+    queryKey: keys.status,
+    queryFn: ({ signal }) => api.get<Status>("/api/status", { signal, public: true }),
+    staleTime: 15000,
+  });
+}

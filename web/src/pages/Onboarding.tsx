@@ -1,0 +1,1 @@
+export function Onboarding() { return <div>onboarding</div>; }

@@ -1,0 +1,1 @@
+export function SignIn() { return <div>sign in</div>; }
