@@ -14,22 +14,37 @@
 
 struct auth_config auth_cfg;
 
-static struct proto_cfg_var cfg_vars[] = {
-    {"JWT_SECRET", NULL, PROTO_CFG_SECRET, PROTO_TOKEN_SECRET_MIN, 4096,
-     "HS256 key for access tokens, >= 32 bytes (the gateway's too)", NULL, 0},
-    {"JWT_ISSUER", "fintwin", PROTO_CFG_STR, 1, 256, "access token iss", NULL, 0},
-    {"JWT_AUDIENCE", "fintwin-api", PROTO_CFG_STR, 1, 256, "access token aud", NULL, 0},
-    {"ACCESS_TOKEN_TTL_S", "900", PROTO_CFG_INT, 60, 86400, "access token lifetime (s)", NULL, 0},
-    {"REFRESH_TOKEN_TTL_S", "2592000", PROTO_CFG_INT, 3600, 31536000,
-     "refresh token lifetime (s), renewed by each rotation", NULL, 0},
-    {"GOOGLE_CLIENT_ID", "", PROTO_CFG_STR, 0, 512,
-     "OAuth client id Google ID tokens must name as aud; empty disables Google sign-in", NULL, 0},
-    {"GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v3/certs", PROTO_CFG_STR, 1, 2048,
-     "Google's JWKS URL", NULL, 0},
-    {"AUTH_REGISTER_PER_IP", "20", PROTO_CFG_INT, 1, 1000000,
-     "sign-ups one client address may make per hour (then 429)", NULL, 0},
+enum {
+    V_SECRET,
+    V_ISSUER,
+    V_AUDIENCE,
+    V_ACCESS_TTL,
+    V_REFRESH_TTL,
+    V_GOOGLE_CLIENT_ID,
+    V_GOOGLE_CERTS_URL,
+    V_REGISTER_PER_IP,
+    V_COUNT
 };
-#define NCFG (sizeof cfg_vars / sizeof cfg_vars[0])
+
+static struct proto_cfg_var cfg_vars[V_COUNT] = {
+    [V_SECRET] = {"JWT_SECRET", NULL, PROTO_CFG_SECRET, PROTO_TOKEN_SECRET_MIN, 4096,
+                  "HS256 key for access tokens, >= 32 bytes (the gateway's too)", NULL, 0},
+    [V_ISSUER] = {"JWT_ISSUER", "fintwin", PROTO_CFG_STR, 1, 256, "access token iss", NULL, 0},
+    [V_AUDIENCE] = {"JWT_AUDIENCE", "fintwin-api", PROTO_CFG_STR, 1, 256, "access token aud", NULL,
+                    0},
+    [V_ACCESS_TTL] = {"ACCESS_TOKEN_TTL_S", "900", PROTO_CFG_INT, 60, 86400,
+                      "access token lifetime (s)", NULL, 0},
+    [V_REFRESH_TTL] = {"REFRESH_TOKEN_TTL_S", "2592000", PROTO_CFG_INT, 3600, 31536000,
+                       "refresh token lifetime (s), renewed by each rotation", NULL, 0},
+    [V_GOOGLE_CLIENT_ID] = {"GOOGLE_CLIENT_ID", "", PROTO_CFG_STR, 0, 512,
+                            "OAuth client id Google ID tokens must name as aud; empty disables "
+                            "Google sign-in",
+                            NULL, 0},
+    [V_GOOGLE_CERTS_URL] = {"GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v3/certs",
+                            PROTO_CFG_STR, 1, 2048, "Google's JWKS URL", NULL, 0},
+    [V_REGISTER_PER_IP] = {"AUTH_REGISTER_PER_IP", "20", PROTO_CFG_INT, 1, 1000000,
+                           "sign-ups one client address may make per hour (then 429)", NULL, 0},
+};
 
 static const struct wk_method methods[] = {
     {"auth.register", auth_register},
@@ -71,20 +86,21 @@ static int make_dummy_hash(void)
 
 int main(void)
 {
-    if (proto_config_load(cfg_vars, NCFG, stderr) != 0)
+    if (proto_config_load(cfg_vars, V_COUNT, stderr) != 0)
         return PROTO_CONFIG_EXIT;
-    auth_cfg.keys.secret = cfg_vars[0].str;
-    auth_cfg.keys.secret_len = strlen(cfg_vars[0].str);
-    auth_cfg.keys.issuer = cfg_vars[1].str;
-    auth_cfg.keys.audience = cfg_vars[2].str;
-    auth_cfg.access_ttl_s = (int)cfg_vars[3].num;
-    auth_cfg.refresh_ttl_s = (int)cfg_vars[4].num;
-    auth_cfg.register_per_ip = (long)cfg_vars[7].num;
+    auth_cfg.keys.secret = cfg_vars[V_SECRET].str;
+    auth_cfg.keys.secret_len = strlen(cfg_vars[V_SECRET].str);
+    auth_cfg.keys.issuer = cfg_vars[V_ISSUER].str;
+    auth_cfg.keys.audience = cfg_vars[V_AUDIENCE].str;
+    auth_cfg.access_ttl_s = (int)cfg_vars[V_ACCESS_TTL].num;
+    auth_cfg.refresh_ttl_s = (int)cfg_vars[V_REFRESH_TTL].num;
+    auth_cfg.register_per_ip = (long)cfg_vars[V_REGISTER_PER_IP].num;
     if (make_dummy_hash() != 0) {
         fprintf(stderr, "fintwin-auth: cannot prepare the password hasher\n");
         return 1;
     }
-    auth_cfg.google = google_verifier_new(cfg_vars[6].str, cfg_vars[5].str);
+    auth_cfg.google =
+        google_verifier_new(cfg_vars[V_GOOGLE_CERTS_URL].str, cfg_vars[V_GOOGLE_CLIENT_ID].str);
     if (!auth_cfg.google) {
         fprintf(stderr, "fintwin-auth: out of memory\n");
         return 1;
