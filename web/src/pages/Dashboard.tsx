@@ -1,1 +1,263 @@
-export function Dashboard() { return <div>dashboard</div>; }
+// The dashboard: the default account (id with copy), balances of every account, this month's
+// figures, balance over time, recent transactions, latest notifications, the last simulation,
+// and live service health. Risk and persona show "coming soon" until their workers exist: no
+// made-up numbers. Every figure comes from the API; sums are BigInt minor units.
+import { lazy, Suspense, useMemo } from "react";
+import { Link } from "react-router-dom";
+import { useQuery } from "@tanstack/react-query";
+import { api } from "../lib/api";
+import { useAuth } from "../lib/auth";
+import { keys, useAccounts, useLatestNotifications, useStatus } from "../lib/queries";
+import { formatMoney, fromMinor, toMinor } from "../lib/money";
+import { dateTime, relativeTime } from "../lib/format";
+import type { Account, Simulation, Txn } from "../lib/types";
+import { Amount, ComingSoon, Empty, ErrorBox, Loading } from "../components/common";
+import { useToast } from "../components/Toasts";
+
+const BalanceChart = lazy(() => import("../components/BalanceChart"));
+
+const MONTH_PAGES = 10; // at most 1,000 postings read for "this month"
+
+/** This month's postings across all accounts, newest first, paging with `before`. */
+async function monthTxns(signal: AbortSignal): Promise<{ rows: Txn[]; complete: boolean }> {
+  const start = new Date();
+  const monthStart = new Date(start.getFullYear(), start.getMonth(), 1).getTime();
+  const rows: Txn[] = [];
+  let before = "";
+  for (let i = 0; i < MONTH_PAGES; i++) {
+    const page = await api.get<Txn[]>(`/api/transactions/?limit=100${before ? `&before=${before}` : ""}`, { signal });
+    for (const t of page) {
+      if (Date.parse(t.created_at) < monthStart) return { rows, complete: true };
+      rows.push(t);
+    }
+    if (page.length < 100) return { rows, complete: true };
+    before = page[page.length - 1].id;
+  }
+  return { rows, complete: false };
+}
+
+export function txnLabel(t: Txn): string {
+  if (t.type === "deposit") return "Deposit";
+  if (t.type === "withdrawal") return "Withdrawal";
+  return t.direction === "in" ? "Received" : "Sent";
+}
+
+export function Dashboard() {
+  const { user } = useAuth();
+  const toast = useToast();
+  const accounts = useAccounts();
+  const defaultAcct: Account | undefined = accounts.data?.find((a) => a.id === user?.default_account_id) ?? accounts.data?.[0];
+  const month = useQuery({ queryKey: [...keys.txns, "month"], queryFn: ({ signal }) => monthTxns(signal) });
+  const history = useQuery({
+    queryKey: [...keys.txns, "account", defaultAcct?.id],
+    enabled: !!defaultAcct,
+    queryFn: ({ signal }) => api.get<Txn[]>(`/api/transactions/account/${defaultAcct!.id}?limit=200`, { signal }),
+  });
+  const sims = useQuery({ queryKey: keys.simulations, queryFn: ({ signal }) => api.get<Simulation[]>("/api/simulate/history", { signal }) });
+  const notes = useLatestNotifications(5);
+  const status = useStatus();
+
+  const cur = defaultAcct?.currency ?? user?.currency_preference ?? "USD";
+  const stats = useMemo(() => {
+    if (!month.data) return null;
+    let inM = 0n;
+    let outM = 0n;
+    for (const t of month.data.rows) {
+      if (t.currency !== cur) continue;
+      const m = toMinor(t.amount, t.currency) ?? 0n;
+      if (t.direction === "in") inM += m;
+      else outM += m;
+    }
+    return { count: month.data.rows.length, in: fromMinor(inM, cur), out: fromMinor(outM, cur), complete: month.data.complete };
+  }, [month.data, cur]);
+
+  const points = useMemo(
+    () => (history.data ?? []).slice().reverse().map((t) => ({ at: t.created_at, balance: t.balance_after })),
+    [history.data],
+  );
+
+  return (
+    <div>
+      <div className="page-head">
+        <div>
+          <h1>Hello, {user?.full_name?.split(" ")[0] || "there"}</h1>
+          <div className="muted">Here is where your money stands.</div>
+        </div>
+        <div className="row">
+          <Link className="btn" to="/transactions">New transaction</Link>
+          <Link className="btn secondary" to="/twin">Run a simulation</Link>
+        </div>
+      </div>
+
+      <div className="grid-stats">
+        {accounts.isPending ? (
+          <div className="card"><Loading lines={2} /></div>
+        ) : accounts.isError ? (
+          <div className="card"><ErrorBox error={accounts.error} onRetry={() => accounts.refetch()} /></div>
+        ) : accounts.data.length === 0 ? (
+          <div className="card stat"><div className="label">Balance</div><div className="value">—</div><div className="sub">No account yet: make a deposit.</div></div>
+        ) : (
+          accounts.data.map((a) => (
+            <div className="card stat" key={a.id} data-testid="account-card">
+              <div className="label">{a.name} · {a.currency}</div>
+              <div className="value" data-testid="dashboard-balance" data-account={a.id}>{formatMoney(a.balance, a.currency)}</div>
+              {a.id === defaultAcct?.id && (
+                <div className="sub row" style={{ gap: 6 }}>
+                  <span className="mono" title={a.id}>{a.id.slice(0, 8)}…</span>
+                  <button
+                    className="btn ghost small"
+                    aria-label="Copy account ID"
+                    onClick={() => navigator.clipboard?.writeText(a.id).then(() => toast("Account ID copied!", { kind: "ok" }), () => toast("Could not copy the account ID.", { kind: "error" }))}
+                  >
+                    Copy ID
+                  </button>
+                </div>
+              )}
+            </div>
+          ))
+        )}
+        <div className="card stat">
+          <div className="label">Transactions this month</div>
+          <div className="value" data-testid="month-count">{stats ? `${stats.count}${stats.complete ? "" : "+"}` : month.isError ? "—" : "…"}</div>
+        </div>
+        <div className="card stat">
+          <div className="label">Money in / out this month</div>
+          <div className="value" style={{ fontSize: 17 }}>
+            {stats ? (
+              <>
+                <span className="in">+{formatMoney(stats.in, cur)}</span> <span className="faint">/</span> −{formatMoney(stats.out, cur)}
+              </>
+            ) : month.isError ? "—" : "…"}
+          </div>
+          {stats && !stats.complete && <div className="sub">The newest 1,000 postings.</div>}
+        </div>
+      </div>
+
+      <div className="cols-wide">
+        <div className="card">
+          <h2>Balance over time{defaultAcct ? ` · ${defaultAcct.name}` : ""}</h2>
+          {history.isError ? (
+            <ErrorBox error={history.error} onRetry={() => history.refetch()} />
+          ) : !defaultAcct || (history.data && points.length === 0) ? (
+            <Empty>No postings yet. Your balance history appears after your first deposit.</Empty>
+          ) : history.isPending ? (
+            <Loading lines={4} />
+          ) : (
+            <Suspense fallback={<Loading lines={4} />}>
+              <BalanceChart points={points} currency={defaultAcct.currency} />
+            </Suspense>
+          )}
+        </div>
+        <div className="stack">
+          <SimulationCard sims={sims.data} error={sims.error} pending={sims.isPending} retry={() => sims.refetch()} />
+          <ComingSoon title="Risk score" issue="scoring arrives with the Risk issue" />
+          <ComingSoon title="Financial persona" issue="your persona score and tips arrive with the Persona issue" />
+        </div>
+      </div>
+
+      <div className="cols">
+        <div className="card">
+          <div className="row between"><h2>Recent transactions</h2><Link to="/transactions">All</Link></div>
+          {month.isError ? (
+            <ErrorBox error={month.error} onRetry={() => month.refetch()} />
+          ) : !month.data ? (
+            <Loading />
+          ) : (
+            <RecentList />
+          )}
+        </div>
+        <div className="card">
+          <div className="row between"><h2>Latest notifications</h2><Link to="/notifications">All</Link></div>
+          {notes.isError ? (
+            <ErrorBox error={notes.error} onRetry={() => notes.refetch()} />
+          ) : notes.isPending ? (
+            <Loading />
+          ) : notes.data.length === 0 ? (
+            <Empty>Nothing yet.</Empty>
+          ) : (
+            <ul className="list">
+              {notes.data.map((n) => (
+                <li key={n.id} data-testid="dashboard-notification">
+                  <div style={{ minWidth: 0 }}>
+                    <div className="title">{n.is_read ? "" : "● "}{n.title}</div>
+                    <div className="meta">{n.message}</div>
+                  </div>
+                  <span className="meta" style={{ whiteSpace: "nowrap" }}>{relativeTime(n.created_at)}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      </div>
+
+      <div className="card">
+        <div className="health" data-testid="health">
+          <strong style={{ color: "var(--text)" }}>Service health</strong>
+          {status.isPending ? (
+            <span>checking…</span>
+          ) : status.isError ? (
+            <span className="neg">status unavailable</span>
+          ) : (
+            <>
+              {status.data.workers.map((w) => (
+                <span key={w.name}>
+                  <span className="live-dot" style={{ background: w.ok ? "var(--green)" : "var(--red)" }} /> {w.name}
+                </span>
+              ))}
+              <span><span className="live-dot" style={{ background: status.data.broker.ok ? "var(--green)" : "var(--red)" }} /> broker</span>
+              <span><span className="live-dot" style={{ background: status.data.redis.ok ? "var(--green)" : "var(--red)" }} /> redis</span>
+            </>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function RecentList() {
+  const recent = useQuery({ queryKey: [...keys.txns, "recent", 5], queryFn: ({ signal }) => api.get<Txn[]>("/api/transactions/?limit=5", { signal }) });
+  if (recent.isError) return <ErrorBox error={recent.error} onRetry={() => recent.refetch()} />;
+  if (recent.isPending) return <Loading />;
+  if (recent.data.length === 0) return <Empty>No transactions yet.</Empty>;
+  return (
+    <ul className="list">
+      {recent.data.map((t) => (
+        <li key={t.id} data-testid="recent-txn">
+          <div style={{ minWidth: 0 }}>
+            <div className="title">{txnLabel(t)}</div>
+            <div className="meta">{t.note || t.type} · {dateTime(t.created_at)}</div>
+          </div>
+          <Amount value={t.amount} currency={t.currency} direction={t.direction} />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function SimulationCard({ sims, error, pending, retry }: { sims?: Simulation[]; error: unknown; pending: boolean; retry: () => void }) {
+  const last = sims?.[0];
+  return (
+    <div className="card">
+      <h2>Last simulation</h2>
+      {error ? (
+        <ErrorBox error={error} onRetry={retry} />
+      ) : pending ? (
+        <Loading lines={2} />
+      ) : !last ? (
+        <Empty>
+          No simulations yet. <Link to="/twin">Try one</Link> — it never touches your real money.
+        </Empty>
+      ) : (
+        <div className="stack" style={{ gap: 6 }} data-testid="last-simulation">
+          <div className="muted">{last.scenario.replace(/_/g, " ")} · {relativeTime(last.created_at)}</div>
+          <div className="amount" style={{ fontSize: 18 }}>
+            {formatMoney(last.current_balance, last.currency)} → {formatMoney(last.virtual_balance, last.currency)}
+          </div>
+          <div>
+            <span className={`pill ${last.alert_level}`}>{last.alert_level} risk · {last.risk_score}</span>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
