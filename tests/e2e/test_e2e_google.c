@@ -148,6 +148,18 @@ static void test_e2e_google_malformed_body(void)
     ft_http_resp_free(&r);
 }
 
+/* What the web app reads before showing the Google button: the client id the worker checks
+ * `aud` against, with no token needed. */
+static void test_e2e_google_config_names_the_client_id(void)
+{
+    struct ft_http_resp r;
+    CU_ASSERT_EQUAL(ft_http("GET", e2e_url(&st, "/api/config"), NULL, NULL, 0, 5000, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body,
+                           "{\"google_client_id\":\"" CLIENT_ID "\",\"google_enabled\":true}");
+    ft_http_resp_free(&r);
+}
+
 int main(void)
 {
     int rc = ft_need_servers();
@@ -161,5 +173,7 @@ int main(void)
     CU_add_test(s, "test_e2e_google_hostile_tokens_are_401",
                 test_e2e_google_hostile_tokens_are_401);
     CU_add_test(s, "test_e2e_google_malformed_body", test_e2e_google_malformed_body);
+    CU_add_test(s, "test_e2e_google_config_names_the_client_id",
+                test_e2e_google_config_names_the_client_id);
     return ft_cunit_run();
 }

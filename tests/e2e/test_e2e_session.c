@@ -3,7 +3,8 @@
  * read and complete the profile, refresh, log out — after which the old access token is
  * refused at once (the worker's denylist entry is what the gateway reads) and the refresh
  * chain is dead. And a second user cannot read or change the first one's profile by naming
- * their id anywhere in the request.
+ * their id anywhere in the request. And GET /api/config, which the web app reads before anyone
+ * signs in.
  */
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -158,6 +159,30 @@ static void test_e2e_session_users_cannot_reach_each_other(void)
     session_free(&b);
 }
 
+/* Public: no token needed, nothing secret; this auth worker has no GOOGLE_CLIENT_ID. HEAD
+ * answers the same headers without the body. */
+static void test_e2e_session_config_is_public(void)
+{
+    static const char want[] = "{\"google_client_id\":null,\"google_enabled\":false}";
+    struct ft_http_resp r;
+    CU_ASSERT_EQUAL(call("GET", "/api/config", NULL, NULL, &r), 200);
+    CU_ASSERT_STRING_EQUAL(r.body, want);
+    char *ct = ft_http_header(&r, "Content-Type"), *cc = ft_http_header(&r, "Cache-Control");
+    CU_ASSERT_STRING_EQUAL(ct ? ct : "", "application/json");
+    CU_ASSERT_STRING_EQUAL(cc ? cc : "", "no-store");
+    free(ct);
+    free(cc);
+    ft_http_resp_free(&r);
+    CU_ASSERT_EQUAL(call("HEAD", "/api/config", NULL, NULL, &r), 200);
+    CU_ASSERT_EQUAL(r.body_len, 0);
+    char *cl = ft_http_header(&r, "Content-Length");
+    CU_ASSERT_EQUAL(cl ? atoi(cl) : -1, (int)sizeof want - 1);
+    free(cl);
+    ft_http_resp_free(&r);
+    CU_ASSERT_EQUAL(call("POST", "/api/config", NULL, "{}", &r), 405);
+    ft_http_resp_free(&r);
+}
+
 int main(void)
 {
     int rc = ft_need_servers();
@@ -170,5 +195,6 @@ int main(void)
                 test_e2e_session_logout_refuses_old_token_at_once);
     CU_add_test(s, "test_e2e_session_users_cannot_reach_each_other",
                 test_e2e_session_users_cannot_reach_each_other);
+    CU_add_test(s, "test_e2e_session_config_is_public", test_e2e_session_config_is_public);
     return ft_cunit_run();
 }

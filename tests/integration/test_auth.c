@@ -992,6 +992,19 @@ static void test_auth_profile_first_completion_emits_one_event(void)
     ft_reply_free(&r);
 }
 
+/* ---- config ---- */
+
+/* Public (no user in the envelope): the Google client id the web app's button needs. */
+static void test_auth_config_is_public_and_names_the_client_id(void)
+{
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(call("auth.config", NULL, NULL, NULL, &r), 200);
+    CU_ASSERT_FALSE(r.is_error);
+    CU_ASSERT_STRING_EQUAL(r.body_json ? r.body_json : "",
+                           "{\"google_client_id\":\"" CLIENT_ID "\",\"google_enabled\":true}");
+    ft_reply_free(&r);
+}
+
 /* ---- Redis down ---- */
 
 /* With Redis unreachable, login and logout answer 503 auth_unavailable instead of
@@ -1201,6 +1214,7 @@ int main(void)
     ADD(test_auth_me_returns_only_the_callers_user);
     ADD(test_auth_profile_validates_every_field);
     ADD(test_auth_profile_first_completion_emits_one_event);
+    ADD(test_auth_config_is_public_and_names_the_client_id);
     ADD(test_auth_redis_down_fails_closed);
     ADD(test_auth_bad_config_exits_78);
     ADD(test_auth_google_signs_in_by_sub);

@@ -28,6 +28,7 @@ struct auth_config {
     int access_ttl_s;             /* ACCESS_TOKEN_TTL_S */
     int refresh_ttl_s;            /* REFRESH_TOKEN_TTL_S */
     long register_per_ip;         /* AUTH_REGISTER_PER_IP: registrations per ip per hour */
+    const char *google_client_id; /* GOOGLE_CLIENT_ID, "" when Google sign-in is off */
     struct google_verifier *google;
     /* An argon2id hash of a random password: login verifies against it when the account
      * does not exist, so unknown emails cost the same time as wrong passwords. */
@@ -45,6 +46,7 @@ int auth_me(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply
 int auth_profile_update(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 int auth_profile_complete(struct wk_ctx *ctx, const struct proto_request *req,
                           struct wk_reply *rep);
+int auth_config(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 /* handlers_google.c */
 int auth_google(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 

@@ -401,6 +401,29 @@ int auth_profile_complete(struct wk_ctx *ctx, const struct proto_request *req, s
     return 0;
 }
 
+/* ---- auth.config ---- */
+
+/* GET /api/config (public): what the web app needs before anyone signs in. Nothing secret:
+ * a Google client id is public by design (every page that offers the button embeds it). */
+int auth_config(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    (void)ctx;
+    (void)req;
+    const char *id = auth_cfg.google_client_id;
+    msgpack_pack_map(rep->body, 2);
+    msgpack_pack_str_with_body(rep->body, "google_client_id", 16);
+    if (id[0])
+        proto_pack_cstr(rep->body, id);
+    else
+        msgpack_pack_nil(rep->body);
+    msgpack_pack_str_with_body(rep->body, "google_enabled", 14);
+    if (id[0])
+        msgpack_pack_true(rep->body);
+    else
+        msgpack_pack_false(rep->body);
+    return 0;
+}
+
 /* ---- auth.profile_update ---- */
 
 struct profile_tx {

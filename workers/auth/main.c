@@ -55,6 +55,7 @@ static const struct wk_method methods[] = {
     {"auth.profile_update", auth_profile_update},
     {"auth.profile_complete", auth_profile_complete},
     {"auth.google", auth_google},
+    {"auth.config", auth_config},
     {NULL, NULL},
 };
 
@@ -95,6 +96,7 @@ int main(void)
     auth_cfg.access_ttl_s = (int)cfg_vars[V_ACCESS_TTL].num;
     auth_cfg.refresh_ttl_s = (int)cfg_vars[V_REFRESH_TTL].num;
     auth_cfg.register_per_ip = (long)cfg_vars[V_REGISTER_PER_IP].num;
+    auth_cfg.google_client_id = cfg_vars[V_GOOGLE_CLIENT_ID].str;
     if (make_dummy_hash() != 0) {
         fprintf(stderr, "fintwin-auth: cannot prepare the password hasher\n");
         return 1;
