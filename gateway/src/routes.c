@@ -28,6 +28,8 @@ static const struct gw_route routes[] = {
     {GW_GET, "/api/auth/profile/complete", "auth", "auth.profile_complete", GW_AUTH_USER, 0},
     /* The web app's public settings (Google client id), read before anyone signs in. */
     {GW_GET, "/api/config", "auth", "auth.config", GW_AUTH_PUBLIC, 0},
+    /* A transfer's recipient by email: ?email=; throttled per user by the auth worker. */
+    {GW_GET, "/api/users/lookup", "auth", "auth.lookup", GW_AUTH_USER, 0},
 
     {GW_GET, "/api/accounts", "transaction", "acct.list", GW_AUTH_USER, 0},
     {GW_POST, "/api/accounts", "transaction", "acct.create", GW_AUTH_USER, 4096},

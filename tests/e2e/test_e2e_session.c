@@ -3,8 +3,9 @@
  * read and complete the profile, refresh, log out — after which the old access token is
  * refused at once (the worker's denylist entry is what the gateway reads) and the refresh
  * chain is dead. And a second user cannot read or change the first one's profile by naming
- * their id anywhere in the request. And GET /api/config, which the web app reads before anyone
- * signs in.
+ * their id anywhere in the request. And what the web app asks before and around a transfer:
+ * GET /api/config (public) and GET /api/users/lookup?email= (signed in, throttled per user;
+ * this suite's auth worker allows LOOKUPS_PER_MIN a minute).
  */
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -14,10 +15,14 @@
 #include "e2e.h"
 #include "proto/uuid.h"
 
+#define LOOKUPS_PER_MIN "3"
+
 static struct e2e st;
 
 static int suite_init(void)
 {
+    /* The auth worker inherits it (ft_spawn passes the environment on). */
+    setenv("AUTH_LOOKUP_PER_MIN", LOOKUPS_PER_MIN, 1);
     e2e_init(&st, "session");
     return e2e_start_with_auth(&st, NULL) == 0 ? 0 : 1;
 }
@@ -62,20 +67,28 @@ static long call(const char *method, const char *path, const char *token, const 
     return r->status;
 }
 
-/* Registers a fresh user; returns its session (all fields set, or the test fails). */
-static void register_user(const char *name, struct session *s)
+/* Registers a fresh user "<name>-<random>@example.com" (into `email` when not NULL, 128
+ * bytes); returns its session (all fields set, or the test fails). */
+static void register_as(const char *name, char *email, struct session *s)
 {
-    char id[PROTO_UUID_LEN + 1], body[256];
+    char id[PROTO_UUID_LEN + 1], addr[128], body[256];
     proto_uuid_v4(id);
+    snprintf(addr, sizeof addr, "%s-%.8s@example.com", name, id);
+    if (email)
+        memcpy(email, addr, strlen(addr) + 1);
     snprintf(body, sizeof body,
-             "{\"email\":\"%s-%.8s@example.com\",\"password\":\"a long passphrase\","
-             "\"full_name\":\"%s\"}",
-             name, id, name);
+             "{\"email\":\"%s\",\"password\":\"a long passphrase\",\"full_name\":\"%s\"}", addr,
+             name);
     struct ft_http_resp r;
     CU_ASSERT_EQUAL(call("POST", "/api/auth/register", NULL, body, &r), 201);
     session_from(r.body, s);
     ft_http_resp_free(&r);
     CU_ASSERT_FATAL(s->token && s->refresh && s->user_id);
+}
+
+static void register_user(const char *name, struct session *s)
+{
+    register_as(name, NULL, s);
 }
 
 static void test_e2e_session_logout_refuses_old_token_at_once(void)
@@ -183,6 +196,102 @@ static void test_e2e_session_config_is_public(void)
     ft_http_resp_free(&r);
 }
 
+/* 1 when r is the error {detail, code} with `code`; else 0 after printing what came. */
+static int is_error(const struct ft_http_resp *r, const char *code)
+{
+    char needle[96];
+    snprintf(needle, sizeof needle, "\",\"code\":\"%s\"}", code);
+    int ok = r->body && strncmp(r->body, "{\"detail\":\"", 11) == 0 && strstr(r->body, needle);
+    if (!ok)
+        fprintf(stderr, "\n  want code %s, got %ld %s\n", code, r->status, r->body ? r->body : "");
+    return ok;
+}
+
+/* A sender finds the recipient of a transfer by email: {id, full_name} and nothing else. The
+ * address is a query parameter, so a '+' in it travels as %2B (encodeURIComponent does that);
+ * its case does not matter. */
+static void test_e2e_session_lookup_recipient_by_email(void)
+{
+    struct session ada = {0}, bob = {0};
+    char email[128], path[512], want[256], esc[400];
+    register_as("ada+pay", email, &ada);
+    register_user("bob", &bob);
+    snprintf(want, sizeof want, "{\"id\":\"%s\",\"full_name\":\"ada+pay\"}", ada.user_id);
+    /* percent-encode '+' and '@', upper-case the rest */
+    size_t o = 0;
+    for (const char *p = email; *p && o + 4 < sizeof esc; p++) {
+        if (*p == '+' || *p == '@')
+            o += (size_t)snprintf(esc + o, sizeof esc - o, "%%%02X", (unsigned char)*p);
+        else
+            esc[o++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    }
+    esc[o] = '\0';
+    struct ft_http_resp r;
+    snprintf(path, sizeof path, "/api/users/lookup?email=%s", esc);
+    CU_ASSERT_EQUAL(call("GET", path, bob.token, NULL, &r), 200);
+    CU_ASSERT_STRING_EQUAL(r.body, want);
+    char *cc = ft_http_header(&r, "Cache-Control");
+    CU_ASSERT_STRING_EQUAL(cc ? cc : "", "no-store");
+    free(cc);
+    ft_http_resp_free(&r);
+
+    /* An unencoded '+' is a space in a query string (as in a submitted form): no address. */
+    snprintf(path, sizeof path, "/api/users/lookup?email=%s", email);
+    CU_ASSERT_EQUAL(call("GET", path, bob.token, NULL, &r), 422);
+    CU_ASSERT(is_error(&r, "invalid_email"));
+    ft_http_resp_free(&r);
+    snprintf(path, sizeof path, "/api/users/lookup?email=%s", esc);
+
+    /* Signed in only: no RPC without a token. */
+    CU_ASSERT_EQUAL(call("GET", path, NULL, NULL, &r), 401);
+    CU_ASSERT(is_error(&r, "unauthenticated"));
+    ft_http_resp_free(&r);
+
+    snprintf(path, sizeof path, "/api/users/lookup?email=nobody-%.8s%%40example.com", bob.user_id);
+    CU_ASSERT_EQUAL(call("GET", path, bob.token, NULL, &r), 404);
+    CU_ASSERT(is_error(&r, "user_not_found"));
+    ft_http_resp_free(&r);
+    const char *bad[] = {"/api/users/lookup",
+                         "/api/users/lookup?email=", "/api/users/lookup?email=not-an-address",
+                         "/api/users/lookup?mail=x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(call("GET", bad[i], bob.token, NULL, &r), 422);
+        CU_ASSERT(is_error(&r, "invalid_email"));
+        ft_http_resp_free(&r);
+    }
+
+    session_free(&ada);
+    session_free(&bob);
+}
+
+/* LOOKUPS_PER_MIN lookups a minute per user, then 429 too_many_lookups with Retry-After
+ * through the gateway; another user is not affected. */
+static void test_e2e_session_lookup_is_throttled(void)
+{
+    struct session carol = {0}, dave = {0};
+    char email[128], path[256];
+    register_as("carol", email, &carol);
+    register_user("dave", &dave);
+    snprintf(path, sizeof path, "/api/users/lookup?email=%s", email);
+    struct ft_http_resp r;
+    int limit = atoi(LOOKUPS_PER_MIN), ok = 0;
+    for (int i = 0; i < limit; i++) {
+        ok += call("GET", path, dave.token, NULL, &r) == 200;
+        ft_http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(ok, limit);
+    CU_ASSERT_EQUAL(call("GET", path, dave.token, NULL, &r), 429);
+    CU_ASSERT(is_error(&r, "too_many_lookups"));
+    char *ra = ft_http_header(&r, "Retry-After");
+    CU_ASSERT(ra && atoi(ra) >= 1 && atoi(ra) <= 60);
+    free(ra);
+    ft_http_resp_free(&r);
+    CU_ASSERT_EQUAL(call("GET", path, carol.token, NULL, &r), 200);
+    ft_http_resp_free(&r);
+    session_free(&carol);
+    session_free(&dave);
+}
+
 int main(void)
 {
     int rc = ft_need_servers();
@@ -196,5 +305,8 @@ int main(void)
     CU_add_test(s, "test_e2e_session_users_cannot_reach_each_other",
                 test_e2e_session_users_cannot_reach_each_other);
     CU_add_test(s, "test_e2e_session_config_is_public", test_e2e_session_config_is_public);
+    CU_add_test(s, "test_e2e_session_lookup_recipient_by_email",
+                test_e2e_session_lookup_recipient_by_email);
+    CU_add_test(s, "test_e2e_session_lookup_is_throttled", test_e2e_session_lookup_is_throttled);
     return ft_cunit_run();
 }

@@ -183,16 +183,22 @@ static void read_session(const struct ft_reply *r, struct session *s)
     s->exp = c.exp;
 }
 
-static int register_user(const char *email, const char *password, struct session *s)
+static int register_named(const char *email, const char *password, const char *name,
+                          struct session *s)
 {
     char body[1024];
     struct ft_reply r;
-    snprintf(body, sizeof body,
-             "{\"email\":\"%s\",\"password\":\"%s\",\"full_name\":\"Test User\"}", email, password);
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\",\"full_name\":\"%s\"}",
+             email, password, name);
     call("auth.register", NULL, "{\"ip\":\"127.0.0.1\"}", body, &r);
     read_session(&r, s);
     ft_reply_free(&r);
     return s->status;
+}
+
+static int register_user(const char *email, const char *password, struct session *s)
+{
+    return register_named(email, password, "Test User", s);
 }
 
 static int login(const char *email, const char *password, const char *ip, struct ft_reply *r)
@@ -992,7 +998,7 @@ static void test_auth_profile_first_completion_emits_one_event(void)
     ft_reply_free(&r);
 }
 
-/* ---- config ---- */
+/* ---- config, lookup ---- */
 
 /* Public (no user in the envelope): the Google client id the web app's button needs. */
 static void test_auth_config_is_public_and_names_the_client_id(void)
@@ -1003,6 +1009,173 @@ static void test_auth_config_is_public_and_names_the_client_id(void)
     CU_ASSERT_STRING_EQUAL(r.body_json ? r.body_json : "",
                            "{\"google_client_id\":\"" CLIENT_ID "\",\"google_enabled\":true}");
     ft_reply_free(&r);
+}
+
+/* auth.lookup as the gateway sends GET /api/users/lookup?<query> for `user`. */
+static int lookup(const char *user, const char *query_json, struct ft_reply *r)
+{
+    struct ft_call c = {
+        .user = user, .meta_json = "{\"ip\":\"127.0.0.1\"}", .query_json = query_json};
+    int got = ft_amqp_call_ex(a, WORKER, "auth.lookup", &c, TIMEOUT_MS, r);
+    CU_ASSERT_EQUAL(got, 1);
+    return got == 1 ? r->status : -1;
+}
+
+static int lookup_email(const char *user, const char *email, struct ft_reply *r)
+{
+    char q[512];
+    snprintf(q, sizeof q, "{\"email\":\"%s\"}", email);
+    return lookup(user, q, r);
+}
+
+/* The caller's lookup counter in Redis (ft:lookup:user:<id>): its value and TTL, -1 when absent. */
+static long lookup_count(const char *user, long *ttl)
+{
+    redisReply *rr = redisCommand(kv, "GET ft:lookup:user:%s", user);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rr);
+    long n = rr->type == REDIS_REPLY_STRING ? strtol(rr->str, NULL, 10) : -1;
+    freeReplyObject(rr);
+    if (ttl) {
+        rr = redisCommand(kv, "TTL ft:lookup:user:%s", user);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(rr);
+        *ttl = rr->type == REDIS_REPLY_INTEGER ? (long)rr->integer : -3;
+        freeReplyObject(rr);
+    }
+    return n;
+}
+
+/* {id, full_name} of the address's owner and nothing else, whatever the case or surrounding
+ * spaces of the address (as login matches it); yourself too; an unknown address is 404. Every
+ * lookup, found or not, counts against the caller. */
+static void test_auth_lookup_finds_the_recipient_ignoring_case(void)
+{
+    char ea[128], eb[128], upper[160], unknown[128], name[64], want[256];
+    struct session sa, sb;
+    struct ft_reply r;
+    fresh_email(ea, sizeof ea);
+    fresh_email(eb, sizeof eb);
+    snprintf(name, sizeof name, "Ada L %.6s", ea + 5);
+    CU_ASSERT_EQUAL_FATAL(register_named(ea, PASSWORD, name, &sa), 201);
+    CU_ASSERT_EQUAL_FATAL(register_user(eb, PASSWORD, &sb), 201);
+    snprintf(want, sizeof want, "{\"id\":\"%s\",\"full_name\":\"%s\"}", sa.user_id, name);
+
+    snprintf(upper, sizeof upper, "  %s ", ea);
+    for (char *p = upper; *p; p++)
+        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    CU_ASSERT_EQUAL(lookup_email(sb.user_id, upper, &r), 200);
+    CU_ASSERT_FALSE(r.is_error);
+    CU_ASSERT_STRING_EQUAL(r.body_json ? r.body_json : "", want);
+    ft_reply_free(&r);
+
+    /* Other query parameters change nothing (as on every route: unknown ones are ignored). */
+    char q[512];
+    snprintf(q, sizeof q, "{\"email\":\"%s\",\"id\":\"%s\",\"fields\":\"email,picture\"}", ea,
+             sb.user_id);
+    CU_ASSERT_EQUAL(lookup(sb.user_id, q, &r), 200);
+    CU_ASSERT_STRING_EQUAL(r.body_json ? r.body_json : "", want);
+    ft_reply_free(&r);
+
+    /* Looking yourself up answers you. */
+    CU_ASSERT_EQUAL(lookup_email(sa.user_id, ea, &r), 200);
+    CU_ASSERT_STRING_EQUAL(r.body_json ? r.body_json : "", want);
+    ft_reply_free(&r);
+
+    fresh_email(unknown, sizeof unknown);
+    CU_ASSERT_EQUAL(lookup_email(sb.user_id, unknown, &r), 404);
+    CU_ASSERT_TRUE(r.is_error);
+    CU_ASSERT_STRING_EQUAL(r.code, "user_not_found");
+    CU_ASSERT_STRING_EQUAL(r.message, "No user has this email address.");
+    ft_reply_free(&r);
+
+    long ttl = 0;
+    CU_ASSERT_EQUAL(lookup_count(sb.user_id, &ttl), 3);
+    CU_ASSERT(ttl >= 1 && ttl <= 60);
+    CU_ASSERT_EQUAL(lookup_count(sa.user_id, NULL), 1);
+
+    /* No verified user: refused, and nothing is looked up or counted. */
+    CU_ASSERT_EQUAL(lookup_email(NULL, ea, &r), 401);
+    CU_ASSERT_STRING_EQUAL(r.code, "unauthenticated");
+    ft_reply_free(&r);
+}
+
+/* A missing, empty or implausible address is 422 invalid_email, like register's rules, and is
+ * not counted against the caller. */
+static void test_auth_lookup_validates_the_email(void)
+{
+    char email[128], long_local[300], too_long[300];
+    struct session s;
+    struct ft_reply r;
+    fresh_email(email, sizeof email);
+    CU_ASSERT_EQUAL_FATAL(register_user(email, PASSWORD, &s), 201);
+    memset(long_local, 'a', 65);
+    snprintf(long_local + 65, sizeof long_local - 65, "@example.com"); /* local part > 64 */
+    memset(too_long, 'd', 255);
+    memcpy(too_long, "u@", 2);
+    snprintf(too_long + 251, sizeof too_long - 251, ".org"); /* 255 bytes */
+    const char *bad[] = {"",
+                         "   ",
+                         "ada",
+                         "ada@example",
+                         "a@b@example.com",
+                         "a b@example.com",
+                         "@example.com",
+                         "ada@.example.com",
+                         long_local,
+                         too_long};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(lookup_email(s.user_id, bad[i], &r), 422);
+        CU_ASSERT_STRING_EQUAL(r.code, "invalid_email");
+        if (r.status != 422)
+            fprintf(stderr, "\n  lookup of \"%s\": got %d %s\n", bad[i], r.status, r.code);
+        ft_reply_free(&r);
+    }
+    const char *queries[] = {NULL, "{}", "{\"mail\":\"x@example.com\"}"};
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        CU_ASSERT_EQUAL(lookup(s.user_id, queries[i], &r), 422);
+        CU_ASSERT_STRING_EQUAL(r.code, "invalid_email");
+        CU_ASSERT_STRING_EQUAL(r.message, "email is required.");
+        ft_reply_free(&r);
+    }
+    CU_ASSERT_EQUAL(lookup_count(s.user_id, NULL), -1);
+}
+
+/* AUTH_LOOKUP_PER_MIN (30 by default, this worker's) lookups a minute per user, then 429
+ * too_many_lookups with Retry-After, for known and unknown addresses alike (the limit comes
+ * before the database, so it is no oracle either); other users are not affected. */
+static void test_auth_lookup_throttled_per_user(void)
+{
+    char ea[128], eb[128], ec[128], unknown[128];
+    struct session sa, sb, sc;
+    struct ft_reply r;
+    fresh_email(ea, sizeof ea);
+    fresh_email(eb, sizeof eb);
+    fresh_email(ec, sizeof ec);
+    CU_ASSERT_EQUAL_FATAL(register_user(ea, PASSWORD, &sa), 201);
+    CU_ASSERT_EQUAL_FATAL(register_user(eb, PASSWORD, &sb), 201);
+    CU_ASSERT_EQUAL_FATAL(register_user(ec, PASSWORD, &sc), 201);
+    int found = 0;
+    for (int i = 0; i < 30; i++) {
+        found += lookup_email(sb.user_id, ea, &r) == 200;
+        ft_reply_free(&r);
+    }
+    CU_ASSERT_EQUAL(found, 30);
+    CU_ASSERT_EQUAL(lookup_count(sb.user_id, NULL), 30);
+
+    CU_ASSERT_EQUAL(lookup_email(sb.user_id, ea, &r), 429);
+    CU_ASSERT_STRING_EQUAL(r.code, "too_many_lookups");
+    CU_ASSERT_PTR_NULL(r.body_json);
+    long ra = retry_after(&r);
+    CU_ASSERT(ra >= 1 && ra <= 60);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.message, "Try again in"));
+    ft_reply_free(&r);
+    fresh_email(unknown, sizeof unknown);
+    CU_ASSERT_EQUAL(lookup_email(sb.user_id, unknown, &r), 429);
+    CU_ASSERT_STRING_EQUAL(r.code, "too_many_lookups");
+    ft_reply_free(&r);
+
+    CU_ASSERT_EQUAL(lookup_email(sc.user_id, ea, &r), 200);
+    ft_reply_free(&r);
+    CU_ASSERT_EQUAL(lookup_count(sc.user_id, NULL), 1);
 }
 
 /* ---- Redis down ---- */
@@ -1030,6 +1203,10 @@ static void test_auth_redis_down_fails_closed(void)
     sql1(v, sizeof v, "SELECT count(*) FROM auth.users WHERE email_norm = lower($1)", email2);
     CU_ASSERT_STRING_EQUAL(v, "0");
     CU_ASSERT_EQUAL(login(email, PASSWORD, ip, &r), 503);
+    CU_ASSERT_STRING_EQUAL(r.code, "auth_unavailable");
+    ft_reply_free(&r);
+    /* Recipient lookups cannot be counted: refused too, even of an address that exists. */
+    CU_ASSERT_EQUAL(lookup_email(s.user_id, email, &r), 503);
     CU_ASSERT_STRING_EQUAL(r.code, "auth_unavailable");
     ft_reply_free(&r);
     char live_key[64], live_tag[64];
@@ -1215,6 +1392,9 @@ int main(void)
     ADD(test_auth_profile_validates_every_field);
     ADD(test_auth_profile_first_completion_emits_one_event);
     ADD(test_auth_config_is_public_and_names_the_client_id);
+    ADD(test_auth_lookup_finds_the_recipient_ignoring_case);
+    ADD(test_auth_lookup_validates_the_email);
+    ADD(test_auth_lookup_throttled_per_user);
     ADD(test_auth_redis_down_fails_closed);
     ADD(test_auth_bad_config_exits_78);
     ADD(test_auth_google_signs_in_by_sub);

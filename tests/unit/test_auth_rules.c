@@ -148,6 +148,60 @@ static void test_register_parse_reports_first_bad_field(void)
     doc_free(&d);
 }
 
+/* The email of a lookup query (strings, as the gateway packs a query) or a body: trimmed,
+ * normalised, bounded; absent, nil, empty, non-string and overlong all say invalid_email. */
+static void test_email_parse_query_and_body(void)
+{
+    struct doc d;
+    char email[AUTH_EMAIL_MAX + 1], norm[AUTH_EMAIL_MAX + 1];
+    struct auth_invalid bad = {0};
+    const msgpack_object *o = doc_parse(&d, "{\"email\":\" Ada.L@Example.COM \",\"x\":\"1\"}");
+    CU_ASSERT_EQUAL(auth_email_parse(o, email, norm, &bad), 0);
+    CU_ASSERT_STRING_EQUAL(email, "Ada.L@example.com");
+    CU_ASSERT_STRING_EQUAL(norm, "ada.l@example.com");
+    doc_free(&d);
+    /* exactly AUTH_EMAIL_MAX bytes pass, one more does not */
+    char json[600], addr[AUTH_EMAIL_MAX + 2];
+    memset(addr, 'd', sizeof addr);
+    memcpy(addr, "u@", 2);
+    memcpy(addr + AUTH_EMAIL_MAX - 4, ".org", 4);
+    addr[AUTH_EMAIL_MAX] = '\0';
+    snprintf(json, sizeof json, "{\"email\":\"%s\"}", addr);
+    CU_ASSERT_EQUAL(auth_email_parse(doc_parse(&d, json), email, norm, &bad), 0);
+    CU_ASSERT_EQUAL(strlen(norm), AUTH_EMAIL_MAX);
+    doc_free(&d);
+    memcpy(addr + AUTH_EMAIL_MAX - 4, "d.org", 6);
+    snprintf(json, sizeof json, "{\"email\":\"%s\"}", addr);
+    CU_ASSERT_EQUAL(auth_email_parse(doc_parse(&d, json), email, norm, &bad), PROTO_EINVAL);
+    CU_ASSERT_STRING_EQUAL(bad.code, "invalid_email");
+    doc_free(&d);
+
+    const struct {
+        const char *json, *message;
+    } cases[] = {
+        {"{}", "email is required."},
+        {"{\"email\":null}", "email is required."},
+        {"{\"mail\":\"a@b.co\"}", "email is required."},
+        {"{\"email\":\"\"}", "email must be a valid address of at most 254 characters."},
+        {"{\"email\":\"   \"}", "email must be a valid address of at most 254 characters."},
+        {"{\"email\":\"ada\"}", "email must be a valid address of at most 254 characters."},
+        {"{\"email\":\"a@b@c.co\"}", "email must be a valid address of at most 254 characters."},
+        {"{\"email\":\"a b@c.co\"}", "email must be a valid address of at most 254 characters."},
+        {"{\"email\":7}", "email must be a valid address of at most 254 characters."},
+        {"[\"a@b.co\"]", "email is required."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bad.code = bad.message = NULL;
+        o = doc_parse(&d, cases[i].json);
+        CU_ASSERT_EQUAL(auth_email_parse(o, email, norm, &bad), PROTO_EINVAL);
+        CU_ASSERT_STRING_EQUAL(bad.code ? bad.code : "", "invalid_email");
+        CU_ASSERT_STRING_EQUAL(bad.message ? bad.message : "", cases[i].message);
+        doc_free(&d);
+    }
+    CU_ASSERT_EQUAL(auth_email_parse(NULL, email, norm, &bad), PROTO_EINVAL); /* no query */
+    CU_ASSERT_STRING_EQUAL(bad.message, "email is required.");
+}
+
 #define PROFILE_OK                                                                                 \
     "\"account_name\":\"Main\",\"phone_number\":\"+4915112345678\",\"currency_preference\":"       \
     "\"EUR\",\"financial_goal\":\"debt_payoff\",\"risk_appetite\":\"low\""
@@ -231,6 +285,7 @@ int main(void)
     ADD(test_name_clean_trims_and_bounds);
     ADD(test_password_hash_is_argon2id_phc_and_verifies);
     ADD(test_register_parse_reports_first_bad_field);
+    ADD(test_email_parse_query_and_body);
     ADD(test_profile_parse_money_is_exact);
     ADD(test_profile_parse_field_codes);
 #undef ADD

@@ -209,6 +209,8 @@ static void test_routes_auth_table(void)
         {GW_GET, "/api/auth/me/", "auth.me", GW_AUTH_USER},
         {GW_GET, "/api/config", "auth.config", GW_AUTH_PUBLIC},
         {GW_HEAD, "/api/config/", "auth.config", GW_AUTH_PUBLIC},
+        {GW_GET, "/api/users/lookup", "auth.lookup", GW_AUTH_USER},
+        {GW_HEAD, "/api/users/lookup/", "auth.lookup", GW_AUTH_USER},
     };
     size_t n;
     const struct gw_route *t = gw_routes(&n);
@@ -232,6 +234,11 @@ static void test_routes_auth_table(void)
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/auth", 0, &m), GW_MATCH_NOT_FOUND);
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_POST, "/api/config", 0, &m), GW_MATCH_METHOD);
     CU_ASSERT_STRING_EQUAL(m.allow, "GET, HEAD");
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_PUT, "/api/users/lookup", 0, &m), GW_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.allow, "GET, HEAD");
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/users", 0, &m), GW_MATCH_NOT_FOUND);
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/users/lookup/ada@example.com", 0, &m),
+                    GW_MATCH_NOT_FOUND);
     /* every row names a known worker and has an RPC method */
     for (size_t i = 0; i < n; i++) {
         int known = 0;

@@ -28,6 +28,7 @@ struct auth_config {
     int access_ttl_s;             /* ACCESS_TOKEN_TTL_S */
     int refresh_ttl_s;            /* REFRESH_TOKEN_TTL_S */
     long register_per_ip;         /* AUTH_REGISTER_PER_IP: registrations per ip per hour */
+    long lookup_per_min;          /* AUTH_LOOKUP_PER_MIN: recipient lookups per user per minute */
     const char *google_client_id; /* GOOGLE_CLIENT_ID, "" when Google sign-in is off */
     struct google_verifier *google;
     /* An argon2id hash of a random password: login verifies against it when the account
@@ -47,6 +48,7 @@ int auth_profile_update(struct wk_ctx *ctx, const struct proto_request *req, str
 int auth_profile_complete(struct wk_ctx *ctx, const struct proto_request *req,
                           struct wk_reply *rep);
 int auth_config(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
+int auth_lookup(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 /* handlers_google.c */
 int auth_google(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 
@@ -88,6 +90,10 @@ PGresult *auth_user_get(struct wk_ctx *ctx, const char *user_id);
 
 /* Packs row 0 of an auth_user_get / auth_user_update_profile result as API.md's `user`. */
 void auth_user_pack(msgpack_packer *pk, const PGresult *res);
+
+/* A recipient lookup by normalised email: packs the user's public face {id, full_name} into pk
+ * and returns 1, or 0 (nothing packed) when no user has that email, < 0 on failure. */
+int auth_user_lookup(struct wk_ctx *ctx, const char *email_norm, msgpack_packer *pk);
 
 /* Login lookup by normalised email: 1 and *id / hash ("" when the account has no
  * password) when found, 0 when not, < 0 on failure. */
@@ -189,6 +195,15 @@ int auth_deny_access(struct wk_ctx *ctx, const char *jti, long ttl_s);
  */
 #define AUTH_REGISTER_WINDOW_S 3600
 int auth_register_throttle(struct wk_ctx *ctx, const char *ip, long max, long *retry_after_s);
+
+/*
+ * Before a recipient lookup: counts one lookup by user_id (a UUID from the verified envelope)
+ * in a fixed window of AUTH_LOOKUP_WINDOW_S and answers like auth_register_throttle: 0 while at
+ * most `max`, 1 over it (*retry_after_s set), WK_EKVDOWN / WK_EKV when Redis cannot answer (the
+ * lookup then fails closed). The limit is what keeps the lookup from listing who has an account.
+ */
+#define AUTH_LOOKUP_WINDOW_S 60
+int auth_lookup_throttle(struct wk_ctx *ctx, const char *user_id, long max, long *retry_after_s);
 
 /* ---- revocations (revocations.c) ---- */
 

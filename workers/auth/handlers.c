@@ -81,6 +81,16 @@ static int kv_unavailable(struct wk_reply *rep)
                           "Sign-in is temporarily unavailable. Try again shortly.");
 }
 
+/* 429 with Retry-After: `what` says what was too much, then "Try again in N seconds." */
+static int too_many(struct wk_reply *rep, const char *code, const char *what, long retry_after_s)
+{
+    char value[24];
+    snprintf(value, sizeof value, "%ld", retry_after_s);
+    wk_reply_error(rep, 429, code, "%s Try again in %ld seconds.", what, retry_after_s);
+    wk_reply_header(rep, "Retry-After", value);
+    return 0;
+}
+
 /* ---- auth.register ---- */
 
 struct register_tx {
@@ -136,13 +146,8 @@ int auth_register(struct wk_ctx *ctx, const struct proto_request *req, struct wk
             PROTO_WARN(wk_request_id(ctx), "registration refused: redis unavailable", NULL);
             return kv_unavailable(rep);
         }
-        char value[24];
-        snprintf(value, sizeof value, "%ld", retry_after);
-        wk_reply_error(rep, 429, "too_many_registrations",
-                       "Too many sign-ups from this address. Try again in %ld seconds.",
-                       retry_after);
-        wk_reply_header(rep, "Retry-After", value);
-        return 0;
+        return too_many(rep, "too_many_registrations", "Too many sign-ups from this address.",
+                        retry_after);
     }
     rc = auth_password_hash(in.password, hash, sizeof hash);
     explicit_bzero(in.password, sizeof in.password);
@@ -199,13 +204,8 @@ int auth_login(struct wk_ctx *ctx, const struct proto_request *req, struct wk_re
         return kv_unavailable(rep);
     }
     if (rc == 1) {
-        char value[24];
-        snprintf(value, sizeof value, "%ld", retry_after);
         explicit_bzero(pw, sizeof pw);
-        wk_reply_error(rep, 429, "too_many_attempts",
-                       "Too many failed sign-in attempts. Try again in %ld seconds.", retry_after);
-        wk_reply_header(rep, "Retry-After", value);
-        return 0;
+        return too_many(rep, "too_many_attempts", "Too many failed sign-in attempts.", retry_after);
     }
 
     int found = auth_user_credentials(ctx, norm, id, hash, sizeof hash);
@@ -401,7 +401,7 @@ int auth_profile_complete(struct wk_ctx *ctx, const struct proto_request *req, s
     return 0;
 }
 
-/* ---- auth.config ---- */
+/* ---- auth.config, auth.lookup ---- */
 
 /* GET /api/config (public): what the web app needs before anyone signs in. Nothing secret:
  * a Google client id is public by design (every page that offers the button embeds it). */
@@ -421,6 +421,38 @@ int auth_config(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
         msgpack_pack_true(rep->body);
     else
         msgpack_pack_false(rep->body);
+    return 0;
+}
+
+/*
+ * GET /api/users/lookup?email= (signed in): who receives a transfer to this address, as
+ * {id, full_name}, so the sender can confirm the name before sending to the id. It tells
+ * whether an address has an account, so every lookup is counted per caller (fixed window,
+ * AUTH_LOOKUP_PER_MIN) before the database is asked, and Redis down refuses (fail closed).
+ * The address is never logged.
+ */
+int auth_lookup(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    const char *user = acting_user(req, rep);
+    if (!user)
+        return 0;
+    char email[AUTH_EMAIL_MAX + 1], norm[AUTH_EMAIL_MAX + 1];
+    struct auth_invalid bad;
+    if (auth_email_parse(proto_map_get(&req->args, "query"), email, norm, &bad) != 0)
+        return wk_reply_error(rep, 422, bad.code, "%s", bad.message);
+    long retry_after = 0;
+    int rc = auth_lookup_throttle(ctx, user, auth_cfg.lookup_per_min, &retry_after);
+    if (rc < 0) {
+        PROTO_WARN(wk_request_id(ctx), "lookup refused: redis unavailable", NULL);
+        return kv_unavailable(rep);
+    }
+    if (rc == 1)
+        return too_many(rep, "too_many_lookups", "Too many recipient lookups.", retry_after);
+    int found = auth_user_lookup(ctx, norm, rep->body);
+    if (found < 0)
+        return found;
+    if (!found)
+        return wk_reply_error(rep, 404, "user_not_found", "No user has this email address.");
     return 0;
 }
 

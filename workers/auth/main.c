@@ -23,6 +23,7 @@ enum {
     V_GOOGLE_CLIENT_ID,
     V_GOOGLE_CERTS_URL,
     V_REGISTER_PER_IP,
+    V_LOOKUP_PER_MIN,
     V_COUNT
 };
 
@@ -44,6 +45,9 @@ static struct proto_cfg_var cfg_vars[V_COUNT] = {
                             PROTO_CFG_STR, 1, 2048, "Google's JWKS URL", NULL, 0},
     [V_REGISTER_PER_IP] = {"AUTH_REGISTER_PER_IP", "20", PROTO_CFG_INT, 1, 1000000,
                            "sign-ups one client address may make per hour (then 429)", NULL, 0},
+    [V_LOOKUP_PER_MIN] = {"AUTH_LOOKUP_PER_MIN", "30", PROTO_CFG_INT, 1, 1000000,
+                          "recipient lookups by email one user may make per minute (then 429)",
+                          NULL, 0},
 };
 
 static const struct wk_method methods[] = {
@@ -56,6 +60,7 @@ static const struct wk_method methods[] = {
     {"auth.profile_complete", auth_profile_complete},
     {"auth.google", auth_google},
     {"auth.config", auth_config},
+    {"auth.lookup", auth_lookup},
     {NULL, NULL},
 };
 
@@ -96,6 +101,7 @@ int main(void)
     auth_cfg.access_ttl_s = (int)cfg_vars[V_ACCESS_TTL].num;
     auth_cfg.refresh_ttl_s = (int)cfg_vars[V_REFRESH_TTL].num;
     auth_cfg.register_per_ip = (long)cfg_vars[V_REGISTER_PER_IP].num;
+    auth_cfg.lookup_per_min = (long)cfg_vars[V_LOOKUP_PER_MIN].num;
     auth_cfg.google_client_id = cfg_vars[V_GOOGLE_CLIENT_ID].str;
     if (make_dummy_hash() != 0) {
         fprintf(stderr, "fintwin-auth: cannot prepare the password hasher\n");

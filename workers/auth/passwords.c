@@ -130,16 +130,24 @@ static int invalid(struct auth_invalid *bad, const char *code, const char *messa
     return PROTO_EINVAL;
 }
 
+int auth_email_parse(const msgpack_object *map, char *email, char *norm, struct auth_invalid *bad)
+{
+    char raw[AUTH_EMAIL_MAX + 64]; /* room for whitespace that trimming removes */
+    int rc = auth_body_str(map, "email", raw, sizeof raw);
+    if (rc == PROTO_EMISSING)
+        return invalid(bad, "invalid_email", "email is required.");
+    if (rc != 0 || auth_email_normalize(raw, email, norm) != 0)
+        return invalid(bad, "invalid_email",
+                       "email must be a valid address of at most 254 characters.");
+    return 0;
+}
+
 int auth_register_parse(const msgpack_object *body, struct auth_register_input *in,
                         struct auth_invalid *bad)
 {
-    char raw[AUTH_EMAIL_MAX + 64];
-    int rc = auth_body_str(body, "email", raw, sizeof raw);
-    if (rc == PROTO_EMISSING)
-        return invalid(bad, "invalid_email", "email is required.");
-    if (rc != 0 || auth_email_normalize(raw, in->email, in->email_norm) != 0)
-        return invalid(bad, "invalid_email",
-                       "email must be a valid address of at most 254 characters.");
+    int rc = auth_email_parse(body, in->email, in->email_norm, bad);
+    if (rc != 0)
+        return rc;
 
     rc = auth_body_str(body, "password", in->password, sizeof in->password);
     if (rc == PROTO_EMISSING)

@@ -69,6 +69,14 @@ struct auth_invalid {
     const char *message; /* a human sentence (static) */
 };
 
+/*
+ * Reads string field "email" of map `map` (a request body or query; NULL or not a map counts
+ * as absent) and normalises it (auth_email_normalize) into `email` and `norm`, each
+ * AUTH_EMAIL_MAX + 1 bytes. Returns 0, or PROTO_EINVAL with *bad = invalid_email ("email is
+ * required." when absent or nil, else a sentence naming the limits).
+ */
+int auth_email_parse(const msgpack_object *map, char *email, char *norm, struct auth_invalid *bad);
+
 struct auth_register_input {
     char email[AUTH_EMAIL_MAX + 1];
     char email_norm[AUTH_EMAIL_MAX + 1];

@@ -4,6 +4,7 @@
  *                                       addresses out of Redis)
  *   ft:login:ip:<ip>                    failed logins from one client address
  *   ft:register:ip:<ip>                 registrations from one client address
+ *   ft:lookup:user:<uuid>               recipient lookups by one signed-in user
  *   ft:deny:<jti>                       access tokens revoked by logout (read by the gateway;
  *                                       proto/kvkeys.h, revocations.c)
  * Counters are fixed windows: the first failure starts a AUTH_LOGIN_WINDOW_S window.
@@ -150,17 +151,21 @@ int auth_throttle_reset(struct wk_ctx *ctx, const char *email_norm)
     return 0;
 }
 
-int auth_register_throttle(struct wk_ctx *ctx, const char *ip, long max, long *retry_after_s)
+/*
+ * Counts one event under `key` in a fixed window of window_s seconds (the first count starts
+ * it): 0 while the count is at most `max`, 1 when over it (with *retry_after_s), < 0 when
+ * Redis cannot answer.
+ */
+static int window_count(struct wk_ctx *ctx, const char *key, int window_s, long max,
+                        long *retry_after_s)
 {
-    char key[KEY_MAX];
-    snprintf(key, sizeof key, "ft:register:ip:%s", plain_ip(ip) ? ip : "unknown");
     redisReply *r = wk_kv_command(wk_kv(ctx), "INCR %s", key);
     if (!r)
         return kv_fail(ctx);
     long count = reply_int(r);
     freeReplyObject(r);
     if (count == 1) {
-        r = wk_kv_command(wk_kv(ctx), "EXPIRE %s %d", key, AUTH_REGISTER_WINDOW_S);
+        r = wk_kv_command(wk_kv(ctx), "EXPIRE %s %d", key, window_s);
         if (!r)
             return kv_fail(ctx);
         freeReplyObject(r);
@@ -168,11 +173,25 @@ int auth_register_throttle(struct wk_ctx *ctx, const char *ip, long max, long *r
     if (count <= max)
         return 0;
     long left;
-    int rc = window_left(ctx, key, AUTH_REGISTER_WINDOW_S, &left);
+    int rc = window_left(ctx, key, window_s, &left);
     if (rc < 0)
         return rc;
     *retry_after_s = left;
     return 1;
+}
+
+int auth_register_throttle(struct wk_ctx *ctx, const char *ip, long max, long *retry_after_s)
+{
+    char key[KEY_MAX];
+    snprintf(key, sizeof key, "ft:register:ip:%s", plain_ip(ip) ? ip : "unknown");
+    return window_count(ctx, key, AUTH_REGISTER_WINDOW_S, max, retry_after_s);
+}
+
+int auth_lookup_throttle(struct wk_ctx *ctx, const char *user_id, long max, long *retry_after_s)
+{
+    char key[KEY_MAX];
+    snprintf(key, sizeof key, "ft:lookup:user:%s", user_id);
+    return window_count(ctx, key, AUTH_LOOKUP_WINDOW_S, max, retry_after_s);
 }
 
 int auth_deny_access(struct wk_ctx *ctx, const char *jti, long ttl_s)

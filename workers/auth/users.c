@@ -141,6 +141,28 @@ void auth_user_pack(msgpack_packer *pk, const PGresult *r)
     pack_col(pk, r, COL_DEFAULT_ACCOUNT);
 }
 
+int auth_user_lookup(struct wk_ctx *ctx, const char *email_norm, msgpack_packer *pk)
+{
+    /* Only the two columns a sender needs to confirm the recipient: never the email, picture
+     * or profile of someone who did not choose to share them. */
+    const char *params[] = {email_norm};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "auth_user_lookup",
+                                      "SELECT id, full_name FROM auth.users WHERE email_norm = $1",
+                                      1, params);
+    if (!r)
+        return wk_db_fail(ctx);
+    int found = PQntuples(r) == 1;
+    if (found) {
+        msgpack_pack_map(pk, 2);
+        pack_key(pk, "id");
+        pack_col(pk, r, 0);
+        pack_key(pk, "full_name");
+        pack_col(pk, r, 1);
+    }
+    PQclear(r);
+    return found;
+}
+
 int auth_user_credentials(struct wk_ctx *ctx, const char *email_norm, char id[PROTO_UUID_LEN + 1],
                           char *hash, size_t hash_size)
 {
