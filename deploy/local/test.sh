@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds FinTwin and runs every test against throw-away servers, then stops them.
 #   deploy/local/test.sh             (CI: CI=true deploy/local/test.sh, which .ci/run runs)
-# 1. installs missing Debian packages (as root) and tests/browser's npm packages (npm ci);
+# 1. installs missing Debian packages (as root) and the npm packages of web/ and
+#    tests/browser (npm ci), and builds the web app into the build tree (test_e2e_web);
 # 2. starts PostgreSQL, Redis and RabbitMQ in a temporary directory on free loopback ports
 #    (never the defaults, never up.sh's), creates and migrates database fintwin;
 # 3. builds twice: normally (a -Werror compile check under CI=true, the release flags' sibling)
@@ -18,7 +19,8 @@ BUILD=$(realpath -m "${FT_TEST_BUILD_DIR:-$FT_ROOT/build-test}")
 t_start=$SECONDS
 
 ft_ensure_packages
-ft_browser_deps   # tests/browser's pinned Node and playwright-core (test_e2e_browser_ws)
+ft_npm_deps tests/browser   # its pinned Node and playwright-core (the browser tests)
+ft_npm_deps web            # the web app's build and unit-test tools (web_unit)
 
 OFF=""
 for off in $(seq 500 10 990); do   # a port block nobody uses (up.sh uses 0 by default)
@@ -48,6 +50,10 @@ ft_build "$BUILD" Debug -DFT_WERROR=$werror
 ft_log "building $BUILD-asan (AddressSanitizer + UBSan)"
 ft_build "$BUILD-asan" Debug -DFT_WERROR=$werror -DFT_SANITIZE=ON
 
+ft_log "building the web app into $BUILD/web-dist"
+ft_web_build "$BUILD/web-dist"
+FT_WEB_DIST=$BUILD/web-dist; export FT_WEB_DIST
+
 role_pw() { "$SVC" secret "$TMP/svc" "$OFF" dbroles; }
 ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" role_pw
 PG_URL=$(ft_db_url "$PG_URL" fintwin)
@@ -62,11 +68,11 @@ passed=0 failed=0 skipped=0 rc=0
 run_label() {   # run_label LABEL BUILD_DIR: ctest one label, add its counts to the totals
   local label=$1 dir=$2 out
   ft_log "ctest -L $label ($dir)"
-  out=$(mktemp)
+  out=$TMP/ctest-$label.log
   ctest --test-dir "$dir" -L "^$label\$" --output-on-failure --timeout 300 2>&1 | tee "$out" || rc=1
   local line total nfail nskip
   line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -1 || true)
-  if [ -z "$line" ]; then ft_log "ctest -L $label ran no test"; rc=1; rm -f "$out"; return; fi
+  if [ -z "$line" ]; then ft_log "ctest -L $label ran no test"; rc=1; return; fi
   nfail=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
   total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
   # "The following tests did not run:" then one "<tab>NN - name (Skipped)" line per skip
@@ -79,11 +85,14 @@ run_label() {   # run_label LABEL BUILD_DIR: ctest one label, add its counts to 
   if [ "$nskip" != 0 ] && [ $ci = true ]; then
     ft_log "ctest -L $label: $nskip test(s) skipped, a failure under CI=true"; rc=1
   fi
-  rm -f "$out"
 }
 run_label unit "$BUILD-asan"
 run_label integration "$BUILD-asan"
 run_label e2e "$BUILD-asan"
+# The browser part, from ctest's own timing lines ("... test_e2e_web ....   Passed   95.31 sec").
+browser_s=$(grep -E ' (test_e2e_web|test_e2e_browser_ws) \.+' "$TMP/ctest-e2e.log" 2>/dev/null \
+  | sed -E 's/.* ([0-9.]+) sec.*/\1/' | awk '{s += $1} END {printf "%.0f", s}')
+ft_log "browser tests (test_e2e_web, test_e2e_browser_ws): ${browser_s:-0} s of the e2e label"
 
 ft_log "finished in $((SECONDS - t_start)) s"
 note=""; [ $ci = true ] && [ $skipped != 0 ] && note=" (CI=true: a skip is a failure)"

@@ -2,7 +2,8 @@
 # Starts the whole FinTwin system on this machine and prints its URL.
 #   deploy/local/up.sh
 # Installs missing Debian packages (as root), starts PostgreSQL, Redis and RabbitMQ under
-# FT_DATA_DIR on loopback, migrates, builds in Release, and runs the gateway and one of each
+# FT_DATA_DIR on loopback, migrates, builds in Release (and the web app, web/: npm ci, then
+# tsc and vite into FT_DATA_DIR/build/web-dist), and runs the gateway and one of each
 # worker under supervise.sh (restarted when they crash; logs in FT_DATA_DIR/log).
 # Before it installs, builds or starts anything it checks every port the stack listens on
 # (the gateway's and the servers' below, plus RabbitMQ's Erlang distribution and epmd ports)
@@ -92,6 +93,8 @@ svc_env=$("$SVC" start "$DATA/services" "$OFF")
 eval "$svc_env"
 ft_log "building (Release) in $BUILD"
 ft_build "$BUILD" Release
+ft_log "building the web app into $BUILD/web-dist"
+ft_web_build "$BUILD/web-dist"
 role_pw() { "$SVC" secret "$DATA/services" "$OFF" "db_$1"; }
 ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" role_pw
 
@@ -143,7 +146,7 @@ for w in $FT_WORKERS; do
      start_proc "$name" "fintwin-$w")
   done
 done
-web_root=$FT_ROOT/web/dist; [ -d "$web_root" ] || web_root=$FT_ROOT/web/public
+web_root=$BUILD/web-dist
 # The page it serves opens /api/ws from these origins (GW_ALLOWED_ORIGINS overrides them).
 origins=${GW_ALLOWED_ORIGINS:-http://127.0.0.1:$GW_PORT,http://localhost:$GW_PORT}
 (export AMQP_URL REDIS_URL JWT_SECRET GW_PORT GW_WEB_ROOT=${GW_WEB_ROOT:-$web_root} \

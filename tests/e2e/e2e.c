@@ -101,9 +101,10 @@ static int env_sets(const char *const env[], const char *name)
 int e2e_start_gateway(struct e2e *e, const char *const env[])
 {
     static char redis[2100];
-    char port[32], log[300];
+    char port[32], origin[80], log[300];
     e->port = ft_free_port();
     snprintf(port, sizeof port, "GW_PORT=%d", e->port);
+    snprintf(origin, sizeof origin, "GW_ALLOWED_ORIGINS=http://127.0.0.1:%d", e->port);
     snprintf(log, sizeof log, "%s/gateway.log", e->dir);
     snprintf(redis, sizeof redis, "REDIS_URL=%s", ft_env("REDIS_URL", ""));
     const char *all[32];
@@ -114,6 +115,8 @@ int e2e_start_gateway(struct e2e *e, const char *const env[])
         all[n++] = env[i];
     if (!env_sets(env, "JWT_SECRET"))
         all[n++] = "JWT_SECRET=" E2E_JWT_SECRET;
+    if (e->self_origin && !env_sets(env, "GW_ALLOWED_ORIGINS"))
+        all[n++] = origin;
     if (!env_sets(env, "REDIS_URL") && ft_env("REDIS_URL", NULL))
         all[n++] = redis;
     all[n] = NULL;

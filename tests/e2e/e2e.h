@@ -25,6 +25,9 @@ extern const char *const e2e_kinds[E2E_KINDS];
 
 struct e2e {
     int port;
+    /* Set before starting the gateway: it also gets GW_ALLOWED_ORIGINS=http://127.0.0.1:<port>,
+     * so a page it serves (web/, a browser test's page) may open /api/ws. */
+    int self_origin;
     pid_t gw;
     pid_t workers[E2E_KINDS];
     char dir[256]; /* logs */

@@ -54,26 +54,6 @@ static int need_browser(void)
                    missing, browser_dir);
 }
 
-/* The gateway, on a port chosen here so that its own origin can be allowed: the page is served
- * by this gateway, as web/ is in production, and a browser always sends Origin.
- * (e2e_start_gateway picks its port itself, too late to name it in GW_ALLOWED_ORIGINS.) */
-static int start_gateway(struct e2e *e)
-{
-    char port[32], origin[80], redis[2100], log[300];
-    char secret[] = "JWT_SECRET=" E2E_JWT_SECRET;
-    e->port = ft_free_port();
-    snprintf(port, sizeof port, "GW_PORT=%d", e->port);
-    snprintf(origin, sizeof origin, "GW_ALLOWED_ORIGINS=http://127.0.0.1:%d", e->port);
-    snprintf(redis, sizeof redis, "REDIS_URL=%s", ft_env("REDIS_URL", ""));
-    snprintf(log, sizeof log, "%s/gateway.log", e->dir);
-    char *env[] = {port, origin, secret, redis, NULL};
-    if (e2e_seed_denylist() != 0)
-        fprintf(stderr, "could not mark the test Redis's denylist seeded\n");
-    char *argv[] = {"fintwin-gateway", NULL};
-    e->gw = ft_spawn(ft_bin("fintwin-gateway"), argv, env, log);
-    return e->gw > 0 && e2e_wait_body(e, "/healthz", "ok", 5000) ? 0 : -1;
-}
-
 static const int kinds[] = {0 /* auth */, 1 /* transaction */, 6 /* notification */};
 
 static int workers_ok(void *arg)
@@ -87,7 +67,10 @@ static int workers_ok(void *arg)
 static int suite_init(void)
 {
     e2e_init(&st, "browser-ws");
-    if (start_gateway(&st) != 0) {
+    /* The page is served by this gateway, as web/ is in production, and a browser always
+     * sends Origin. */
+    st.self_origin = 1;
+    if (e2e_start_gateway(&st, NULL) != 0) {
         fprintf(stderr, "gateway did not start (see %s)\n", st.dir);
         goto fail;
     }
