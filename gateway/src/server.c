@@ -836,10 +836,12 @@ static int on_http(struct gw_server *s, struct lws *wsi, struct gw_conn *c, cons
             respond_error(s, wsi, c, 405, "method_not_allowed", "only GET is allowed here");
             return 0;
         }
-        const char *ctype = NULL;
-        int st = gw_static_load(s->cfg->web_root, c->path, &c->resp, &ctype);
+        struct gw_static_file f;
+        int st = gw_static_load(s->cfg->web_root, c->path, &c->resp, &f);
+        gw_http_header(c, "Cache-Control", f.cache_control);
+        gw_http_header(c, "X-Content-Type-Options", "nosniff");
         if (st == 200)
-            gw_http_respond(wsi, c, 200, ctype);
+            gw_http_respond(wsi, c, 200, f.ctype);
         else if (st == 404)
             respond_error(s, wsi, c, 404, "not_found", "no such file");
         else

@@ -1,4 +1,4 @@
-/* Static files with SPA fallback; see static.h. */
+/* Static files with SPA fallback and cache headers; see static.h. */
 #include "static.h"
 
 #include <errno.h>
@@ -34,10 +34,12 @@ const char *gw_static_ctype(const char *name)
         {"jpeg", "image/jpeg"},
         {"gif", "image/gif"},
         {"webp", "image/webp"},
+        {"avif", "image/avif"},
         {"ico", "image/x-icon"},
         {"woff", "font/woff"},
         {"woff2", "font/woff2"},
         {"ttf", "font/ttf"},
+        {"otf", "font/otf"},
         {"txt", "text/plain; charset=utf-8"},
         {"wasm", "application/wasm"},
     };
@@ -48,6 +50,36 @@ const char *gw_static_ctype(const char *name)
             if (strcasecmp(dot + 1, types[i].ext) == 0)
                 return types[i].type;
     return "application/octet-stream";
+}
+
+static int under_assets(const char *path)
+{
+    return strncmp(path, "/assets", 7) == 0 && (path[7] == '/' || path[7] == '\0');
+}
+
+/* The last segment has an extension: a '.' after its first byte and before its end. */
+static int has_extension(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *seg = slash ? slash + 1 : path;
+    const char *dot = strrchr(seg, '.');
+    return dot && dot > seg && dot[1] != '\0';
+}
+
+int gw_static_is_client_route(const char *path)
+{
+    return !under_assets(path) && !has_extension(path);
+}
+
+static int is_html(const char *ctype)
+{
+    return strncmp(ctype, "text/html", 9) == 0;
+}
+
+const char *gw_static_cache_control(const char *path)
+{
+    return under_assets(path) && !is_html(gw_static_ctype(path)) ? GW_STATIC_IMMUTABLE
+                                                                 : GW_STATIC_NO_CACHE;
 }
 
 /* 1 if every segment is non-hidden and the path has no backslash or control bytes. */
@@ -97,18 +129,24 @@ static int read_file(const char *file, struct proto_buf *out)
     return 200;
 }
 
-int gw_static_load(const char *root, const char *path, struct proto_buf *out, const char **ctype)
+int gw_static_load(const char *root, const char *path, struct proto_buf *out,
+                   struct gw_static_file *f)
 {
+    static const char html[] = "text/html; charset=utf-8";
     proto_buf_reset(out);
+    f->ctype = NULL;
+    f->cache_control = GW_STATIC_NO_CACHE;
+    if (!path_safe(path))
+        return 404;
     struct stat st;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        if (!path_safe(path))
+        if (!gw_static_is_client_route(path))
             return 404;
-        *ctype = "text/html; charset=utf-8";
+        f->ctype = html;
         proto_buf_append(out, placeholder, sizeof placeholder - 1);
         return 200;
     }
-    if (!path_safe(path) || strlen(root) + strlen(path) + 16 > 4096)
+    if (strlen(root) + strlen(path) + 16 > 4096)
         return 404;
     char file[4096];
     size_t plen = strlen(path);
@@ -116,15 +154,16 @@ int gw_static_load(const char *root, const char *path, struct proto_buf *out, co
     snprintf(file, sizeof file, "%s%s%s", root, path, is_dir ? "index.html" : "");
     int rc = read_file(file, out);
     if (rc == 200) {
-        *ctype = gw_static_ctype(file);
+        f->ctype = gw_static_ctype(file);
+        f->cache_control = is_dir ? GW_STATIC_NO_CACHE : gw_static_cache_control(path);
         return 200;
     }
-    if (rc != 404)
+    if (rc != 404 || !gw_static_is_client_route(path))
         return rc;
     /* SPA fallback: client-side routes are served index.html. */
     snprintf(file, sizeof file, "%s/index.html", root);
     rc = read_file(file, out);
     if (rc == 200)
-        *ctype = "text/html; charset=utf-8";
+        f->ctype = html;
     return rc;
 }

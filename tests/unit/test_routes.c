@@ -1,11 +1,11 @@
-/* Unit tests for gateway/routes.c and request.c: matching, params, 404 vs 405, limits. */
+/* Unit tests for gateway/routes.c and request.c: matching, params, 404 vs 405, limits.
+ * (static.c has its own, test_static.c.) */
 #include <CUnit/CUnit.h>
 #include <string.h>
 
 #include "ft_test.h"
 #include "request.h"
 #include "routes.h"
-#include "static.h"
 
 #include "proto/topology.h"
 
@@ -474,23 +474,6 @@ static void test_routes_args_meta_token(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
-static void test_routes_static_types(void)
-{
-    CU_ASSERT_STRING_EQUAL(gw_static_ctype("/assets/app.JS"), "text/javascript; charset=utf-8");
-    CU_ASSERT_STRING_EQUAL(gw_static_ctype("index.html"), "text/html; charset=utf-8");
-    CU_ASSERT_STRING_EQUAL(gw_static_ctype("a.svg"), "image/svg+xml");
-    CU_ASSERT_STRING_EQUAL(gw_static_ctype("dir.v1/file"), "application/octet-stream");
-    struct proto_buf b = {0};
-    const char *ct = NULL;
-    /* Dotfiles and traversal are refused even when the root does not exist. */
-    CU_ASSERT_EQUAL(gw_static_load("/nonexistent-root", "/.env", &b, &ct), 404);
-    CU_ASSERT_EQUAL(gw_static_load("/nonexistent-root", "/a/../b", &b, &ct), 404);
-    CU_ASSERT_EQUAL(gw_static_load("/nonexistent-root", "/", &b, &ct), 200);
-    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "FinTwin"));
-    CU_ASSERT_EQUAL(gw_static_load("/etc", "/.git/config", &b, &ct), 404);
-    proto_buf_free(&b);
-}
-
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -513,6 +496,5 @@ int main(void)
     CU_add_test(s, "test_routes_request_headers", test_routes_request_headers);
     CU_add_test(s, "test_routes_args_query_last_wins", test_routes_args_query_last_wins);
     CU_add_test(s, "test_routes_args_meta_token", test_routes_args_meta_token);
-    CU_add_test(s, "test_routes_static_types", test_routes_static_types);
     return ft_cunit_run();
 }
