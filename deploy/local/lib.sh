@@ -7,7 +7,7 @@ FT_WORKERS="auth transaction twin risk portfolio persona notification"
 FT_PACKAGES="postgresql redis-server rabbitmq-server libpq-dev librabbitmq-dev libhiredis-dev
   libmsgpack-dev libjwt-dev libjansson-dev libcurl4-openssl-dev libwebsockets-dev libcunit1-dev
   libssl-dev libargon2-dev pkg-config cmake gcc make wrk amqp-tools bc procps curl python3-numpy
-  iproute2 jq uuid-runtime chromium nodejs"
+  iproute2 jq uuid-runtime chromium fonts-noto-color-emoji nodejs"
 
 ft_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 

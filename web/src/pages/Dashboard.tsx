@@ -36,6 +36,21 @@ async function monthTxns(signal: AbortSignal): Promise<{ rows: Txn[]; complete: 
   return { rows, complete: false };
 }
 
+/**
+ * Chart points, oldest first: each posting's balance_after, preceded by the balance just
+ * before the oldest one (so a first deposit draws a step up from zero). Exact: BigInt.
+ */
+export function balancePoints(newestFirst: Txn[]): { at: string; balance: string }[] {
+  if (!newestFirst.length) return [];
+  const rows = newestFirst.slice().reverse();
+  const first = rows[0];
+  const after = toMinor(first.balance_after, first.currency) ?? 0n;
+  const amt = toMinor(first.amount, first.currency) ?? 0n;
+  const before = fromMinor(first.direction === "in" ? after - amt : after + amt, first.currency);
+  const start = new Date(Date.parse(first.created_at) - 1000).toISOString();
+  return [{ at: start, balance: before }, ...rows.map((t) => ({ at: t.created_at, balance: t.balance_after }))];
+}
+
 export function txnLabel(t: Txn): string {
   if (t.type === "deposit") return "Deposit";
   if (t.type === "withdrawal") return "Withdrawal";
@@ -71,10 +86,7 @@ export function Dashboard() {
     return { count: month.data.rows.length, in: fromMinor(inM, cur), out: fromMinor(outM, cur), complete: month.data.complete };
   }, [month.data, cur]);
 
-  const points = useMemo(
-    () => (history.data ?? []).slice().reverse().map((t) => ({ at: t.created_at, balance: t.balance_after })),
-    [history.data],
-  );
+  const points = useMemo(() => balancePoints(history.data ?? []), [history.data]);
 
   return (
     <div>
