@@ -5,6 +5,7 @@ import { AuthProvider, useAuth } from "./lib/auth";
 import { LiveProvider } from "./lib/LiveProvider";
 import { ToastProvider } from "./components/Toasts";
 import { Layout } from "./components/Layout";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { ComingSoon, Loading } from "./components/common";
 import { SignIn } from "./pages/SignIn";
 import { Onboarding } from "./pages/Onboarding";
@@ -54,10 +55,12 @@ function Shell() {
 
 export function App() {
   return (
-    <ToastProvider>
-      <AuthProvider>
-        <Shell />
-      </AuthProvider>
-    </ToastProvider>
+    <ErrorBoundary>
+      <ToastProvider>
+        <AuthProvider>
+          <Shell />
+        </AuthProvider>
+      </ToastProvider>
+    </ErrorBoundary>
   );
 }

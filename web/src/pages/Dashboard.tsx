@@ -10,7 +10,8 @@ import { useAuth } from "../lib/auth";
 import { keys, useAccounts, useLatestNotifications, useStatus } from "../lib/queries";
 import { formatMoney, fromMinor, toMinor } from "../lib/money";
 import { dateTime, relativeTime } from "../lib/format";
-import type { Account, Simulation, Txn } from "../lib/types";
+import type { Account, Txn } from "../lib/types";
+import { historyRow, type HistoryItem } from "./TwinModel";
 import { Amount, ComingSoon, Empty, ErrorBox, Loading } from "../components/common";
 import { useToast } from "../components/Toasts";
 
@@ -68,7 +69,7 @@ export function Dashboard() {
     enabled: !!defaultAcct,
     queryFn: ({ signal }) => api.get<Txn[]>(`/api/transactions/account/${defaultAcct!.id}?limit=200`, { signal }),
   });
-  const sims = useQuery({ queryKey: keys.simulations, queryFn: ({ signal }) => api.get<Simulation[]>("/api/simulate/history", { signal }) });
+  const sims = useQuery({ queryKey: keys.simulations, queryFn: ({ signal }) => api.get<HistoryItem[]>("/api/simulate/history", { signal }) });
   const notes = useLatestNotifications(5);
   const status = useStatus();
 
@@ -246,8 +247,9 @@ function RecentList() {
   );
 }
 
-function SimulationCard({ sims, error, pending, retry }: { sims?: Simulation[]; error: unknown; pending: boolean; retry: () => void }) {
+function SimulationCard({ sims, error, pending, retry }: { sims?: HistoryItem[]; error: unknown; pending: boolean; retry: () => void }) {
   const last = sims?.[0];
+  const row = last ? historyRow(last) : null;
   return (
     <div className="card">
       <h2>Last simulation</h2>
@@ -255,19 +257,23 @@ function SimulationCard({ sims, error, pending, retry }: { sims?: Simulation[]; 
         <ErrorBox error={error} onRetry={retry} />
       ) : pending ? (
         <Loading lines={2} />
-      ) : !last ? (
+      ) : !last || !row ? (
         <Empty>
           No simulations yet. <Link to="/twin">Try one</Link> — it never touches your real money.
         </Empty>
       ) : (
         <div className="stack" style={{ gap: 6 }} data-testid="last-simulation">
-          <div className="muted">{last.scenario.replace(/_/g, " ")} · {relativeTime(last.created_at)}</div>
-          <div className="amount" style={{ fontSize: 18 }}>
-            {formatMoney(last.current_balance, last.currency)} → {formatMoney(last.virtual_balance, last.currency)}
-          </div>
-          <div>
-            <span className={`pill ${last.alert_level}`}>{last.alert_level} risk · {last.risk_score}</span>
-          </div>
+          <div className="muted">{row.what} · {relativeTime(last.created_at)}</div>
+          {row.before !== null && row.after !== null && (
+            <div className="amount" style={{ fontSize: 18 }}>
+              {formatMoney(row.before, last.currency)} → {formatMoney(row.after, last.currency)}
+            </div>
+          )}
+          {last.alert_level && (
+            <div>
+              <span className={`pill ${last.alert_level}`}>{last.alert_level} risk · {last.risk_score}</span>
+            </div>
+          )}
         </div>
       )}
     </div>
