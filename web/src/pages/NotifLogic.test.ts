@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Notification } from "../lib/types";
-import { markedText, mergePages, nextOffset, notifIcon, notifPath, NOTIF_PAGE, patchPages } from "./NotifLogic";
+import { markedText, mergePages, nextOffset, notifIcon, notifPath, NOTIF_PAGE, patchPages, splitUnreadFirst, unreadPath } from "./NotifLogic";
 
 function n(id: string, p: Partial<Notification> = {}): Notification {
   return { id, account_id: null, title: "T", message: "M", type: "info", is_read: false, created_at: "2025-01-01T00:00:00Z", ...p };
@@ -34,5 +34,18 @@ describe("notifications", () => {
     expect(markedText(3)).toBe("Marked 3 notifications as read");
     expect(markedText(1)).toBe("Marked 1 notification as read");
     expect(markedText(0)).toBe("Marked 0 notifications as read");
+  });
+});
+
+describe("unread first", () => {
+  const u = (id: string, is_read: boolean) => n(id, { is_read });
+  it("lists the unread ones, then the rest without them", () => {
+    const r = splitUnreadFirst([u("u2", false), u("u1", false)], [u("u2", false), u("r1", true), u("u1", false), u("u0", false)]);
+    expect(r.unread.map((x) => x.id)).toEqual(["u2", "u1"]);
+    expect(r.rest.map((x) => x.id)).toEqual(["r1", "u0"]);
+  });
+  it("asks for up to 100 unread of the tab", () => {
+    expect(unreadPath("all")).toBe("/api/notifications/?unread_only=true&limit=100");
+    expect(unreadPath("risk")).toBe("/api/notifications/?type=risk&unread_only=true&limit=100");
   });
 });

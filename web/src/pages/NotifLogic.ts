@@ -25,6 +25,21 @@ export function notifPath(tab: NotifTab, offset: number): string {
   return `/api/notifications/?${type}limit=${NOTIF_PAGE}&offset=${offset}`;
 }
 
+/** The tab's unread notifications, newest first: as many as one request gives (100). */
+export function unreadPath(tab: NotifTab): string {
+  const type = tab === "all" ? "" : `type=${tab}&`;
+  return `/api/notifications/?${type}unread_only=true&limit=100`;
+}
+
+/**
+ * Unread first: the unread list as the server gave it, then the paged list without those
+ * (an unread one beyond the first 100 stays in the paged list, still highlighted).
+ */
+export function splitUnreadFirst(unread: readonly Notification[], paged: readonly Notification[]): { unread: Notification[]; rest: Notification[] } {
+  const ids = new Set(unread.map((n) => n.id));
+  return { unread: [...unread], rest: paged.filter((n) => !ids.has(n.id)) };
+}
+
 /** The next page's offset: what is loaded so far, unless the last page was short. */
 export function nextOffset(last: readonly Notification[], all: readonly (readonly Notification[])[]): number | undefined {
   if (last.length < NOTIF_PAGE) return undefined;

@@ -1,18 +1,20 @@
-// Notifications: tabs All / Risk / Alert / Info, newest first as the API lists them, 20 at a
-// time ("Load more" with offset), unread ones highlighted; mark one read, delete one, or
+// Notifications: tabs All / Risk / Alert / Info, unread first (every unread one of the tab,
+// newest first, up to 100), then the rest newest first, 20 at a time ("Load more" with
+// offset); unread ones highlighted; mark one read, delete one, or
 // mark all as read. New notifications arrive over the live channel, which invalidates
 // keys.notifications (this list and the sidebar's unread count alike).
 import { useEffect, useMemo, useState, type KeyboardEvent } from "react";
-import { useInfiniteQuery, useMutation, useQueryClient, type InfiniteData } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient, type InfiniteData } from "@tanstack/react-query";
 import { api } from "../lib/api";
 import { keys, useNotifCount } from "../lib/queries";
 import { dateTime, relativeTime } from "../lib/format";
 import type { Notification } from "../lib/types";
 import { Empty, ErrorBox, Loading, errorText } from "../components/common";
 import { useToast } from "../components/Toasts";
-import { markedText, mergePages, nextOffset, notifIcon, notifPath, NOTIF_TABS, patchPages, type NotifTab } from "./NotifLogic";
+import { markedText, mergePages, nextOffset, notifIcon, notifPath, NOTIF_TABS, patchPages, splitUnreadFirst, unreadPath, type NotifTab } from "./NotifLogic";
 
 const listKey = [...keys.notifications, "list"] as const;
+const unreadKey = [...keys.notifications, "unread"] as const;
 
 /** The current time, again every 30 s, so "5 min ago" moves on. */
 function useNow(ms = 30_000): number {
@@ -37,13 +39,21 @@ export function Notifications() {
     initialPageParam: 0,
     getNextPageParam: (last, all) => nextOffset(last, all),
   });
-  const items = useMemo(() => mergePages(q.data?.pages ?? []), [q.data]);
+  const unreadQ = useQuery({
+    queryKey: [...unreadKey, tab],
+    queryFn: ({ signal }) => api.get<Notification[]>(unreadPath(tab), { signal }),
+  });
+  const { unread: unreadItems, rest: items } = useMemo(
+    () => splitUnreadFirst(unreadQ.data ?? [], mergePages(q.data?.pages ?? [])),
+    [unreadQ.data, q.data],
+  );
 
   // Mark read and delete change the cached lists at once, then re-read from the server.
   function patch(id: string, change: "read" | "delete") {
     qc.setQueriesData<InfiniteData<Notification[], number>>({ queryKey: listKey }, (old) =>
       old ? { ...old, pages: patchPages(old.pages, id, change) } : old,
     );
+    qc.setQueriesData<Notification[]>({ queryKey: unreadKey }, (old) => (old ? patchPages([old], id, change)[0] : old));
   }
   const settle = () => void qc.invalidateQueries({ queryKey: keys.notifications });
   const onError = (e: unknown) => toast(errorText(e), { kind: "error" });
@@ -66,6 +76,7 @@ export function Notifications() {
       qc.setQueriesData<InfiniteData<Notification[], number>>({ queryKey: listKey }, (old) =>
         old ? { ...old, pages: old.pages.map((p) => p.map((n) => ({ ...n, is_read: true }))) } : old,
       );
+      qc.setQueriesData<Notification[]>({ queryKey: unreadKey }, (old) => (old ? old.map((n) => ({ ...n, is_read: true })) : old));
       toast(markedText(Number(r?.count ?? 0)), { kind: "ok" });
     },
     onError,
@@ -135,22 +146,34 @@ export function Notifications() {
           ) : (
             <div className="stack" style={{ gap: 10 }}>
               {q.isError && <ErrorBox error={q.error} onRetry={() => void q.refetch()} />}
-              {items.length === 0 ? (
+              {unreadItems.length + items.length === 0 ? (
                 <Empty>{tab === "all" ? "No notifications yet. Deposits, transfers and risk alerts will show up here." : `No ${tabLabel} notifications.`}</Empty>
               ) : (
-                <ul className="notif-list" data-testid="notif-list">
-                  {items.map((n) => (
-                    <NotifItem
-                      key={n.id}
-                      n={n}
-                      now={now}
-                      reading={busyId(markRead) === n.id}
-                      deleting={busyId(remove) === n.id}
-                      onRead={() => markRead.mutate(n.id)}
-                      onDelete={() => remove.mutate(n.id)}
-                    />
-                  ))}
-                </ul>
+                <>
+                  {[
+                    { key: "unread", title: "Unread", list: unreadItems },
+                    { key: "earlier", title: unreadItems.length ? "Earlier" : null, list: items },
+                  ]
+                    .filter((sec) => sec.list.length > 0)
+                    .map((sec) => (
+                      <section key={sec.key} className="stack" style={{ gap: 8 }}>
+                        {sec.title && <h3 className="faint" style={{ margin: 0, fontSize: 13 }}>{sec.title}</h3>}
+                        <ul className="notif-list" data-testid="notif-list" data-section={sec.key}>
+                          {sec.list.map((n) => (
+                            <NotifItem
+                              key={n.id}
+                              n={n}
+                              now={now}
+                              reading={busyId(markRead) === n.id}
+                              deleting={busyId(remove) === n.id}
+                              onRead={() => markRead.mutate(n.id)}
+                              onDelete={() => remove.mutate(n.id)}
+                            />
+                          ))}
+                        </ul>
+                      </section>
+                    ))}
+                </>
               )}
               {q.hasNextPage && (
                 <button type="button" className="btn secondary" onClick={() => void q.fetchNextPage()} disabled={q.isFetchingNextPage} data-testid="notif-load-more">
