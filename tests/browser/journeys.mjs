@@ -7,6 +7,7 @@
 //   signup_onboarding   A signs up, onboards (double-clicking Finish), sees the exact deposit
 //   second_user         B signs up and onboards; B's dashboard stays open
 //   transfer_live       A sends money to B by email; B sees toast, badge and balance, no reload
+//   notifications       B finds the unread ones first, marks all read; the badge goes
 //   overdraw_refused    A withdraws more than the balance: the API's message, balance unchanged
 //   twin                A runs a simulation and a Monte Carlo projection: result and charts
 //   reload_keeps_session  A reloads: still signed in, same page
@@ -264,6 +265,19 @@ try {
     result.facts.transfer_seen_ms = Date.now() - sentAt;
     check((await pb.evaluate(() => window.__noReload)) === 1, "B's page was not reloaded");
     result.facts.b_badge = await text(pb.getByTestId("unread-badge"));
+  });
+
+  await journey("notifications", async () => {
+    const badge = Number(await text(pb.getByTestId("unread-badge")));
+    await pb.getByRole("link", { name: "Notifications" }).click();
+    const unread = pb.locator('[data-testid="notif-list"][data-section="unread"] [data-testid="notif-item"]');
+    await until(async () => (await unread.count()) === badge, `the ${badge} unread notifications listed first`);
+    check((await text(unread.first()))?.includes("Money received"), "the newest unread is 'Money received'");
+    await pb.getByRole("button", { name: "Mark all as read" }).click();
+    const msg = `Marked ${badge} notifications as read`;
+    await until(async () => (await text(pb.getByTestId("toast").filter({ hasText: msg }))) !== null, `toast "${msg}"`);
+    await until(async () => (await pb.getByTestId("unread-badge").count()) === 0, "the unread badge is gone");
+    await pb.getByRole("link", { name: "Dashboard", exact: true }).click();
   });
 
   await journey("overdraw_refused", async () => {

@@ -132,9 +132,9 @@ static void test_e2e_web_journeys(void)
     if (!json_is_null(json_object_get(r, "error")))
         fprintf(stderr, "  harness error: %s\n", json_string_value(json_object_get(r, "error")));
 
-    static const char *const want[] = {"signup_onboarding", "second_user", "transfer_live",
-                                       "overdraw_refused",  "twin",        "reload_keeps_session",
-                                       "logout"};
+    static const char *const want[] = {
+        "signup_onboarding", "second_user", "transfer_live",        "notifications",
+        "overdraw_refused",  "twin",        "reload_keeps_session", "logout"};
     const json_t *js = json_object_get(r, "journeys");
     CU_ASSERT_EQUAL(json_array_size(js), sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -168,6 +168,12 @@ static void test_e2e_web_journeys(void)
     CU_ASSERT_STRING_EQUAL(v, "120906");
     sql1(db, v, sizeof v, "SELECT sum(balance) FROM ledger.accounts WHERE owner = $1::uuid", b);
     CU_ASSERT_STRING_EQUAL(v, "3550");
+    /* B marked every notification read on the page. */
+    sql1(db, v, sizeof v,
+         "SELECT count(*) FILTER (WHERE NOT is_read) || '/' || count(*) FROM notify.notifications "
+         "WHERE user_id = $1::uuid",
+         b);
+    CU_ASSERT_STRING_EQUAL(v, "0/3");
     /* The simulation ran on the twin: saved there, and the ledger untouched by it. */
     sql1(db, v, sizeof v, "SELECT count(*) > 0 FROM twin.simulations WHERE user_id = $1::uuid", a);
     CU_ASSERT_STRING_EQUAL(v, "t");
