@@ -11,7 +11,8 @@ export interface BalancePoint {
 
 function compact(v: number, currency: string): string {
   const abs = Math.abs(v);
-  const s = abs >= 1e9 ? `${(v / 1e9).toFixed(1)}B` : abs >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : abs >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : String(Math.round(v));
+  const one = (x: number) => x.toFixed(1).replace(/\.0$/, "");
+  const s = abs >= 1e9 ? `${one(v / 1e9)}B` : abs >= 1e6 ? `${one(v / 1e6)}M` : abs >= 1e3 ? `${one(v / 1e3)}k` : String(Math.round(v));
   return `${formatMoney("0", currency).replace(/[\d.,]+$/, "")}${s}`;
 }
 

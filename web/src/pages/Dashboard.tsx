@@ -7,7 +7,7 @@ import { Link } from "react-router-dom";
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../lib/api";
 import { useAuth } from "../lib/auth";
-import { keys, useAccounts, useLatestNotifications, useStatus } from "../lib/queries";
+import { keys, useAccounts, useLatestNotifications, useNotifCount, useStatus } from "../lib/queries";
 import { formatMoney, fromMinor, toMinor } from "../lib/money";
 import { dateTime, relativeTime } from "../lib/format";
 import type { Account, Txn } from "../lib/types";
@@ -71,6 +71,7 @@ export function Dashboard() {
   });
   const sims = useQuery({ queryKey: keys.simulations, queryFn: ({ signal }) => api.get<HistoryItem[]>("/api/simulate/history", { signal }) });
   const notes = useLatestNotifications(5);
+  const count = useNotifCount();
   const status = useStatus();
 
   const cur = defaultAcct?.currency ?? user?.currency_preference ?? "USD";
@@ -129,6 +130,11 @@ export function Dashboard() {
             </div>
           ))
         )}
+        <Link className="card stat" to="/notifications" style={{ color: "inherit", textDecoration: "none" }}>
+          <div className="label">Unread notifications</div>
+          <div className="value" data-testid="dashboard-unread">{count.data ? count.data.unread : count.isError ? "—" : "…"}</div>
+          {count.data && <div className="sub">{count.data.total} in all</div>}
+        </Link>
         <div className="card stat">
           <div className="label">Transactions this month</div>
           <div className="value" data-testid="month-count">{stats ? `${stats.count}${stats.complete ? "" : "+"}` : month.isError ? "—" : "…"}</div>
