@@ -198,6 +198,9 @@ async function readmeShots() {
   await page.close();
 }
 
+/** Follows a sidebar link ("Transactions", "Digital Twin", …). */
+const nav = (page, name) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: name !== "Notifications" }).click();
+
 const balanceOf = (page) => text(page.getByTestId("dashboard-balance"));
 
 // The Transactions page (web/src/components/TxnForm.tsx).
@@ -252,7 +255,7 @@ try {
   await journey("transfer_live", async () => {
     await pb.evaluate(() => (window.__noReload = 1));
     const badgeBefore = await text(pb.getByTestId("unread-badge"));
-    await pa.getByRole("link", { name: "Transactions" }).click();
+    await nav(pa, "Transactions");
     await pa.getByRole("heading", { name: "Transactions" }).first().waitFor();
     await TXN.transfer(pa, B.email, "25.50", B.name);
     const sentAt = Date.now();
@@ -269,7 +272,7 @@ try {
 
   await journey("notifications", async () => {
     const badge = Number(await text(pb.getByTestId("unread-badge")));
-    await pb.getByRole("link", { name: "Notifications" }).click();
+    await nav(pb, "Notifications");
     const unread = pb.locator('[data-testid="notif-list"][data-section="unread"] [data-testid="notif-item"]');
     await until(async () => (await unread.count()) === badge, `the ${badge} unread notifications listed first`);
     check((await text(unread.first()))?.includes("Money received"), "the newest unread is 'Money received'");
@@ -277,7 +280,7 @@ try {
     const msg = `Marked ${badge} notifications as read`;
     await until(async () => (await text(pb.getByTestId("toast").filter({ hasText: msg }))) !== null, `toast "${msg}"`);
     await until(async () => (await pb.getByTestId("unread-badge").count()) === 0, "the unread badge is gone");
-    await pb.getByRole("link", { name: "Dashboard", exact: true }).click();
+    await nav(pb, "Dashboard");
   });
 
   await journey("overdraw_refused", async () => {
@@ -291,7 +294,7 @@ try {
   });
 
   await journey("twin", async () => {
-    await pa.getByRole("link", { name: "Digital Twin" }).click();
+    await nav(pa, "Digital Twin");
     await TWIN.simulate(pa);
     await TWIN.projection(pa);
   });
@@ -303,7 +306,7 @@ try {
     check(new URL(pa.url()).pathname === path, `still on ${path} after reload (at ${pa.url()})`);
     check((await text(pa.getByTestId("user-pill")))?.includes(A.name), "the user pill names A");
     // The dashboard summarises the twin's latest item (the projection just run).
-    await pa.getByRole("link", { name: "Dashboard", exact: true }).click();
+    await nav(pa, "Dashboard");
     await until(async () => (await text(pa.getByTestId("last-simulation")))?.includes("Projection · 120 months"), "the dashboard shows the last simulation");
   });
 

@@ -144,7 +144,7 @@ export function Dashboard() {
           <div className="value" style={{ fontSize: 17 }}>
             {stats ? (
               <>
-                <span className="in">+{formatMoney(stats.in, cur)}</span> <span className="faint">/</span> −{formatMoney(stats.out, cur)}
+                <span className="in amount">+{formatMoney(stats.in, cur)}</span> <span className="faint">/</span> <span className="amount">−{formatMoney(stats.out, cur)}</span>
               </>
             ) : month.isError ? "—" : "…"}
           </div>
