@@ -104,7 +104,7 @@ async function newUserPage(who) {
   return page;
 }
 
-async function signUpAndOnboard(page, { name, email, password, deposit, doubleClick }) {
+async function signUpAndOnboard(page, who, { name, email, password, deposit, doubleClick }) {
   await page.goto(`${gateway}/`);
   await page.getByRole("heading", { name: "Welcome to FinTwin" }).waitFor();
   check(new URL(page.url()).pathname === "/signin", `signed out, / goes to /signin (got ${page.url()})`);
@@ -114,6 +114,8 @@ async function signUpAndOnboard(page, { name, email, password, deposit, doubleCl
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
   await page.getByRole("heading", { name: "Set up your account" }).waitFor();
+  // Known from here on, so the database can be checked even when a later step fails.
+  result.users[who].id = await page.evaluate(() => JSON.parse(localStorage.getItem("fintwin.session")).user.id);
   check((await page.getByLabel("Account name").inputValue()) === name, "the account name is prefilled from sign-up");
   // A phone number that is not one: the page says so next to the field.
   await page.getByLabel("Phone number").fill("12");
@@ -237,17 +239,15 @@ try {
   const pb = await newUserPage("b");
 
   await journey("signup_onboarding", async () => {
-    const preview = await signUpAndOnboard(pa, { ...A, deposit: "1234.56", doubleClick: true });
+    const preview = await signUpAndOnboard(pa, "a", { ...A, deposit: "1234.56", doubleClick: true });
     check(preview === "Your starting balance will be $1,234.56", `deposit preview: ${preview}`);
     await until(async () => (await text(pa.getByTestId("toast").filter({ hasText: "Account set up! Welcome to FinTwin" }))) !== null, "welcome toast");
     await until(async () => (await balanceOf(pa)) === "$1,234.56", "dashboard shows the exact first deposit");
-    result.users.a.id = await pa.evaluate(() => JSON.parse(localStorage.getItem("fintwin.session")).user.id);
   });
 
   await journey("second_user", async () => {
-    await signUpAndOnboard(pb, { ...B, deposit: "10", doubleClick: false });
+    await signUpAndOnboard(pb, "b", { ...B, deposit: "10", doubleClick: false });
     await until(async () => (await balanceOf(pb)) === "$10.00", "B's dashboard shows $10.00");
-    result.users.b.id = await pb.evaluate(() => JSON.parse(localStorage.getItem("fintwin.session")).user.id);
     await until(() => pb.sockets.length > 0, "B's page opened /api/ws");
     await until(async () => (await pb.getByTestId("live-dot").getAttribute("data-state")) === "ready", "B's socket is ready");
   });

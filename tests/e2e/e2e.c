@@ -418,3 +418,20 @@ int e2e_body_has(const struct ft_http_resp *r, const char *frag)
         fprintf(stderr, "\n  body %s lacks %s\n", r->body ? r->body : "(null)", frag);
     return ok;
 }
+
+int e2e_need_browser(struct e2e_browser *b, const char *source_dir)
+{
+    snprintf(b->dir, sizeof b->dir, "%s/tests/browser", ft_env("FT_SOURCE_DIR", source_dir));
+    snprintf(b->node, sizeof b->node, "%s/node_modules/.bin/node", b->dir);
+    const char *chromium = ft_env("FT_CHROMIUM", "/usr/bin/chromium");
+    const char *missing = NULL;
+    if (access(chromium, X_OK) != 0)
+        missing = chromium;
+    else if (access(b->node, X_OK) != 0)
+        missing = b->node;
+    if (!missing)
+        return 0;
+    return ft_skip("%s is missing (apt-get install chromium; npm ci --prefix %s, as "
+                   "deploy/local/test.sh does)",
+                   missing, b->dir);
+}

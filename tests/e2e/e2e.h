@@ -112,6 +112,18 @@ int e2e_seed_denylist(void);
  * and stopping what it started (CUnit skips the cleanup of a suite whose init failed). */
 int e2e_start_all(struct e2e *e, const char *const env_extra[]);
 
+/* ---- a real browser (tests/browser) ---- */
+
+struct e2e_browser {
+    char dir[4096];  /* <source>/tests/browser */
+    char node[4200]; /* its pinned Node: <dir>/node_modules/.bin/node */
+};
+
+/* Finds what a browser test needs: Debian's Chromium (FT_CHROMIUM, default /usr/bin/chromium)
+ * and tests/browser's npm packages under `source_dir` (FT_SOURCE_DIR overrides it). Returns 0,
+ * or says what is missing and returns ft_skip's 77 (1 under CI=true). */
+int e2e_need_browser(struct e2e_browser *b, const char *source_dir);
+
 /* ---- acting as a user (helpers for the tests written since; older tests keep their own) ---- */
 
 struct e2e_user {

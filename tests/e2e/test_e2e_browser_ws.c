@@ -26,33 +26,13 @@
 
 #include "e2e.h"
 
-#define IDLE_S       125 /* four ping rounds at the default 30 s, and the 45 s drop twice over */
-#define FRAME_S      45  /* the deposit's notification; events of earlier tests may queue first */
-#define BROWSER_S    (IDLE_S + FRAME_S + 60) /* the script's watchdog fires before this */
-#define CHROMIUM_DEF "/usr/bin/chromium"
+#define IDLE_S    125 /* four ping rounds at the default 30 s, and the 45 s drop twice over */
+#define FRAME_S   45  /* the deposit's notification; events of earlier tests may queue first */
+#define BROWSER_S (IDLE_S + FRAME_S + 60) /* the script's watchdog fires before this */
 
 static struct e2e st;
-static char browser_dir[4096], node_bin[4200], script[4200];
-
-/* 0 when the browser test can run; else says why and returns 77 (skip) or, under CI, 1. */
-static int need_browser(void)
-{
-    snprintf(browser_dir, sizeof browser_dir, "%s/tests/browser",
-             ft_env("FT_SOURCE_DIR", FT_DEFAULT_SOURCE_DIR));
-    snprintf(node_bin, sizeof node_bin, "%s/node_modules/.bin/node", browser_dir);
-    snprintf(script, sizeof script, "%s/ws_idle.mjs", browser_dir);
-    const char *chromium = ft_env("FT_CHROMIUM", CHROMIUM_DEF);
-    const char *missing = NULL;
-    if (access(chromium, X_OK) != 0)
-        missing = chromium;
-    else if (access(node_bin, X_OK) != 0)
-        missing = node_bin;
-    if (!missing)
-        return 0;
-    return ft_skip("%s is missing (apt-get install chromium; npm ci --prefix %s, as "
-                   "deploy/local/test.sh does)",
-                   missing, browser_dir);
-}
+static struct e2e_browser br;
+static char script[4300];
 
 static const int kinds[] = {0 /* auth */, 1 /* transaction */, 6 /* notification */};
 
@@ -105,9 +85,9 @@ static json_t *run_browser(const char *token, const char *result_path)
     snprintf(res, sizeof res, "FT_RESULT=%s", result_path);
     snprintf(log, sizeof log, "%s/browser.log", st.dir);
     char *env[] = {url, tok, idle, frame, res, NULL};
-    char *argv[] = {node_bin, script, NULL};
+    char *argv[] = {br.node, script, NULL};
     unlink(result_path);
-    pid_t pid = ft_spawn(node_bin, argv, env, log);
+    pid_t pid = ft_spawn(br.node, argv, env, log);
     int status = -1;
     CU_ASSERT_FATAL(pid > 0);
     if (!ft_wait_exit(pid, BROWSER_S * 1000, &status)) {
@@ -191,8 +171,9 @@ static void test_e2e_browser_ws_idle_socket_stays_open(void)
 int main(void)
 {
     int rc;
-    if ((rc = ft_need_servers()) != 0 || (rc = need_browser()) != 0)
+    if ((rc = ft_need_servers()) != 0 || (rc = e2e_need_browser(&br, FT_DEFAULT_SOURCE_DIR)) != 0)
         return rc;
+    snprintf(script, sizeof script, "%s/ws_idle.mjs", br.dir);
     /* The default keepalive is what a browser meets: a stray setting must not weaken it. */
     unsetenv("GW_WS_PING_S");
     CU_initialize_registry();

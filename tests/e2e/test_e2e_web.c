@@ -23,37 +23,25 @@
 
 #include "e2e.h"
 
-#define BROWSER_S    300 /* the script's own watchdog fires at 240 s */
-#define CHROMIUM_DEF "/usr/bin/chromium"
+#define BROWSER_S 300 /* the script's own watchdog fires at 240 s */
 
 static struct e2e st;
-static char browser_dir[4096], node_bin[4200], script[4200], web_dist[4200];
+static struct e2e_browser br;
+static char script[4300], web_dist[4200];
 
-/* 0 when the browser test can run; else says why and returns 77 (skip) or, under CI, 1. */
-static int need_browser(void)
+/* 0 when the app is built (FT_WEB_DIST, default <source>/web/dist); else ft_skip's answer. */
+static int need_web_dist(void)
 {
-    const char *src = ft_env("FT_SOURCE_DIR", FT_DEFAULT_SOURCE_DIR);
-    snprintf(browser_dir, sizeof browser_dir, "%s/tests/browser", src);
-    snprintf(node_bin, sizeof node_bin, "%s/node_modules/.bin/node", browser_dir);
-    snprintf(script, sizeof script, "%s/journeys.mjs", browser_dir);
     snprintf(web_dist, sizeof web_dist, "%s", ft_env("FT_WEB_DIST", ""));
     if (!web_dist[0])
-        snprintf(web_dist, sizeof web_dist, "%s/web/dist", src);
+        snprintf(web_dist, sizeof web_dist, "%s/web/dist",
+                 ft_env("FT_SOURCE_DIR", FT_DEFAULT_SOURCE_DIR));
     char index[4300];
     snprintf(index, sizeof index, "%s/index.html", web_dist);
-    const char *chromium = ft_env("FT_CHROMIUM", CHROMIUM_DEF);
-    const char *missing = NULL;
-    if (access(chromium, X_OK) != 0)
-        missing = chromium;
-    else if (access(node_bin, X_OK) != 0)
-        missing = node_bin;
-    else if (access(index, R_OK) != 0)
-        missing = index;
-    if (!missing)
+    if (access(index, R_OK) == 0)
         return 0;
-    return ft_skip("%s is missing (apt-get install chromium; npm ci --prefix %s; npm ci && npm "
-                   "run build in web/, as deploy/local/test.sh does)",
-                   missing, browser_dir);
+    return ft_skip("%s is missing (npm ci && npm run build in web/, as deploy/local/test.sh does)",
+                   index);
 }
 
 static int suite_init(void)
@@ -83,9 +71,9 @@ static json_t *run_journeys(void)
     snprintf(art, sizeof art, "FT_ARTIFACTS=%s", st.dir);
     snprintf(log, sizeof log, "%s/journeys.log", st.dir);
     char *env[] = {url, res, art, NULL};
-    char *argv[] = {node_bin, script, NULL};
+    char *argv[] = {br.node, script, NULL};
     unlink(result_path);
-    pid_t pid = ft_spawn(node_bin, argv, env, log);
+    pid_t pid = ft_spawn(br.node, argv, env, log);
     int status = -1;
     CU_ASSERT_FATAL(pid > 0);
     if (!ft_wait_exit(pid, BROWSER_S * 1000, &status)) {
@@ -115,8 +103,8 @@ static void sql1(PGconn *db, char *out, size_t size, const char *sql, const char
 
 static const char *user_id(const json_t *report, const char *who)
 {
-    const char *id =
-        json_string_value(json_object_get(json_object_get(json_object_get(report, "users"), who), "id"));
+    const char *id = json_string_value(
+        json_object_get(json_object_get(json_object_get(report, "users"), who), "id"));
     return id ? id : "";
 }
 
@@ -187,8 +175,10 @@ static void test_e2e_web_journeys(void)
 int main(void)
 {
     int rc;
-    if ((rc = ft_need_servers()) != 0 || (rc = need_browser()) != 0)
+    if ((rc = ft_need_servers()) != 0 || (rc = e2e_need_browser(&br, FT_DEFAULT_SOURCE_DIR)) != 0 ||
+        (rc = need_web_dist()) != 0)
         return rc;
+    snprintf(script, sizeof script, "%s/journeys.mjs", br.dir);
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_web", suite_init, suite_clean);
     CU_add_test(s, "test_e2e_web_journeys", test_e2e_web_journeys);
