@@ -41,7 +41,7 @@ export function LiveProvider({ signedIn, children }: { signedIn: boolean; childr
       url: liveUrl(),
       open: (u) => new WebSocket(u) as unknown as ReturnType<ConstructorParameters<typeof LiveClient>[0]["open"]>,
       token: () => loadSession()?.ft_token ?? null,
-      refresh: async () => (await api.refresh())?.ft_token ?? null,
+      refresh: async (spent) => (await api.refreshFrom(spent))?.ft_token ?? null,
       setTimer: (fn, ms) => window.setTimeout(fn, ms),
       clearTimer: (t) => window.clearTimeout(t as number),
       random: Math.random,

@@ -103,3 +103,16 @@ describe("api client", () => {
     await expect(api.get("/x")).rejects.toMatchObject({ status: 0, code: "network_error" });
   });
 });
+
+describe("refreshFrom", () => {
+  it("does not refresh again when the refused token was already replaced", async () => {
+    const h = harness({ ...s0, ft_token: "t1", refresh_token: "r1" }, []);
+    await expect(h.api.refreshFrom("t0")).resolves.toMatchObject({ ft_token: "t1" });
+    expect(h.calls).toHaveLength(0);
+  });
+  it("refreshes when the refused token is the current one", async () => {
+    const h = harness(s0, [() => json(200, { ft_token: "t1", refresh_token: "r1", expires_in: 900, user })]);
+    await expect(h.api.refreshFrom("t0")).resolves.toMatchObject({ ft_token: "t1" });
+    expect(h.calls.map((c) => c.url)).toEqual(["/api/auth/refresh"]);
+  });
+});

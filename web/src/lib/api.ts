@@ -143,10 +143,8 @@ export function createApi(deps: ApiDeps) {
 
   return {
     request,
-    refresh: () => {
-      const s = deps.load();
-      return s ? refresh(s.ft_token) : Promise.resolve(null);
-    },
+    /** Refreshes unless `spent` (the access token a caller saw refused) was already replaced. */
+    refreshFrom: (spent: string) => refresh(spent),
     get: <T>(path: string, opts?: RequestOptions) => request<T>("GET", path, opts),
     post: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("POST", path, { ...opts, body: body ?? {} }),
     put: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("PUT", path, { ...opts, body: body ?? {} }),

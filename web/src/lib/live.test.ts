@@ -16,7 +16,7 @@ class FakeSocket implements SocketLike {
   }
 }
 
-function harness(opts: { token?: () => string | null; refresh?: () => Promise<string | null> } = {}) {
+function harness(opts: { token?: () => string | null; refresh?: (spent: string) => Promise<string | null> } = {}) {
   const sockets: FakeSocket[] = [];
   const timers: Array<{ fn: () => void; ms: number }> = [];
   const frames: LiveFrame[] = [];
@@ -97,13 +97,16 @@ describe("LiveClient", () => {
   });
 
   it("refreshes and reconnects at once on token expired", async () => {
-    const h = harness();
+    const spent: string[] = [];
+    const h = harness({ refresh: async (t) => (spent.push(t), "tok2") });
     h.c.start();
+    h.sockets[0].onopen?.({});
     h.sockets[0].onclose?.({ code: 1008, reason: "token expired" });
     await Promise.resolve();
     await Promise.resolve();
     expect(h.sockets).toHaveLength(2);
     expect(h.timers).toHaveLength(0);
+    expect(spent).toEqual(["tok"]); // the token the socket was refused with
   });
 
   it("signs out on logged out and stops for good", () => {

@@ -27,8 +27,9 @@ export interface LiveDeps {
   open: (url: string) => SocketLike;
   /** The current access token, or null when signed out. */
   token: () => string | null;
-  /** Refreshes the session; resolves to the new token or null when it has ended. */
-  refresh: () => Promise<string | null>;
+  /** Refreshes the session unless the token the socket was refused with is already replaced;
+   * resolves to the current token, or null when the session has ended. */
+  refresh: (spent: string) => Promise<string | null>;
   setTimer: (fn: () => void, ms: number) => unknown;
   clearTimer: (t: unknown) => void;
   random: () => number;
@@ -67,6 +68,7 @@ export class LiveClient {
   private ws: SocketLike | null = null;
   private timer: unknown = null;
   private attempt = 0;
+  private sent = ""; // the token the current socket authenticated with
   private state: LiveState = "idle";
   private readonly d: LiveDeps;
 
@@ -120,7 +122,8 @@ export class LiveClient {
     ws.onopen = () => {
       if (this.ws !== ws) return;
       this.set("authenticating");
-      ws.send(JSON.stringify({ type: "auth", token: this.d.token() ?? token }));
+      this.sent = this.d.token() ?? token;
+      ws.send(JSON.stringify({ type: "auth", token: this.sent }));
     };
     ws.onmessage = (ev) => {
       if (this.ws !== ws || typeof ev.data !== "string") return;
@@ -158,7 +161,7 @@ export class LiveClient {
         return;
       case "refresh":
         this.set("waiting", "refreshing");
-        this.d.refresh().then(
+        this.d.refresh(this.sent).then(
           (t) => (t ? this.connect() : (this.set("stopped", "session ended"), this.d.onSignedOut())),
           () => this.schedule(),
         );
