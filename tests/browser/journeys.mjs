@@ -10,6 +10,7 @@
 //   notifications       B finds the unread ones first, marks all read; the badge goes
 //   overdraw_refused    A withdraws more than the balance: the API's message, balance unchanged
 //   twin                A runs a simulation and a Monte Carlo projection: result and charts
+//   expired_token_refreshes  A's access token has expired: one refresh, the page carries on
 //   reload_keeps_session  A reloads: still signed in, same page
 //   logout              B signs out: sign-in page, and B's socket is closed
 //
@@ -18,7 +19,10 @@
 // 1 when one failed, 2 when the harness itself failed. On a failure it saves a screenshot of
 // every open page under FT_ARTIFACTS. FT_SHOTS=<dir> also saves the README's screenshots
 // (dashboard and twin, light and dark).
-// Environment: FT_GATEWAY_URL, FT_RESULT, FT_ARTIFACTS (default /tmp), FT_SHOTS, FT_CHROMIUM.
+// Environment: FT_GATEWAY_URL, FT_RESULT, FT_ARTIFACTS (default /tmp), FT_SHOTS, FT_CHROMIUM,
+// FT_JWT_SECRET (the gateway's JWT_SECRET: expired_token_refreshes mints an expired access
+// token with it; without it that journey is reported as skipped).
+import { createHmac, randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
@@ -45,6 +49,17 @@ const watchdog = setTimeout(() => {
 }, 240000);
 
 class Failed extends Error {}
+class Skipped extends Error {}
+
+/** An HS256 access token as the auth worker mints it (proto/src/token.c), here already expired. */
+function mintExpired(sub) {
+  const secret = process.env.FT_JWT_SECRET;
+  if (!secret) throw new Skipped("FT_JWT_SECRET is not set");
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ sub, iss: "fintwin", aud: "fintwin-api", typ: "access", jti: randomUUID(), iat: now - 1000, exp: now - 100 })}`;
+  return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
+}
 function check(cond, what) {
   if (!cond) throw new Failed(what);
 }
@@ -77,6 +92,12 @@ async function journey(name, fn) {
     check(errors.length === 0, `errors in the page: ${errors.join("; ")}`);
     entry.ok = true;
   } catch (e) {
+    if (e instanceof Skipped) {
+      entry.ok = null;
+      entry.skipped = e.message;
+      entry.ms = Date.now() - t0;
+      return false;
+    }
     entry.error = e instanceof Failed ? e.message : String(e?.stack ?? e);
     for (const [who, p] of Object.entries(pages)) {
       const file = `${artifacts}/journey-${name}-${who}.png`;
@@ -297,6 +318,27 @@ try {
     await nav(pa, "Digital Twin");
     await TWIN.simulate(pa);
     await TWIN.projection(pa);
+  });
+
+  await journey("expired_token_refreshes", async () => {
+    // A's stored access token expires while the tab sleeps: the next page load refreshes
+    // once (HTTP and socket together) and carries on; nobody is signed out.
+    const before = JSON.parse(await pa.evaluate(() => localStorage.getItem("fintwin.session")));
+    const expired = mintExpired(before.user.id);
+    await pa.evaluate((s) => localStorage.setItem("fintwin.session", s), JSON.stringify({ ...before, ft_token: expired }));
+    const refreshes = [];
+    const onReq = (r) => r.url().endsWith("/api/auth/refresh") && refreshes.push(r.method());
+    pa.on("request", onReq);
+    const socketsBefore = pa.sockets.length;
+    await pa.reload();
+    await until(async () => (await text(pa.getByTestId("twin-live-balance"))) === "$1,209.06", "the page loads its data after the refresh");
+    await until(async () => (await pa.getByTestId("live-dot").getAttribute("data-state")) === "ready", "the socket is ready again");
+    pa.off("request", onReq);
+    const after = JSON.parse(await pa.evaluate(() => localStorage.getItem("fintwin.session")) ?? "null");
+    check(after && after.ft_token !== expired && after.refresh_token !== before.refresh_token, "a new token pair is stored");
+    check(refreshes.length === 1, `exactly one refresh (${refreshes.length})`);
+    check(new URL(pa.url()).pathname === "/twin", `still on /twin (at ${pa.url()})`);
+    result.facts.expired = { refreshes: refreshes.length, sockets: pa.sockets.length - socketsBefore };
   });
 
   await journey("reload_keeps_session", async () => {

@@ -70,7 +70,8 @@ static json_t *run_journeys(void)
     snprintf(res, sizeof res, "FT_RESULT=%s", result_path);
     snprintf(art, sizeof art, "FT_ARTIFACTS=%s", st.dir);
     snprintf(log, sizeof log, "%s/journeys.log", st.dir);
-    char *env[] = {url, res, art, NULL};
+    char secret[] = "FT_JWT_SECRET=" E2E_JWT_SECRET; /* the gateway's; mints an expired token */
+    char *env[] = {url, res, art, secret, NULL};
     char *argv[] = {br.node, script, NULL};
     unlink(result_path);
     pid_t pid = ft_spawn(br.node, argv, env, log);
@@ -121,8 +122,9 @@ static void test_e2e_web_journeys(void)
         fprintf(stderr, "  harness error: %s\n", json_string_value(json_object_get(r, "error")));
 
     static const char *const want[] = {
-        "signup_onboarding", "second_user", "transfer_live",        "notifications",
-        "overdraw_refused",  "twin",        "reload_keeps_session", "logout"};
+        "signup_onboarding",       "second_user",          "transfer_live",
+        "notifications",           "overdraw_refused",     "twin",
+        "expired_token_refreshes", "reload_keeps_session", "logout"};
     const json_t *js = json_object_get(r, "journeys");
     CU_ASSERT_EQUAL(json_array_size(js), sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
