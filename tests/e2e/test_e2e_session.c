@@ -4,8 +4,8 @@
  * refused at once (the worker's denylist entry is what the gateway reads) and the refresh
  * chain is dead. And a second user cannot read or change the first one's profile by naming
  * their id anywhere in the request. And what the web app asks before and around a transfer:
- * GET /api/config (public) and GET /api/users/lookup?email= (signed in, throttled per user;
- * this suite's auth worker allows LOOKUPS_PER_MIN a minute).
+ * GET /api/config (public) and GET /api/users/lookup?email= or ?id= (signed in, throttled per
+ * user; this suite's auth worker allows LOOKUPS_PER_MIN a minute).
  */
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -264,8 +264,76 @@ static void test_e2e_session_lookup_recipient_by_email(void)
     session_free(&bob);
 }
 
+/* The list of a transfer names the other side by user id: ?id= answers the same {id,
+ * full_name}. Malformed ids and email with id are refused before counting (so they never use
+ * up the limit); found and unknown ids count, like lookups by email. */
+static void test_e2e_session_lookup_user_by_id(void)
+{
+    struct session eve = {0}, finn = {0};
+    char email[128], path[512], want[256], upper[PROTO_UUID_LEN + 1], unknown[PROTO_UUID_LEN + 1];
+    register_user("eve", &eve);
+    register_as("finn", email, &finn);
+    snprintf(want, sizeof want, "{\"id\":\"%s\",\"full_name\":\"finn\"}", finn.user_id);
+    struct ft_http_resp r;
+    snprintf(path, sizeof path, "/api/users/lookup?id=%s", finn.user_id);
+    CU_ASSERT_EQUAL(call("GET", path, eve.token, NULL, &r), 200);
+    CU_ASSERT_STRING_EQUAL(r.body, want);
+    char *cc = ft_http_header(&r, "Cache-Control");
+    CU_ASSERT_STRING_EQUAL(cc ? cc : "", "no-store");
+    free(cc);
+    ft_http_resp_free(&r);
+
+    CU_ASSERT_EQUAL(call("GET", path, NULL, NULL, &r), 401);
+    CU_ASSERT(is_error(&r, "unauthenticated"));
+    ft_http_resp_free(&r);
+
+    memcpy(upper, finn.user_id, sizeof upper);
+    for (char *p = upper; *p; p++)
+        *p = (char)(*p >= 'a' && *p <= 'f' ? *p - 32 : *p);
+    snprintf(path, sizeof path, "/api/users/lookup?id=%s", upper);
+    CU_ASSERT_EQUAL(call("GET", path, eve.token, NULL, &r), 200);
+    CU_ASSERT_STRING_EQUAL(r.body, want);
+    ft_http_resp_free(&r);
+
+    proto_uuid_v4(unknown);
+    snprintf(path, sizeof path, "/api/users/lookup?id=%s", unknown);
+    CU_ASSERT_EQUAL(call("GET", path, eve.token, NULL, &r), 404);
+    CU_ASSERT(is_error(&r, "user_not_found"));
+    ft_http_resp_free(&r);
+
+    /* Three counted: all that follow are refused for what they are, not throttled. */
+    char both[2][512];
+    snprintf(both[0], sizeof both[0], "/api/users/lookup?email=%.*s%%40%s&id=%s",
+             (int)(strchr(email, '@') - email), email, strchr(email, '@') + 1, finn.user_id);
+    snprintf(both[1], sizeof both[1], "/api/users/lookup?id=%s&email=", finn.user_id);
+    for (size_t i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(call("GET", both[i], eve.token, NULL, &r), 422);
+        CU_ASSERT(is_error(&r, "invalid_query"));
+        ft_http_resp_free(&r);
+    }
+    const char *bad[] = {"/api/users/lookup?id=", "/api/users/lookup?id=finn",
+                         "/api/users/lookup?id=12345678-1234-1234-1234-1234567890abc",
+                         "/api/users/lookup?id=12345678123412341234123456789abc"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(call("GET", bad[i], eve.token, NULL, &r), 422);
+        CU_ASSERT(is_error(&r, "invalid_user_id"));
+        ft_http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(call("GET", "/api/users/lookup", eve.token, NULL, &r), 422);
+    CU_ASSERT(is_error(&r, "invalid_email")); /* neither: as before ?id= existed */
+    ft_http_resp_free(&r);
+
+    /* The fourth counted lookup is one too many. */
+    snprintf(path, sizeof path, "/api/users/lookup?id=%s", finn.user_id);
+    CU_ASSERT_EQUAL(call("GET", path, eve.token, NULL, &r), 429);
+    CU_ASSERT(is_error(&r, "too_many_lookups"));
+    ft_http_resp_free(&r);
+    session_free(&eve);
+    session_free(&finn);
+}
+
 /* LOOKUPS_PER_MIN lookups a minute per user, then 429 too_many_lookups with Retry-After
- * through the gateway; another user is not affected. */
+ * through the gateway, by email and by id alike; another user is not affected. */
 static void test_e2e_session_lookup_is_throttled(void)
 {
     struct session carol = {0}, dave = {0};
@@ -285,6 +353,11 @@ static void test_e2e_session_lookup_is_throttled(void)
     char *ra = ft_http_header(&r, "Retry-After");
     CU_ASSERT(ra && atoi(ra) >= 1 && atoi(ra) <= 60);
     free(ra);
+    ft_http_resp_free(&r);
+    char by_id[256];
+    snprintf(by_id, sizeof by_id, "/api/users/lookup?id=%s", carol.user_id);
+    CU_ASSERT_EQUAL(call("GET", by_id, dave.token, NULL, &r), 429);
+    CU_ASSERT(is_error(&r, "too_many_lookups"));
     ft_http_resp_free(&r);
     CU_ASSERT_EQUAL(call("GET", path, carol.token, NULL, &r), 200);
     ft_http_resp_free(&r);
@@ -307,6 +380,7 @@ int main(void)
     CU_add_test(s, "test_e2e_session_config_is_public", test_e2e_session_config_is_public);
     CU_add_test(s, "test_e2e_session_lookup_recipient_by_email",
                 test_e2e_session_lookup_recipient_by_email);
+    CU_add_test(s, "test_e2e_session_lookup_user_by_id", test_e2e_session_lookup_user_by_id);
     CU_add_test(s, "test_e2e_session_lookup_is_throttled", test_e2e_session_lookup_is_throttled);
     return ft_cunit_run();
 }

@@ -1028,6 +1028,13 @@ static int lookup_email(const char *user, const char *email, struct ft_reply *r)
     return lookup(user, q, r);
 }
 
+static int lookup_id(const char *user, const char *id, struct ft_reply *r)
+{
+    char q[512];
+    snprintf(q, sizeof q, "{\"id\":\"%s\"}", id);
+    return lookup(user, q, r);
+}
+
 /* The caller's lookup counter in Redis (ft:lookup:user:<id>): its value and TTL, -1 when absent. */
 static long lookup_count(const char *user, long *ttl)
 {
@@ -1069,7 +1076,7 @@ static void test_auth_lookup_finds_the_recipient_ignoring_case(void)
 
     /* Other query parameters change nothing (as on every route: unknown ones are ignored). */
     char q[512];
-    snprintf(q, sizeof q, "{\"email\":\"%s\",\"id\":\"%s\",\"fields\":\"email,picture\"}", ea,
+    snprintf(q, sizeof q, "{\"email\":\"%s\",\"user_id\":\"%s\",\"fields\":\"email,picture\"}", ea,
              sb.user_id);
     CU_ASSERT_EQUAL(lookup(sb.user_id, q, &r), 200);
     CU_ASSERT_STRING_EQUAL(r.body_json ? r.body_json : "", want);
@@ -1139,6 +1146,96 @@ static void test_auth_lookup_validates_the_email(void)
     CU_ASSERT_EQUAL(lookup_count(s.user_id, NULL), -1);
 }
 
+/* ?id=<user id>: the same {id, full_name} (how the web app names the other side of a transfer
+ * it lists), whatever the id's case; an unknown id is 404 user_not_found. Each counts against
+ * the caller like a lookup by email. */
+static void test_auth_lookup_by_id_finds_the_user(void)
+{
+    char ea[128], eb[128], name[64], want[256], upper[PROTO_UUID_LEN + 1],
+        unknown[PROTO_UUID_LEN + 1];
+    struct session sa, sb;
+    struct ft_reply r;
+    fresh_email(ea, sizeof ea);
+    fresh_email(eb, sizeof eb);
+    snprintf(name, sizeof name, "Bob B %.6s", eb + 5);
+    CU_ASSERT_EQUAL_FATAL(register_user(ea, PASSWORD, &sa), 201);
+    CU_ASSERT_EQUAL_FATAL(register_named(eb, PASSWORD, name, &sb), 201);
+    snprintf(want, sizeof want, "{\"id\":\"%s\",\"full_name\":\"%s\"}", sb.user_id, name);
+
+    CU_ASSERT_EQUAL(lookup_id(sa.user_id, sb.user_id, &r), 200);
+    CU_ASSERT_FALSE(r.is_error);
+    CU_ASSERT_STRING_EQUAL(r.body_json ? r.body_json : "", want);
+    ft_reply_free(&r);
+
+    memcpy(upper, sb.user_id, sizeof upper);
+    for (char *p = upper; *p; p++)
+        *p = (char)(*p >= 'a' && *p <= 'f' ? *p - 32 : *p);
+    CU_ASSERT_EQUAL(lookup_id(sa.user_id, upper, &r), 200);
+    CU_ASSERT_STRING_EQUAL(r.body_json ? r.body_json : "", want); /* the id as stored */
+    ft_reply_free(&r);
+
+    proto_uuid_v4(unknown);
+    CU_ASSERT_EQUAL(lookup_id(sa.user_id, unknown, &r), 404);
+    CU_ASSERT_TRUE(r.is_error);
+    CU_ASSERT_STRING_EQUAL(r.code, "user_not_found");
+    CU_ASSERT_STRING_EQUAL(r.message, "No user has this id.");
+    CU_ASSERT_PTR_NULL(r.body_json);
+    ft_reply_free(&r);
+
+    CU_ASSERT_EQUAL(lookup_count(sa.user_id, NULL), 3);
+    CU_ASSERT_EQUAL(lookup_count(sb.user_id, NULL), -1);
+
+    CU_ASSERT_EQUAL(lookup_id(NULL, sb.user_id, &r), 401);
+    CU_ASSERT_STRING_EQUAL(r.code, "unauthenticated");
+    ft_reply_free(&r);
+}
+
+/* A malformed id is 422 invalid_user_id; email and id together is 422 invalid_query (neither
+ * stays 422 invalid_email, test_auth_lookup_validates_the_email). None of them is counted. */
+static void test_auth_lookup_by_id_validates_the_query(void)
+{
+    char email[128], other[128], q[512], longer[PROTO_UUID_LEN + 2];
+    struct session s, o;
+    struct ft_reply r;
+    fresh_email(email, sizeof email);
+    fresh_email(other, sizeof other);
+    CU_ASSERT_EQUAL_FATAL(register_user(email, PASSWORD, &s), 201);
+    CU_ASSERT_EQUAL_FATAL(register_user(other, PASSWORD, &o), 201);
+    snprintf(longer, sizeof longer, "%sa", o.user_id);
+    char nodash[PROTO_UUID_LEN + 1];
+    size_t k = 0;
+    for (const char *p = o.user_id; *p; p++)
+        if (*p != '-')
+            nodash[k++] = *p;
+    nodash[k] = '\0';
+    const char *bad[] = {
+        "", " ", "abc", nodash, longer, other, "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(lookup_id(s.user_id, bad[i], &r), 422);
+        CU_ASSERT_STRING_EQUAL(r.code, "invalid_user_id");
+        if (r.status != 422 || strcmp(r.code, "invalid_user_id") != 0)
+            fprintf(stderr, "\n  lookup of id \"%s\": got %d %s\n", bad[i], r.status, r.code);
+        ft_reply_free(&r);
+    }
+    /* A number where a string should be (the gateway sends strings; a worker checks anyway). */
+    CU_ASSERT_EQUAL(lookup(s.user_id, "{\"id\":7}", &r), 422);
+    CU_ASSERT_STRING_EQUAL(r.code, "invalid_user_id");
+    ft_reply_free(&r);
+
+    /* Both, valid or not, and in either order: which one would be meant? */
+    snprintf(q, sizeof q, "{\"email\":\"%s\",\"id\":\"%s\"}", other, o.user_id);
+    CU_ASSERT_EQUAL(lookup(s.user_id, q, &r), 422);
+    CU_ASSERT_STRING_EQUAL(r.code, "invalid_query");
+    CU_ASSERT_STRING_EQUAL(r.message, "Send either email or id, not both.");
+    ft_reply_free(&r);
+    snprintf(q, sizeof q, "{\"id\":\"x\",\"email\":\"\"}");
+    CU_ASSERT_EQUAL(lookup(s.user_id, q, &r), 422);
+    CU_ASSERT_STRING_EQUAL(r.code, "invalid_query");
+    ft_reply_free(&r);
+
+    CU_ASSERT_EQUAL(lookup_count(s.user_id, NULL), -1);
+}
+
 /* AUTH_LOOKUP_PER_MIN (30 by default, this worker's) lookups a minute per user, then 429
  * too_many_lookups with Retry-After, for known and unknown addresses alike (the limit comes
  * before the database, so it is no oracle either); other users are not affected. */
@@ -1153,9 +1250,11 @@ static void test_auth_lookup_throttled_per_user(void)
     CU_ASSERT_EQUAL_FATAL(register_user(ea, PASSWORD, &sa), 201);
     CU_ASSERT_EQUAL_FATAL(register_user(eb, PASSWORD, &sb), 201);
     CU_ASSERT_EQUAL_FATAL(register_user(ec, PASSWORD, &sc), 201);
+    /* Lookups by email and by id share the one counter. */
     int found = 0;
     for (int i = 0; i < 30; i++) {
-        found += lookup_email(sb.user_id, ea, &r) == 200;
+        found += (i % 2 ? lookup_id(sb.user_id, sa.user_id, &r)
+                        : lookup_email(sb.user_id, ea, &r)) == 200;
         ft_reply_free(&r);
     }
     CU_ASSERT_EQUAL(found, 30);
@@ -1171,6 +1270,12 @@ static void test_auth_lookup_throttled_per_user(void)
     fresh_email(unknown, sizeof unknown);
     CU_ASSERT_EQUAL(lookup_email(sb.user_id, unknown, &r), 429);
     CU_ASSERT_STRING_EQUAL(r.code, "too_many_lookups");
+    ft_reply_free(&r);
+    CU_ASSERT_EQUAL(lookup_id(sb.user_id, sa.user_id, &r), 429);
+    CU_ASSERT_STRING_EQUAL(r.code, "too_many_lookups");
+    CU_ASSERT_PTR_NULL(r.body_json);
+    ra = retry_after(&r);
+    CU_ASSERT(ra >= 1 && ra <= 60);
     ft_reply_free(&r);
 
     CU_ASSERT_EQUAL(lookup_email(sc.user_id, ea, &r), 200);
@@ -1207,6 +1312,9 @@ static void test_auth_redis_down_fails_closed(void)
     ft_reply_free(&r);
     /* Recipient lookups cannot be counted: refused too, even of an address that exists. */
     CU_ASSERT_EQUAL(lookup_email(s.user_id, email, &r), 503);
+    CU_ASSERT_STRING_EQUAL(r.code, "auth_unavailable");
+    ft_reply_free(&r);
+    CU_ASSERT_EQUAL(lookup_id(s.user_id, s.user_id, &r), 503);
     CU_ASSERT_STRING_EQUAL(r.code, "auth_unavailable");
     ft_reply_free(&r);
     char live_key[64], live_tag[64];
@@ -1394,6 +1502,8 @@ int main(void)
     ADD(test_auth_config_is_public_and_names_the_client_id);
     ADD(test_auth_lookup_finds_the_recipient_ignoring_case);
     ADD(test_auth_lookup_validates_the_email);
+    ADD(test_auth_lookup_by_id_finds_the_user);
+    ADD(test_auth_lookup_by_id_validates_the_query);
     ADD(test_auth_lookup_throttled_per_user);
     ADD(test_auth_redis_down_fails_closed);
     ADD(test_auth_bad_config_exits_78);

@@ -95,6 +95,10 @@ void auth_user_pack(msgpack_packer *pk, const PGresult *res);
  * and returns 1, or 0 (nothing packed) when no user has that email, < 0 on failure. */
 int auth_user_lookup(struct wk_ctx *ctx, const char *email_norm, msgpack_packer *pk);
 
+/* The same by user id (a valid UUID, either case): {id, full_name} and 1, 0 when no user has
+ * that id, < 0 on failure. How the web app names the other side of a transfer it lists. */
+int auth_user_lookup_id(struct wk_ctx *ctx, const char *user_id, msgpack_packer *pk);
+
 /* Login lookup by normalised email: 1 and *id / hash ("" when the account has no
  * password) when found, 0 when not, < 0 on failure. */
 int auth_user_credentials(struct wk_ctx *ctx, const char *email_norm, char id[PROTO_UUID_LEN + 1],

@@ -424,22 +424,41 @@ int auth_config(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
     return 0;
 }
 
+/* Query parameter `key` when it is there and not nil, else NULL. */
+static const msgpack_object *query_arg(const msgpack_object *query, const char *key)
+{
+    const msgpack_object *o = proto_map_get(query, key);
+    return o && o->type != MSGPACK_OBJECT_NIL ? o : NULL;
+}
+
 /*
- * GET /api/users/lookup?email= (signed in): who receives a transfer to this address, as
- * {id, full_name}, so the sender can confirm the name before sending to the id. It tells
- * whether an address has an account, so every lookup is counted per caller (fixed window,
- * AUTH_LOOKUP_PER_MIN) before the database is asked, and Redis down refuses (fail closed).
- * The address is never logged.
+ * GET /api/users/lookup?email= or ?id= (signed in): who receives a transfer to this address,
+ * or who is on the other side of a transfer the caller lists, as {id, full_name}, so the
+ * sender can confirm the name before sending to the id and the list can show names. Exactly
+ * one of the two: both is 422 invalid_query (which one would be meant?); neither is what a
+ * missing email always was, 422 invalid_email. Either way it tells whether someone has an
+ * account, so every lookup is counted per caller (fixed window, AUTH_LOOKUP_PER_MIN, one
+ * counter for both kinds) before the database is asked, and Redis down refuses (fail closed).
+ * Malformed input is refused before counting. The address is never logged.
  */
 int auth_lookup(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
     const char *user = acting_user(req, rep);
     if (!user)
         return 0;
-    char email[AUTH_EMAIL_MAX + 1], norm[AUTH_EMAIL_MAX + 1];
-    struct auth_invalid bad;
-    if (auth_email_parse(proto_map_get(&req->args, "query"), email, norm, &bad) != 0)
-        return wk_reply_error(rep, 422, bad.code, "%s", bad.message);
+    const msgpack_object *query = proto_map_get(&req->args, "query");
+    const msgpack_object *by_id = query_arg(query, "id");
+    if (by_id && query_arg(query, "email"))
+        return wk_reply_error(rep, 422, "invalid_query", "Send either email or id, not both.");
+    char id[PROTO_UUID_LEN + 1], email[AUTH_EMAIL_MAX + 1], norm[AUTH_EMAIL_MAX + 1];
+    if (by_id) {
+        if (proto_obj_str(by_id, id, sizeof id) != 0 || !proto_uuid_valid(id))
+            return wk_reply_error(rep, 422, "invalid_user_id", "id must be a user id (a UUID).");
+    } else {
+        struct auth_invalid bad;
+        if (auth_email_parse(query, email, norm, &bad) != 0)
+            return wk_reply_error(rep, 422, bad.code, "%s", bad.message);
+    }
     long retry_after = 0;
     int rc = auth_lookup_throttle(ctx, user, auth_cfg.lookup_per_min, &retry_after);
     if (rc < 0) {
@@ -448,11 +467,13 @@ int auth_lookup(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
     }
     if (rc == 1)
         return too_many(rep, "too_many_lookups", "Too many recipient lookups.", retry_after);
-    int found = auth_user_lookup(ctx, norm, rep->body);
+    int found =
+        by_id ? auth_user_lookup_id(ctx, id, rep->body) : auth_user_lookup(ctx, norm, rep->body);
     if (found < 0)
         return found;
     if (!found)
-        return wk_reply_error(rep, 404, "user_not_found", "No user has this email address.");
+        return wk_reply_error(rep, 404, "user_not_found",
+                              by_id ? "No user has this id." : "No user has this email address.");
     return 0;
 }
 

@@ -46,8 +46,8 @@ static struct proto_cfg_var cfg_vars[V_COUNT] = {
     [V_REGISTER_PER_IP] = {"AUTH_REGISTER_PER_IP", "20", PROTO_CFG_INT, 1, 1000000,
                            "sign-ups one client address may make per hour (then 429)", NULL, 0},
     [V_LOOKUP_PER_MIN] = {"AUTH_LOOKUP_PER_MIN", "30", PROTO_CFG_INT, 1, 1000000,
-                          "recipient lookups by email one user may make per minute (then 429)",
-                          NULL, 0},
+                          "lookups by email or id one user may make per minute (then 429)", NULL,
+                          0},
 };
 
 static const struct wk_method methods[] = {

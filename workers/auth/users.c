@@ -141,16 +141,11 @@ void auth_user_pack(msgpack_packer *pk, const PGresult *r)
     pack_col(pk, r, COL_DEFAULT_ACCOUNT);
 }
 
-int auth_user_lookup(struct wk_ctx *ctx, const char *email_norm, msgpack_packer *pk)
+/* Packs a lookup's row (id, full_name) into pk when there is one: 1, else 0. Only the two
+ * columns a sender needs to confirm the recipient, never the email, picture or profile of
+ * someone who did not choose to share them. Clears r. */
+static int pack_lookup(msgpack_packer *pk, PGresult *r)
 {
-    /* Only the two columns a sender needs to confirm the recipient: never the email, picture
-     * or profile of someone who did not choose to share them. */
-    const char *params[] = {email_norm};
-    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "auth_user_lookup",
-                                      "SELECT id, full_name FROM auth.users WHERE email_norm = $1",
-                                      1, params);
-    if (!r)
-        return wk_db_fail(ctx);
     int found = PQntuples(r) == 1;
     if (found) {
         msgpack_pack_map(pk, 2);
@@ -161,6 +156,28 @@ int auth_user_lookup(struct wk_ctx *ctx, const char *email_norm, msgpack_packer 
     }
     PQclear(r);
     return found;
+}
+
+int auth_user_lookup(struct wk_ctx *ctx, const char *email_norm, msgpack_packer *pk)
+{
+    const char *params[] = {email_norm};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "auth_user_lookup",
+                                      "SELECT id, full_name FROM auth.users WHERE email_norm = $1",
+                                      1, params);
+    if (!r)
+        return wk_db_fail(ctx);
+    return pack_lookup(pk, r);
+}
+
+int auth_user_lookup_id(struct wk_ctx *ctx, const char *user_id, msgpack_packer *pk)
+{
+    const char *params[] = {user_id};
+    PGresult *r =
+        wk_db_exec_prepared(wk_db(ctx), "auth_user_lookup_id",
+                            "SELECT id, full_name FROM auth.users WHERE id = $1", 1, params);
+    if (!r)
+        return wk_db_fail(ctx);
+    return pack_lookup(pk, r);
 }
 
 int auth_user_credentials(struct wk_ctx *ctx, const char *email_norm, char id[PROTO_UUID_LEN + 1],
