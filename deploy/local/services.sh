@@ -2,7 +2,7 @@
 # PostgreSQL 15, Redis 7 and RabbitMQ 3.10 on loopback under one directory, no systemd, no Docker.
 # Used by up.sh (a long-lived stack under FT_DATA_DIR) and test.sh (a throw-away stack in /tmp).
 #
-# usage: services.sh start|stop|status|env|start-rabbit|stop-rabbit BASE_DIR [PORT_OFFSET]
+# usage: services.sh start|stop|status|env|start-rabbit|stop-rabbit|rpc-queues-reset BASE_DIR [PORT_OFFSET]
 #        services.sh secret BASE_DIR PORT_OFFSET NAME [BYTES]   (a per-BASE_DIR random secret;
 #        BYTES of randomness, default 18, printed as letters and digits)
 #   ports: PostgreSQL 21432+OFF, Redis 22379+OFF, AMQP 23672+OFF, Erlang dist 23673+OFF,
@@ -155,6 +155,23 @@ stop_all() {
   stop_pg
 }
 
+# Deletes rpc.<worker> queues declared otherwise than the processes now declare them (classic
+# and non-durable; durable quorum under FT_RPC_QUEUE_TYPE=quorum, benchmarks only). RabbitMQ
+# refuses to redeclare a queue with other arguments, so a data directory from before the
+# switch (they were durable quorum queues) needs this once. Requests are transient and
+# clients retry them, so nothing of value is lost. Run before starting the gateway and workers.
+rpc_queues_reset() {
+  rmq_env
+  local want=classic name type durable
+  [ "${FT_RPC_QUEUE_TYPE:-}" = quorum ] && want=quorum
+  "$RMQBIN/rabbitmqctl" -q list_queues name type durable 2>/dev/null | while read -r name type durable; do
+    case $name in rpc.*) ;; *) continue ;; esac
+    if [ "$type" != "$want" ] || { [ "$want" = classic ] && [ "$durable" = true ]; }; then
+      "$RMQBIN/rabbitmqctl" -q delete_queue "$name" </dev/null >/dev/null && echo "deleted $type queue $name (now $want)" >&2
+    fi
+  done
+}
+
 case "$CMD" in
   start)
     mkdir -p "$BASE"; chmod 755 "$BASE"   # the postgres user must traverse it (mktemp -d gives 700)
@@ -176,6 +193,7 @@ case "$CMD" in
   stop-rabbit) stop_rabbit ;;
   start-pg) start_pg ;;
   stop-pg) stop_pg ;;
+  rpc-queues-reset) rpc_queues_reset ;;
   secret) secret "${4:?secret NAME}" "${5:-18}" ;;
   status)
     "$PGBIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT" || true

@@ -91,6 +91,7 @@ mkdir -p "$DATA/run" "$DATA/log"
 ft_log "starting PostgreSQL, Redis and RabbitMQ under $DATA"
 svc_env=$("$SVC" start "$DATA/services" "$OFF")
 eval "$svc_env"
+"$SVC" rpc-queues-reset "$DATA/services" "$OFF"   # once after the switch to classic rpc queues
 ft_log "building (Release) in $BUILD"
 ft_build "$BUILD" Release
 ft_log "building the web app into $BUILD/web-dist"

@@ -440,14 +440,16 @@ static int declare_topology(struct gw_bridge *b)
     if ((rc = admin_step(b, "bind " PROTO_Q_DLQ)) < -1)
         return rc;
 
-    amqp_table_entry_t rpc_args[] = {str_entry("x-queue-type", "quorum"),
+    /* Classic and non-durable; the old quorum queue only for rpc.sh's comparison. */
+    int quorum = proto_rpc_queue_quorum();
+    amqp_table_entry_t rpc_args[] = {str_entry("x-queue-type", quorum ? "quorum" : "classic"),
                                      str_entry("x-dead-letter-exchange", PROTO_EX_DLX),
-                                     int_entry("x-delivery-limit", PROTO_RPC_DELIVERY_LIMIT)};
-    amqp_table_t rpc_t = {3, rpc_args};
+                                     int_entry("x-delivery-limit", PROTO_EVENTS_DELIVERY_LIMIT)};
+    amqp_table_t rpc_t = {quorum ? 3 : 2, rpc_args};
     for (int w = 0; w < PROTO_WORKER_COUNT; w++) {
         char q[64];
         snprintf(q, sizeof q, "%s%s", PROTO_RPC_QUEUE_PREFIX, proto_worker_names[w]);
-        amqp_queue_declare(b->conn, CH_ADMIN, amqp_cstring_bytes(q), 0, 1, 0, 0, rpc_t);
+        amqp_queue_declare(b->conn, CH_ADMIN, amqp_cstring_bytes(q), 0, quorum, 0, 0, rpc_t);
         if ((rc = admin_step(b, q)) < -1)
             return rc;
         amqp_queue_bind(b->conn, CH_ADMIN, amqp_cstring_bytes(q), amqp_cstring_bytes(PROTO_EX_RPC),

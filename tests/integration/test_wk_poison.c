@@ -1,13 +1,15 @@
 /*
  * Worker runtime, poison messages: a malformed envelope is dead-lettered to
- * ft.dlq at once and the next request is still answered; a request whose
- * consumer keeps dying without ack is dead-lettered after the delivery limit
- * and the queue keeps flowing.
+ * ft.dlq at once and the next request is still answered; a request whose handling
+ * kills the worker is dead-lettered on its PROTO_RPC_MAX_DELIVERIES-th delivery (the
+ * rpc queues are classic and have no delivery limit: the runtime counts redeliveries
+ * in Redis) and the queue keeps flowing.
  */
 #include <CUnit/Basic.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "ft_test.h"
 #include "itest.h"
@@ -65,7 +67,20 @@ static void test_wk_poison_malformed_is_dead_lettered(void)
     itest_teardown(&t, CU_get_number_of_failures() > failures);
 }
 
-static void test_wk_poison_dying_consumer_hits_delivery_limit(void)
+/* 1 if one line of the file at path contains both a and b. */
+static int log_has(const char *path, const char *a, const char *b)
+{
+    FILE *f = fopen(path, "r");
+    char buf[4096];
+    int found = 0;
+    while (f && !found && fgets(buf, sizeof buf, f))
+        found = strstr(buf, a) && strstr(buf, b);
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static void test_wk_poison_request_that_kills_the_worker_is_dead_lettered(void)
 {
     struct itest t;
     struct ft_amqp *dlq = NULL;
@@ -74,33 +89,42 @@ static void test_wk_poison_dying_consumer_hits_delivery_limit(void)
     dlq = ft_amqp_open(ft_env("AMQP_URL", ""));
     CU_ASSERT_PTR_NOT_NULL_FATAL(dlq);
 
-    /* No worker yet: a consumer that takes the message and dies, again and again. */
     char id[64];
     ft_rand_name(id, sizeof id, "doomed-");
-    CU_ASSERT_EQUAL_FATAL(ft_amqp_request(t.a, t.name, id, "test.echo", "{}", 120000), 0);
-    int taken = 0, dead = 0;
-    for (int i = 0; i < 3 * PROTO_RPC_DELIVERY_LIMIT && !dead; i++) {
-        int r = ft_amqp_take_and_die(ft_env("AMQP_URL", ""), t.queue, id, 5000);
-        CU_ASSERT_NOT_EQUAL(r, -1);
-        CU_ASSERT_NOT_EQUAL(r, 2);
-        if (r == 1)
-            taken++;
-        if (r == 0) /* nothing left to deliver: it must be in the DLQ now */
-            dead = 1;
+    CU_ASSERT_EQUAL_FATAL(ft_amqp_request(t.a, t.name, id, "test.die", "{}", 120000), 0);
+    /* Each worker takes the request and dies in its handler, until one dead-letters it. */
+    int died = 0, alive = 0;
+    for (int i = 0; i < PROTO_RPC_MAX_DELIVERIES + 2 && !alive; i++) {
+        pid_t pid = itest_spawn(&t, NULL, NULL);
+        CU_ASSERT_FATAL(pid > 0);
+        int status = 0;
+        if (ft_wait_exit(pid, 15000, &status)) {
+            itest_forget(&t, pid);
+            CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+            died++;
+        } else {
+            alive = 1; /* it dead-lettered the request and went on waiting for work */
+        }
     }
     char why[64];
     CU_ASSERT_EQUAL(ft_amqp_dlq_take(dlq, id, 20000, why, sizeof why), 1);
-    CU_ASSERT_STRING_EQUAL(why, "delivery_limit");
-    fprintf(stderr, "delivered %d times before dead-lettering (limit %d)\n", taken,
-            PROTO_RPC_DELIVERY_LIMIT);
-    /* Delivered at most limit + 1 times (the broker counts returns from 0). */
-    CU_ASSERT(taken >= PROTO_RPC_DELIVERY_LIMIT);
-    CU_ASSERT(taken <= PROTO_RPC_DELIVERY_LIMIT + 1);
+    CU_ASSERT_STRING_EQUAL(why, "rejected");
+    fprintf(stderr, "workers killed by the request: %d (limit: dead-lettered on delivery %d)\n",
+            died, PROTO_RPC_MAX_DELIVERIES);
+    CU_ASSERT_EQUAL(died, PROTO_RPC_MAX_DELIVERIES - 1);
+    CU_ASSERT(alive);
     CU_ASSERT_EQUAL(ft_amqp_queue_depth(t.a, t.queue), 0);
+    /* The runtime said why, naming the delivery it stopped at. */
+    char line[128];
+    snprintf(line, sizeof line, "delivery=%d", PROTO_RPC_MAX_DELIVERIES);
+    CU_ASSERT(log_has(t.log, "request dead-lettered: redelivered too often", line));
 
-    /* The queue is not stalled: a real worker answers the next request. */
-    CU_ASSERT_FATAL(itest_spawn(&t, NULL, NULL) > 0);
+    /* The queue is not stalled: the surviving worker answers the next request. */
     CU_ASSERT(itest_wait_ready(&t, 20000));
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(ft_amqp_call(t.a, t.name, "test.echo", "{\"ok\":true}", 10000, &r), 1);
+    CU_ASSERT_EQUAL(r.status, 200);
+    ft_reply_free(&r);
     CU_ASSERT_EQUAL(ft_amqp_count_replies(t.a, id, 200), 0);
 
     ft_amqp_close(dlq);
@@ -117,7 +141,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("wk_poison", NULL, NULL);
     CU_add_test(s, "test_wk_poison_malformed_is_dead_lettered",
                 test_wk_poison_malformed_is_dead_lettered);
-    CU_add_test(s, "test_wk_poison_dying_consumer_hits_delivery_limit",
-                test_wk_poison_dying_consumer_hits_delivery_limit);
+    CU_add_test(s, "test_wk_poison_request_that_kills_the_worker_is_dead_lettered",
+                test_wk_poison_request_that_kills_the_worker_is_dead_lettered);
     return ft_cunit_run();
 }

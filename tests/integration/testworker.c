@@ -299,10 +299,22 @@ static int t_live(struct wk_ctx *ctx, const struct proto_request *req, struct wk
     return 0;
 }
 
+/* test.die: the process ends inside the handler, before any reply or ack - a poison request
+ * (test_wk_poison). */
+static int t_die(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
+{
+    (void)ctx;
+    (void)req;
+    (void)rep;
+    _exit(3);
+}
+
 static const struct wk_method methods[] = {
-    {"test.echo", t_echo},     {"test.sleep", t_sleep},   {"test.fail", t_fail},
-    {"test.reject", t_reject}, {"test.outbox", t_outbox}, {"test.db", t_db},
-    {"test.retry", t_retry},   {"test.live", t_live},     {NULL, NULL},
+    {"test.echo", t_echo},     {"test.sleep", t_sleep},
+    {"test.fail", t_fail},     {"test.reject", t_reject},
+    {"test.outbox", t_outbox}, {"test.db", t_db},
+    {"test.retry", t_retry},   {"test.live", t_live},
+    {"test.die", t_die},       {NULL, NULL},
 };
 
 int main(void)

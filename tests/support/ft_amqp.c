@@ -114,18 +114,20 @@ void ft_amqp_close(struct ft_amqp *a)
     free(a);
 }
 
+/* rpc.<worker> as the gateway and the runtime declare it (proto/topology.h). */
 static amqp_table_t rpc_args(amqp_table_entry_t e[3])
 {
+    int quorum = proto_rpc_queue_quorum();
     e[0].key = amqp_cstring_bytes("x-queue-type");
     e[0].value.kind = AMQP_FIELD_KIND_UTF8;
-    e[0].value.value.bytes = amqp_cstring_bytes("quorum");
+    e[0].value.value.bytes = amqp_cstring_bytes(quorum ? "quorum" : "classic");
     e[1].key = amqp_cstring_bytes("x-dead-letter-exchange");
     e[1].value.kind = AMQP_FIELD_KIND_UTF8;
     e[1].value.value.bytes = amqp_cstring_bytes(PROTO_EX_DLX);
     e[2].key = amqp_cstring_bytes("x-delivery-limit");
     e[2].value.kind = AMQP_FIELD_KIND_I64; /* the broker compares integer classes, not widths */
-    e[2].value.value.i64 = PROTO_RPC_DELIVERY_LIMIT;
-    return (amqp_table_t){3, e};
+    e[2].value.value.i64 = PROTO_EVENTS_DELIVERY_LIMIT;
+    return (amqp_table_t){quorum ? 3 : 2, e};
 }
 
 int ft_amqp_declare_rpc(struct ft_amqp *a, const char *worker)
@@ -155,7 +157,8 @@ int ft_amqp_declare_rpc(struct ft_amqp *a, const char *worker)
                     amqp_cstring_bytes(""), amqp_empty_table);
     if (rpc_ok(a, "bind ft.dlq"))
         return -1;
-    amqp_queue_declare(a->conn, CH, amqp_cstring_bytes(q), 0, 1, 0, 0, rpc_args(e));
+    amqp_queue_declare(a->conn, CH, amqp_cstring_bytes(q), 0, proto_rpc_queue_quorum(), 0, 0,
+                       rpc_args(e));
     if (rpc_ok(a, "declare rpc queue"))
         return -1;
     amqp_queue_bind(a->conn, CH, amqp_cstring_bytes(q), amqp_cstring_bytes(PROTO_EX_RPC),

@@ -142,8 +142,26 @@ fail:
     return WK_EMQ;
 }
 
-/* Builds the quorum-queue arguments shared with the gateway (proto/topology.h). */
+/* rpc.<worker>'s arguments, as the gateway declares them (proto/topology.h): classic with the
+ * dead-letter exchange, or (FT_RPC_QUEUE_TYPE=quorum, benchmarks) the old quorum queue. */
 static amqp_table_t rpc_queue_args(amqp_table_entry_t e[3])
+{
+    int quorum = proto_rpc_queue_quorum();
+    e[0].key = amqp_cstring_bytes("x-queue-type");
+    e[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    e[0].value.value.bytes = amqp_cstring_bytes(quorum ? "quorum" : "classic");
+    e[1].key = amqp_cstring_bytes("x-dead-letter-exchange");
+    e[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    e[1].value.value.bytes = amqp_cstring_bytes(PROTO_EX_DLX);
+    e[2].key = amqp_cstring_bytes("x-delivery-limit");
+    e[2].value.kind = AMQP_FIELD_KIND_I32;
+    e[2].value.value.i32 = PROTO_EVENTS_DELIVERY_LIMIT;
+    return (amqp_table_t){quorum ? 3 : 2, e};
+}
+
+/* events.<worker>'s arguments: a durable quorum queue whose delivery limit dead-letters an
+ * event that keeps failing. */
+static amqp_table_t events_queue_args(amqp_table_entry_t e[3])
 {
     e[0].key = amqp_cstring_bytes("x-queue-type");
     e[0].value.kind = AMQP_FIELD_KIND_UTF8;
@@ -153,7 +171,7 @@ static amqp_table_t rpc_queue_args(amqp_table_entry_t e[3])
     e[1].value.value.bytes = amqp_cstring_bytes(PROTO_EX_DLX);
     e[2].key = amqp_cstring_bytes("x-delivery-limit");
     e[2].value.kind = AMQP_FIELD_KIND_I32;
-    e[2].value.value.i32 = PROTO_RPC_DELIVERY_LIMIT;
+    e[2].value.value.i32 = PROTO_EVENTS_DELIVERY_LIMIT;
     return (amqp_table_t){3, e};
 }
 
@@ -164,9 +182,9 @@ static int declare_exchange(struct wk_mq *mq, const char *name, const char *type
     return check_rpc(mq, "exchange.declare");
 }
 
-static int declare_queue(struct wk_mq *mq, const char *name, amqp_table_t args)
+static int declare_queue(struct wk_mq *mq, const char *name, int durable, amqp_table_t args)
 {
-    amqp_queue_declare(mq->conn, MQ_CHANNEL, amqp_cstring_bytes(name), 0, 1, 0, 0, args);
+    amqp_queue_declare(mq->conn, MQ_CHANNEL, amqp_cstring_bytes(name), 0, durable, 0, 0, args);
     if (check_rpc(mq, "queue.declare") != 0) {
         PROTO_ERROR(NULL, "queue declare refused (arguments differ from an existing queue?)",
                     "queue=%s", proto_log_str(name));
@@ -197,7 +215,7 @@ int wk_mq_declare(struct wk_mq *mq, const char *worker, const char *const *types
     dlq[1].key = amqp_cstring_bytes("x-max-length");
     dlq[1].value.kind = AMQP_FIELD_KIND_I32;
     dlq[1].value.value.i32 = PROTO_DLQ_MAX_LENGTH;
-    if (declare_queue(mq, PROTO_Q_DLQ, (amqp_table_t){2, dlq}) != 0 ||
+    if (declare_queue(mq, PROTO_Q_DLQ, 1, (amqp_table_t){2, dlq}) != 0 ||
         bind_queue(mq, PROTO_Q_DLQ, PROTO_EX_DLX, "") != 0)
         return WK_EMQ;
     if (!worker)
@@ -207,7 +225,7 @@ int wk_mq_declare(struct wk_mq *mq, const char *worker, const char *const *types
     struct proto_buf q = {0};
     int rc = 0;
     proto_buf_printf(&q, "%s%s", PROTO_RPC_QUEUE_PREFIX, worker);
-    if (declare_queue(mq, q.data, rpc_queue_args(e)) != 0 ||
+    if (declare_queue(mq, q.data, proto_rpc_queue_quorum(), rpc_queue_args(e)) != 0 ||
         bind_queue(mq, q.data, PROTO_EX_RPC, worker) != 0) {
         rc = WK_EMQ;
         goto done;
@@ -215,7 +233,7 @@ int wk_mq_declare(struct wk_mq *mq, const char *worker, const char *const *types
     if (ntypes > 0) {
         proto_buf_reset(&q);
         proto_buf_printf(&q, "%s%s", PROTO_EVENTS_QUEUE_PREFIX, worker);
-        if (declare_queue(mq, q.data, rpc_queue_args(e)) != 0) {
+        if (declare_queue(mq, q.data, 1, events_queue_args(e)) != 0) {
             rc = WK_EMQ;
             goto done;
         }

@@ -3,6 +3,7 @@
  * loop, sys.ping, the event consumer with inbox dedupe, live frames (published after the
  * transaction that queued them commits), and reconnects.
  */
+#include <hiredis/hiredis.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "proto/buf.h"
 #include "proto/config.h"
 #include "proto/json.h"
+#include "proto/kvkeys.h"
 #include "proto/log.h"
 #include "proto/msg.h"
 #include "proto/status.h"
@@ -235,6 +237,36 @@ static void prop_str(const amqp_basic_properties_t *p, amqp_flags_t flag, amqp_b
     }
 }
 
+/*
+ * Poison protection for classic RPC queues, which have no delivery limit: a redelivered
+ * request (its earlier delivery ended without an ack: the worker died, or lost the broker)
+ * counts its deliveries in Redis under its id, with the remaining deadline as the key's
+ * lifetime, in one atomic round trip. Returns the delivery number (2, 3, ...), 1 for a first
+ * delivery (never counted: no Redis call on the normal path), or 0 when Redis could not count;
+ * the request then runs, bounded still by its expiration (the broker drops it at the deadline).
+ */
+static long long delivery_number(struct wk_ctx *ctx, const struct wk_delivery *d,
+                                 const struct proto_request *req)
+{
+    if (!d->env.redelivered)
+        return 1;
+    long long ttl_ms = (long long)(req->deadline_ms - proto_now_ms());
+    if (ttl_ms < 1000)
+        ttl_ms = 1000;
+    redisReply *r =
+        wk_kv_command(ctx->kv, "EVAL %s 1 " PROTO_KV_RPC_DELIVERIES_PREFIX "%s %lld",
+                      "local n = redis.call('INCR', KEYS[1]) "
+                      "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n",
+                      req->id, ttl_ms);
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer + 1 : 0;
+    if (r)
+        freeReplyObject(r);
+    if (n == 0)
+        PROTO_WARN(ctx->req_id,
+                   "redelivery not counted (Redis unavailable); the deadline bounds it", NULL);
+    return n;
+}
+
 /* Returns 0 when the delivery was settled (acked/rejected), WK_EMQ when the broker
  * connection failed on the way (the message will come back after the reconnect). */
 static int handle_request(struct wk_ctx *ctx, struct wk_delivery *d)
@@ -261,6 +293,14 @@ static int handle_request(struct wk_ctx *ctx, struct wk_delivery *d)
         PROTO_INFO(ctx->req_id, "deadline passed, dropped", "method=%s late_ms=%lld",
                    proto_log_str(req.method), (long long)(proto_now_ms() - req.deadline_ms));
         rc = wk_mq_ack(&ctx->mq, d->env.delivery_tag);
+        goto out;
+    }
+    long long nth = delivery_number(ctx, d, &req);
+    if (nth >= PROTO_RPC_MAX_DELIVERIES) {
+        /* Its earlier deliveries all ended without an ack: it likely kills its consumer. */
+        PROTO_ERROR(ctx->req_id, "request dead-lettered: redelivered too often",
+                    "method=%s delivery=%lld", proto_log_str(req.method), nth);
+        rc = wk_mq_reject(&ctx->mq, d->env.delivery_tag, 0);
         goto out;
     }
 

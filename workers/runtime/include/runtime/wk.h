@@ -23,7 +23,8 @@
  * handler (or event handler) on that thread. Scale by running more processes.
  * A handler blocks the loop (and the AMQP heartbeat, 30 s): keep it well under a
  * minute. Delivery is at least once (a crash before the ack redelivers the
- * request, up to PROTO_RPC_DELIVERY_LIMIT times), so handlers must be idempotent.
+ * request; its PROTO_RPC_MAX_DELIVERIES-th delivery is dead-lettered unhandled), so handlers
+ * must be idempotent.
  *
  * Errors: int functions return 0 (or a count) or a negative WK_E* / PROTO_E* code;
  * pointer functions return NULL. Library errors (libpq, hiredis, librabbitmq) are
