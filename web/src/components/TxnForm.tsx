@@ -7,6 +7,7 @@ import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "rea
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, newIdempotencyKey } from "../lib/api";
 import { checkAmount, formatMoney, toMinor } from "../lib/money";
+import { rememberPerson } from "../lib/people";
 import { keys } from "../lib/queries";
 import type { Account, Txn } from "../lib/types";
 import { Field, errorText } from "./common";
@@ -26,9 +27,6 @@ interface LookupAnswer {
   id: string;
   full_name: string;
 }
-
-/** People found by email in this tab (user id → name), so the list can say "Sent · To Ada". */
-export const knownPeople = new Map<string, string>();
 
 const TYPES: { value: TxnType; label: string }[] = [
   { value: "deposit", label: "Deposit" },
@@ -80,8 +78,9 @@ export function TxnForm({ accounts, defaultAccountId, fallbackCurrency }: { acco
     retry: false,
   });
   useEffect(() => {
-    if (lookup.data) knownPeople.set(lookup.data.id.toLowerCase(), lookup.data.full_name);
-  }, [lookup.data]);
+    // The list names the recipient from the same cache, without a lookup by id.
+    if (lookup.data) rememberPerson(qc, lookup.data.id, lookup.data.full_name);
+  }, [qc, lookup.data]);
   const resolved = lookup.data && lookupEmail === email ? lookup.data : null;
   const toId = type !== "transfer" ? undefined : recipient.kind === "id" ? recipient.id : recipient.kind === "email" ? resolved?.id : undefined;
   const ownTarget = toId ? accounts.find((a) => a.id === toId) : undefined;

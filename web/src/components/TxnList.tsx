@@ -14,9 +14,10 @@ import { keys } from "../lib/queries";
 import { dateTime } from "../lib/format";
 import type { Account, Txn } from "../lib/types";
 import { Empty, ErrorBox, Loading } from "./common";
-import { knownPeople } from "./TxnForm";
+import { usePeople } from "../lib/people";
 import {
   categoriesOf,
+  counterparties,
   flattenPages,
   matchesFilter,
   nextBefore,
@@ -56,15 +57,14 @@ export function TxnList({ accounts, userId }: { accounts: Account[]; userId: str
   const categories = useMemo(() => categoriesOf(rows), [rows]);
   const filtered = type !== "all" || !!category;
 
+  // Transfer rows name the other person: one lookup per distinct person (cached), the short
+  // id until it answers.
+  const accountNames = useMemo(() => new Map(accounts.map((a) => [a.id.toLowerCase(), a.name])), [accounts]);
+  const others = useMemo(() => counterparties(shown, { me: userId, accounts: accountNames }), [shown, userId, accountNames]);
+  const people = usePeople(others);
   const names: Names = useMemo(
-    () => ({
-      me: userId,
-      accounts: new Map(accounts.map((a) => [a.id.toLowerCase(), a.name])),
-      people: knownPeople,
-      sources: transferSources(rows),
-    }),
-    // knownPeople grows as lookups succeed; rows re-render when the list refetches.
-    [userId, accounts, rows],
+    () => ({ me: userId, accounts: accountNames, people, sources: transferSources(rows) }),
+    [userId, accountNames, people, rows],
   );
 
   // Loads pages until `target` matching rows are loaded, the history ends, or AUTO_PAGES.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { balancePoints, txnLabel } from "./Dashboard";
+import { balancePoints } from "./Dashboard";
 import type { Txn } from "../lib/types";
 
 const t = (p: Partial<Txn>): Txn => ({
@@ -19,13 +19,5 @@ describe("balancePoints", () => {
   });
   it("is empty without postings", () => {
     expect(balancePoints([])).toEqual([]);
-  });
-});
-
-describe("txnLabel", () => {
-  it("names transfers by direction", () => {
-    expect(txnLabel(t({ type: "transfer", direction: "in" }))).toBe("Received");
-    expect(txnLabel(t({ type: "transfer", direction: "out" }))).toBe("Sent");
-    expect(txnLabel(t({ type: "withdrawal", direction: "out" }))).toBe("Withdrawal");
   });
 });

@@ -12,6 +12,8 @@ import { formatMoney, fromMinor, toMinor } from "../lib/money";
 import { dateTime, relativeTime } from "../lib/format";
 import type { Account, Txn } from "../lib/types";
 import { historyRow, type HistoryItem } from "./TwinModel";
+import { counterparties, rowKey, transferSources, txnLabel, type Names } from "./TxnLogic";
+import { usePeople } from "../lib/people";
 import { Amount, ComingSoon, Empty, ErrorBox, Loading } from "../components/common";
 import { useToast } from "../components/Toasts";
 
@@ -50,12 +52,6 @@ export function balancePoints(newestFirst: Txn[]): { at: string; balance: string
   const before = fromMinor(first.direction === "in" ? after - amt : after + amt, first.currency);
   const start = new Date(Date.parse(first.created_at) - 1000).toISOString();
   return [{ at: start, balance: before }, ...rows.map((t) => ({ at: t.created_at, balance: t.balance_after }))];
-}
-
-export function txnLabel(t: Txn): string {
-  if (t.type === "deposit") return "Deposit";
-  if (t.type === "withdrawal") return "Withdrawal";
-  return t.direction === "in" ? "Received" : "Sent";
 }
 
 export function Dashboard() {
@@ -182,7 +178,7 @@ export function Dashboard() {
           ) : !month.data ? (
             <Loading />
           ) : (
-            <RecentList />
+            <RecentList accounts={accounts.data} me={user?.id ?? null} />
           )}
         </div>
         <div className="card">
@@ -233,17 +229,25 @@ export function Dashboard() {
   );
 }
 
-function RecentList() {
+/** The five latest postings, transfers named like the Transactions list ("Sent · To Bob"). */
+function RecentList({ accounts, me }: { accounts?: Account[]; me: string | null }) {
   const recent = useQuery({ queryKey: [...keys.txns, "recent", 5], queryFn: ({ signal }) => api.get<Txn[]>("/api/transactions/?limit=5", { signal }) });
+  const accountNames = useMemo(() => new Map((accounts ?? []).map((a) => [a.id.toLowerCase(), a.name])), [accounts]);
+  const others = useMemo(() => counterparties(recent.data ?? [], { me, accounts: accountNames }), [recent.data, me, accountNames]);
+  const people = usePeople(others);
+  const names: Names = useMemo(
+    () => ({ me, accounts: accountNames, people, sources: transferSources(recent.data ?? []) }),
+    [me, accountNames, people, recent.data],
+  );
   if (recent.isError) return <ErrorBox error={recent.error} onRetry={() => recent.refetch()} />;
   if (recent.isPending) return <Loading />;
   if (recent.data.length === 0) return <Empty>No transactions yet.</Empty>;
   return (
     <ul className="list">
       {recent.data.map((t) => (
-        <li key={t.id} data-testid="recent-txn">
+        <li key={rowKey(t)} data-testid="recent-txn">
           <div style={{ minWidth: 0 }}>
-            <div className="title">{txnLabel(t)}</div>
+            <div className="title">{txnLabel(t, names)}</div>
             <div className="meta">{t.note || t.type} · {dateTime(t.created_at)}</div>
           </div>
           <Amount value={t.amount} currency={t.currency} direction={t.direction} />

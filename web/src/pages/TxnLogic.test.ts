@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { ApiError } from "../lib/api";
 import type { Txn } from "../lib/types";
 import {
+  counterparties,
+  counterparty,
   errorField,
   flattenPages,
   IdempotencyKeys,
@@ -64,12 +66,50 @@ describe("txnLabel", () => {
     const stranger = "33333333-3333-4333-8333-333333333333";
     expect(txnLabel(txn({ type: "transfer", direction: "in", from_user_id: stranger, to_user_id: ME }), names)).toBe("Received · From 33333333…");
   });
+  it("names the recipient by user id when an account of theirs was addressed", () => {
+    const acct = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
+    const t = txn({ type: "transfer", direction: "out", to_account: acct, to_account_id: acct, to_user_id: FRIEND.toUpperCase() });
+    expect(txnLabel(t, names)).toBe("Sent · To Ada L");
+    expect(txnLabel(t, { ...names, people: new Map() })).toBe("Sent · To cccccccc…"); // not known (yet): what was addressed
+  });
   it("names one's own accounts", () => {
     const t = txn({ type: "transfer", direction: "out", to_account: MY_SAVINGS, to_account_id: MY_SAVINGS, from_user_id: ME, to_user_id: ME });
     expect(txnLabel(t, names)).toBe("Sent · To Savings");
+    // one's own name in the people (looked oneself up by email) does not replace the account's
+    expect(txnLabel(t, { ...names, people: new Map([[ME, "Me Myself"]]) })).toBe("Sent · To Savings");
     expect(txnLabel({ ...t, direction: "in", account_id: MY_SAVINGS }, names)).toBe("Received · From you");
     const withSources = { ...names, sources: transferSources([t]) };
     expect(txnLabel({ ...t, direction: "in", account_id: MY_SAVINGS }, withSources)).toBe("Received · From Main");
+  });
+});
+
+describe("counterparty", () => {
+  const BOB = "44444444-4444-4444-8444-444444444444";
+  const BOBS_ACCT = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
+  it("is the recipient of a sent transfer and the sender of a received one, lowercase", () => {
+    expect(counterparty(txn({ type: "transfer", direction: "out", to_account: BOB.toUpperCase(), to_user_id: BOB.toUpperCase(), from_user_id: ME }), names)).toBe(BOB);
+    expect(counterparty(txn({ type: "transfer", direction: "in", from_user_id: BOB, to_user_id: ME }), names)).toBe(BOB);
+    // addressed to one of Bob's accounts: the person is still to_user_id
+    expect(counterparty(txn({ type: "transfer", direction: "out", to_account: BOBS_ACCT, to_account_id: BOBS_ACCT, to_user_id: BOB }), names)).toBe(BOB);
+  });
+  it("is nobody for deposits, withdrawals, one's own accounts and missing ids", () => {
+    expect(counterparty(txn({}), names)).toBeNull();
+    expect(counterparty(txn({ type: "withdrawal", direction: "out" }), names)).toBeNull();
+    const own = txn({ type: "transfer", direction: "out", to_account: MY_SAVINGS, to_account_id: MY_SAVINGS, from_user_id: ME, to_user_id: ME });
+    expect(counterparty(own, names)).toBeNull();
+    expect(counterparty({ ...own, direction: "in", account_id: MY_SAVINGS }, names)).toBeNull();
+    // accounts not loaded yet: still not a lookup of oneself
+    expect(counterparty(own, { me: ME.toUpperCase(), accounts: new Map() })).toBeNull();
+    expect(counterparty(txn({ type: "transfer", direction: "in", from_user_id: null }), names)).toBeNull();
+  });
+  it("lists each person once, however many rows name them", () => {
+    const rows = [
+      ...Array.from({ length: 18 }, (_, i) => txn({ id: `s${i}`, type: "transfer", direction: "out", to_account: BOB, to_user_id: i % 2 ? BOB : BOB.toUpperCase() })),
+      txn({ id: "r1", type: "transfer", direction: "in", from_user_id: FRIEND, to_user_id: ME }),
+      txn({ id: "d1" }),
+    ];
+    expect(counterparties(rows, names)).toEqual([BOB, FRIEND]);
+    expect(counterparties([], names)).toEqual([]);
   });
 });
 

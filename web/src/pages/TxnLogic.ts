@@ -41,12 +41,12 @@ export const TYPE_NAMES: Record<TxnType, string> = { deposit: "Deposit", withdra
 
 /**
  * Who a party of a transfer is, for people: a name we know (an account of the caller's, a
- * person looked up by email in this tab, the caller themself) or a short id.
+ * person looked up by id or email, the caller themself) or a short id.
  */
 export interface Names {
   me: string | null;
   accounts: ReadonlyMap<string, string>; // the caller's account id → name
-  people: ReadonlyMap<string, string>; // user id → full name (lookups by email)
+  people: ReadonlyMap<string, string>; // user id (lowercase) → full name (GET /api/users/lookup)
   /** A transfer between one's own accounts: its id → the account it left (from the loaded
    * "out" line), so the "in" line can say which account it came from. */
   sources?: ReadonlyMap<string, string>;
@@ -76,10 +76,36 @@ export function txnLabel(t: Txn, names: Names): string {
     const acct = src ? names.accounts.get(src) : undefined;
     return `Received · From ${acct ?? nameOf(t.from_user_id, names)}`;
   }
-  // The account credited names a transfer between one's own accounts; otherwise what the
-  // sender addressed (a user id or an account id) or the recipient's user id.
+  // The account credited names a transfer between one's own accounts; otherwise the
+  // recipient's name when we know it, else what the sender addressed (a user id or an account
+  // id) or the recipient's user id, short.
   const own = t.to_account_id ? names.accounts.get(t.to_account_id.toLowerCase()) : undefined;
-  return `Sent · To ${own ?? nameOf(t.to_account ?? t.to_user_id, names)}`;
+  const person = t.to_user_id ? names.people.get(t.to_user_id.toLowerCase()) : undefined;
+  return `Sent · To ${own ?? person ?? nameOf(t.to_account ?? t.to_user_id, names)}`;
+}
+
+/**
+ * The other person of a transfer row, whose name the row wants (lowercase user id): the
+ * sender of an incoming one, the recipient of an outgoing one. None for deposits and
+ * withdrawals, for a transfer between one's own accounts (the row names the account), or
+ * when the API gave no id.
+ */
+export function counterparty(t: Txn, names: Pick<Names, "me" | "accounts">): string | null {
+  if (t.type !== "transfer") return null;
+  if (t.direction === "out" && t.to_account_id && names.accounts.has(t.to_account_id.toLowerCase())) return null;
+  const id = (t.direction === "in" ? t.from_user_id : t.to_user_id)?.toLowerCase();
+  if (!id || (names.me && id === names.me.toLowerCase())) return null;
+  return id;
+}
+
+/** The distinct people of the rows, first seen first: one name lookup each, not one per row. */
+export function counterparties(rows: readonly Txn[], names: Pick<Names, "me" | "accounts">): string[] {
+  const seen = new Set<string>();
+  for (const t of rows) {
+    const id = counterparty(t, names);
+    if (id) seen.add(id);
+  }
+  return [...seen];
 }
 
 /** A row's identity: a transfer between two of one's own accounts lists one id twice. */
