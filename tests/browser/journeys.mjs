@@ -6,7 +6,8 @@
 // Journeys, in order (later ones use the users earlier ones made):
 //   signup_onboarding   A signs up, onboards (double-clicking Finish), sees the exact deposit
 //   second_user         B signs up and onboards; B's dashboard stays open
-//   transfer_live       A sends money to B by email; B sees toast, badge and balance, no reload
+//   transfer_live       A sends money to B by email; B sees toast, badge and balance, no reload;
+//                       both lists name the other person, not an id
 //   notifications       B finds the unread ones first, marks all read; the badge goes
 //   overdraw_refused    A withdraws more than the balance: the API's message, balance unchanged
 //   twin                A runs a simulation and a Monte Carlo projection: result and charts
@@ -288,6 +289,12 @@ try {
     }, "B's unread badge goes up within 2 s", 2000);
     result.facts.transfer_seen_ms = Date.now() - sentAt;
     check((await pb.evaluate(() => window.__noReload)) === 1, "B's page was not reloaded");
+    // Transfers name the other person (GET /api/users/lookup?id=), not a user-id prefix: A's
+    // Transactions list, and B's dashboard, which never looked A up by email.
+    const sent = `Sent · To ${B.name}`;
+    await until(async () => (await pa.getByTestId("txn-row").allInnerTexts()).some((t) => t.includes(sent)), `A's Transactions list shows a row "${sent}"`);
+    const received = `Received · From ${A.name}`;
+    await until(async () => (await text(pb.getByTestId("recent-txn")))?.includes(received), `B's recent transactions start with "${received}"`);
     result.facts.b_badge = await text(pb.getByTestId("unread-badge"));
   });
 
