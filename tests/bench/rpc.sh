@@ -2,75 +2,151 @@
 # Benchmark: RPC round trips per second and latency, (a) straight over AMQP from a small C
 # client (bench_rpc) to one auth worker, and (b) through the gateway over HTTP with wrk, both
 # at 32 requests in flight against the same worker, in one invocation, alternated a b a b so
-# machine noise hits both. Prints each run, the means and the ratio b/a (target >= 0.70).
-#   tests/bench/rpc.sh [seconds-per-run]        (default 10)
+# machine noise hits both. Prints each run, the means and the ratio b/a (target >= 0.70), and
+# for every gateway run the gateway's CPU per request: user + system time of the whole process
+# (lws thread and bridge thread) from /proc/PID/stat, over the requests wrk completed.
+#   tests/bench/rpc.sh [seconds-per-run] [base-commit]        (default 10, no base)
+# With a base commit, that commit's gateway (built in a git worktree) runs beside this
+# checkout's on the next port, with the same servers and worker, and each round is a b c
+# (c: the base gateway, wrk as in b): the two gateways' CPU per request side by side.
+# RPC_BENCH_PERF=DIR builds with frame pointers (in build-bench-fp) and, after the rounds,
+# records each gateway with `perf record -g` during one more wrk run: DIR/perf-<name>.data and
+# `perf report --stdio --no-children` in DIR/perf-<name>.txt; the flat top is printed.
 # Starts its own throw-away servers (port offset 700) and stops them afterwards.
 set -euo pipefail
 source "$(dirname "$0")/../../deploy/local/lib.sh"
 SECS=${1:-10}
+BASE=${2:-}
+PERF_DIR=${RPC_BENCH_PERF:-}
 SVC=$FT_ROOT/deploy/local/services.sh
 OFF=700
 TMP=$(mktemp -d /tmp/fintwin-bench.XXXXXX)
 chmod 755 "$TMP"   # PostgreSQL runs as user postgres and must traverse it
 BUILD=$FT_ROOT/build-bench
+CFLAGS_EXTRA=()
+if [ -n "$PERF_DIR" ]; then
+  command -v perf >/dev/null || { ft_log "RPC_BENCH_PERF needs perf: apt-get install linux-perf"; exit 1; }
+  mkdir -p "$PERF_DIR"
+  PERF_DIR=$(realpath "$PERF_DIR")
+  BUILD=$FT_ROOT/build-bench-fp
+  CFLAGS_EXTRA=(-DCMAKE_C_FLAGS=-fno-omit-frame-pointer)   # call graphs of our code
+fi
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   "$SVC" stop "$TMP/svc" "$OFF" || true
+  [ -z "$BASE" ] || git -C "$FT_ROOT" worktree remove --force "$TMP/base" 2>/dev/null || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 ft_ensure_packages
 svc_env=$("$SVC" start "$TMP/svc" "$OFF" 2>/dev/null)
 eval "$svc_env"
-ft_build "$BUILD" Release
+ft_build "$BUILD" Release "${CFLAGS_EXTRA[@]}"
+if [ -n "$BASE" ]; then
+  git -C "$FT_ROOT" worktree add --detach "$TMP/base" "$BASE" >/dev/null 2>&1
+  ft_log "building the gateway of $BASE"
+  cmake -S "$TMP/base" -B "$TMP/base/build" -DCMAKE_BUILD_TYPE=Release -DFT_BUILD_WORKERS=OFF \
+    "${CFLAGS_EXTRA[@]}" >/dev/null
+  cmake --build "$TMP/base/build" -j"$(nproc)" --target fintwin-gateway >/dev/null
+fi
 role_pw() { "$SVC" secret "$TMP/svc" "$OFF" dbroles; }
 ft_migrate "$PG_URL" "$BUILD/bin/fintwin-migrate" role_pw 2>/dev/null
 JWT_SECRET=$("$SVC" secret "$TMP/svc" "$OFF" jwt 48)
 export AMQP_URL REDIS_URL JWT_SECRET LOG_LEVEL=warn
 DATABASE_URL=$(ft_worker_db_url "$PG_URL" auth "$(role_pw)") "$BUILD/bin/fintwin-auth" 2>"$TMP/auth.log" &
 pids+=($!)
+WORKER=$!
+mkdir "$TMP/web"   # nothing static is asked for; the gateway only needs a root
 PORT=$((18080 + OFF))
-GW_PORT=$PORT GW_WEB_ROOT=$FT_ROOT/web/public "$BUILD/bin/fintwin-gateway" 2>"$TMP/gw.log" &
-pids+=($!)
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/sys/auth/ping" >/dev/null 2>&1 && break; sleep 0.1; done
-URL="http://127.0.0.1:$PORT/api/sys/auth/ping"
+# The gateways under test: name, binary, port, pid (filled below).
+gw_names=(gateway_http) gw_bins=("$BUILD/bin/fintwin-gateway") gw_ports=("$PORT") gw_pids=()
+if [ -n "$BASE" ]; then
+  gw_names+=(base_http) gw_bins+=("$TMP/base/build/bin/fintwin-gateway") gw_ports+=($((PORT + 1)))
+fi
+for i in "${!gw_names[@]}"; do
+  GW_PORT=${gw_ports[i]} GW_WEB_ROOT=$TMP/web "${gw_bins[i]}" 2>"$TMP/gw-${gw_names[i]}.log" &
+  pids+=($!)
+  gw_pids+=($!)
+done
+for port in "${gw_ports[@]}"; do
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/sys/auth/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+done
+url() { echo "http://127.0.0.1:${gw_ports[$1]}/api/sys/auth/ping"; }
 
 BEAM=$(cat "$TMP/svc/rmq/rabbit.pid")
-# CPU seconds (user+system) a process has used so far, from /proc/PID/stat fields 14 and 15.
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
-# Runs "$@" and appends the CPU each server process used meanwhile, in % of one core.
+HZ=$(getconf CLK_TCK)
+# CPU ticks (user + system, every thread) a process has used so far: /proc/PID/stat 14 and 15.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# with_cpu GATEWAY_PID CMD...: runs CMD and appends the CPU each server process used
+# meanwhile, in % of one core.
 with_cpu() {
-  local names=(broker worker gateway) ps=("$BEAM" "${pids[0]}" "${pids[1]}") before=() i t0 out
-  for i in 0 1 2; do before[i]=$(cpu_s "${ps[i]}"); done
+  local names=(broker worker gateway) ps=("$BEAM" "$WORKER" "$1") before=() i t0 out
+  shift
+  for i in 0 1 2; do before[i]=$(ticks "${ps[i]}"); done
   t0=$EPOCHREALTIME
   out=$("$@")
   local wall; wall=$(bc <<<"$EPOCHREALTIME - $t0")
   printf '%s cpu:' "$out"
   for i in 0 1 2; do
-    printf ' %s=%.0f%%' "${names[i]}" "$(bc -l <<<"($(cpu_s "${ps[i]}") - ${before[i]}) * 100 / $wall")"
+    printf ' %s=%.0f%%' "${names[i]}" "$(bc -l <<<"($(ticks "${ps[i]}") - ${before[i]}) * 100 / $HZ / $wall")"
   done
   echo
 }
-run_a() { with_cpu "$BUILD/bin/bench_rpc" auth 32 "$SECS"; }
-run_b() { with_cpu wrk_run; }
+run_a() { with_cpu "${gw_pids[0]}" "$BUILD/bin/bench_rpc" auth 32 "$SECS"; }
+run_gw() { with_cpu "${gw_pids[$1]}" wrk_run "$1"; }
+# wrk_run I: one wrk run against gateway I; its CPU per completed request in µs.
 wrk_run() {
-  local out; out=$(wrk -t2 -c32 -d"${SECS}s" --latency "$URL")
-  local rps p50 p99 non2xx
+  local i=$1 t0 t1 out
+  t0=$(ticks "${gw_pids[i]}")
+  out=$(wrk -t2 -c32 -d"${SECS}s" --latency "$(url "$i")")
+  t1=$(ticks "${gw_pids[i]}")
+  local n rps p50 p99 non2xx
+  n=$(awk '/ requests in / {print $1}' <<<"$out")
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  echo "gateway_http wrk_connections=32 rps=$rps p50=$p50 p99=$p99 non2xx=${non2xx:-0}"
+  printf '%s wrk_connections=32 rps=%s p50=%s p99=%s non2xx=%s requests=%s gw_us_per_req=%.1f\n' \
+    "${gw_names[i]}" "$rps" "$p50" "$p99" "${non2xx:-0}" "$n" \
+    "$(bc -l <<<"($t1 - $t0) * 1000000 / $HZ / $n")"
 }
-echo "# $(date -u +%FT%TZ) $(nproc) cores; each run ${SECS}s; worker: 1 fintwin-auth; sys.ping"
-run_a >/dev/null 2>&1 || true; wrk -t1 -c4 -d2s "$URL" >/dev/null   # warm-up, not counted
-a1=$(run_a); echo "$a1"; b1=$(run_b); echo "$b1"
-a2=$(run_a); echo "$a2"; b2=$(run_b); echo "$b2"
-rps() { sed -E 's/.* rps=([0-9.]+).*/\1/' <<<"$1"; }
-awk -v a1="$(rps "$a1")" -v a2="$(rps "$a2")" -v b1="$(rps "$b1")" -v b2="$(rps "$b2")" 'BEGIN {
-  a = (a1 + a2) / 2; b = (b1 + b2) / 2;
-  printf "mean: amqp_rpc %.0f rps, gateway_http %.0f rps, ratio b/a = %.2f (target >= 0.70)\n", a, b, b / a }'
+label="$(git -C "$FT_ROOT" rev-parse --short HEAD)$(git -C "$FT_ROOT" diff --quiet HEAD -- gateway proto || echo '+changes')"
+echo "# $(date -u +%FT%TZ) $(nproc) cores; each run ${SECS}s; worker: 1 fintwin-auth; sys.ping;" \
+  "gateway_http = $label${BASE:+, base_http = $BASE}${PERF_DIR:+ (frame pointers)}"
+run_a >/dev/null 2>&1 || true   # warm-up, not counted
+for i in "${!gw_names[@]}"; do wrk -t1 -c4 -d2s "$(url "$i")" >/dev/null; done
+results=()
+for _ in 1 2; do
+  r=$(run_a); echo "$r"; results+=("$r")
+  for i in "${!gw_names[@]}"; do r=$(run_gw "$i"); echo "$r"; results+=("$r"); done
+done
+printf '%s\n' "${results[@]}" | awk '
+  { split($0, f, " "); name = f[1]
+    for (k in f) { split(f[k], kv, "="); v[kv[1]] = kv[2] }
+    n[name]++; rps[name] += v["rps"]; if ("gw_us_per_req" in v) us[name] += v["gw_us_per_req"]
+    delete v }
+  END {
+    a = rps["amqp_rpc"] / n["amqp_rpc"]; b = rps["gateway_http"] / n["gateway_http"]
+    printf "mean: amqp_rpc %.0f rps, gateway_http %.0f rps, ratio b/a = %.2f (target >= 0.70)\n", a, b, b / a
+    for (g in us) printf "mean: %s %.0f rps, gateway CPU %.1f us per request\n", g, rps[g] / n[g], us[g] / n[g]
+    if ("base_http" in us) printf "gateway CPU per request, this/base = %.3f\n", us["gateway_http"] / us["base_http"]
+  }'
 echo "cpu: % of one core used by each server process during the run (2 cores = 200%)"
-echo "reproduce: tests/bench/rpc.sh $SECS"
+if [ -n "$PERF_DIR" ]; then
+  # One more run per gateway under perf (not counted above: recording costs the gateway CPU).
+  for i in "${!gw_names[@]}"; do
+    name=${gw_names[i]%_http}
+    wrk -t2 -c32 -d"${SECS}s" "$(url "$i")" >"$TMP/wrk-perf.txt" &
+    wpid=$!
+    sleep 1
+    perf record -q -g -o "$PERF_DIR/perf-$name.data" -p "${gw_pids[i]}" -- sleep $((SECS > 3 ? SECS - 2 : 1)) 2>/dev/null
+    wait "$wpid"
+    perf report -i "$PERF_DIR/perf-$name.data" --stdio --no-children 2>/dev/null >"$PERF_DIR/perf-$name.txt"
+    echo "perf $name ($(awk '/^Requests\/sec/ {print $2}' "$TMP/wrk-perf.txt") rps while recorded), flat top; call graphs in $PERF_DIR/perf-$name.txt:"
+    perf report -i "$PERF_DIR/perf-$name.data" --stdio --no-children -g none --sort dso,sym 2>/dev/null |
+      grep '%' | head -15
+  done
+fi
+echo "reproduce: ${RPC_BENCH_PERF:+RPC_BENCH_PERF=$RPC_BENCH_PERF }tests/bench/rpc.sh $SECS${BASE:+ $BASE}"
