@@ -114,6 +114,12 @@ static struct edge_conn *conn_of(struct lws *wsi)
     return E.on && fd >= 0 && fd < E.n ? E.tab[fd] : NULL;
 }
 
+const char *gw_edge_peer(struct lws *wsi)
+{
+    struct edge_conn *c = conn_of(wsi);
+    return c && c->peer[0] ? c->peer : NULL;
+}
+
 void gw_edge_websocket(struct lws *wsi)
 {
     struct edge_conn *c = conn_of(wsi);

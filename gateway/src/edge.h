@@ -39,6 +39,11 @@ int gw_edge_init(int max_fds, size_t head_max);
 /* A new client connection on descriptor fd from `peer` (LWS_CALLBACK_FILTER_NETWORK_CONNECTION). */
 void gw_edge_accept(int fd, const struct sockaddr *peer);
 
+/* The address of the client on wsi as the edge recorded it at accept ("127.0.0.1", "::1"), or
+ * NULL when the edge does not follow that descriptor. Costs no system call, unlike
+ * lws_get_peer_simple (getpeername on every call). */
+const char *gw_edge_peer(struct lws *wsi);
+
 /* server.c wrote the whole response to a request on wsi (before the next one is read). */
 void gw_edge_http_done(struct lws *wsi);
 

@@ -310,8 +310,9 @@ char *e2e_json_str(const char *body, const char *key)
 }
 
 /* One command (with at most one %s argument) on the test Redis (REDIS_URL =
- * redis://host:port[/db]). Returns the reply's type (REDIS_REPLY_*) with an integer reply in
- * *num (may be NULL), or -1 when Redis could not be asked. */
+ * redis://host:port[/db]). Returns the reply's type (REDIS_REPLY_*) with an integer reply, or
+ * a string reply that holds one (-1 if it does not), in *num (may be NULL), or -1 when Redis
+ * could not be asked. */
 static int test_redis(const char *cmd, const char *arg, long long *num)
 {
     char host[256] = "127.0.0.1";
@@ -332,8 +333,14 @@ static int test_redis(const char *cmd, const char *arg, long long *num)
         r = arg ? redisCommand(c, cmd, arg) : redisCommand(c, cmd);
         if (r) {
             type = r->type;
-            if (num)
+            if (num && r->type == REDIS_REPLY_STRING) {
+                char *end;
+                *num = strtoll(r->str, &end, 10);
+                if (end == r->str || *end)
+                    *num = -1;
+            } else if (num) {
                 *num = r->integer;
+            }
         }
     }
     if (r)
@@ -358,6 +365,13 @@ int e2e_redis_has(const char *key)
 {
     long long n = 0;
     return test_redis("EXISTS %s", key, &n) == REDIS_REPLY_INTEGER ? n == 1 : -1;
+}
+
+long long e2e_redis_int(const char *key)
+{
+    long long n = -1;
+    int t = test_redis("GET %s", key, &n);
+    return t == REDIS_REPLY_NIL ? 0 : t == REDIS_REPLY_STRING ? n : -1;
 }
 
 int e2e_seed_denylist(void)

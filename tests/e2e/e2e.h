@@ -103,6 +103,10 @@ int e2e_redis_flush(void);
 /* 1 if `key` exists on the test Redis, 0 if not, -1 when Redis cannot be asked. */
 int e2e_redis_has(const char *key);
 
+/* The integer stored at `key` on the test Redis (a counter; 0 when missing), or -1 when Redis
+ * cannot be asked or the value is not an integer. */
+long long e2e_redis_int(const char *key);
+
 /* Sets the denylist's seeded marker (proto/kvkeys.h) unless present: what an auth worker does
  * for a deployed gateway. e2e_start_gateway calls it. 0 or -1. */
 int e2e_seed_denylist(void);

@@ -1,7 +1,7 @@
 /*
  * E2E: one gateway and the seven workers over HTTP. Status fan-out, health, error
- * shapes (404/405/413/400/415), request ids, static files with SPA fallback, 1,000
- * concurrent requests, and SIGTERM.
+ * shapes (404/405/413/400/415), request ids, static files with SPA fallback, keep-alive, the
+ * client address the workers see, 1,000 concurrent requests, and SIGTERM.
  */
 #include <CUnit/CUnit.h>
 #include <curl/curl.h>
@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "e2e.h"
+
+#include "proto/uuid.h"
 
 static struct e2e st;
 static char web[300];
@@ -289,6 +291,49 @@ static void test_e2e_keep_alive(void)
     curl_easy_cleanup(h);
 }
 
+/*
+ * The client's address reaches the workers as args.meta.ip. The auth worker counts sign-ups
+ * per address in ft:register:ip:<ip> ("unknown" without one): two sign-ups from this loopback
+ * client, the second on the same keep-alive connection, count twice under 127.0.0.1.
+ */
+static void test_e2e_client_address_reaches_workers(void)
+{
+    const char *key = "ft:register:ip:127.0.0.1";
+    long long before = e2e_redis_int(key);
+    CU_ASSERT_FATAL(before >= 0);
+    char url[256], body[2][256], rnd[PROTO_UUID_LEN + 1];
+    snprintf(url, sizeof url, "%s", e2e_url(&st, "/api/auth/register"));
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL_FATAL(proto_uuid_v4(rnd), 0);
+        snprintf(body[i], sizeof body[i],
+                 "{\"email\":\"addr-%.8s@example.com\",\"password\":\"a long passphrase\","
+                 "\"full_name\":\"Address %d\"}",
+                 rnd, i);
+    }
+    CURL *h = curl_easy_init();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    long status[2] = {0, 0}, conns = -1;
+    for (int i = 0; i < 2; i++) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body[i]);
+        CU_ASSERT_EQUAL(curl_easy_perform(h), CURLE_OK);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status[i]);
+    }
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    CU_ASSERT_EQUAL(status[0], 201);
+    CU_ASSERT_EQUAL(status[1], 201);
+    CU_ASSERT_EQUAL(conns, 0); /* the second request reused the first one's connection */
+    /* >=: another test on the same servers may sign up from 127.0.0.1 meanwhile. */
+    CU_ASSERT(e2e_redis_int(key) >= before + 2);
+}
+
 /* ---- 1,000 concurrent requests ---- */
 
 #define NCONC 1000
@@ -474,6 +519,8 @@ int main(void)
     CU_add_test(s, "test_e2e_invalid_idempotency_key", test_e2e_invalid_idempotency_key);
     CU_add_test(s, "test_e2e_static_fallback", test_e2e_static_fallback);
     CU_add_test(s, "test_e2e_keep_alive", test_e2e_keep_alive);
+    CU_add_test(s, "test_e2e_client_address_reaches_workers",
+                test_e2e_client_address_reaches_workers);
     CU_add_test(s, "test_e2e_thousand_concurrent", test_e2e_thousand_concurrent);
     CU_pSuite t = CU_add_suite("e2e_sigterm", NULL, NULL);
     CU_add_test(t, "test_e2e_sigterm_exits_zero", test_e2e_sigterm_exits_zero);
