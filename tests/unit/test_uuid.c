@@ -2,7 +2,10 @@
 #include "ft_test.h"
 
 #include <CUnit/Basic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "proto/uuid.h"
 
@@ -33,6 +36,52 @@ static void test_uuid_v4_unique(void)
     CU_ASSERT_STRING_NOT_EQUAL(a, b);
 }
 
+static int cmp_uuid(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Many more than one draw of random bytes holds (uuid.c hands out 16 UUIDs per draw). */
+static void test_uuid_v4_many_unique(void)
+{
+    enum { N = 1000 };
+    static char u[N][PROTO_UUID_LEN + 1];
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_EQUAL_FATAL(proto_uuid_v4(u[i]), 0);
+        CU_ASSERT_EQUAL(proto_uuid_valid(u[i]), 1);
+    }
+    qsort(u, N, sizeof u[0], cmp_uuid);
+    int dup = 0;
+    for (int i = 1; i < N; i++)
+        dup += strcmp(u[i - 1], u[i]) == 0;
+    CU_ASSERT_EQUAL(dup, 0);
+}
+
+/* A forked child does not hand out the UUIDs its parent drew the bytes for. */
+static void test_uuid_v4_fork_does_not_repeat(void)
+{
+    char mine[PROTO_UUID_LEN + 1], theirs[PROTO_UUID_LEN + 1] = "";
+    CU_ASSERT_EQUAL_FATAL(proto_uuid_v4(mine), 0); /* bytes for the next ones are drawn */
+    int fd[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(fd), 0);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        char u[PROTO_UUID_LEN + 1];
+        int ok = proto_uuid_v4(u) == 0 && write(fd[1], u, PROTO_UUID_LEN) == PROTO_UUID_LEN;
+        _exit(ok ? 0 : 1);
+    }
+    close(fd[1]);
+    CU_ASSERT_EQUAL(read(fd[0], theirs, PROTO_UUID_LEN), PROTO_UUID_LEN);
+    close(fd[0]);
+    int status = -1;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CU_ASSERT_EQUAL_FATAL(proto_uuid_v4(mine), 0);
+    CU_ASSERT_EQUAL(proto_uuid_valid(theirs), 1);
+    CU_ASSERT_STRING_NOT_EQUAL(mine, theirs);
+}
+
 static void test_uuid_valid(void)
 {
     CU_ASSERT_EQUAL(proto_uuid_valid("3f2504e0-4f89-41d3-9a0c-0305e82c3301"), 1);
@@ -56,6 +105,8 @@ int main(void)
     CU_pSuite s = CU_add_suite("uuid", NULL, NULL);
     CU_ADD_TEST(s, test_uuid_v4_format);
     CU_ADD_TEST(s, test_uuid_v4_unique);
+    CU_ADD_TEST(s, test_uuid_v4_many_unique);
+    CU_ADD_TEST(s, test_uuid_v4_fork_does_not_repeat);
     CU_ADD_TEST(s, test_uuid_valid);
     return ft_cunit_run();
 }

@@ -1,5 +1,7 @@
 /*
- * proto/uuid.h — UUID v4 generation (getrandom) and validation. Thread-safe.
+ * proto/uuid.h — UUID v4 generation (getrandom) and validation. Thread-safe: each thread
+ * draws random bytes for 16 UUIDs per getrandom call, and a forked child never repeats its
+ * parent's UUIDs.
  */
 #ifndef PROTO_UUID_H
 #define PROTO_UUID_H
