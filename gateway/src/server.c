@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ struct gw_server {
     int active; /* connections with a request in progress */
     msgpack_sbuffer env;
     struct gw_metrics m;
+    atomic_int wake_pending; /* the bridge woke this thread for results it has not taken yet */
 };
 
 /* ---- connection registry (lws thread) ---- */
@@ -273,6 +275,7 @@ static void drain_results(struct gw_server *s)
 {
     if (!s->bridge)
         return;
+    atomic_store(&s->wake_pending, 0); /* before taking: a later batch wakes us again */
     struct gw_result *fresh = gw_bridge_take_results(s->bridge), **tail = &s->backlog;
     while (*tail)
         tail = &(*tail)->next;
@@ -1066,9 +1069,16 @@ static void lws_log_emit(int level, const char *line)
     proto_log(lv, NULL, "lws", "detail=%s dropped=%" PRIu64, proto_log_str(text), dropped);
 }
 
+/*
+ * On the bridge thread, after each batch of results. Until the lws thread takes them, one
+ * wakeup is enough: each lws_cancel_service is a write and a wakeup of the lws thread, and the
+ * bridge flushes a batch per loop turn, often several before the lws thread drains them.
+ */
 static void wake_lws(void *arg)
 {
-    lws_cancel_service(arg);
+    struct gw_server *s = arg;
+    if (!atomic_exchange(&s->wake_pending, 1))
+        lws_cancel_service(s->ctx);
 }
 
 struct gw_server *gw_server_new(const struct gw_config *cfg)
@@ -1080,6 +1090,7 @@ struct gw_server *gw_server_new(const struct gw_config *cfg)
     s->keys.issuer = cfg->jwt_issuer;
     s->keys.audience = cfg->jwt_audience;
     s->free_head = -1;
+    atomic_init(&s->wake_pending, 0);
     s->routes = gw_routes(&s->nroutes);
     s->pending = gw_pending_new((size_t)cfg->max_inflight * 2);
     msgpack_sbuffer_init(&s->env);
@@ -1137,7 +1148,7 @@ struct gw_server *gw_server_new(const struct gw_config *cfg)
         PROTO_ERROR(NULL, "cannot listen", "bind=%s port=%d", cfg->bind, cfg->port);
         goto fail;
     }
-    struct gw_bridge_cfg bc = {cfg->amqp_url, cfg->redis_url, wake_lws, s->ctx};
+    struct gw_bridge_cfg bc = {cfg->amqp_url, cfg->redis_url, wake_lws, s};
     s->bridge = gw_bridge_start(&bc);
     if (!s->bridge)
         goto fail;
