@@ -7,6 +7,8 @@
 # (lws thread and bridge thread) from /proc/PID/stat, over the requests wrk completed, and
 # the lws thread's share (the rest is the bridge thread).
 #   tests/bench/rpc.sh [seconds-per-run] [base-commit]        (default 10, no base)
+# After the rounds, two raw runs against the worker on the old durable quorum rpc.auth
+# (FT_RPC_QUEUE_TYPE=quorum) give the ratio classic/quorum (target >= 3).
 # RPC_BENCH_ROUNDS=N runs N rounds instead of 2 (the machine is noisy: more rounds, steadier
 # means).
 # With a base commit, that commit's gateway (built in a git worktree) runs beside this
@@ -148,8 +150,32 @@ printf '%s\n' "${results[@]}" | awk '
       g, rps[g] / n[g], us[g] / n[g], lws[g] / n[g], (us[g] - lws[g]) / n[g]
     if (nr) printf "gateway CPU per request, this/base = %.3f (rounds %.3f to %.3f)\n", rs / nr, rmin, rmax
   }'
+# What the RPC queues cost before they became classic and transient (issue 20): the same raw
+# client against the worker on the old durable quorum rpc.auth (FT_RPC_QUEUE_TYPE=quorum).
+# Changing a queue's type means deleting it, so these two runs come after the rounds above.
+# switch_queue TYPE: the worker restarted on a fresh rpc.auth of that type, answering.
+switch_queue() {
+  kill -TERM "$WORKER"; wait "$WORKER" 2>/dev/null || true
+  FT_RPC_QUEUE_TYPE=$1 "$SVC" rpc-queues-reset "$TMP/svc" "$OFF" 2>/dev/null
+  FT_RPC_QUEUE_TYPE=$1 DATABASE_URL=$(ft_worker_db_url "$PG_URL" auth "$(role_pw)") \
+    "$BUILD/bin/fintwin-auth" 2>>"$TMP/auth.log" &
+  WORKER=$!
+  pids+=($!)
+  for _ in $(seq 50); do "$BUILD/bin/bench_rpc" auth 1 0.2 >/dev/null 2>&1 && return 0; sleep 0.2; done
+  ft_log "the worker did not answer on a $1 rpc.auth"; return 1
+}
+switch_queue quorum
+quorum=()
+for _ in 1 2; do
+  r=$(run_a | sed 's/^amqp_rpc /amqp_rpc_quorum /'); echo "$r"; quorum+=("$r")
+done
+printf '%s\n' "${results[@]}" "${quorum[@]}" | awk '
+  { for (i = 1; i <= NF; i++) if ($i ~ /^rps=/) { split($i, kv, "="); s[$1] += kv[2]; n[$1]++ } }
+  END { a = s["amqp_rpc"] / n["amqp_rpc"]; q = s["amqp_rpc_quorum"] / n["amqp_rpc_quorum"]
+        printf "mean: amqp_rpc (classic, transient) %.0f rps, amqp_rpc_quorum %.0f rps, classic/quorum = %.2f (target >= 3)\n", a, q, a / q }'
 echo "cpu: % of one core used by each server process during the run (2 cores = 200%)"
 if [ -n "$PERF_DIR" ]; then
+  switch_queue classic   # the perf runs below go through the gateway, as the rounds did
   # Two more runs per gateway, not counted above: one under perf record (it costs the gateway
   # CPU), one under perf stat (system calls and context switches per request, per thread; the
   # main thread is the lws thread).

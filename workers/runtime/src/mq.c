@@ -20,6 +20,9 @@
 #define MQ_FRAME_MAX         131072
 #define MQ_RPC_TAG           "rpc"
 #define MQ_EVENTS_TAG        "events"
+/* Acks one multiple ack may carry: below the default prefetch (16), so the broker's window
+ * never empties while acks wait. */
+#define MQ_ACK_BATCH 8
 
 /* Describes a failed amqp_rpc_reply_t for a log line. */
 static const char *reply_text(amqp_rpc_reply_t r, char *buf, size_t size)
@@ -70,6 +73,8 @@ void wk_mq_close(struct wk_mq *mq)
     if (!mq->conn)
         return;
     /* Best effort: the socket may already be gone, so the results do not matter. */
+    if (mq->ack_waiting)
+        amqp_basic_ack(mq->conn, MQ_CHANNEL, mq->ack_upto, 1);
     amqp_channel_close(mq->conn, MQ_CHANNEL, AMQP_REPLY_SUCCESS);
     amqp_connection_close(mq->conn, AMQP_REPLY_SUCCESS);
     amqp_destroy_connection(mq->conn);
@@ -77,6 +82,8 @@ void wk_mq_close(struct wk_mq *mq)
     mq->next_tag = 0;
     mq->acked_upto = 0;
     mq->nacked = 0;
+    mq->ack_upto = 0;
+    mq->ack_waiting = 0;
 }
 
 int wk_mq_connect(struct wk_mq *mq, const char *url, int heartbeat_s, int confirm)
@@ -334,7 +341,20 @@ int wk_mq_next(struct wk_mq *mq, struct wk_delivery *d, int timeout_ms)
     amqp_maybe_release_buffers(mq->conn);
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     memset(d, 0, sizeof *d);
-    amqp_rpc_reply_t r = amqp_consume_message(mq->conn, &d->env, &tv, 0);
+    amqp_rpc_reply_t r;
+    if (mq->ack_waiting) {
+        /* Acks wait only while the next delivery is already here. */
+        struct timeval now = {0, 0};
+        r = amqp_consume_message(mq->conn, &d->env, &now, 0);
+        if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+            r.library_error == AMQP_STATUS_TIMEOUT) {
+            if (wk_mq_flush_acks(mq) != 0)
+                return WK_EMQ;
+            r = amqp_consume_message(mq->conn, &d->env, &tv, 0);
+        }
+    } else {
+        r = amqp_consume_message(mq->conn, &d->env, &tv, 0);
+    }
     if (r.reply_type == AMQP_RESPONSE_NORMAL) {
         d->from_events =
             d->env.consumer_tag.len == strlen(MQ_EVENTS_TAG) &&
@@ -358,13 +378,26 @@ void wk_mq_delivery_free(struct wk_delivery *d)
     amqp_destroy_envelope(&d->env);
 }
 
-int wk_mq_ack(struct wk_mq *mq, uint64_t tag)
+int wk_mq_flush_acks(struct wk_mq *mq)
 {
-    if (!mq->conn || amqp_basic_ack(mq->conn, MQ_CHANNEL, tag, 0) != AMQP_STATUS_OK) {
-        PROTO_WARN(wk_log_req(), "ack failed (the message will be redelivered)", NULL);
+    if (!mq->ack_waiting)
+        return 0;
+    uint64_t tag = mq->ack_upto;
+    mq->ack_waiting = 0;
+    if (!mq->conn || amqp_basic_ack(mq->conn, MQ_CHANNEL, tag, 1) != AMQP_STATUS_OK) {
+        PROTO_WARN(NULL, "ack failed (the messages will be redelivered)", NULL);
         return WK_EMQ;
     }
     return 0;
+}
+
+int wk_mq_ack(struct wk_mq *mq, uint64_t tag)
+{
+    if (!mq->conn)
+        return WK_EMQ;
+    if (tag > mq->ack_upto)
+        mq->ack_upto = tag;
+    return ++mq->ack_waiting >= MQ_ACK_BATCH ? wk_mq_flush_acks(mq) : 0;
 }
 
 int wk_mq_reject(struct wk_mq *mq, uint64_t tag, int requeue)
