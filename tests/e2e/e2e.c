@@ -449,3 +449,37 @@ int e2e_need_browser(struct e2e_browser *b, const char *source_dir)
                    "deploy/local/test.sh does)",
                    missing, b->dir);
 }
+
+json_t *e2e_run_browser_script(const struct e2e *e, const struct e2e_browser *b, const char *script,
+                               char *const env[], int timeout_s)
+{
+    char path[4400], result[600], res_env[620], log[600];
+    snprintf(path, sizeof path, "%s/%s", b->dir, script);
+    snprintf(result, sizeof result, "%s/%s.json", e->dir, script);
+    snprintf(res_env, sizeof res_env, "FT_RESULT=%s", result);
+    snprintf(log, sizeof log, "%s/%s.log", e->dir, script);
+    char *all[16];
+    size_t n = 0;
+    for (; env && env[n] && n < 14; n++)
+        all[n] = env[n];
+    all[n++] = res_env;
+    all[n] = NULL;
+    char *argv[] = {(char *)b->node, path, NULL};
+    unlink(result);
+    pid_t pid = ft_spawn(b->node, argv, all, log);
+    int status = -1;
+    if (pid <= 0) {
+        fprintf(stderr, "\n  could not start %s (see %s)\n", script, log);
+        return NULL;
+    }
+    if (!ft_wait_exit(pid, timeout_s * 1000, &status)) {
+        fprintf(stderr, "\n  %s ran over %d s (see %s)\n", script, timeout_s, log);
+        ft_stop(pid, SIGTERM, 10000);
+        return NULL;
+    }
+    json_error_t err;
+    json_t *j = json_load_file(result, 0, &err);
+    if (!j)
+        fprintf(stderr, "\n  no report from %s (exit status %d; see %s)\n", script, status, log);
+    return j;
+}

@@ -8,6 +8,7 @@
 #ifndef E2E_H
 #define E2E_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -127,6 +128,13 @@ struct e2e_browser {
  * and tests/browser's npm packages under `source_dir` (FT_SOURCE_DIR overrides it). Returns 0,
  * or says what is missing and returns ft_skip's 77 (1 under CI=true). */
 int e2e_need_browser(struct e2e_browser *b, const char *source_dir);
+
+/* Runs tests/browser/<script> on its pinned Node with `env` ("NAME=value", NULL-terminated, at
+ * most 14) plus FT_RESULT=<e->dir>/<script>.json, its output in <e->dir>/<script>.log, for at
+ * most timeout_s (then SIGTERM: playwright-core closes its browser). Returns the script's JSON
+ * report (json_decref it), or NULL after saying why on stderr. */
+json_t *e2e_run_browser_script(const struct e2e *e, const struct e2e_browser *b, const char *script,
+                               char *const env[], int timeout_s);
 
 /* ---- acting as a user (helpers for the tests written since; older tests keep their own) ---- */
 

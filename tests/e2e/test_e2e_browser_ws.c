@@ -32,7 +32,6 @@
 
 static struct e2e st;
 static struct e2e_browser br;
-static char script[4300];
 
 static const int kinds[] = {0 /* auth */, 1 /* transaction */, 6 /* notification */};
 
@@ -75,33 +74,15 @@ static int suite_clean(void)
 }
 
 /* Runs ws_idle.mjs for `token` and returns its JSON report (NULL when there is none). */
-static json_t *run_browser(const char *token, const char *result_path)
+static json_t *run_browser(const char *token)
 {
-    char url[80], tok[2200], idle[32], frame[32], res[600], log[300];
+    char url[80], tok[2200], idle[32], frame[32];
     snprintf(url, sizeof url, "FT_GATEWAY_URL=http://127.0.0.1:%d", st.port);
     snprintf(tok, sizeof tok, "FT_TOKEN=%s", token);
     snprintf(idle, sizeof idle, "FT_IDLE_S=%d", IDLE_S);
     snprintf(frame, sizeof frame, "FT_FRAME_S=%d", FRAME_S);
-    snprintf(res, sizeof res, "FT_RESULT=%s", result_path);
-    snprintf(log, sizeof log, "%s/browser.log", st.dir);
-    char *env[] = {url, tok, idle, frame, res, NULL};
-    char *argv[] = {br.node, script, NULL};
-    unlink(result_path);
-    pid_t pid = ft_spawn(br.node, argv, env, log);
-    int status = -1;
-    CU_ASSERT_FATAL(pid > 0);
-    if (!ft_wait_exit(pid, BROWSER_S * 1000, &status)) {
-        /* playwright-core closes its browser on SIGTERM */
-        fprintf(stderr, "\n  the browser script ran over %d s (see %s)\n", BROWSER_S, log);
-        ft_stop(pid, SIGTERM, 10000);
-        return NULL;
-    }
-    json_error_t err;
-    json_t *j = json_load_file(result_path, 0, &err);
-    if (!j)
-        fprintf(stderr, "\n  no report from the browser script (exit status %d; see %s)\n", status,
-                log);
-    return j;
+    char *env[] = {url, tok, idle, frame, NULL};
+    return e2e_run_browser_script(&st, &br, "ws_idle.mjs", env, BROWSER_S);
 }
 
 static long long num(const json_t *o, const char *key)
@@ -123,10 +104,8 @@ static void test_e2e_browser_ws_idle_socket_stays_open(void)
 {
     struct e2e_user u;
     CU_ASSERT_FATAL(e2e_register(&st, "browser-ws", &u) == 0);
-    char result_path[300];
-    snprintf(result_path, sizeof result_path, "%s/browser.json", st.dir);
     int64_t t0 = ft_now_ms();
-    json_t *r = run_browser(u.token, result_path);
+    json_t *r = run_browser(u.token);
     e2e_user_free(&u);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     char *text = json_dumps(r, JSON_COMPACT);
@@ -173,7 +152,6 @@ int main(void)
     int rc;
     if ((rc = ft_need_servers()) != 0 || (rc = e2e_need_browser(&br, FT_DEFAULT_SOURCE_DIR)) != 0)
         return rc;
-    snprintf(script, sizeof script, "%s/ws_idle.mjs", br.dir);
     /* The default keepalive is what a browser meets: a stray setting must not weaken it. */
     unsetenv("GW_WS_PING_S");
     CU_initialize_registry();

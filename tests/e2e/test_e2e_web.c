@@ -27,7 +27,7 @@
 
 static struct e2e st;
 static struct e2e_browser br;
-static char script[4300], web_dist[4200];
+static char web_dist[4200];
 
 /* 0 when the app is built (FT_WEB_DIST, default <source>/web/dist); else ft_skip's answer. */
 static int need_web_dist(void)
@@ -64,29 +64,12 @@ static int suite_clean(void)
 /* Runs journeys.mjs and returns its JSON report (NULL when there is none). */
 static json_t *run_journeys(void)
 {
-    char url[80], res[600], art[300], log[300], result_path[300];
-    snprintf(result_path, sizeof result_path, "%s/journeys.json", st.dir);
+    char url[80], art[300];
     snprintf(url, sizeof url, "FT_GATEWAY_URL=http://127.0.0.1:%d", st.port);
-    snprintf(res, sizeof res, "FT_RESULT=%s", result_path);
     snprintf(art, sizeof art, "FT_ARTIFACTS=%s", st.dir);
-    snprintf(log, sizeof log, "%s/journeys.log", st.dir);
     char secret[] = "FT_JWT_SECRET=" E2E_JWT_SECRET; /* the gateway's; mints an expired token */
-    char *env[] = {url, res, art, secret, NULL};
-    char *argv[] = {br.node, script, NULL};
-    unlink(result_path);
-    pid_t pid = ft_spawn(br.node, argv, env, log);
-    int status = -1;
-    CU_ASSERT_FATAL(pid > 0);
-    if (!ft_wait_exit(pid, BROWSER_S * 1000, &status)) {
-        fprintf(stderr, "\n  the journeys ran over %d s (see %s)\n", BROWSER_S, log);
-        ft_stop(pid, SIGTERM, 10000);
-        return NULL;
-    }
-    json_error_t err;
-    json_t *j = json_load_file(result_path, 0, &err);
-    if (!j)
-        fprintf(stderr, "\n  no report from journeys.mjs (exit status %d; see %s)\n", status, log);
-    return j;
+    char *env[] = {url, art, secret, NULL};
+    return e2e_run_browser_script(&st, &br, "journeys.mjs", env, BROWSER_S);
 }
 
 /* One value of a one-row, one-column query with one text parameter; "" on any failure. */
@@ -180,7 +163,6 @@ int main(void)
     if ((rc = ft_need_servers()) != 0 || (rc = e2e_need_browser(&br, FT_DEFAULT_SOURCE_DIR)) != 0 ||
         (rc = need_web_dist()) != 0)
         return rc;
-    snprintf(script, sizeof script, "%s/journeys.mjs", br.dir);
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("e2e_web", suite_init, suite_clean);
     CU_add_test(s, "test_e2e_web_journeys", test_e2e_web_journeys);
