@@ -149,11 +149,12 @@ fail:
     return WK_EMQ;
 }
 
-/* rpc.<worker>'s arguments, as the gateway declares them (proto/topology.h): classic with the
- * dead-letter exchange, or (FT_RPC_QUEUE_TYPE=quorum, benchmarks) the old quorum queue. */
-static amqp_table_t rpc_queue_args(amqp_table_entry_t e[3])
+/* A queue's arguments, as the gateway declares them (proto/topology.h): always the dead-letter
+ * exchange; a quorum queue also gets the delivery limit that dead-letters a message that keeps
+ * failing. events.<worker> are quorum queues; rpc.<worker> are classic (quorum only under
+ * FT_RPC_QUEUE_TYPE=quorum, for benchmarks). */
+static amqp_table_t queue_args(amqp_table_entry_t e[3], int quorum)
 {
-    int quorum = proto_rpc_queue_quorum();
     e[0].key = amqp_cstring_bytes("x-queue-type");
     e[0].value.kind = AMQP_FIELD_KIND_UTF8;
     e[0].value.value.bytes = amqp_cstring_bytes(quorum ? "quorum" : "classic");
@@ -164,22 +165,6 @@ static amqp_table_t rpc_queue_args(amqp_table_entry_t e[3])
     e[2].value.kind = AMQP_FIELD_KIND_I32;
     e[2].value.value.i32 = PROTO_EVENTS_DELIVERY_LIMIT;
     return (amqp_table_t){quorum ? 3 : 2, e};
-}
-
-/* events.<worker>'s arguments: a durable quorum queue whose delivery limit dead-letters an
- * event that keeps failing. */
-static amqp_table_t events_queue_args(amqp_table_entry_t e[3])
-{
-    e[0].key = amqp_cstring_bytes("x-queue-type");
-    e[0].value.kind = AMQP_FIELD_KIND_UTF8;
-    e[0].value.value.bytes = amqp_cstring_bytes("quorum");
-    e[1].key = amqp_cstring_bytes("x-dead-letter-exchange");
-    e[1].value.kind = AMQP_FIELD_KIND_UTF8;
-    e[1].value.value.bytes = amqp_cstring_bytes(PROTO_EX_DLX);
-    e[2].key = amqp_cstring_bytes("x-delivery-limit");
-    e[2].value.kind = AMQP_FIELD_KIND_I32;
-    e[2].value.value.i32 = PROTO_EVENTS_DELIVERY_LIMIT;
-    return (amqp_table_t){3, e};
 }
 
 static int declare_exchange(struct wk_mq *mq, const char *name, const char *type)
@@ -232,7 +217,8 @@ int wk_mq_declare(struct wk_mq *mq, const char *worker, const char *const *types
     struct proto_buf q = {0};
     int rc = 0;
     proto_buf_printf(&q, "%s%s", PROTO_RPC_QUEUE_PREFIX, worker);
-    if (declare_queue(mq, q.data, proto_rpc_queue_quorum(), rpc_queue_args(e)) != 0 ||
+    int quorum = proto_rpc_queue_quorum();
+    if (declare_queue(mq, q.data, quorum, queue_args(e, quorum)) != 0 ||
         bind_queue(mq, q.data, PROTO_EX_RPC, worker) != 0) {
         rc = WK_EMQ;
         goto done;
@@ -240,7 +226,7 @@ int wk_mq_declare(struct wk_mq *mq, const char *worker, const char *const *types
     if (ntypes > 0) {
         proto_buf_reset(&q);
         proto_buf_printf(&q, "%s%s", PROTO_EVENTS_QUEUE_PREFIX, worker);
-        if (declare_queue(mq, q.data, 1, events_queue_args(e)) != 0) {
+        if (declare_queue(mq, q.data, 1, queue_args(e, 1)) != 0) {
             rc = WK_EMQ;
             goto done;
         }
