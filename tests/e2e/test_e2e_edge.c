@@ -66,8 +66,7 @@ static int write_web_root(char *root, size_t size)
     if (!f || fclose(f) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/index.html", root);
-    f = fopen(path, "w");
-    return f && fputs("<!doctype html><title>FinTwin</title>", f) >= 0 && fclose(f) == 0 ? 0 : -1;
+    return ft_write_file(path, "<!doctype html><title>FinTwin</title>");
 }
 
 static int suite_init(void)

@@ -21,15 +21,6 @@
 static struct e2e st;
 static char web[300];
 
-static int write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f);
-}
-
 static int suite_init(void)
 {
     e2e_init(&st, "gateway");
@@ -39,11 +30,11 @@ static int suite_init(void)
     snprintf(p, sizeof p, "%s/assets", web);
     mkdir(p, 0755);
     snprintf(p, sizeof p, "%s/index.html", web);
-    write_file(p, "<!doctype html><title>e2e-spa-index</title>");
+    ft_write_file(p, "<!doctype html><title>e2e-spa-index</title>");
     snprintf(p, sizeof p, "%s/assets/app.js", web);
-    write_file(p, "console.log('e2e-app-js');");
+    ft_write_file(p, "console.log('e2e-app-js');");
     snprintf(p, sizeof p, "%s/.env", web);
-    write_file(p, "SECRET=e2e-dotfile");
+    ft_write_file(p, "SECRET=e2e-dotfile");
 
     static char root[400];
     snprintf(root, sizeof root, "GW_WEB_ROOT=%s", web);

@@ -38,15 +38,12 @@ static const struct {
 };
 #define NFILES (sizeof files / sizeof files[0])
 
+/* Writes `text` to root + rel. 0 or -1. */
 static int write_file(const char *root, const char *rel, const char *text)
 {
     char path[600];
     snprintf(path, sizeof path, "%s%s", root, rel);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f);
+    return ft_write_file(path, text);
 }
 
 static int suite_init(void)

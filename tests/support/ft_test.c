@@ -356,3 +356,12 @@ int ft_cunit_run_one(const char *suite, const char *name, void (*fn)(void))
     }
     return ft_cunit_run();
 }
+
+int ft_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}

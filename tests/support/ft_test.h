@@ -68,6 +68,9 @@ int ft_exited(pid_t pid, int *status);
  * not NULL). 1 when it exited, 0 when it still runs (the caller decides what to do with it). */
 int ft_wait_exit(pid_t pid, int timeout_ms, int *status);
 
+/* Writes `text` to the file at `path` (created or truncated). 0 or -1. */
+int ft_write_file(const char *path, const char *text);
+
 struct ft_http_resp {
     long status; /* 0 when the request failed at transport level */
     char *body;  /* NUL-terminated, malloc'ed; may be empty */
