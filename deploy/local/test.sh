@@ -20,7 +20,6 @@ t_start=$SECONDS
 
 ft_ensure_packages
 ft_npm_deps tests/browser   # its pinned Node and playwright-core (the browser tests)
-ft_npm_deps web            # the web app's build and unit-test tools (web_unit)
 
 OFF=""
 for off in $(seq 500 10 990); do   # a port block nobody uses (up.sh uses 0 by default)
@@ -51,7 +50,7 @@ ft_log "building $BUILD-asan (AddressSanitizer + UBSan)"
 ft_build "$BUILD-asan" Debug -DFT_WERROR=$werror -DFT_SANITIZE=ON
 
 ft_log "building the web app into $BUILD/web-dist"
-ft_web_build "$BUILD/web-dist"
+ft_web_build "$BUILD/web-dist"   # also installs web/'s packages, which web_unit runs on
 FT_WEB_DIST=$BUILD/web-dist; export FT_WEB_DIST
 
 role_pw() { "$SVC" secret "$TMP/svc" "$OFF" dbroles; }

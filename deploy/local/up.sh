@@ -91,7 +91,12 @@ mkdir -p "$DATA/run" "$DATA/log"
 ft_log "starting PostgreSQL, Redis and RabbitMQ under $DATA"
 svc_env=$("$SVC" start "$DATA/services" "$OFF")
 eval "$svc_env"
-"$SVC" rpc-queues-reset "$DATA/services" "$OFF"   # once after the switch to classic rpc queues
+# Once per data directory: rpc queues declared before they became classic are deleted, since
+# RabbitMQ refuses to redeclare a queue with other arguments (the marker spares later runs the
+# RabbitMQ CLI's start-up).
+if [ ! -f "$DATA/services/rmq/rpc-queues-classic" ]; then
+  "$SVC" rpc-queues-reset "$DATA/services" "$OFF" && touch "$DATA/services/rmq/rpc-queues-classic"
+fi
 ft_log "building (Release) in $BUILD"
 ft_build "$BUILD" Release
 ft_log "building the web app into $BUILD/web-dist"
