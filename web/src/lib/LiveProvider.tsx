@@ -3,7 +3,7 @@
 // could have changed (catch-up), because frames sent while disconnected are never replayed.
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { LiveClient, liveUrl, type LiveFrame, type LiveState } from "./live";
+import { LiveClient, liveUrl, type LiveFrame, type LiveState, type SocketLike } from "./live";
 import { api } from "./api";
 import { loadSession, saveSession } from "./session";
 import { keys } from "./queries";
@@ -39,7 +39,8 @@ export function LiveProvider({ signedIn, children }: { signedIn: boolean; childr
     };
     const client = new LiveClient({
       url: liveUrl(),
-      open: (u) => new WebSocket(u) as unknown as ReturnType<ConstructorParameters<typeof LiveClient>[0]["open"]>,
+      // A browser WebSocket is a SocketLike; its handler types are only narrower events.
+      open: (u) => new WebSocket(u) as unknown as SocketLike,
       token: () => loadSession()?.ft_token ?? null,
       refresh: async (spent) => (await api.refreshFrom(spent))?.ft_token ?? null,
       setTimer: (fn, ms) => window.setTimeout(fn, ms),

@@ -40,8 +40,9 @@ export interface ApiDeps {
   now: () => number;
 }
 
-/** Session-ending 401 codes: the person must sign in again. */
-const ENDED = new Set(["token_revoked", "invalid_token", "unauthenticated", "invalid_refresh_token", "refresh_token_reused"]);
+/** 401 codes of a signed-in route that end the session: the person must sign in again.
+ * (A refused refresh token ends it in refresh() below.) */
+const ENDED = new Set(["token_revoked", "invalid_token", "unauthenticated"]);
 
 async function defaultLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const locks = typeof navigator !== "undefined" ? (navigator as Navigator & { locks?: LockManager }).locks : undefined;

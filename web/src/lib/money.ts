@@ -59,29 +59,30 @@ function group(int: string, lakh: boolean): string {
   return `${out.join(",")},${last3}`;
 }
 
-/** "1234.5", "USD" → "1,234.50" (no symbol); the fraction is padded, never rounded. */
+/** The digits of p without its sign: grouped, the fraction padded (never rounded). */
+function digits(p: Parts, currency: string): string {
+  const exp = currencyExponent(currency);
+  const frac = p.frac.padEnd(exp, "0");
+  return `${group(p.int, currency === "INR")}${frac ? `.${frac}` : ""}`;
+}
+
+/** "1234.5", "USD" → "1,234.50" (no symbol). */
 export function formatDecimal(value: Money, currency: string): string {
   const p = split(value);
-  if (!p) return String(value);
-  const exp = currencyExponent(currency);
-  const frac = p.frac.length >= exp ? p.frac : p.frac.padEnd(exp, "0");
-  const int = group(p.int, currency === "INR");
-  return `${p.negative ? "-" : ""}${int}${frac ? `.${frac}` : ""}`;
+  return p ? `${p.negative ? "-" : ""}${digits(p, currency)}` : String(value);
 }
 
 /** "1234.5", "USD" → "$1,234.50"; "-3", "EUR" → "-€3.00"; "5", "CHF" → "CHF 5.00". */
 export function formatMoney(value: Money | null | undefined, currency: string): string {
   if (value === null || value === undefined || value === "") return "—";
   const p = split(value);
-  if (!p) return String(value);
-  const body = formatDecimal(p.negative ? String(value).trim().slice(1) : String(value), currency);
-  return `${p.negative ? "-" : ""}${currencySymbol(currency)}${body.replace(/^[+]/, "")}`;
+  return p ? `${p.negative ? "-" : ""}${currencySymbol(currency)}${digits(p, currency)}` : String(value);
 }
 
 /** Money with a direction: incoming "+$12.50", outgoing "−$12.50" (a real minus sign). */
 export function formatSigned(value: Money, currency: string, direction: "in" | "out"): string {
   const p = split(value);
-  const abs = p ? formatMoney(`${p.int}${p.frac ? `.${p.frac}` : ""}`, currency) : String(value);
+  const abs = p ? `${currencySymbol(currency)}${digits(p, currency)}` : String(value);
   return `${direction === "in" ? "+" : "−"}${abs}`;
 }
 

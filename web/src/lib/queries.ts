@@ -11,7 +11,6 @@ export const keys = {
   notifCount: ["notifications", "count"] as const,
   simulations: ["simulations"] as const,
   status: ["status"] as const,
-  me: ["me"] as const,
 };
 
 export function useAccounts() {

@@ -63,11 +63,6 @@ export function sessionFromAnswer(a: AuthAnswer, now = Date.now()): Session {
   return { ft_token: a.ft_token, refresh_token: a.refresh_token, expires_at: now + a.expires_in * 1000, user: a.user };
 }
 
-export function updateUser(user: User): void {
-  const s = loadSession();
-  if (s) saveSession({ ...s, user });
-}
-
 /** Called with the new session (or null) whenever it changes, in this tab or another. */
 export function onSessionChange(l: Listener): () => void {
   listeners.add(l);
