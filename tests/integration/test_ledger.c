@@ -38,8 +38,9 @@ static pid_t spawn_worker(const char *extra)
 {
     char db[1100];
     snprintf(db, sizeof db, "DATABASE_URL=%s", db_url);
-    char *env[] = {db,  "WK_PREFETCH=4", "WK_RELAY_INTERVAL_MS=50", "LOG_LEVEL=info", (char *)extra,
-                   NULL};
+    /* extra first: the first of two equal names is the one getenv finds */
+    char *env[] = {extra ? (char *)extra : db, db, "WK_PREFETCH=4", "WK_RELAY_INTERVAL_MS=50",
+                   "LOG_LEVEL=info", NULL};
     char *argv[] = {"fintwin-transaction", NULL};
     return ft_spawn(ft_bin("fintwin-transaction"), argv, env, log_path);
 }
@@ -1115,6 +1116,178 @@ static void test_ledger_killed_between_commit_and_ack_replays(void)
     CU_ASSERT(wait_ready());
 }
 
+/* ---- batches (sql/012, workers/transaction/post.c) ---- */
+
+/* Stops every worker: requests published next wait in the queue for the next one. */
+static void stop_workers(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (workers[i] > 0) {
+            ft_stop(workers[i], SIGTERM, 10000);
+            workers[i] = 0;
+        }
+    CU_ASSERT_FATAL(wt_consumers(a, WORKER, 0, TIMEOUT_MS));
+}
+
+/* A worker that takes exactly n requests as one batch, however fast they arrive. */
+static pid_t spawn_batch_worker(int n, const char *extra)
+{
+    char env[128];
+    snprintf(env, sizeof env, "WK_BATCH_MAX=%d", n);
+    char db[1100];
+    snprintf(db, sizeof db, "DATABASE_URL=%s", db_url);
+    char *envp[] = {(char *)(extra ? extra : "LOG_LEVEL=info"), env, "WK_BATCH_WAIT_MS=10000",
+                    "WK_PREFETCH=64", db, "WK_RELAY_INTERVAL_MS=50", "LOG_LEVEL=info", NULL};
+    char *argv[] = {"fintwin-transaction", NULL};
+    return ft_spawn(ft_bin("fintwin-transaction"), argv, envp, log_path);
+}
+
+struct queued {
+    const char *idem; /* NULL: none */
+    const char *body;
+    int status;         /* the answer expected */
+    const char *expect; /* the error code, or a fragment of the 201 body */
+    int replayed;       /* Idempotent-Replayed expected */
+    char id[64];
+};
+
+/* Publishes q[0..n) as user u, in order, while no worker consumes. */
+static void publish_all(const char *u, struct queued *q, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct ft_call c = {.user = u, .idem = q[i].idem, .body_json = q[i].body};
+        ft_rand_name(q[i].id, sizeof q[i].id, "req-batch-");
+        CU_ASSERT_EQUAL(ft_amqp_request_ex(a, WORKER, q[i].id, "txn.create", &c, TIMEOUT_MS), 0);
+    }
+}
+
+/* Each request's one reply as expected. */
+static void expect_all(const struct queued *q, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct ft_reply r;
+        CU_ASSERT_EQUAL_FATAL(ft_amqp_wait_reply(a, q[i].id, TIMEOUT_MS, &r), 1);
+        int replayed = r.headers_json && strstr(r.headers_json, "Idempotent-Replayed") != NULL;
+        int ok = r.status == q[i].status && replayed == q[i].replayed &&
+                 (r.is_error ? strcmp(r.code, q[i].expect) == 0 : wt_has(&r, q[i].expect));
+        CU_ASSERT(ok);
+        if (!ok)
+            fprintf(stderr, "\n  batch item %zu %s: got %d %s%s replayed=%d, want %d %s replayed=%d\n",
+                    i, q[i].body, r.status, r.code, r.body_json ? r.body_json : "", replayed,
+                    q[i].status, q[i].expect, q[i].replayed);
+        ft_reply_free(&r);
+    }
+}
+
+/* One batch decides each posting in arrival order against the balances the earlier ones left:
+ * an overdraft fails alone, the same Idempotency-Key twice applies once (the second gets the
+ * first's answer as a replay), the key with another body is refused, refusals are stored with
+ * their keys, and every posting of the batch commits in one transaction. */
+static void test_ledger_batch_decides_each_posting_in_order(void)
+{
+    stop_workers();
+    char u[PROTO_UUID_LEN + 1], nobody[PROTO_UUID_LEN + 1], to[128], v[256];
+    fresh_user(u);
+    fresh_user(nobody);
+    snprintf(to, sizeof to, "{\"type\":\"transfer\",\"amount\":\"1.00\",\"to_account\":\"%s\"}",
+             nobody);
+    struct queued q[] = {
+        {"b0", "{\"type\":\"deposit\",\"amount\":\"10.00\"}", 201, "\"balance_after\":10.00", 0, ""},
+        {"b1", "{\"type\":\"withdrawal\",\"amount\":\"6.00\"}", 201, "\"balance_after\":4.00", 0, ""},
+        {"b2", "{\"type\":\"withdrawal\",\"amount\":\"6.00\"}", 422, "insufficient_funds", 0, ""},
+        {"b3", "{\"type\":\"deposit\",\"amount\":\"1.00\"}", 201, "\"balance_after\":5.00", 0, ""},
+        {"b3", "{\"type\":\"deposit\",\"amount\":\"1.00\"}", 201, "\"balance_after\":5.00", 1, ""},
+        {"b3", "{\"type\":\"deposit\",\"amount\":\"2.00\"}", 422, "idempotency_key_reused", 0, ""},
+        {"b6", "{\"type\":\"withdrawal\",\"amount\":\"5.00\"}", 201, "\"balance_after\":0.00", 0, ""},
+        {"b7", to, 404, "recipient_not_found", 0, ""},
+        {NULL, "{\"type\":\"deposit\",\"amount\":\"abc\"}", 422, "invalid_amount", 0, ""},
+        {"b9", "{\"type\":\"transfer\",\"amount\":\"1.00\",\"to_account\":\"nope\"}", 404,
+         "recipient_not_found", 0, ""},
+    };
+    size_t n = sizeof q / sizeof q[0];
+    publish_all(u, q, n);
+    workers[0] = spawn_batch_worker((int)n, NULL);
+    CU_ASSERT_FATAL(workers[0] > 0);
+    expect_all(q, n);
+
+    /* four postings, one transaction, each entry's balance_after in order */
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || count(DISTINCT t.xmin::text) || ':' || "
+         "(SELECT string_agg(e.balance_after::text, ',' ORDER BY e.seq) FROM ledger.entries e "
+         " JOIN ledger.accounts ac ON ac.id = e.account_id WHERE ac.owner = $1) || ':' || "
+         "(SELECT balance FROM ledger.accounts WHERE owner = $1) "
+         "FROM ledger.transfers t WHERE t.initiator = $1",
+         u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "4:1:1000,400,500,0:0");
+    /* every key settled, refusals too */
+    sql1(v, sizeof v,
+         "SELECT string_agg(key || '=' || status, ',' ORDER BY key) FROM ledger.idempotency "
+         "WHERE user_id = $1 AND key LIKE 'k:%' AND state = 'done'",
+         u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "k:b0=201,k:b1=201,k:b2=422,k:b3=201,k:b6=201,k:b7=404,k:b9=404");
+
+    /* later copies replay, alone as in a batch (through a worker that does not wait) */
+    stop_workers();
+    workers[0] = spawn_worker(NULL);
+    CU_ASSERT_FATAL(workers[0] > 0 && wait_ready());
+    struct queued again[] = {
+        {"b2", "{\"type\":\"withdrawal\",\"amount\":\"6.00\"}", 422, "insufficient_funds", 1, ""},
+        {"b3", "{\"type\":\"deposit\",\"amount\":\"1.00\"}", 201, "\"balance_after\":5.00", 1, ""},
+    };
+    publish_all(u, again, 2);
+    expect_all(again, 2);
+    sql1(v, sizeof v, "SELECT count(*) FROM ledger.transfers WHERE initiator = $1", u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "4");
+}
+
+/* A worker killed after its batch committed and before any reply or ack: the broker redelivers
+ * every request of it, each alone to the next worker, which answers each stored reply. */
+static void test_ledger_batch_killed_before_ack_replays_all(void)
+{
+    char u[PROTO_UUID_LEN + 1], w[PROTO_UUID_LEN + 1], v[256], xfer[160];
+    fresh_user(u);
+    fresh_user(w);
+    CU_ASSERT_EQUAL(deposit(w, "1.00"), 201); /* a recipient with an account */
+    stop_workers();
+    snprintf(xfer, sizeof xfer,
+             "{\"type\":\"transfer\",\"amount\":\"2.50\",\"to_account\":\"%s\"}", w);
+    struct queued q[] = {
+        {NULL, "{\"type\":\"deposit\",\"amount\":\"7.00\"}", 201, "\"balance_after\":7.00", 1, ""},
+        {NULL, xfer, 201, "\"balance_after\":4.50", 1, ""},
+        {"kx", "{\"type\":\"withdrawal\",\"amount\":\"9.00\"}", 422, "insufficient_funds", 1, ""},
+        {NULL, "{\"type\":\"withdrawal\",\"amount\":\"0.50\"}", 201, "\"balance_after\":4.00", 1, ""},
+    };
+    size_t n = sizeof q / sizeof q[0];
+    publish_all(u, q, n);
+    pid_t faulty = spawn_batch_worker((int)n, "WK_FAULT_EXIT_AFTER=txn.create");
+    CU_ASSERT_FATAL(faulty > 0);
+    int status = -1;
+    int exited = ft_wait_exit(faulty, TIMEOUT_MS, &status);
+    if (!exited)
+        ft_stop(faulty, SIGKILL, 5000);
+    CU_ASSERT_FATAL(exited);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 86);
+    /* committed as one, never answered */
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || count(DISTINCT xmin::text) FROM ledger.transfers "
+         "WHERE initiator = $1",
+         u, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "3:1");
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_EQUAL(ft_amqp_count_replies(a, q[i].id, i == 0 ? 200 : 0), 0);
+
+    workers[0] = spawn_worker(NULL);
+    CU_ASSERT_FATAL(workers[0] > 0);
+    expect_all(q, n);
+    sql1(v, sizeof v,
+         "SELECT count(*) || ':' || (SELECT balance FROM ledger.accounts WHERE owner = $1) || ':' "
+         "|| (SELECT balance FROM ledger.accounts WHERE owner = $2) "
+         "FROM ledger.transfers WHERE initiator = $1",
+         u, w);
+    CU_ASSERT_STRING_EQUAL(v, "3:400:350");
+    CU_ASSERT(wait_ready());
+}
+
 /* LEDGER_DEFAULT_CURRENCY: a user the ledger knows no currency for gets it. Runs one worker
  * with it alone on the queue, then restores the usual one. */
 static void test_ledger_default_currency_config(void)
@@ -1479,7 +1652,7 @@ static void test_ledger_role_cannot_rewrite_history(void)
     CU_ASSERT_STRING_EQUAL(state, "42501");
     as_role("SELECT count(*) FROM ledger.entries", state);
     CU_ASSERT_STRING_EQUAL(state, "");
-    /* postings and balances change only through ledger.post_write (sql/005) */
+    /* postings and balances change only through ledger.batch_write (sql/012) */
     as_role("INSERT INTO ledger.entries (transfer_id, account_id, amount, balance_after) "
             "SELECT transfer_id, account_id, amount, balance_after FROM ledger.entries WHERE false",
             state);
@@ -1488,17 +1661,41 @@ static void test_ledger_role_cannot_rewrite_history(void)
     CU_ASSERT_STRING_EQUAL(state, "42501");
     as_role("UPDATE ledger.accounts SET balance = balance WHERE false", state);
     CU_ASSERT_STRING_EQUAL(state, "42501");
-    /* post_write moves a balance only from the value the caller computed from */
-    char tid[PROTO_UUID_LEN + 1], ext[PROTO_UUID_LEN + 1];
+    /* batch_write moves a balance only along the entries: each balance_after must follow
+     * from the balance before the batch and the entries before it... */
+    char tid[PROTO_UUID_LEN + 1], tid2[PROTO_UUID_LEN + 1], ext[PROTO_UUID_LEN + 1];
     sql1(ext, sizeof ext, "SELECT id FROM ledger.accounts WHERE owner IS NULL AND currency = 'USD'",
          NULL, NULL);
+    char ext_bal[32];
+    sql1(ext_bal, sizeof ext_bal, "SELECT balance FROM ledger.accounts WHERE id = $1", ext, NULL);
+    long long eb = atoll(ext_bal);
     proto_uuid_v4(tid);
+#define BATCH_WRITE_TAIL                                                                          \
+    "p_notes => '{NULL}', p_initiators => '{%s}', p_client_keys => '{NULL}', "                  \
+    "p_to_addressed => '{NULL}', p_events => '[]', p_idem_users => '{}', p_idem_keys => '{}', "  \
+    "p_statuses => '{}', p_bodies => '{}', p_error_codes => '{}', p_idem_transfers => '{}')"
     snprintf(sql, sizeof sql,
-             "SELECT ledger.post_write('%s', 'deposit', 5, 'USD', '%s', '%s', 0, 999, NULL, '%s', "
-             "NULL, '[]', '%s', 'k:none', '\\x00', NULL)",
-             tid, ext, acc, u, u);
+             "SELECT ledger.batch_write(p_transfers => '{%s}', p_kinds => '{deposit}', "
+             "p_amounts => '{5}', p_currencies => '{USD}', p_froms => '{%s}', p_tos => '{%s}', "
+             "p_from_afters => '{%lld}', p_to_afters => '{999}', " BATCH_WRITE_TAIL,
+             tid, ext, acc, eb - 5, u);
     as_role(sql, state);
     CU_ASSERT_STRING_EQUAL(state, "23514");
+    /* ...and no user balance goes below zero on the way, even if it ends above it */
+    proto_uuid_v4(tid2);
+    snprintf(sql, sizeof sql,
+             "SELECT ledger.batch_write(p_transfers => '{%s,%s}', "
+             "p_kinds => '{withdrawal,deposit}', p_amounts => '{150,100}', "
+             "p_currencies => '{USD,USD}', p_froms => '{%s,%s}', p_tos => '{%s,%s}', "
+             "p_from_afters => '{-50,%lld}', p_to_afters => '{%lld,50}', "
+             "p_notes => '{NULL,NULL}', p_initiators => '{%s,%s}', "
+             "p_client_keys => '{NULL,NULL}', p_to_addressed => '{NULL,NULL}', p_events => '[]', "
+             "p_idem_users => '{}', p_idem_keys => '{}', p_statuses => '{}', p_bodies => '{}', "
+             "p_error_codes => '{}', p_idem_transfers => '{}')",
+             tid, tid2, acc, ext, ext, acc, eb + 150 - 100, eb + 150, u, u);
+    as_role(sql, state);
+    CU_ASSERT_STRING_EQUAL(state, "23514");
+#undef BATCH_WRITE_TAIL
     /* an unbalanced posting cannot commit, even written by hand by the admin */
     proto_uuid_v4(tid);
     snprintf(sql, sizeof sql,
@@ -1564,6 +1761,8 @@ int main(void)
     ADD(test_ledger_duplicate_in_flight_waits_and_replays);
     ADD(test_ledger_default_account_opened_once_concurrently);
     ADD(test_ledger_killed_between_commit_and_ack_replays);
+    ADD(test_ledger_batch_decides_each_posting_in_order);
+    ADD(test_ledger_batch_killed_before_ack_replays_all);
     ADD(test_ledger_default_currency_config);
 #undef ADD
     return ft_cunit_run();

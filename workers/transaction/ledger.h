@@ -1,7 +1,7 @@
 /*
  * workers/transaction/ledger.h — the transaction worker's internals: configuration, the
  * SQL helpers over schema ledger (accounts.c, idem.c) and the method handlers
- * (handlers.c, history.c). All functions run on the worker runtime's single thread, inside
+ * (handlers.c, post.c, history.c). All functions run on the worker runtime's single thread, inside
  * or outside a wk_db_tx as stated; every id they are given is a canonical UUID string.
  * The acting user is always the envelope's verified user; ownership is checked in SQL
  * (WHERE owner = $user), and an id the caller does not own answers like an unknown one.
@@ -57,6 +57,9 @@ enum ledger_idem_state {
     LEDGER_IDEM_IN_FLIGHT, /* another request holds the key: 409 set on rep */
 };
 
+/* Records older than this are expired: ignored, reused, and deleted in small batches. */
+#define LEDGER_IDEM_TTL "7 days"
+
 struct ledger_idem {
     char key[PROTO_IDEM_MAX + PROTO_ID_MAX + 8]; /* "k:<Idempotency-Key>" or "r:<request id>" */
     unsigned char hash[LEDGER_HASH_LEN];
@@ -86,15 +89,17 @@ int ledger_idem_claim(struct wk_ctx *ctx, const char *user, const struct ledger_
 int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
                        int status, const char *body, size_t len, const char *transfer_id);
 
-/*
- * Inside the same wk_db_tx, after a claimed (LEDGER_IDEM_NEW) request's work returned rc:
- * when rc is WK_EHANDLER with a 4xx error on rep (a refusal the request decided once it ran),
- * stores that error under the key and returns 0, so the transaction commits the refusal
- * (and nothing else: the work refuses before it writes) and every later copy replays it.
- * Otherwise returns rc unchanged. A failure to store returns a WK_E* code.
- */
-int ledger_idem_settle(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
-                       struct wk_reply *rep, int rc);
+/* Answers a claim that is not 'new' (ledger.idem_claim's word, sql/012) on rep: "replay" the
+ * stored answer (`stored`, `len`: the msgpack body, or the refusal's message when error_code is
+ * not NULL) with Idempotent-Replayed: true; "mismatch" 422 idempotency_key_reused; otherwise
+ * 409 idempotency_key_in_flight. Returns the enum ledger_idem_state. */
+int ledger_idem_answer(struct wk_reply *rep, const char *req_id, const char *user,
+                       const char *claim, int status, const void *stored, size_t len,
+                       const char *error_code);
+
+/* Inside a wk_db_tx, before claiming `claims` keys: now and then deletes a bounded batch of
+ * expired records (in a savepoint: a failure only delays the cleanup). 0 or a WK_E* code. */
+int ledger_idem_sweep(struct wk_ctx *ctx, unsigned claims);
 
 /* ---- handlers ---- */
 
@@ -102,8 +107,17 @@ int ledger_idem_settle(struct wk_ctx *ctx, const char *user, const struct ledger
  * protected method without one). */
 const char *ledger_acting_user(const struct proto_request *req, struct wk_reply *rep);
 
+/* The request's JSON body as a msgpack map, or NULL after answering 400 invalid_body. */
+const msgpack_object *ledger_body(const struct proto_request *req, struct wk_reply *rep);
+
+/* Packs a map key. */
+void ledger_pack_key(msgpack_packer *pk, const char *k);
+
 int ledger_acct_list(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 int ledger_acct_create(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
+/* txn.create (post.c): a batch of requests posted in one transaction (sql/012), and one
+ * request alone (a redelivery) as a batch of one. */
+void ledger_txn_create_batch(struct wk_ctx *ctx, struct wk_call *calls, size_t n);
 int ledger_txn_create(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 int ledger_txn_list(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 int ledger_txn_list_account(struct wk_ctx *ctx, const struct proto_request *req,

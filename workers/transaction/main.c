@@ -28,6 +28,12 @@ static const struct wk_method methods[] = {
     {NULL, NULL},
 };
 
+/* txn.create also in batches: one transaction for what the broker already delivered. */
+static const struct wk_batch_method batches[] = {
+    {"txn.create", ledger_txn_create_batch},
+    {NULL, NULL},
+};
+
 static const struct wk_event_handler events[] = {
     {"user.registered", ledger_on_user_registered},
     {"profile.updated", ledger_on_profile_updated},
@@ -38,7 +44,9 @@ static const struct wk_spec spec = {
     .name = "transaction",
     .schema = NULL, /* ledger */
     .methods = methods,
+    .batches = batches,
     .events = events,
+    .prefetch = 64, /* a batch is at most what the broker sent ahead */
 };
 
 int main(void)

@@ -151,6 +151,8 @@ int wk_reply_encode(struct wk_reply *rep, const char *id, msgpack_sbuffer *out);
 
 /* ---- the process context (run.c) ---- */
 
+struct wk_pending; /* a request in hand (run.c) */
+
 struct wk_ctx {
     const struct wk_spec *spec;
     char name[WK_NAME_MAX + 1];
@@ -176,6 +178,10 @@ struct wk_ctx {
 
     char req_id[PROTO_ID_MAX + 1];
     struct wk_reply *cur_reply; /* the reply in hand, for wk_db_tx retries */
+    int batch_max;              /* WK_BATCH_MAX */
+    int batch_wait_ms;          /* WK_BATCH_WAIT_MS */
+    struct wk_pending *batch;   /* batch_max requests in hand (run.c) */
+    struct wk_call *calls;      /* batch_max calls for a batch method */
 
     /* 1 while the outermost wk_db_tx runs (even if the connection dropped inside it). */
     int tx_open;

@@ -267,111 +267,274 @@ static long long delivery_number(struct wk_ctx *ctx, const struct wk_delivery *d
     return n;
 }
 
-/* Returns 0 when the delivery was settled (acked/rejected), WK_EMQ when the broker
- * connection failed on the way (the message will come back after the reconnect). */
-static int handle_request(struct wk_ctx *ctx, struct wk_delivery *d)
-{
-    const amqp_basic_properties_t *props = &d->env.message.properties;
-    char corr[256], reply_to[256];
-    prop_str(props, AMQP_BASIC_CORRELATION_ID_FLAG, props->correlation_id, corr, sizeof corr);
-    prop_str(props, AMQP_BASIC_REPLY_TO_FLAG, props->reply_to, reply_to, sizeof reply_to);
+/*
+ * A request between its delivery and its settlement. A request is opened (decoded, and given
+ * a verdict: run it, or settle it unhandled), run (alone through its method's fn, or with
+ * others through a batch method), then closed in delivery-tag order: reply published, acked
+ * (or acked/rejected unhandled). Closing in tag order keeps wk_mq_ack's invariant (every tag
+ * below the newest is settled) for the coalesced acks.
+ */
+enum verdict {
+    V_RUN,    /* run the handler, reply, ack */
+    V_ACK,    /* deadline passed: ack unhandled, no reply */
+    V_REJECT, /* malformed or redelivered too often: reject to ft.dlx */
+};
 
+struct wk_pending {
+    struct wk_delivery d;
     msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
     struct proto_request req;
-    int rc = proto_request_decode(d->env.message.body.bytes, d->env.message.body.len, &up, &req);
+    enum verdict verdict;
+    char corr[256], reply_to[256];
+    struct wk_reply rep;
+    struct wk_reply_priv priv;
+    int64_t started;
+};
+
+/* Decodes p->d and decides what to do with it; sets ctx->req_id. Settles nothing. */
+static void request_open(struct wk_ctx *ctx, struct wk_pending *p)
+{
+    const amqp_basic_properties_t *props = &p->d.env.message.properties;
+    prop_str(props, AMQP_BASIC_CORRELATION_ID_FLAG, props->correlation_id, p->corr,
+             sizeof p->corr);
+    prop_str(props, AMQP_BASIC_REPLY_TO_FLAG, props->reply_to, p->reply_to, sizeof p->reply_to);
+    msgpack_unpacked_init(&p->up);
+    p->started = wk_mono_ms();
+    int rc = proto_request_decode(p->d.env.message.body.bytes, p->d.env.message.body.len, &p->up,
+                                  &p->req);
     if (rc != 0) {
         /* Never redeliver what cannot be read: reject without requeue -> ft.dlx. */
-        PROTO_WARN(corr[0] ? corr : NULL, "malformed request dead-lettered", "err=%s bytes=%zu",
-                   proto_log_str(proto_strerror(rc)), d->env.message.body.len);
-        msgpack_unpacked_destroy(&up);
-        return wk_mq_reject(&ctx->mq, d->env.delivery_tag, 0);
+        PROTO_WARN(p->corr[0] ? p->corr : NULL, "malformed request dead-lettered",
+                   "err=%s bytes=%zu", proto_log_str(proto_strerror(rc)),
+                   p->d.env.message.body.len);
+        p->verdict = V_REJECT;
+        ctx->req_id[0] = '\0';
+        return;
     }
-    snprintf(ctx->req_id, sizeof ctx->req_id, "%s", req.id);
-    int64_t started = wk_mono_ms();
-    if (req.deadline_ms <= proto_now_ms()) {
+    snprintf(ctx->req_id, sizeof ctx->req_id, "%s", p->req.id);
+    if (p->req.deadline_ms <= proto_now_ms()) {
         PROTO_INFO(ctx->req_id, "deadline passed, dropped", "method=%s late_ms=%lld",
-                   proto_log_str(req.method), (long long)(proto_now_ms() - req.deadline_ms));
-        rc = wk_mq_ack(&ctx->mq, d->env.delivery_tag);
-        goto out;
+                   proto_log_str(p->req.method),
+                   (long long)(proto_now_ms() - p->req.deadline_ms));
+        p->verdict = V_ACK;
+        return;
     }
-    long long nth = delivery_number(ctx, d, &req);
+    long long nth = delivery_number(ctx, &p->d, &p->req);
     if (nth >= PROTO_RPC_MAX_DELIVERIES) {
         /* Its earlier deliveries all ended without an ack: it likely kills its consumer. */
         PROTO_ERROR(ctx->req_id, "request dead-lettered: redelivered too often",
-                    "method=%s delivery=%lld", proto_log_str(req.method), nth);
-        rc = wk_mq_reject(&ctx->mq, d->env.delivery_tag, 0);
-        goto out;
+                    "method=%s delivery=%lld", proto_log_str(p->req.method), nth);
+        p->verdict = V_REJECT;
+        return;
     }
+    p->verdict = V_RUN;
+    wk_reply_init(&p->rep, &p->priv);
+}
 
-    struct wk_reply rep;
-    struct wk_reply_priv priv;
-    wk_reply_init(&rep, &priv);
-    ctx->cur_reply = &rep;
-    wk_db_maintain(ctx->db); /* a connection lost by the previous message comes back here */
-    wk_handler_fn fn = find_method(ctx, req.method);
-    if (!fn) {
-        wk_reply_error(&rep, 404, "unknown_method", "no method %s on worker %s", req.method,
-                       ctx->name);
+/* A handler's failure code as the answer, when the handler set none. */
+static void request_failed(struct wk_ctx *ctx, struct wk_pending *p, int hrc)
+{
+    if (hrc >= 0 || wk_reply_is_error(&p->rep))
+        return;
+    const char *id = p->req.id;
+    if (hrc == WK_EDBDOWN || !wk_db_up(ctx->db)) {
+        PROTO_ERROR(id, "handler failed: database unavailable", "method=%s err=%d",
+                    proto_log_str(p->req.method), hrc);
+        wk_reply_error(&p->rep, 503, "db_unavailable", "the database is unavailable");
+    } else if (hrc == WK_ESERIAL) {
+        PROTO_ERROR(id, "handler failed: too much contention", "method=%s err=%d",
+                    proto_log_str(p->req.method), hrc);
+        wk_reply_error(&p->rep, 503, "busy", "too much contention, retry");
+        wk_reply_header(&p->rep, "Retry-After", "1");
     } else {
-        int hrc = fn(ctx, &req, &rep);
-        wk_db_end_stray_tx(ctx->db);
-        if (hrc < 0 && !wk_reply_is_error(&rep)) {
-            if (hrc == WK_EDBDOWN || !wk_db_up(ctx->db)) {
-                PROTO_ERROR(ctx->req_id, "handler failed: database unavailable", "method=%s err=%d",
-                            proto_log_str(req.method), hrc);
-                wk_reply_error(&rep, 503, "db_unavailable", "the database is unavailable");
-            } else if (hrc == WK_ESERIAL) {
-                PROTO_ERROR(ctx->req_id, "handler failed: too much contention", "method=%s err=%d",
-                            proto_log_str(req.method), hrc);
-                wk_reply_error(&rep, 503, "busy", "too much contention, retry");
-                wk_reply_header(&rep, "Retry-After", "1");
-            } else {
-                PROTO_ERROR(ctx->req_id, "handler failed", "method=%s err=%d sqlstate=%s",
-                            proto_log_str(req.method), hrc, wk_db_sqlstate(ctx->db));
-                wk_reply_error(&rep, 500, "internal", "internal error");
-            }
-        }
+        PROTO_ERROR(id, "handler failed", "method=%s err=%d sqlstate=%s",
+                    proto_log_str(p->req.method), hrc, wk_db_sqlstate(ctx->db));
+        wk_reply_error(&p->rep, 500, "internal", "internal error");
     }
-    ctx->cur_reply = NULL;
+}
+
 #ifdef FT_FAULT_HOOKS
-    /* Test builds only (CMake, Debug): WK_FAULT_EXIT_AFTER=<method> ends the process after that
-     * method's handler returned - its transaction committed - and before the reply and the ack:
-     * the crash the idempotency records exist for, made deterministic (tests/integration). */
+/* Test builds only (CMake, Debug): WK_FAULT_EXIT_AFTER=<method> ends the process after that
+ * method's handler returned - its transaction committed - and before the reply and the ack:
+ * the crash the idempotency records exist for, made deterministic (tests/integration). */
+static void fault_exit_after(const struct wk_ctx *ctx, const char *method)
+{
     const char *fault = getenv("WK_FAULT_EXIT_AFTER");
-    if (fault && strcmp(fault, req.method) == 0) {
-        PROTO_WARN(ctx->req_id, "fault injected: exiting before the reply and the ack", "method=%s",
-                   proto_log_str(req.method));
+    if (fault && strcmp(fault, method) == 0) {
+        PROTO_WARN(ctx->req_id, "fault injected: exiting before the reply and the ack",
+                   "method=%s", proto_log_str(method));
         _exit(86);
     }
+}
+#else
+#define fault_exit_after(ctx, method) ((void)0)
 #endif
 
-    msgpack_sbuffer out;
-    msgpack_sbuffer_init(&out);
-    if (wk_reply_encode(&rep, req.id, &out) != 0) {
-        msgpack_sbuffer_clear(&out);
-        wk_reply_reset(&rep);
-        wk_reply_error(&rep, 500, "internal", "internal error");
-        if (wk_reply_encode(&rep, req.id, &out) != 0)
-            abort(); /* an error reply with fixed fields always encodes */
+/* Runs one opened (V_RUN) request through its method's fn. */
+static void request_run(struct wk_ctx *ctx, struct wk_pending *p)
+{
+    ctx->cur_reply = &p->rep;
+    wk_db_maintain(ctx->db); /* a connection lost by the previous message comes back here */
+    wk_handler_fn fn = find_method(ctx, p->req.method);
+    if (!fn) {
+        wk_reply_error(&p->rep, 404, "unknown_method", "no method %s on worker %s",
+                       p->req.method, ctx->name);
+    } else {
+        int hrc = fn(ctx, &p->req, &p->rep);
+        wk_db_end_stray_tx(ctx->db);
+        fault_exit_after(ctx, p->req.method);
+        request_failed(ctx, p, hrc);
     }
-    int status = rep.status;
-    rc = 0;
-    if (reply_to[0])
-        rc = wk_mq_publish(&ctx->mq, "", reply_to, NULL, corr[0] ? corr : req.id, NULL, 0, out.data,
-                           out.size);
-    else
-        PROTO_WARN(ctx->req_id, "request without reply_to, reply dropped", NULL);
-    msgpack_sbuffer_destroy(&out);
-    wk_reply_destroy(&rep);
-    if (rc == 0)
-        rc = wk_mq_ack(&ctx->mq, d->env.delivery_tag);
-    PROTO_INFO(ctx->req_id, "rpc done", "method=%s status=%d ms=%lld redelivered=%d",
-               proto_log_str(req.method), status, (long long)(wk_mono_ms() - started),
-               d->env.redelivered ? 1 : 0);
-out:
+    ctx->cur_reply = NULL;
+}
+
+
+/* Publishes p's reply and acks it (or settles it unhandled), and frees it. 0, or WK_EMQ when
+ * the broker connection failed on the way (the message will come back after the reconnect). */
+static int request_close(struct wk_ctx *ctx, struct wk_pending *p)
+{
+    int rc = 0;
+    if (p->verdict == V_REJECT) {
+        rc = wk_mq_reject(&ctx->mq, p->d.env.delivery_tag, 0);
+    } else if (p->verdict == V_ACK) {
+        rc = wk_mq_ack(&ctx->mq, p->d.env.delivery_tag);
+    } else {
+        msgpack_sbuffer out;
+        msgpack_sbuffer_init(&out);
+        if (wk_reply_encode(&p->rep, p->req.id, &out) != 0) {
+            msgpack_sbuffer_clear(&out);
+            wk_reply_reset(&p->rep);
+            wk_reply_error(&p->rep, 500, "internal", "internal error");
+            if (wk_reply_encode(&p->rep, p->req.id, &out) != 0)
+                abort(); /* an error reply with fixed fields always encodes */
+        }
+        if (p->reply_to[0])
+            rc = wk_mq_publish(&ctx->mq, "", p->reply_to, NULL, p->corr[0] ? p->corr : p->req.id,
+                               NULL, 0, out.data, out.size);
+        else
+            PROTO_WARN(p->req.id, "request without reply_to, reply dropped", NULL);
+        msgpack_sbuffer_destroy(&out);
+        if (rc == 0)
+            rc = wk_mq_ack(&ctx->mq, p->d.env.delivery_tag);
+        PROTO_INFO(p->req.id, "rpc done", "method=%s status=%d ms=%lld redelivered=%d",
+                   proto_log_str(p->req.method), p->rep.status,
+                   (long long)(wk_mono_ms() - p->started), p->d.env.redelivered ? 1 : 0);
+        wk_reply_destroy(&p->rep);
+    }
+    msgpack_unpacked_destroy(&p->up);
+    wk_mq_delivery_free(&p->d);
     ctx->req_id[0] = '\0';
-    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+static int handle_event(struct wk_ctx *ctx, struct wk_delivery *d);
+
+static wk_batch_fn find_batch(const struct wk_ctx *ctx, const char *name)
+{
+    for (const struct wk_batch_method *m = ctx->spec->batches; m && m->name; m++)
+        if (strcmp(m->name, name) == 0)
+            return m->fn;
+    return NULL;
+}
+
+/* 1 when an opened request may join a batch of `method`. */
+static int joins(const struct wk_pending *p, const char *method)
+{
+    return p->verdict == V_RUN && !p->d.env.redelivered && strcmp(p->req.method, method) == 0;
+}
+
+/*
+ * Handles the rpc delivery in ctx->batch[0] (taken by the main loop) and, when its method is
+ * served in batches, every delivery of that method the broker has already sent (waiting at most
+ * WK_BATCH_WAIT_MS, default 0, for more: under load a batch fills while the previous one runs). A delivery taken that cannot join (another method, a redelivery, an event) ends
+ * the batch and is handled right after it, so everything is still settled in tag order.
+ * Returns 0, or WK_EMQ when the broker connection failed.
+ */
+static int handle_requests(struct wk_ctx *ctx)
+{
+    struct wk_pending *b = ctx->batch;
+    request_open(ctx, &b[0]);
+    wk_batch_fn batch = b[0].verdict == V_RUN && !b[0].d.env.redelivered
+                            ? find_batch(ctx, b[0].req.method)
+                            : NULL;
+    if (!batch) {
+        if (b[0].verdict == V_RUN)
+            request_run(ctx, &b[0]);
+        return request_close(ctx, &b[0]);
+    }
+
+    /* Everything already delivered that is this method's (or settles unhandled). */
+    size_t n = 1, ncalls = 1;
+    struct wk_pending *next = NULL;
+    int next_event = 0, lost = 0;
+    int64_t fill_until = wk_mono_ms() + ctx->batch_wait_ms;
+    while (n < (size_t)ctx->batch_max) {
+        struct wk_pending *p = &b[n];
+        int64_t left = fill_until - wk_mono_ms();
+        int got = wk_mq_next(&ctx->mq, &p->d, left > 0 ? (int)left : 0);
+        if (got < 0)
+            lost = 1;
+        if (got != 1)
+            break;
+        if (p->d.from_events) {
+            next = p;
+            next_event = 1;
+            break;
+        }
+        request_open(ctx, p);
+        if (p->verdict == V_RUN && !joins(p, b[0].req.method)) {
+            next = p;
+            break;
+        }
+        ncalls += p->verdict == V_RUN;
+        n++;
+    }
+    if (lost) {
+        /* Nothing handled or settled: all of it comes back after the reconnect. */
+        for (size_t i = 0; i < n; i++) {
+            if (b[i].verdict == V_RUN)
+                wk_reply_destroy(&b[i].rep);
+            msgpack_unpacked_destroy(&b[i].up);
+            wk_mq_delivery_free(&b[i].d);
+        }
+        return WK_EMQ;
+    }
+
+    struct wk_call *calls = ctx->calls;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (b[i].verdict == V_RUN)
+            calls[k++] = (struct wk_call){&b[i].req, &b[i].rep, 0};
+    snprintf(ctx->req_id, sizeof ctx->req_id, "%s", b[0].req.id);
+    PROTO_DEBUG(ctx->req_id, "batch", "method=%s requests=%zu", proto_log_str(b[0].req.method),
+                ncalls);
+    wk_db_maintain(ctx->db);
+    batch(ctx, calls, k);
+    wk_db_end_stray_tx(ctx->db);
+    fault_exit_after(ctx, b[0].req.method);
+    k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (b[i].verdict == V_RUN)
+            request_failed(ctx, &b[i], calls[k++].rc);
+
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        int crc = request_close(ctx, &b[i]);
+        if (rc == 0)
+            rc = crc;
+    }
+    if (next && next_event) {
+        int erc = handle_event(ctx, &next->d);
+        wk_mq_delivery_free(&next->d);
+        if (rc == 0)
+            rc = erc;
+    } else if (next) {
+        if (next->verdict == V_RUN)
+            request_run(ctx, next);
+        int nrc = request_close(ctx, next);
+        if (rc == 0)
+            rc = nrc;
+    }
     return rc;
 }
 
@@ -536,11 +699,20 @@ static struct proto_cfg_var cfg_vars[] = {
      "hours a published outbox row is kept before it is deleted", NULL, 0},
     {"WK_INBOX_KEEP_DAYS", "30", PROTO_CFG_INT, 1, 3650,
      "days an applied event's id is kept to dedupe a late copy", NULL, 0},
+    {"WK_BATCH_MAX", "64", PROTO_CFG_INT, 1, 1000,
+     "requests a batch method (txn.create) takes at once, at most", NULL, 0},
+    {"WK_BATCH_WAIT_MS", "0", PROTO_CFG_INT, 0, 60000,
+     "how long a batch waits to fill up to WK_BATCH_MAX (0: only what has arrived)", NULL, 0},
 };
 #define NCFG (sizeof cfg_vars / sizeof cfg_vars[0])
 
 static int load_config(struct wk_ctx *ctx, enum proto_log_level *level)
 {
+    static char prefetch[16];
+    if (ctx->spec->prefetch > 0) { /* the worker's own default window */
+        snprintf(prefetch, sizeof prefetch, "%d", ctx->spec->prefetch);
+        cfg_vars[3].def = prefetch;
+    }
     int bad = proto_config_load(cfg_vars, NCFG, stderr);
     if (proto_log_level_parse(cfg_vars[4].str, level) != 0) {
         fprintf(stderr, "config: LOG_LEVEL=%s is not one of debug, info, warn, error\n",
@@ -558,6 +730,8 @@ static int load_config(struct wk_ctx *ctx, enum proto_log_level *level)
     ctx->relay_interval_ms = (int)cfg_vars[5].num;
     ctx->outbox_keep_hours = (int)cfg_vars[6].num;
     ctx->inbox_keep_days = (int)cfg_vars[7].num;
+    ctx->batch_max = (int)cfg_vars[8].num;
+    ctx->batch_wait_ms = (int)cfg_vars[9].num;
     return 0;
 }
 
@@ -612,6 +786,8 @@ int wk_run_spec(const struct wk_spec *spec)
     if (ntypes)
         snprintf(ctx.events_queue, sizeof ctx.events_queue, "%s%s", PROTO_EVENTS_QUEUE_PREFIX,
                  ctx.name);
+    ctx.batch = proto_xcalloc((size_t)ctx.batch_max, sizeof *ctx.batch);
+    ctx.calls = proto_xcalloc((size_t)ctx.batch_max, sizeof *ctx.calls);
     ctx.db = wk_db_new(cfg_vars[1].str, ctx.name);
     ctx.kv = wk_kv_new(cfg_vars[2].str);
     PROTO_INFO(NULL, "worker starting", "version=%s schema=%s", FT_VERSION,
@@ -641,15 +817,20 @@ int wk_run_spec(const struct wk_spec *spec)
                 continue;
             }
         }
-        struct wk_delivery d;
-        int got = wk_mq_next(&ctx.mq, &d, ctx.outbox_written ? RELAY_QUIET_MS : slice);
+        struct wk_delivery *d = &ctx.batch[0].d;
+        int got = wk_mq_next(&ctx.mq, d, ctx.outbox_written ? RELAY_QUIET_MS : slice);
         if (got < 0) {
             wk_mq_close(&ctx.mq);
             continue;
         }
         if (got == 1) {
-            int src = d.from_events ? handle_event(&ctx, &d) : handle_request(&ctx, &d);
-            wk_mq_delivery_free(&d);
+            int src;
+            if (d->from_events) {
+                src = handle_event(&ctx, d);
+                wk_mq_delivery_free(d);
+            } else {
+                src = handle_requests(&ctx); /* frees d */
+            }
             if (src != 0)
                 wk_mq_close(&ctx.mq);
         }
@@ -687,6 +868,8 @@ int wk_run_spec(const struct wk_spec *spec)
     free(ctx.sql_inbox_prune);
     wk_live_discard(&ctx);
     free(ctx.live);
+    free(ctx.batch);
+    free(ctx.calls);
     g_ctx = NULL;
     return 0;
 }

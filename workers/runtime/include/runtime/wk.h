@@ -11,7 +11,7 @@
  *   };
  *   int main(void) { return wk_run("transaction", methods); }
  *
- * wk_run reads the environment (AMQP_URL, DATABASE_URL, REDIS_URL, WK_PREFETCH,
+ * wk_run reads the environment (AMQP_URL, DATABASE_URL, REDIS_URL, WK_PREFETCH, WK_BATCH_MAX,
  * LOG_LEVEL, WK_RELAY_INTERVAL_MS), connects to RabbitMQ, PostgreSQL and Redis,
  * declares the shared topology (proto/topology.h), consumes rpc.<name> and, when
  * the worker has event handlers, events.<name>. It reconnects with backoff when
@@ -79,9 +79,34 @@ struct wk_reply {
 typedef int (*wk_handler_fn)(struct wk_ctx *ctx, const struct proto_request *req,
                              struct wk_reply *rep);
 
+/* One request of a batch (below): the runtime fills req and rep; the batch handler answers
+ * on rep and sets rc as a wk_handler_fn would return it. */
+struct wk_call {
+    const struct proto_request *req;
+    struct wk_reply *rep;
+    int rc;
+};
+
+/*
+ * A batch handler: answers calls[0..n) (n >= 1, all the same method, in delivery order), each
+ * as `fn` would. The runtime calls it with every request of that method the broker has already
+ * delivered to this process (up to the prefetch window and WK_BATCH_MAX) that is a first
+ * delivery: by default it never waits for a batch to fill (WK_BATCH_WAIT_MS). A redelivered request (its earlier delivery may
+ * have been a batch that killed the worker) goes alone through `fn`, so a poison request is
+ * dead-lettered alone (PROTO_RPC_MAX_DELIVERIES). Replies and acks follow the handler's return.
+ */
+typedef void (*wk_batch_fn)(struct wk_ctx *ctx, struct wk_call *calls, size_t n);
+
 struct wk_method {
     const char *name; /* "txn.create"; a table ends with {NULL, NULL} */
     wk_handler_fn fn;
+};
+
+/* A method that is also served in batches: it must be in the methods table too (its fn
+ * serves redelivered requests). */
+struct wk_batch_method {
+    const char *name; /* a table ends with {NULL, NULL} */
+    wk_batch_fn fn;
 };
 
 /*
@@ -102,12 +127,16 @@ struct wk_spec {
     const char *schema;              /* outbox/inbox schema; NULL: wk_schema_for(name);
                                         "" : none (no relay, no event handlers allowed) */
     const struct wk_method *methods; /* may be NULL (only sys.ping) */
+    const struct wk_batch_method *batches; /* may be NULL */
     const struct wk_event_handler *events; /* may be NULL */
     /* Called on the worker's thread between messages, about every tick_ms (default 1000),
      * for upkeep a worker owns (the auth worker re-seeds Redis's denylist). Its return value is
      * only logged when < 0. May be NULL. */
     int (*tick)(struct wk_ctx *ctx);
     int tick_ms;
+    /* Default of WK_PREFETCH for this worker (0: 16). A worker with a batch method wants a
+     * window as large as the batches it can post. */
+    int prefetch;
 };
 
 /*
