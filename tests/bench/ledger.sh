@@ -15,7 +15,11 @@
 # Each run also prints the CPU used by the broker (beam.smp), the transaction worker(s), the
 # gateway and PostgreSQL (all its processes), the machine's busy and iowait share, write
 # transactions and WAL bytes per request, and what PostgreSQL's active client backends were
-# doing (sampled pg_stat_activity), which together say what bounds throughput.
+# doing (sampled pg_stat_activity), which together say what bounds throughput. Each transfer
+# run also prints the mean batch size (transfers per database transaction that wrote them) and
+# the CPU per transfer of each process group of the stack and of wrk, in µs, against the
+# machine's busy time; each pgbench run the same for PostgreSQL and pgbench (method at
+# cpu_per_request below).
 #   tests/bench/ledger.sh                      LEDGER_BENCH_WORKERS=N (default 1) transaction
 #                                              workers; LEDGER_BENCH_SECS (default 30);
 #                                              LEDGER_BENCH_PGSS=1 also loads pg_stat_statements
@@ -51,6 +55,7 @@ chmod 755 "$TMP"   # PostgreSQL runs as user postgres and must traverse it
 T_START=$EPOCHREALTIME
 pids=()        # every process we started, stopped by pid on exit
 txw_pids=()    # the transaction workers among them
+aux_pids=()    # the other workers among them (auth)
 sampler_pid=""
 cleanup() {
   local rc=$?
@@ -105,7 +110,7 @@ sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }   # sql -d DB -c '...'
 for _ in 1 2; do
   ACCESS_TOKEN_TTL_S=86400 DATABASE_URL=$(ft_worker_db_url "$PG_URL" auth "$(role_pw)") \
     "$BUILD/bin/fintwin-auth" 2>>"$TMP/auth.log" &
-  pids+=($!)
+  pids+=($!); aux_pids+=($!)
 done
 for _ in $(seq "$WORKERS"); do
   DATABASE_URL=$(ft_worker_db_url "$PG_URL" transaction "$(role_pw)") \
@@ -157,14 +162,67 @@ t_pginit=$(bc <<<"$EPOCHREALTIME - $t1")
 HZ=$(getconf CLK_TCK)
 BEAM=$(cat "$TMP/svc/rmq/rabbit.pid")
 PM=$(head -1 "$TMP/svc/pg/data/postmaster.pid")
+REDIS=$(cat "$TMP/svc/redis/redis.pid")
 # One line of counters: wall s, ticks of beam, txn workers, gateway, postgres, machine busy and
-# iowait (both cores), next xid to be assigned, WAL position in bytes.
+# iowait (both cores), next xid to be assigned, WAL position in bytes, ticks of redis and of
+# the other workers.
 snap() {
-  local tx=0 p
+  local tx=0 aux=0 rd p
   for p in "${txw_pids[@]}"; do tx=$((tx + $(ticks "$p"))); done
+  for p in "${aux_pids[@]}"; do aux=$((aux + $(ticks "$p"))); done
+  rd=$(ticks "$REDIS")
   read -r _ u n s _ io irq sirq st _ </proc/stat
   echo "$EPOCHREALTIME $(ticks "$BEAM") $tx $(ticks "$gw_pid") $(pg_ticks) $((u + n + s + irq + sirq + st)) $io" \
-    "$(sql -d postgres -c "SELECT pg_snapshot_xmax(pg_current_snapshot()), pg_current_wal_lsn() - '0/0'" | tr '|' ' ')"
+    "$(sql -d postgres -c "SELECT pg_snapshot_xmax(pg_current_snapshot()), pg_current_wal_lsn() - '0/0'" | tr '|' ' ')" \
+    "$rd $aux"
+}
+# with_cpu FILE CMD...: runs CMD (the load generator) and writes the CPU ticks it used to FILE.
+# Its /proc entry is gone by the run's second snap, so CMD runs under a bash that, once CMD has
+# exited and been reaped, reads its own cutime + cstime: CMD's alone, its only child (read is
+# a builtin), over CMD's whole life (start-up included, a few ms).
+with_cpu() {
+  # shellcheck disable=SC2016  # expanded by the child bash
+  bash -c '"${@:2}"; rc=$?; read -r -a f </proc/$$/stat; echo $((f[15] + f[16])) >"$1"; exit $rc' _ "$@"
+}
+# CPU per request of the transfer and pgbench runs: cpu_per_request NOUN N LOAD, after wrk_run
+# or pgbench_run left the run's two snaps in $TMP/cpu and the load generator's ticks in
+# $TMP/load.ticks; N requests (transfers written, pgbench transactions), LOAD the generator's
+# name. Transfer runs list every group, pgbench runs postgres and pgbench only.
+# Method: utime + stime ticks (/proc/PID/stat, 1/HZ s) between the run's two snaps, per group
+# of this benchmark's own processes, found by pid, never by name:
+#   postgres: pg_ticks, the postmaster's own and its reaped children's (cutime + cstime) plus
+#     every live child's. A backend that exits during the run is counted up to its exit through
+#     the postmaster's cutime, one that starts during it from its start, so the delta is what
+#     all of this server's processes used; it includes the backends of the sampler and of
+#     snap's own queries (a few queries a second);
+#   broker: beam.smp (rabbit.pid; its erl_child_setup and our epmd are idle, not counted);
+#   gateway; txn_worker (all of them); other_workers (the auth workers); redis (redis.pid);
+#   the load generator (wrk or pgbench), through with_cpu.
+# Each group's ticks over N in µs, and their total. machine busy is /proc/stat's user + nice +
+# system + irq + softirq + steal over all cores, as a share of the run's wall time × cores and
+# per request; minus the total that leaves everything else on the machine (kernel threads,
+# the script's own psql and awk, any other load). A tick is 10 ms at HZ 100: over a 30 s run
+# of ~15,000 transfers, under 1 µs per transfer.
+cpu_per_request() {
+  awk -v hz="$HZ" -v cores="$(nproc)" -v noun="$1" -v n="$2" -v load="$3" -v lt="$(cat "$TMP/load.ticks")" '
+    NR == 1 { split($0, x, " ") } NR == 2 { split($0, y, " ") }
+    END {
+      if (n <= 0) { printf "  cpu per %s: none done\n", noun; exit }
+      us = 1e6 / hz / n; w = y[1] - x[1]
+      g["postgres"] = y[5] - x[5]; k = split("postgres", order, " ")
+      if (noun == "transfer") {
+        g["broker"] = y[2] - x[2]; g["gateway"] = y[4] - x[4]; g["txn_worker"] = y[3] - x[3]
+        g["other_workers"] = y[11] - x[11]; g["redis"] = y[10] - x[10]
+        k = split("postgres broker gateway txn_worker other_workers redis", order, " ")
+      }
+      g[load] = lt; order[++k] = load
+      line = sprintf("  cpu per %s (µs, %d of them):", noun, n); tot = 0
+      for (i = 1; i <= k; i++) { line = line sprintf(" %s=%.0f", order[i], g[order[i]] * us); tot += g[order[i]] }
+      print line sprintf(" total=%.0f", tot * us)
+      busy = y[6] - x[6]
+      printf "  machine busy %.0f%% of %d cores over the run: %.0f µs per %s, %.0f µs of it outside the processes above\n",
+        busy * 100 / hz / w / cores, cores, busy * us, noun, (busy - tot) * us
+    }' "$TMP/cpu"
 }
 # Samples what PostgreSQL's active client backends wait on, 4 times a second, into $1.
 sampler_start() {
@@ -202,9 +260,10 @@ wrk_run() {
   sql -d postgres -c CHECKPOINT
   sampler_start "$TMP/samples"
   before=$(snap)
-  out=$(wrk -t"$t" -c"$c" -d"${secs}s" --timeout 10s --latency -s "$script" "$url" -- "$@")
+  out=$(with_cpu "$TMP/load.ticks" wrk -t"$t" -c"$c" -d"${secs}s" --timeout 10s --latency -s "$script" "$url" -- "$@")
   after=$(snap)
   sampler_stop
+  printf '%s\n' "$before" "$after" >"$TMP/cpu"
   reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
   local non2xx; non2xx=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
   printf '%s wrk -t%s -c%s %ss: rps=%s p50=%sms p99=%sms non2xx=%s %s\n' "$name" "$t" "$c" "$secs" \
@@ -220,16 +279,36 @@ pgbench_run() {
   sql -d postgres -c CHECKPOINT
   sampler_start "$TMP/samples"
   before=$(snap)
-  out=$(pgbench -c 32 -j 2 -T "$secs" -l --log-prefix="$TMP/pgblog/log" bench 2>&1)
+  out=$(with_cpu "$TMP/load.ticks" pgbench -c 32 -j 2 -T "$secs" -l --log-prefix="$TMP/pgblog/log" bench 2>&1)
   after=$(snap)
   sampler_stop
+  printf '%s\n' "$before" "$after" >"$TMP/cpu"
   tps=$(awk '/^tps =/ { printf "%.0f", $3 }' <<<"$out")
   read -r p50 p99 < <(cat "$TMP/pgblog"/log* | awk '{ print $3 }' | sort -n |
     awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(NR * 0.50)] / 1000, v[int(NR * 0.99)] / 1000 }')
   printf 'pgbench -c32 -j2 %ss (TPC-B-like, scale 10): tps=%s p50=%sms p99=%sms %s %s\n' "$secs" "$tps" \
     "$p50" "$p99" "$(grep -o 'latency average = .*' <<<"$out" | tr -d ' ' | sed 's/latencyaverage/lat_avg/')" \
     "$(grep -o 'number of failed transactions: [0-9]*' <<<"$out" | sed 's/number of failed transactions: /failed=/')"
-  report "$before" "$after" "$(awk '/number of transactions actually processed/ { print $NF }' <<<"$out")" "$TMP/samples"
+  local xacts; xacts=$(awk '/number of transactions actually processed/ { print $NF }' <<<"$out")
+  report "$before" "$after" "$xacts" "$TMP/samples"
+  cpu_per_request "pgbench transaction" "${xacts:-0}" pgbench
+}
+# The highest transfer seq so far: a transfer run's rows are those between its value before
+# and after the run (nothing else posts; the run's last in-flight requests commit within
+# milliseconds of wrk's end, before the second read).
+max_seq() { sql -d fintwin -c 'SELECT coalesce(max(seq), 0) FROM ledger.transfers'; }
+# batch_size LO HI: the mean batch size of the transfers with LO < seq <= HI, transfers per
+# database transaction, grouped by xmin: the id of the transaction that inserted the row
+# (freezing keeps it). A row inserted inside a savepoint would carry the subtransaction's id
+# and count as a transaction of its own; the posting's inserts run outside savepoints (idem.c
+# releases its sweep's first). Prints the line; leaves the number of transfers in $TMP/transfers:
+# those written, which is up to the 32 in flight when wrk stopped more than its 201 count.
+batch_size() {
+  local c; c=$(sql -d fintwin -F ' ' -c "SELECT count(*), count(DISTINCT xmin::text::bigint)
+                                          FROM ledger.transfers WHERE seq > $1 AND seq <= $2")
+  awk '{ printf "  mean batch size: %.2f transfers per transaction (%d transfers, %d transactions)\n",
+         $2 ? $1 / $2 : 0, $1, $2 }' <<<"$c"
+  echo "${c%% *}" >"$TMP/transfers"
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, commit $(git -C "$FT_ROOT" rev-parse --short HEAD)$(git -C "$FT_ROOT" diff --quiet HEAD 2>/dev/null || echo '+dirty')"
@@ -251,9 +330,13 @@ if [ "$ledger_ok" = 1 ]; then
   pgbench -c 32 -j 2 -T 5 bench >/dev/null 2>&1
   for r in 1 2; do
     [ "$r" = 1 ] && [ "${LEDGER_BENCH_PGSS:-0}" = 1 ] && sql -d fintwin -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' -c 'SELECT pg_stat_statements_reset()' >/dev/null
+    seq_lo=$(max_seq)
     # Not in $(...): the sampler's pid must stay visible to cleanup.
     wrk_run ledger_transfer "$SECS" "$HERE/transfer.lua" "$BASE_URL/api/transactions/" "$TMP/users.txt" "r$r$RUN_ID" >"$TMP/run"
+    seq_hi=$(max_seq)
     cat "$TMP/run"; RUNS+=("$(sed -nE '1s/.* rps=([0-9.]+).*/\1/p' "$TMP/run")")
+    batch_size "$seq_lo" "$seq_hi"
+    cpu_per_request transfer "$(cat "$TMP/transfers")" wrk
     if [ "$r" = 1 ] && [ "${LEDGER_BENCH_PGSS:-0}" = 1 ]; then
       n=$(sed -nE '1s/.* status 201=([0-9]+).*/\1/p' "$TMP/run")
       echo "  pg_stat_statements over that run, per transfer (${n:-?} transfers; top 12 by time; nested statements counted in their function too):"
