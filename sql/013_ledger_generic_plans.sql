@@ -1,0 +1,11 @@
+-- 013: the transaction worker's statements run on generic plans.
+--
+-- Every statement the worker sends is prepared once per connection (wk_db_exec_prepared) and is
+-- a handful of key lookups whose best plan does not depend on the values bound to it. With the
+-- default plan_cache_mode (auto) PostgreSQL kept planning the history page (history.c's
+-- TXN_PAGE_OF_USER) afresh on every execution, because a generic plan for an unknown LIMIT
+-- looks costlier than the custom ones it had made: EXPLAIN ANALYZE EXECUTE on a user with
+-- 100,000 postings showed 0.26-0.27 ms of planning per execution (0.04 ms generic), and 3,000
+-- executions from psql took 1.13-1.33 ms each against 0.64 ms with generic plans. The batch
+-- functions' statements (sql/012) are cached the same way inside PL/pgSQL.
+ALTER ROLE fintwin_transaction SET plan_cache_mode = force_generic_plan;
