@@ -526,8 +526,6 @@ static void answer(const struct item *it, struct wk_reply *rep)
     case OUT_POSTED:
         wk_reply_raw(rep, it->body.data, it->body.size);
         rep->status = 201;
-        PROTO_INFO(id, "posted", "transfer=%s type=%s", it->transfer_id,
-                   ledger_type_name(it->in.type));
         break;
     case OUT_REFUSED:
         wk_reply_error(rep, it->status, it->code, "%s", it->message);
@@ -622,6 +620,9 @@ void ledger_txn_create_batch(struct wk_ctx *ctx, struct wk_call *calls, size_t n
             }
             if (it->out != OUT_SAME_KEY) {
                 answer(it, it->call->rep);
+                if (it->out == OUT_POSTED)
+                    PROTO_INFO(it->call->req->id, "posted", "transfer=%s type=%s",
+                               it->transfer_id, ledger_type_name(it->in.type));
                 continue;
             }
             const struct item *f = &b.items[it->first];
