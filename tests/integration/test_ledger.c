@@ -34,15 +34,29 @@ static char db_url[1024];
 
 /* ---- setup ---- */
 
-static pid_t spawn_worker(const char *extra)
+/* A worker with the extra variables (up to 4, NULL-terminated, may be NULL), which win over
+ * the defaults: the first of two equal names is the one getenv finds. */
+static pid_t spawn_worker_env(const char *const *extra)
 {
     char db[1100];
     snprintf(db, sizeof db, "DATABASE_URL=%s", db_url);
-    /* extra first: the first of two equal names is the one getenv finds */
-    char *env[] = {extra ? (char *)extra : db, db, "WK_PREFETCH=4", "WK_RELAY_INTERVAL_MS=50",
-                   "LOG_LEVEL=info", NULL};
+    char *env[10];
+    size_t n = 0;
+    for (size_t i = 0; extra && extra[i] && i < 4; i++)
+        env[n++] = (char *)extra[i];
+    env[n++] = db;
+    env[n++] = "WK_PREFETCH=4";
+    env[n++] = "WK_RELAY_INTERVAL_MS=50";
+    env[n++] = "LOG_LEVEL=info";
+    env[n] = NULL;
     char *argv[] = {"fintwin-transaction", NULL};
     return ft_spawn(ft_bin("fintwin-transaction"), argv, env, log_path);
+}
+
+static pid_t spawn_worker(const char *extra)
+{
+    const char *env[] = {extra, NULL};
+    return spawn_worker_env(env);
 }
 
 static int wait_ready(void)
@@ -1132,14 +1146,10 @@ static void stop_workers(void)
 /* A worker that takes exactly n requests as one batch, however fast they arrive. */
 static pid_t spawn_batch_worker(int n, const char *extra)
 {
-    char env[128];
-    snprintf(env, sizeof env, "WK_BATCH_MAX=%d", n);
-    char db[1100];
-    snprintf(db, sizeof db, "DATABASE_URL=%s", db_url);
-    char *envp[] = {(char *)(extra ? extra : "LOG_LEVEL=info"), env, "WK_BATCH_WAIT_MS=10000",
-                    "WK_PREFETCH=64", db, "WK_RELAY_INTERVAL_MS=50", "LOG_LEVEL=info", NULL};
-    char *argv[] = {"fintwin-transaction", NULL};
-    return ft_spawn(ft_bin("fintwin-transaction"), argv, envp, log_path);
+    char max[32];
+    snprintf(max, sizeof max, "WK_BATCH_MAX=%d", n);
+    const char *env[] = {max, "WK_BATCH_WAIT_MS=10000", "WK_PREFETCH=64", extra, NULL};
+    return spawn_worker_env(env);
 }
 
 struct queued {

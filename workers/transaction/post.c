@@ -450,9 +450,10 @@ static PGresult *begin(struct wk_ctx *ctx, struct batch *b)
 /* Step 4: ledger.batch_write. 0 or a code. */
 static int write_batch(struct wk_ctx *ctx, struct batch *b)
 {
+    proto_buf_puts(&b->w[W_EVENTS], "]");
     const char *p[W_COUNT];
     for (int k = 0; k < W_COUNT; k++)
-        p[k] = k == W_EVENTS ? (proto_buf_puts(&b->w[k], "]"), b->w[k].data) : arr_end(&b->w[k]);
+        p[k] = k == W_EVENTS ? b->w[k].data : arr_end(&b->w[k]);
     PGresult *r = wk_db_exec_prepared(
         wk_db(ctx), "batch_write",
         "SELECT ledger.batch_write(p_transfers => $1, p_kinds => $2, p_amounts => $3, "

@@ -388,6 +388,15 @@ static void request_run(struct wk_ctx *ctx, struct wk_pending *p)
     ctx->cur_reply = NULL;
 }
 
+/* Frees what request_open took for p, and the delivery. */
+static void request_free(struct wk_ctx *ctx, struct wk_pending *p)
+{
+    if (p->verdict == V_RUN)
+        wk_reply_destroy(&p->rep);
+    msgpack_unpacked_destroy(&p->up);
+    wk_mq_delivery_free(&p->d);
+    ctx->req_id[0] = '\0';
+}
 
 /* Publishes p's reply and acks it (or settles it unhandled), and frees it. 0, or WK_EMQ when
  * the broker connection failed on the way (the message will come back after the reconnect). */
@@ -419,12 +428,17 @@ static int request_close(struct wk_ctx *ctx, struct wk_pending *p)
         PROTO_INFO(p->req.id, "rpc done", "method=%s status=%d ms=%lld redelivered=%d",
                    proto_log_str(p->req.method), p->rep.status,
                    (long long)(wk_mono_ms() - p->started), p->d.env.redelivered ? 1 : 0);
-        wk_reply_destroy(&p->rep);
     }
-    msgpack_unpacked_destroy(&p->up);
-    wk_mq_delivery_free(&p->d);
-    ctx->req_id[0] = '\0';
+    request_free(ctx, p);
     return rc;
+}
+
+/* Runs an opened request alone (when it is to run) and closes it. */
+static int request_single(struct wk_ctx *ctx, struct wk_pending *p)
+{
+    if (p->verdict == V_RUN)
+        request_run(ctx, p);
+    return request_close(ctx, p);
 }
 
 static int handle_event(struct wk_ctx *ctx, struct wk_delivery *d);
@@ -446,8 +460,9 @@ static int joins(const struct wk_pending *p, const char *method)
 /*
  * Handles the rpc delivery in ctx->batch[0] (taken by the main loop) and, when its method is
  * served in batches, every delivery of that method the broker has already sent (waiting at most
- * WK_BATCH_WAIT_MS, default 0, for more: under load a batch fills while the previous one runs). A delivery taken that cannot join (another method, a redelivery, an event) ends
- * the batch and is handled right after it, so everything is still settled in tag order.
+ * WK_BATCH_WAIT_MS, default 0, for more: under load a batch fills while the previous one runs).
+ * A delivery taken that cannot join (another method, a redelivery, an event) ends the batch and
+ * is handled right after it, so everything is still settled in tag order.
  * Returns 0, or WK_EMQ when the broker connection failed.
  */
 static int handle_requests(struct wk_ctx *ctx)
@@ -457,16 +472,13 @@ static int handle_requests(struct wk_ctx *ctx)
     wk_batch_fn batch = b[0].verdict == V_RUN && !b[0].d.env.redelivered
                             ? find_batch(ctx, b[0].req.method)
                             : NULL;
-    if (!batch) {
-        if (b[0].verdict == V_RUN)
-            request_run(ctx, &b[0]);
-        return request_close(ctx, &b[0]);
-    }
+    if (!batch)
+        return request_single(ctx, &b[0]);
 
     /* Everything already delivered that is this method's (or settles unhandled). */
-    size_t n = 1, ncalls = 1;
+    size_t n = 1;
     struct wk_pending *next = NULL;
-    int next_event = 0, lost = 0;
+    int lost = 0;
     int64_t fill_until = wk_mono_ms() + ctx->batch_wait_ms;
     while (n < (size_t)ctx->batch_max) {
         struct wk_pending *p = &b[n];
@@ -478,7 +490,6 @@ static int handle_requests(struct wk_ctx *ctx)
             break;
         if (p->d.from_events) {
             next = p;
-            next_event = 1;
             break;
         }
         request_open(ctx, p);
@@ -486,17 +497,12 @@ static int handle_requests(struct wk_ctx *ctx)
             next = p;
             break;
         }
-        ncalls += p->verdict == V_RUN;
         n++;
     }
     if (lost) {
         /* Nothing handled or settled: all of it comes back after the reconnect. */
-        for (size_t i = 0; i < n; i++) {
-            if (b[i].verdict == V_RUN)
-                wk_reply_destroy(&b[i].rep);
-            msgpack_unpacked_destroy(&b[i].up);
-            wk_mq_delivery_free(&b[i].d);
-        }
+        for (size_t i = 0; i < n; i++)
+            request_free(ctx, &b[i]);
         return WK_EMQ;
     }
 
@@ -507,7 +513,7 @@ static int handle_requests(struct wk_ctx *ctx)
             calls[k++] = (struct wk_call){&b[i].req, &b[i].rep, 0};
     snprintf(ctx->req_id, sizeof ctx->req_id, "%s", b[0].req.id);
     PROTO_DEBUG(ctx->req_id, "batch", "method=%s requests=%zu", proto_log_str(b[0].req.method),
-                ncalls);
+                k);
     wk_db_maintain(ctx->db);
     batch(ctx, calls, k);
     wk_db_end_stray_tx(ctx->db);
@@ -523,19 +529,14 @@ static int handle_requests(struct wk_ctx *ctx)
         if (rc == 0)
             rc = crc;
     }
-    if (next && next_event) {
-        int erc = handle_event(ctx, &next->d);
+    int nrc = 0;
+    if (next && next->d.from_events) {
+        nrc = handle_event(ctx, &next->d);
         wk_mq_delivery_free(&next->d);
-        if (rc == 0)
-            rc = erc;
     } else if (next) {
-        if (next->verdict == V_RUN)
-            request_run(ctx, next);
-        int nrc = request_close(ctx, next);
-        if (rc == 0)
-            rc = nrc;
+        nrc = request_single(ctx, next);
     }
-    return rc;
+    return rc ? rc : nrc;
 }
 
 /* ---- events ---- */
