@@ -99,7 +99,7 @@ static void display_name(const struct google_identity *id, const char *email, ch
 
 int auth_google(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const msgpack_object *body = auth_body_map(req, rep);
+    const msgpack_object *body = wk_body(req, rep);
     if (!body)
         return 0;
     static char credential[CREDENTIAL_MAX];
