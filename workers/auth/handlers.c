@@ -111,8 +111,7 @@ int auth_register(struct wk_ctx *ctx, const struct proto_request *req, struct wk
     int rc = auth_register_parse(body, &in, &bad);
     if (rc != 0) {
         explicit_bzero(&in, sizeof in);
-        wk_reply_error(rep, 422, bad.code, "%s", bad.message);
-        return 0;
+        return wk_reply_error(rep, 422, bad.code, "%s", bad.message);
     }
     /* Counted before the (memory-hard, deliberately slow) hash, so a flood of sign-ups from
      * one address costs it a 429, not us a core. */
@@ -164,13 +163,11 @@ int auth_login(struct wk_ctx *ctx, const struct proto_request *req, struct wk_re
     char pw[AUTH_PASSWORD_BUF], ip[IP_BUF], hash[AUTH_HASH_BUF], id[PROTO_UUID_LEN + 1];
     int rc = auth_body_str(body, "email", raw, sizeof raw);
     if (rc != 0 || auth_email_normalize(raw, email, norm) != 0) {
-        wk_reply_error(rep, 422, "invalid_email", "email must be a valid address.");
-        return 0;
+        return wk_reply_error(rep, 422, "invalid_email", "email must be a valid address.");
     }
     rc = auth_body_str(body, "password", pw, sizeof pw);
     if (rc == PROTO_EMISSING || rc == PROTO_ETYPE || rc == PROTO_EUTF8) {
-        wk_reply_error(rep, 422, "invalid_password", "password is required.");
-        return 0;
+        return wk_reply_error(rep, 422, "invalid_password", "password is required.");
     }
     /* A password too long to have been registered simply cannot match. */
     int pw_usable = rc == 0 && auth_password_check(pw) == 0;
@@ -206,8 +203,7 @@ int auth_login(struct wk_ctx *ctx, const struct proto_request *req, struct wk_re
     if (!ok) {
         if (auth_throttle_fail(ctx, norm, ip) < 0)
             return kv_unavailable(rep);
-        wk_reply_error(rep, 401, "invalid_credentials", "Wrong email or password.");
-        return 0;
+        return wk_reply_error(rep, 401, "invalid_credentials", "Wrong email or password.");
     }
     if (auth_throttle_reset(ctx, norm) < 0)
         PROTO_WARN(wk_request_id(ctx), "could not reset the login failure counter", NULL);
@@ -259,13 +255,11 @@ int auth_refresh(struct wk_ctx *ctx, const struct proto_request *req, struct wk_
     char token[AUTH_REFRESH_LEN + 16];
     int rc = auth_body_str(body, "refresh_token", token, sizeof token);
     if (rc == PROTO_EMISSING || rc == PROTO_ETYPE) {
-        wk_reply_error(rep, 422, "invalid_refresh_token", "refresh_token is required.");
-        return 0;
+        return wk_reply_error(rep, 422, "invalid_refresh_token", "refresh_token is required.");
     }
     if (rc != 0) {
-        wk_reply_error(rep, 401, "invalid_refresh_token",
-                       "The refresh token is invalid or expired. Sign in again.");
-        return 0;
+        return wk_reply_error(rep, 401, "invalid_refresh_token",
+                              "The refresh token is invalid or expired. Sign in again.");
     }
     struct refresh_tx t = {.rep = rep, .token = token};
     rc = wk_db_tx(ctx, refresh_tx, &t);
@@ -316,8 +310,7 @@ int auth_logout(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
     int64_t exp_s;
     if (!jti || proto_obj_str(jti, t.jti, sizeof t.jti) != 0 || !proto_uuid_valid(t.jti) || !exp ||
         proto_obj_int(exp, &exp_s) != 0) {
-        wk_reply_error(rep, 401, "unauthenticated", "Sign in first.");
-        return 0;
+        return wk_reply_error(rep, 401, "unauthenticated", "Sign in first.");
     }
     int64_t ttl = exp_s - (int64_t)time(NULL) + DENY_SLACK_S;
     if (ttl < 1)
@@ -506,8 +499,7 @@ int auth_profile_update(struct wk_ctx *ctx, const struct proto_request *req, str
     struct auth_profile p;
     struct auth_invalid bad;
     if (auth_profile_parse(body, &p, &bad) != 0) {
-        wk_reply_error(rep, 422, bad.code, "%s", bad.message);
-        return 0;
+        return wk_reply_error(rep, 422, bad.code, "%s", bad.message);
     }
     struct profile_tx t = {rep, user, &p};
     return wk_db_tx(ctx, profile_tx, &t);

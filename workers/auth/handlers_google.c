@@ -105,9 +105,8 @@ int auth_google(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
     static char credential[CREDENTIAL_MAX];
     int rc = auth_body_str(body, "credential", credential, sizeof credential);
     if (rc == PROTO_EMISSING || rc == PROTO_ETYPE) {
-        wk_reply_error(rep, 422, "invalid_credential",
-                       "credential (a Google ID token) is required.");
-        return 0;
+        return wk_reply_error(rep, 422, "invalid_credential",
+                              "credential (a Google ID token) is required.");
     }
     struct google_identity id;
     char why[160] = "";

@@ -89,7 +89,7 @@ static int list(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
     struct notify_query q;
     struct notify_invalid bad;
     if (notify_query_parse(proto_map_get(&req->args, "query"), &q, &bad) != 0)
-        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), 0;
+        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message);
     char account[PROTO_UUID_LEN + 1];
     int rc = 0;
     enum scope sc = account_scope(ctx, req, rep, user, by_account, account, &rc);
@@ -165,8 +165,7 @@ int notify_count(struct wk_ctx *ctx, const struct proto_request *req, struct wk_
 
 static int not_found(struct wk_reply *rep)
 {
-    wk_reply_error(rep, 404, "notification_not_found", "No such notification.");
-    return 0;
+    return wk_reply_error(rep, 404, "notification_not_found", "No such notification.");
 }
 
 int notify_read(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)

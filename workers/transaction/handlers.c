@@ -149,7 +149,7 @@ int ledger_acct_create(struct wk_ctx *ctx, const struct proto_request *req, stru
     struct ledger_account_input in;
     struct ledger_invalid bad;
     if (ledger_account_parse(body, &in, &bad) != 0)
-        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), 0;
+        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message);
     struct acct_create_tx t = {.rep = rep, .user = user, .in = &in};
     if (wk_idem_prepare(&t.idem, req, body) != 0)
         return PROTO_EIO;

@@ -188,7 +188,7 @@ static int page_request(struct wk_ctx *ctx, const struct proto_request *req, str
     if (ledger_page_parse(proto_map_get(&req->args, "query"),
                           by_account ? LEDGER_ACCOUNT_LIMIT_MAX : LEDGER_LIMIT_MAX, &limit, &offset,
                           &bad) != 0)
-        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), 0;
+        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message);
     char ref[PROTO_UUID_LEN + 1], before[PROTO_UUID_LEN + 1];
     int has_before = 0;
     if (ledger_before_parse(proto_map_get(&req->args, "query"), before, &has_before, &bad) != 0)
@@ -233,7 +233,7 @@ int ledger_txn_get(struct wk_ctx *ctx, const struct proto_request *req, struct w
         return wk_db_fail(ctx);
     if (PQntuples(r) == 0) {
         PQclear(r);
-        return wk_reply_error(rep, 404, "transaction_not_found", "No such transaction."), 0;
+        return wk_reply_error(rep, 404, "transaction_not_found", "No such transaction.");
     }
     pack_txn(rep->body, r, 0);
     PQclear(r);

@@ -26,14 +26,12 @@
 
 static int refuse(struct wk_reply *rep, const struct twin_invalid *bad)
 {
-    wk_reply_error(rep, bad->status, bad->code, "%s", bad->message);
-    return 0;
+    return wk_reply_error(rep, bad->status, bad->code, "%s", bad->message);
 }
 
 static int not_found(struct wk_reply *rep)
 {
-    wk_reply_error(rep, 404, "account_not_found", "No such account.");
-    return 0;
+    return wk_reply_error(rep, 404, "account_not_found", "No such account.");
 }
 
 /*
@@ -164,7 +162,7 @@ int twin_simulate(struct wk_ctx *ctx, const struct proto_request *req, struct wk
         return rc;
     struct twin_step_result res;
     if (twin_step(&si, &res) != 0)
-        return wk_reply_error(rep, 422, "invalid_amount", "amount is too large to simulate."), 0;
+        return wk_reply_error(rep, 422, "invalid_amount", "amount is too large to simulate.");
 
     char low_text[PROTO_MONEY_DISPLAY_MAX + 40], shown[PROTO_MONEY_DISPLAY_MAX];
     const char *flags[TWIN_FLAGS_MAX];

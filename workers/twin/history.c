@@ -160,8 +160,7 @@ int twin_history(struct wk_ctx *ctx, const struct proto_request *req, struct wk_
 
 static int bad_id(struct wk_reply *rep)
 {
-    wk_reply_error(rep, 404, "simulation_not_found", "No such simulation.");
-    return 0;
+    return wk_reply_error(rep, 404, "simulation_not_found", "No such simulation.");
 }
 
 int twin_detail(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
