@@ -440,7 +440,8 @@ static PGresult *begin(struct wk_ctx *ctx, struct batch *b)
         wk_db(ctx), "batch_begin",
         "SELECT claim, status, body, error_code, problem, src_id, src_currency, src_balance, "
         "dst_id, dst_owner, dst_currency, dst_balance, created_at "
-        "FROM ledger.batch_begin($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "FROM ledger.batch_begin(p_users => $1, p_keys => $2, p_hashes => $3, p_problems => $4, "
+        "p_accounts => $5, p_kinds => $6, p_tos => $7, p_default_currency => $8, p_ttl => $9)",
         9, p);
     for (size_t k = 0; k < sizeof a / sizeof a[0]; k++)
         proto_buf_free(&a[k]);
