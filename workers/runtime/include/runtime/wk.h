@@ -187,8 +187,11 @@ const char *wk_reply_error_message(const struct wk_reply *rep);
  *   if (!user)
  *       return 0;
  *
- * and answers a refusal with `return wk_reply_error(rep, 4xx, "code", "message");`. Map keys and
- * other C strings are packed with proto_pack_cstr (proto/msg.h). Pure: no I/O, no logging.
+ * and answers a refusal with `return wk_reply_error(rep, 4xx, "code", "message");`: the runtime
+ * sends that error, and inside a wk_db_tx callback the transaction rolls back (a refusal whose
+ * transaction must still commit sets the error and returns 0). Map keys and other C strings are
+ * packed with proto_pack_cstr (proto/msg.h). These helpers are pure (no I/O, no logging, no
+ * shared state): any thread may call them.
  */
 
 /* The envelope's verified user (req->user, filled by the gateway from the access token; no
