@@ -52,10 +52,6 @@ int auth_lookup(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
 /* handlers_google.c */
 int auth_google(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 
-/* Shared by the handlers: the request body when it is a map, else NULL after answering
- * 400 invalid_body. */
-const msgpack_object *auth_body_map(const struct proto_request *req, struct wk_reply *rep);
-
 /* Inside wk_db_tx: issues a session for user_id (family NULL: a new one) and packs
  * {ft_token, refresh_token, expires_in, user} with `status`. Returns 0 or < 0. */
 int auth_answer_session(struct wk_ctx *ctx, struct wk_reply *rep, const char *user_id,

@@ -18,16 +18,6 @@
 
 #define DENY_SLACK_S 30 /* the gateway's clock-skew leeway on exp */
 
-const msgpack_object *auth_body_map(const struct proto_request *req, struct wk_reply *rep)
-{
-    const msgpack_object *body = proto_map_get(&req->args, "body");
-    if (!body || body->type != MSGPACK_OBJECT_MAP) {
-        wk_reply_error(rep, 400, "invalid_body", "The request body must be a JSON object.");
-        return NULL;
-    }
-    return body;
-}
-
 static const msgpack_object *meta_get(const struct proto_request *req, const char *key)
 {
     return proto_map_get(proto_map_get(&req->args, "meta"), key);
@@ -41,16 +31,6 @@ static void client_ip(const struct proto_request *req, char ip[IP_BUF])
     const msgpack_object *o = meta_get(req, "ip");
     if (!o || proto_obj_str(o, ip, IP_BUF) != 0)
         ip[0] = '\0';
-}
-
-/* The authenticated user, or NULL after answering 401 (a protected method reached without a
- * verified user: the gateway should never send that). */
-static const char *acting_user(const struct proto_request *req, struct wk_reply *rep)
-{
-    if (proto_uuid_valid(req->user))
-        return req->user;
-    wk_reply_error(rep, 401, "unauthenticated", "Sign in first.");
-    return NULL;
 }
 
 int auth_answer_session(struct wk_ctx *ctx, struct wk_reply *rep, const char *user_id,
@@ -122,7 +102,7 @@ static int register_tx(struct wk_ctx *ctx, void *arg)
 
 int auth_register(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const msgpack_object *body = auth_body_map(req, rep);
+    const msgpack_object *body = wk_body(req, rep);
     if (!body)
         return 0;
     struct auth_register_input in;
@@ -131,8 +111,7 @@ int auth_register(struct wk_ctx *ctx, const struct proto_request *req, struct wk
     int rc = auth_register_parse(body, &in, &bad);
     if (rc != 0) {
         explicit_bzero(&in, sizeof in);
-        wk_reply_error(rep, 422, bad.code, "%s", bad.message);
-        return 0;
+        return wk_reply_error(rep, 422, bad.code, "%s", bad.message);
     }
     /* Counted before the (memory-hard, deliberately slow) hash, so a flood of sign-ups from
      * one address costs it a 429, not us a core. */
@@ -177,20 +156,18 @@ static int login_tx(struct wk_ctx *ctx, void *arg)
 
 int auth_login(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const msgpack_object *body = auth_body_map(req, rep);
+    const msgpack_object *body = wk_body(req, rep);
     if (!body)
         return 0;
     char raw[AUTH_EMAIL_MAX + 64], email[AUTH_EMAIL_MAX + 1], norm[AUTH_EMAIL_MAX + 1];
     char pw[AUTH_PASSWORD_BUF], ip[IP_BUF], hash[AUTH_HASH_BUF], id[PROTO_UUID_LEN + 1];
     int rc = auth_body_str(body, "email", raw, sizeof raw);
     if (rc != 0 || auth_email_normalize(raw, email, norm) != 0) {
-        wk_reply_error(rep, 422, "invalid_email", "email must be a valid address.");
-        return 0;
+        return wk_reply_error(rep, 422, "invalid_email", "email must be a valid address.");
     }
     rc = auth_body_str(body, "password", pw, sizeof pw);
     if (rc == PROTO_EMISSING || rc == PROTO_ETYPE || rc == PROTO_EUTF8) {
-        wk_reply_error(rep, 422, "invalid_password", "password is required.");
-        return 0;
+        return wk_reply_error(rep, 422, "invalid_password", "password is required.");
     }
     /* A password too long to have been registered simply cannot match. */
     int pw_usable = rc == 0 && auth_password_check(pw) == 0;
@@ -226,8 +203,7 @@ int auth_login(struct wk_ctx *ctx, const struct proto_request *req, struct wk_re
     if (!ok) {
         if (auth_throttle_fail(ctx, norm, ip) < 0)
             return kv_unavailable(rep);
-        wk_reply_error(rep, 401, "invalid_credentials", "Wrong email or password.");
-        return 0;
+        return wk_reply_error(rep, 401, "invalid_credentials", "Wrong email or password.");
     }
     if (auth_throttle_reset(ctx, norm) < 0)
         PROTO_WARN(wk_request_id(ctx), "could not reset the login failure counter", NULL);
@@ -273,19 +249,17 @@ static int refresh_tx(struct wk_ctx *ctx, void *arg)
 
 int auth_refresh(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const msgpack_object *body = auth_body_map(req, rep);
+    const msgpack_object *body = wk_body(req, rep);
     if (!body)
         return 0;
     char token[AUTH_REFRESH_LEN + 16];
     int rc = auth_body_str(body, "refresh_token", token, sizeof token);
     if (rc == PROTO_EMISSING || rc == PROTO_ETYPE) {
-        wk_reply_error(rep, 422, "invalid_refresh_token", "refresh_token is required.");
-        return 0;
+        return wk_reply_error(rep, 422, "invalid_refresh_token", "refresh_token is required.");
     }
     if (rc != 0) {
-        wk_reply_error(rep, 401, "invalid_refresh_token",
-                       "The refresh token is invalid or expired. Sign in again.");
-        return 0;
+        return wk_reply_error(rep, 401, "invalid_refresh_token",
+                              "The refresh token is invalid or expired. Sign in again.");
     }
     struct refresh_tx t = {.rep = rep, .token = token};
     rc = wk_db_tx(ctx, refresh_tx, &t);
@@ -327,7 +301,7 @@ static int logout_tx(struct wk_ctx *ctx, void *arg)
 
 int auth_logout(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     struct logout_tx t = {.rep = rep, .user_id = user};
@@ -336,8 +310,7 @@ int auth_logout(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
     int64_t exp_s;
     if (!jti || proto_obj_str(jti, t.jti, sizeof t.jti) != 0 || !proto_uuid_valid(t.jti) || !exp ||
         proto_obj_int(exp, &exp_s) != 0) {
-        wk_reply_error(rep, 401, "unauthenticated", "Sign in first.");
-        return 0;
+        return wk_reply_error(rep, 401, "unauthenticated", "Sign in first.");
     }
     int64_t ttl = exp_s - (int64_t)time(NULL) + DENY_SLACK_S;
     if (ttl < 1)
@@ -365,7 +338,7 @@ static int user_not_found(struct wk_reply *rep)
 
 int auth_me(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     PGresult *u = auth_user_get(ctx, user);
@@ -381,7 +354,7 @@ int auth_me(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply
 
 int auth_profile_complete(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     int complete = 0;
@@ -389,11 +362,10 @@ int auth_profile_complete(struct wk_ctx *ctx, const struct proto_request *req, s
     if (found < 0)
         return found;
     if (!found) {
-        user_not_found(rep);
-        return 0;
+        return user_not_found(rep);
     }
     msgpack_pack_map(rep->body, 1);
-    msgpack_pack_str_with_body(rep->body, "is_profile_complete", 19);
+    proto_pack_cstr(rep->body, "is_profile_complete");
     if (complete)
         msgpack_pack_true(rep->body);
     else
@@ -411,12 +383,12 @@ int auth_config(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
     (void)req;
     const char *id = auth_cfg.google_client_id;
     msgpack_pack_map(rep->body, 2);
-    msgpack_pack_str_with_body(rep->body, "google_client_id", 16);
+    proto_pack_cstr(rep->body, "google_client_id");
     if (id[0])
         proto_pack_cstr(rep->body, id);
     else
         msgpack_pack_nil(rep->body);
-    msgpack_pack_str_with_body(rep->body, "google_enabled", 14);
+    proto_pack_cstr(rep->body, "google_enabled");
     if (id[0])
         msgpack_pack_true(rep->body);
     else
@@ -443,7 +415,7 @@ static const msgpack_object *query_arg(const msgpack_object *query, const char *
  */
 int auth_lookup(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     const msgpack_object *query = proto_map_get(&req->args, "query");
@@ -518,17 +490,16 @@ static int profile_tx(struct wk_ctx *ctx, void *arg)
 
 int auth_profile_update(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
-    const msgpack_object *body = auth_body_map(req, rep);
+    const msgpack_object *body = wk_body(req, rep);
     if (!body)
         return 0;
     struct auth_profile p;
     struct auth_invalid bad;
     if (auth_profile_parse(body, &p, &bad) != 0) {
-        wk_reply_error(rep, 422, bad.code, "%s", bad.message);
-        return 0;
+        return wk_reply_error(rep, 422, bad.code, "%s", bad.message);
     }
     struct profile_tx t = {rep, user, &p};
     return wk_db_tx(ctx, profile_tx, &t);

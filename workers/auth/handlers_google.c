@@ -99,15 +99,14 @@ static void display_name(const struct google_identity *id, const char *email, ch
 
 int auth_google(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const msgpack_object *body = auth_body_map(req, rep);
+    const msgpack_object *body = wk_body(req, rep);
     if (!body)
         return 0;
     static char credential[CREDENTIAL_MAX];
     int rc = auth_body_str(body, "credential", credential, sizeof credential);
     if (rc == PROTO_EMISSING || rc == PROTO_ETYPE) {
-        wk_reply_error(rep, 422, "invalid_credential",
-                       "credential (a Google ID token) is required.");
-        return 0;
+        return wk_reply_error(rep, 422, "invalid_credential",
+                              "credential (a Google ID token) is required.");
     }
     struct google_identity id;
     char why[160] = "";

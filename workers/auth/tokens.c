@@ -67,13 +67,13 @@ int auth_session_issue(struct wk_ctx *ctx, const char *user_id, const char *fami
 void auth_session_pack(msgpack_packer *pk, const struct auth_session *s, const PGresult *user)
 {
     msgpack_pack_map(pk, 4);
-    msgpack_pack_str_with_body(pk, "ft_token", 8);
+    proto_pack_cstr(pk, "ft_token");
     proto_pack_cstr(pk, s->access);
-    msgpack_pack_str_with_body(pk, "refresh_token", 13);
+    proto_pack_cstr(pk, "refresh_token");
     proto_pack_cstr(pk, s->refresh);
-    msgpack_pack_str_with_body(pk, "expires_in", 10);
+    proto_pack_cstr(pk, "expires_in");
     msgpack_pack_int(pk, auth_cfg.access_ttl_s);
-    msgpack_pack_str_with_body(pk, "user", 4);
+    proto_pack_cstr(pk, "user");
     auth_user_pack(pk, user);
 }
 

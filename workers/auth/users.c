@@ -89,11 +89,6 @@ PGresult *auth_user_get(struct wk_ctx *ctx, const char *user_id)
                                "SELECT " USER_COLS " FROM auth.users WHERE id = $1", 1, params);
 }
 
-static void pack_key(msgpack_packer *pk, const char *k)
-{
-    msgpack_pack_str_with_body(pk, k, strlen(k));
-}
-
 /* A text column, or nil for SQL NULL. */
 static void pack_col(msgpack_packer *pk, const PGresult *r, int col)
 {
@@ -106,21 +101,21 @@ static void pack_col(msgpack_packer *pk, const PGresult *r, int col)
 void auth_user_pack(msgpack_packer *pk, const PGresult *r)
 {
     msgpack_pack_map(pk, 12);
-    pack_key(pk, "id");
+    proto_pack_cstr(pk, "id");
     pack_col(pk, r, COL_ID);
-    pack_key(pk, "email");
+    proto_pack_cstr(pk, "email");
     pack_col(pk, r, COL_EMAIL);
-    pack_key(pk, "full_name");
+    proto_pack_cstr(pk, "full_name");
     pack_col(pk, r, COL_FULL_NAME);
-    pack_key(pk, "picture");
+    proto_pack_cstr(pk, "picture");
     pack_col(pk, r, COL_PICTURE);
-    pack_key(pk, "account_name");
+    proto_pack_cstr(pk, "account_name");
     pack_col(pk, r, COL_ACCOUNT_NAME);
-    pack_key(pk, "phone_number");
+    proto_pack_cstr(pk, "phone_number");
     pack_col(pk, r, COL_PHONE);
-    pack_key(pk, "currency_preference");
+    proto_pack_cstr(pk, "currency_preference");
     pack_col(pk, r, COL_CURRENCY);
-    pack_key(pk, "monthly_income");
+    proto_pack_cstr(pk, "monthly_income");
     int exponent = PQgetisnull(r, 0, COL_CURRENCY)
                        ? -1
                        : proto_currency_exponent(PQgetvalue(r, 0, COL_CURRENCY));
@@ -128,16 +123,16 @@ void auth_user_pack(msgpack_packer *pk, const PGresult *r)
         msgpack_pack_nil(pk);
     else
         proto_pack_money(pk, strtoll(PQgetvalue(r, 0, COL_INCOME), NULL, 10), exponent);
-    pack_key(pk, "financial_goal");
+    proto_pack_cstr(pk, "financial_goal");
     pack_col(pk, r, COL_GOAL);
-    pack_key(pk, "risk_appetite");
+    proto_pack_cstr(pk, "risk_appetite");
     pack_col(pk, r, COL_RISK);
-    pack_key(pk, "is_profile_complete");
+    proto_pack_cstr(pk, "is_profile_complete");
     if (strcmp(PQgetvalue(r, 0, COL_COMPLETE), "t") == 0)
         msgpack_pack_true(pk);
     else
         msgpack_pack_false(pk);
-    pack_key(pk, "default_account_id");
+    proto_pack_cstr(pk, "default_account_id");
     pack_col(pk, r, COL_DEFAULT_ACCOUNT);
 }
 
@@ -149,9 +144,9 @@ static int pack_lookup(msgpack_packer *pk, PGresult *r)
     int found = PQntuples(r) == 1;
     if (found) {
         msgpack_pack_map(pk, 2);
-        pack_key(pk, "id");
+        proto_pack_cstr(pk, "id");
         pack_col(pk, r, 0);
-        pack_key(pk, "full_name");
+        proto_pack_cstr(pk, "full_name");
         pack_col(pk, r, 1);
     }
     PQclear(r);

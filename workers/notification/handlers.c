@@ -16,49 +16,27 @@
 #include "proto/msg.h"
 #include "proto/status.h"
 
-static const char *acting_user(const struct proto_request *req, struct wk_reply *rep)
-{
-    if (proto_uuid_valid(req->user))
-        return req->user;
-    wk_reply_error(rep, 401, "unauthenticated", "Sign in first.");
-    return NULL;
-}
-
-static void pack_key(msgpack_packer *pk, const char *k)
-{
-    msgpack_pack_str_with_body(pk, k, strlen(k));
-}
-
 /* API.md's notification from a row of NOTIFY_COLUMNS (the same object as the live frame's). */
 static void pack_notification(msgpack_packer *pk, const PGresult *r, int row)
 {
     msgpack_pack_map(pk, 7);
-    pack_key(pk, "id");
+    proto_pack_cstr(pk, "id");
     proto_pack_cstr(pk, PQgetvalue(r, row, 0));
-    pack_key(pk, "account_id");
+    proto_pack_cstr(pk, "account_id");
     proto_pack_cstr(pk, PQgetisnull(r, row, 1) ? NULL : PQgetvalue(r, row, 1));
-    pack_key(pk, "title");
+    proto_pack_cstr(pk, "title");
     proto_pack_cstr(pk, PQgetvalue(r, row, 2));
-    pack_key(pk, "message");
+    proto_pack_cstr(pk, "message");
     proto_pack_cstr(pk, PQgetvalue(r, row, 3));
-    pack_key(pk, "type");
+    proto_pack_cstr(pk, "type");
     proto_pack_cstr(pk, PQgetvalue(r, row, 4));
-    pack_key(pk, "is_read");
+    proto_pack_cstr(pk, "is_read");
     if (strcmp(PQgetvalue(r, row, 5), "t") == 0)
         msgpack_pack_true(pk);
     else
         msgpack_pack_false(pk);
-    pack_key(pk, "created_at");
+    proto_pack_cstr(pk, "created_at");
     proto_pack_cstr(pk, PQgetvalue(r, row, 6));
-}
-
-/* A path parameter as a lowercase UUID: 1, or 0 when absent, -1 when present but not a UUID. */
-static int path_id(const struct proto_request *req, const char *name, char out[PROTO_UUID_LEN + 1])
-{
-    const msgpack_object *o = proto_map_get(proto_map_get(&req->args, "path"), name);
-    if (!o)
-        return 0;
-    return proto_obj_uuid(o, out) == 0 ? 1 : -1;
 }
 
 enum scope {
@@ -76,7 +54,7 @@ static enum scope account_scope(struct wk_ctx *ctx, const struct proto_request *
                                 struct wk_reply *rep, const char *user, int required,
                                 char account[PROTO_UUID_LEN + 1], int *rc)
 {
-    int got = path_id(req, "account_id", account);
+    int got = wk_path_uuid(req, "account_id", account);
     if (got == 0 && !required)
         return SCOPE_ALL;
     if (got == 1 && strcmp(account, user) == 0)
@@ -105,13 +83,13 @@ static enum scope account_scope(struct wk_ctx *ctx, const struct proto_request *
 static int list(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep,
                 int by_account)
 {
-    const char *user = acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     struct notify_query q;
     struct notify_invalid bad;
     if (notify_query_parse(proto_map_get(&req->args, "query"), &q, &bad) != 0)
-        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), 0;
+        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message);
     char account[PROTO_UUID_LEN + 1];
     int rc = 0;
     enum scope sc = account_scope(ctx, req, rep, user, by_account, account, &rc);
@@ -156,7 +134,7 @@ int notify_list_account(struct wk_ctx *ctx, const struct proto_request *req, str
 
 int notify_count(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     char account[PROTO_UUID_LEN + 1];
@@ -175,9 +153,9 @@ int notify_count(struct wk_ctx *ctx, const struct proto_request *req, struct wk_
     if (!r)
         return wk_db_fail(ctx);
     msgpack_pack_map(rep->body, 2);
-    pack_key(rep->body, "total");
+    proto_pack_cstr(rep->body, "total");
     msgpack_pack_int64(rep->body, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
-    pack_key(rep->body, "unread");
+    proto_pack_cstr(rep->body, "unread");
     msgpack_pack_int64(rep->body, strtoll(PQgetvalue(r, 0, 1), NULL, 10));
     PQclear(r);
     return 0;
@@ -187,17 +165,16 @@ int notify_count(struct wk_ctx *ctx, const struct proto_request *req, struct wk_
 
 static int not_found(struct wk_reply *rep)
 {
-    wk_reply_error(rep, 404, "notification_not_found", "No such notification.");
-    return 0;
+    return wk_reply_error(rep, 404, "notification_not_found", "No such notification.");
 }
 
 int notify_read(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     char id[PROTO_UUID_LEN + 1];
-    if (path_id(req, "id", id) != 1)
+    if (wk_path_uuid(req, "id", id) != 1)
         return not_found(rep);
     const char *p[] = {id, user};
     PGresult *r = wk_db_exec_prepared(wk_db(ctx), "notif_read",
@@ -217,7 +194,7 @@ int notify_read(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
 
 int notify_read_all(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     char account[PROTO_UUID_LEN + 1];
@@ -240,20 +217,20 @@ int notify_read_all(struct wk_ctx *ctx, const struct proto_request *req, struct 
     char msg[96];
     snprintf(msg, sizeof msg, "%ld notification%s marked as read.", n, n == 1 ? "" : "s");
     msgpack_pack_map(rep->body, 2);
-    pack_key(rep->body, "message");
+    proto_pack_cstr(rep->body, "message");
     proto_pack_cstr(rep->body, msg);
-    pack_key(rep->body, "count");
+    proto_pack_cstr(rep->body, "count");
     msgpack_pack_int64(rep->body, n);
     return 0;
 }
 
 int notify_delete(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     char id[PROTO_UUID_LEN + 1];
-    if (path_id(req, "id", id) != 1)
+    if (wk_path_uuid(req, "id", id) != 1)
         return not_found(rep);
     const char *p[] = {id, user};
     PGresult *r = wk_db_exec_prepared(wk_db(ctx), "notif_delete",
@@ -267,7 +244,7 @@ int notify_delete(struct wk_ctx *ctx, const struct proto_request *req, struct wk
     if (n == 0)
         return not_found(rep);
     msgpack_pack_map(rep->body, 1);
-    pack_key(rep->body, "message");
+    proto_pack_cstr(rep->body, "message");
     proto_pack_cstr(rep->body, "Notification deleted.");
     return 0;
 }

@@ -22,29 +22,6 @@
 /* created_at as RFC 3339 UTC with milliseconds. */
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-const char *ledger_acting_user(const struct proto_request *req, struct wk_reply *rep)
-{
-    if (proto_uuid_valid(req->user))
-        return req->user;
-    wk_reply_error(rep, 401, "unauthenticated", "Sign in first.");
-    return NULL;
-}
-
-const msgpack_object *ledger_body(const struct proto_request *req, struct wk_reply *rep)
-{
-    const msgpack_object *body = proto_map_get(&req->args, "body");
-    if (!body || body->type != MSGPACK_OBJECT_MAP) {
-        wk_reply_error(rep, 400, "invalid_body", "The request body must be a JSON object.");
-        return NULL;
-    }
-    return body;
-}
-
-void ledger_pack_key(msgpack_packer *pk, const char *k)
-{
-    msgpack_pack_str_with_body(pk, k, strlen(k));
-}
-
 /* ---- accounts ---- */
 
 #define ACCOUNT_COLS "id, name, kind, currency, balance, " TS("created_at") ", is_default"
@@ -54,20 +31,20 @@ static void pack_account(msgpack_packer *pk, const PGresult *r, int row)
 {
     const char *currency = PQgetvalue(r, row, 3);
     msgpack_pack_map(pk, 7);
-    ledger_pack_key(pk, "id");
+    proto_pack_cstr(pk, "id");
     proto_pack_cstr(pk, PQgetvalue(r, row, 0));
-    ledger_pack_key(pk, "name");
+    proto_pack_cstr(pk, "name");
     proto_pack_cstr(pk, PQgetvalue(r, row, 1));
-    ledger_pack_key(pk, "kind");
+    proto_pack_cstr(pk, "kind");
     proto_pack_cstr(pk, PQgetvalue(r, row, 2));
-    ledger_pack_key(pk, "currency");
+    proto_pack_cstr(pk, "currency");
     proto_pack_cstr(pk, currency);
-    ledger_pack_key(pk, "balance");
+    proto_pack_cstr(pk, "balance");
     proto_pack_money(pk, strtoll(PQgetvalue(r, row, 4), NULL, 10),
                      proto_currency_exponent(currency));
-    ledger_pack_key(pk, "created_at");
+    proto_pack_cstr(pk, "created_at");
     proto_pack_cstr(pk, PQgetvalue(r, row, 5));
-    ledger_pack_key(pk, "is_default");
+    proto_pack_cstr(pk, "is_default");
     if (strcmp(PQgetvalue(r, row, 6), "t") == 0)
         msgpack_pack_true(pk);
     else
@@ -103,7 +80,7 @@ static int acct_list_tx(struct wk_ctx *ctx, void *arg)
 
 int ledger_acct_list(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = ledger_acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     struct list_tx t = {rep, user};
@@ -113,7 +90,7 @@ int ledger_acct_list(struct wk_ctx *ctx, const struct proto_request *req, struct
 /* Stores the packed 201 body `sb` as the reply of the request's idempotency key (in the
  * posting's transaction, so a replay returns exactly it) and answers it. */
 static int answer_created(struct wk_ctx *ctx, struct wk_reply *rep, const char *user,
-                          const struct ledger_idem *idem, const msgpack_sbuffer *sb,
+                          const struct wk_idem *idem, const msgpack_sbuffer *sb,
                           const char *transfer_id)
 {
     int rc = ledger_idem_finish(ctx, user, idem, 201, sb->data, sb->size, transfer_id);
@@ -128,7 +105,7 @@ struct acct_create_tx {
     struct wk_reply *rep;
     const char *user;
     const struct ledger_account_input *in;
-    struct ledger_idem idem;
+    struct wk_idem idem;
     msgpack_sbuffer sb;
 };
 
@@ -163,18 +140,18 @@ static int acct_create_tx(struct wk_ctx *ctx, void *arg)
 
 int ledger_acct_create(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = ledger_acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
-    const msgpack_object *body = ledger_body(req, rep);
+    const msgpack_object *body = wk_body(req, rep);
     if (!body)
         return 0;
     struct ledger_account_input in;
     struct ledger_invalid bad;
     if (ledger_account_parse(body, &in, &bad) != 0)
-        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), 0;
+        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message);
     struct acct_create_tx t = {.rep = rep, .user = user, .in = &in};
-    if (ledger_idem_prepare(&t.idem, req, body) != 0)
+    if (wk_idem_prepare(&t.idem, req, body) != 0)
         return PROTO_EIO;
     msgpack_sbuffer_init(&t.sb);
     int rc = wk_db_tx(ctx, acct_create_tx, &t);

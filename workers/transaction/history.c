@@ -64,11 +64,6 @@
     "      ORDER BY e.seq DESC LIMIT $3 OFFSET $4) e "                                             \
     "JOIN ledger.transfers t ON t.id = e.transfer_id ORDER BY e.seq DESC"
 
-static void pack_key(msgpack_packer *pk, const char *k)
-{
-    msgpack_pack_str_with_body(pk, k, strlen(k));
-}
-
 static void pack_nullable(msgpack_packer *pk, const PGresult *r, int row, int col)
 {
     proto_pack_cstr(pk, PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col));
@@ -79,31 +74,31 @@ static void pack_txn(msgpack_packer *pk, const PGresult *r, int row)
 {
     int exponent = proto_currency_exponent(PQgetvalue(r, row, 4));
     msgpack_pack_map(pk, 13);
-    pack_key(pk, "id");
+    proto_pack_cstr(pk, "id");
     proto_pack_cstr(pk, PQgetvalue(r, row, 0));
-    pack_key(pk, "account_id");
+    proto_pack_cstr(pk, "account_id");
     proto_pack_cstr(pk, PQgetvalue(r, row, 1));
-    pack_key(pk, "type");
+    proto_pack_cstr(pk, "type");
     proto_pack_cstr(pk, PQgetvalue(r, row, 2));
-    pack_key(pk, "amount");
+    proto_pack_cstr(pk, "amount");
     proto_pack_money(pk, strtoll(PQgetvalue(r, row, 3), NULL, 10), exponent);
-    pack_key(pk, "currency");
+    proto_pack_cstr(pk, "currency");
     proto_pack_cstr(pk, PQgetvalue(r, row, 4));
-    pack_key(pk, "to_account");
+    proto_pack_cstr(pk, "to_account");
     pack_nullable(pk, r, row, 5);
-    pack_key(pk, "to_account_id");
+    proto_pack_cstr(pk, "to_account_id");
     pack_nullable(pk, r, row, 10);
-    pack_key(pk, "to_user_id");
+    proto_pack_cstr(pk, "to_user_id");
     pack_nullable(pk, r, row, 11);
-    pack_key(pk, "from_user_id");
+    proto_pack_cstr(pk, "from_user_id");
     pack_nullable(pk, r, row, 12);
-    pack_key(pk, "note");
+    proto_pack_cstr(pk, "note");
     pack_nullable(pk, r, row, 6);
-    pack_key(pk, "direction");
+    proto_pack_cstr(pk, "direction");
     proto_pack_cstr(pk, strcmp(PQgetvalue(r, row, 7), "t") == 0 ? "in" : "out");
-    pack_key(pk, "balance_after");
+    proto_pack_cstr(pk, "balance_after");
     proto_pack_money(pk, strtoll(PQgetvalue(r, row, 8), NULL, 10), exponent);
-    pack_key(pk, "created_at");
+    proto_pack_cstr(pk, "created_at");
     proto_pack_cstr(pk, PQgetvalue(r, row, 9));
 }
 
@@ -113,12 +108,6 @@ static void pack_txns(msgpack_packer *pk, const PGresult *r)
     msgpack_pack_array(pk, (size_t)n);
     for (int i = 0; i < n; i++)
         pack_txn(pk, r, i);
-}
-
-/* A path parameter as a lowercase UUID; 0, or -1 when absent or not a UUID. */
-static int path_id(const struct proto_request *req, const char *name, char out[PROTO_UUID_LEN + 1])
-{
-    return proto_obj_uuid(proto_map_get(proto_map_get(&req->args, "path"), name), out);
 }
 
 struct page_tx {
@@ -191,7 +180,7 @@ static int list_tx(struct wk_ctx *ctx, void *arg)
 static int page_request(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep,
                         int by_account)
 {
-    const char *user = ledger_acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     long limit, offset;
@@ -199,13 +188,13 @@ static int page_request(struct wk_ctx *ctx, const struct proto_request *req, str
     if (ledger_page_parse(proto_map_get(&req->args, "query"),
                           by_account ? LEDGER_ACCOUNT_LIMIT_MAX : LEDGER_LIMIT_MAX, &limit, &offset,
                           &bad) != 0)
-        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), 0;
+        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message);
     char ref[PROTO_UUID_LEN + 1], before[PROTO_UUID_LEN + 1];
     int has_before = 0;
     if (ledger_before_parse(proto_map_get(&req->args, "query"), before, &has_before, &bad) != 0)
-        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), 0;
-    if (by_account && path_id(req, "account_id", ref) != 0)
-        return wk_reply_error(rep, 404, "account_not_found", "No such account."), 0;
+        return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message);
+    if (by_account && wk_path_uuid(req, "account_id", ref) != 1)
+        return wk_reply_error(rep, 404, "account_not_found", "No such account.");
     struct page_tx t = {.rep = rep,
                         .user = user,
                         .account_ref = by_account ? ref : NULL,
@@ -228,12 +217,12 @@ int ledger_txn_list_account(struct wk_ctx *ctx, const struct proto_request *req,
 
 int ledger_txn_get(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = ledger_acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     char id[PROTO_UUID_LEN + 1];
-    if (path_id(req, "id", id) != 0)
-        return wk_reply_error(rep, 404, "transaction_not_found", "No such transaction."), 0;
+    if (wk_path_uuid(req, "id", id) != 1)
+        return wk_reply_error(rep, 404, "transaction_not_found", "No such transaction.");
     /* Between two of the caller's own accounts, the sending side is shown. */
     const char *p[] = {id, user};
     PGresult *r = wk_db_exec_prepared(wk_db(ctx), "txn_get",
@@ -244,7 +233,7 @@ int ledger_txn_get(struct wk_ctx *ctx, const struct proto_request *req, struct w
         return wk_db_fail(ctx);
     if (PQntuples(r) == 0) {
         PQclear(r);
-        return wk_reply_error(rep, 404, "transaction_not_found", "No such transaction."), 0;
+        return wk_reply_error(rep, 404, "transaction_not_found", "No such transaction.");
     }
     pack_txn(rep->body, r, 0);
     PQclear(r);

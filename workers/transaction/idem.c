@@ -19,16 +19,6 @@
 #define SWEEP_EVERY 64    /* claims between two opportunistic sweeps */
 #define SWEEP_BATCH "200" /* rows one sweep deletes at most */
 
-int ledger_idem_prepare(struct ledger_idem *id, const struct proto_request *req,
-                        const msgpack_object *body)
-{
-    if (req->idem[0])
-        snprintf(id->key, sizeof id->key, "k:%s", req->idem);
-    else
-        snprintf(id->key, sizeof id->key, "r:%s", req->id);
-    return proto_request_hash(req->method, body, id->hash);
-}
-
 /* Deletes a bounded batch of expired records; a failure only delays the cleanup, but it
  * aborts the transaction, so it runs in a savepoint. ledger.idem_sweep (sql/007) deletes
  * by ctid (a TID scan) with its plan pinned to the indexes: the old `(user_id, key) IN
@@ -86,7 +76,7 @@ int ledger_idem_answer(struct wk_reply *rep, const char *req_id, const char *use
 }
 
 /* ledger_idem_begin with the request hash as bytea text: ledger.idem_claim (sql/012). */
-static int idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+static int idem_begin(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
                       const char *hash, struct wk_reply *rep)
 {
     int rc = ledger_idem_sweep(ctx, 1);
@@ -118,7 +108,7 @@ static int idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
     return rc;
 }
 
-int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
                       struct wk_reply *rep)
 {
     char *hash = wk_db_bytea_text(id->hash, LEDGER_HASH_LEN);
@@ -127,8 +117,8 @@ int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_
     return rc;
 }
 
-int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
-                       int status, const char *body, size_t len, const char *transfer_id)
+int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct wk_idem *id, int status,
+                       const char *body, size_t len, const char *transfer_id)
 {
     char st[16];
     snprintf(st, sizeof st, "%d", status);
@@ -147,7 +137,7 @@ int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger
     return n == 1 ? 0 : WK_EDB;
 }
 
-int ledger_idem_claim(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+int ledger_idem_claim(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
                       struct wk_reply *rep)
 {
     int rc = ledger_idem_begin(ctx, user, id, rep);

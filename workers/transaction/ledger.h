@@ -60,14 +60,7 @@ enum ledger_idem_state {
 /* Records older than this are expired: ignored, reused, and deleted in small batches. */
 #define LEDGER_IDEM_TTL "7 days"
 
-struct ledger_idem {
-    char key[PROTO_IDEM_MAX + PROTO_ID_MAX + 8]; /* "k:<Idempotency-Key>" or "r:<request id>" */
-    unsigned char hash[LEDGER_HASH_LEN];
-};
-
-/* Derives the stored key and the request hash for req (body may be NULL). 0 or PROTO_EIO. */
-int ledger_idem_prepare(struct ledger_idem *id, const struct proto_request *req,
-                        const msgpack_object *body);
+/* A request's key and hash (struct wk_idem) come from wk_idem_prepare (runtime/wk.h). */
 
 /*
  * Inside wk_db_tx: claims (user, key) in_flight, or, when the key is taken, waits for its
@@ -75,19 +68,19 @@ int ledger_idem_prepare(struct ledger_idem *id, const struct proto_request *req,
  * rolls back) and then replays its stored reply into rep. Returns an enum ledger_idem_state
  * or a WK_E* code.
  */
-int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
                       struct wk_reply *rep);
 
 /* ledger_idem_begin for a transaction function: 1 when the key is claimed (run the request),
  * 0 when rep holds the answer (a replay, or 422/409 for a key reused or in flight: the
  * function returns 0), or a WK_E* code. */
-int ledger_idem_claim(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
+int ledger_idem_claim(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
                       struct wk_reply *rep);
 
 /* Inside the same wk_db_tx: stores status + body (msgpack bytes) and marks the key done.
  * transfer_id may be NULL. 0 or a WK_E* code. */
-int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct ledger_idem *id,
-                       int status, const char *body, size_t len, const char *transfer_id);
+int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct wk_idem *id, int status,
+                       const char *body, size_t len, const char *transfer_id);
 
 /* Answers a claim that is not 'new' (ledger.idem_claim's word, sql/012) on rep: "replay" the
  * stored answer (`stored`, `len`: the msgpack body, or the refusal's message when error_code is
@@ -102,16 +95,6 @@ int ledger_idem_answer(struct wk_reply *rep, const char *req_id, const char *use
 int ledger_idem_sweep(struct wk_ctx *ctx, unsigned claims);
 
 /* ---- handlers ---- */
-
-/* The envelope's verified user, or NULL after answering 401 (the gateway never sends a
- * protected method without one). */
-const char *ledger_acting_user(const struct proto_request *req, struct wk_reply *rep);
-
-/* The request's JSON body as a msgpack map, or NULL after answering 400 invalid_body. */
-const msgpack_object *ledger_body(const struct proto_request *req, struct wk_reply *rep);
-
-/* Packs a map key. */
-void ledger_pack_key(msgpack_packer *pk, const char *k);
 
 int ledger_acct_list(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 int ledger_acct_create(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);

@@ -3,6 +3,15 @@
  * transfers and their history (sql/003_ledger.sql). The worker's own configuration is read
  * here, before wk_run_spec reads the runtime's; a bad value is reported and the process
  * exits 78 without connecting anywhere.
+ *
+ * The shape a new worker copies. It provides only:
+ *   - its handlers (wk_handler_fn, runtime/wk.h), which read the request with the runtime's
+ *     handler helpers (wk_acting_user, wk_body, wk_path_uuid, wk_idem_prepare), fail a
+ *     statement with `return wk_db_fail(ctx);` and refuse with `return wk_reply_error(...);`;
+ *   - the tables below: methods, and when it has them batches and events (each ends NULL);
+ *   - a struct wk_spec naming the worker (its queue, log name and schema) and the tables;
+ *   - main: its own configuration, if any (proto/config.h), then `return wk_run_spec(&spec);`
+ *     (a worker with only methods may `return wk_run("name", methods);`).
  */
 #include <stdio.h>
 

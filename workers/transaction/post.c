@@ -49,7 +49,7 @@ struct item {
     const char *user;
     const char *client_key; /* the Idempotency-Key, or NULL */
     struct ledger_txn_input in;
-    struct ledger_idem idem;
+    struct wk_idem idem;
     size_t first; /* OUT_SAME_KEY */
     enum outcome out;
     /* OUT_REFUSED: status, code, message; OUT_REPLAY: status, code ("" for a success) and
@@ -241,31 +241,31 @@ static void pack_new_txn(msgpack_packer *pk, const struct item *it, const char *
 {
     int transfer = it->in.type == LEDGER_TRANSFER;
     msgpack_pack_map(pk, 13);
-    ledger_pack_key(pk, "id");
+    proto_pack_cstr(pk, "id");
     proto_pack_cstr(pk, it->transfer_id);
-    ledger_pack_key(pk, "account_id");
+    proto_pack_cstr(pk, "account_id");
     proto_pack_cstr(pk, side->acct->id);
-    ledger_pack_key(pk, "type");
+    proto_pack_cstr(pk, "type");
     proto_pack_cstr(pk, kind);
-    ledger_pack_key(pk, "amount");
+    proto_pack_cstr(pk, "amount");
     proto_pack_money(pk, amount, side->acct->exponent);
-    ledger_pack_key(pk, "currency");
+    proto_pack_cstr(pk, "currency");
     proto_pack_cstr(pk, side->acct->currency);
-    ledger_pack_key(pk, "to_account"); /* what the sender addressed: an account or a user id */
+    proto_pack_cstr(pk, "to_account"); /* what the sender addressed: an account or a user id */
     proto_pack_cstr(pk, transfer ? it->in.to_account : NULL);
-    ledger_pack_key(pk, "to_account_id");
+    proto_pack_cstr(pk, "to_account_id");
     proto_pack_cstr(pk, transfer ? to->acct->id : NULL);
-    ledger_pack_key(pk, "to_user_id");
+    proto_pack_cstr(pk, "to_user_id");
     proto_pack_cstr(pk, owner_of(to));
-    ledger_pack_key(pk, "from_user_id");
+    proto_pack_cstr(pk, "from_user_id");
     proto_pack_cstr(pk, owner_of(from));
-    ledger_pack_key(pk, "note");
+    proto_pack_cstr(pk, "note");
     proto_pack_cstr(pk, it->in.has_note ? it->in.note : NULL);
-    ledger_pack_key(pk, "direction");
+    proto_pack_cstr(pk, "direction");
     proto_pack_cstr(pk, side->delta > 0 ? "in" : "out");
-    ledger_pack_key(pk, "balance_after");
+    proto_pack_cstr(pk, "balance_after");
     proto_pack_money(pk, side->after, side->acct->exponent);
-    ledger_pack_key(pk, "created_at");
+    proto_pack_cstr(pk, "created_at");
     proto_pack_cstr(pk, created_at);
 }
 
@@ -440,7 +440,8 @@ static PGresult *begin(struct wk_ctx *ctx, struct batch *b)
         wk_db(ctx), "batch_begin",
         "SELECT claim, status, body, error_code, problem, src_id, src_currency, src_balance, "
         "dst_id, dst_owner, dst_currency, dst_balance, created_at "
-        "FROM ledger.batch_begin($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "FROM ledger.batch_begin(p_users => $1, p_keys => $2, p_hashes => $3, p_problems => $4, "
+        "p_accounts => $5, p_kinds => $6, p_tos => $7, p_default_currency => $8, p_ttl => $9)",
         9, p);
     for (size_t k = 0; k < sizeof a / sizeof a[0]; k++)
         proto_buf_free(&a[k]);
@@ -552,15 +553,15 @@ static int prepare(struct item *it)
     const struct proto_request *req = it->call->req;
     struct wk_reply *rep = it->call->rep;
     it->out = OUT_ANSWERED;
-    if (!(it->user = ledger_acting_user(req, rep)))
+    if (!(it->user = wk_acting_user(req, rep)))
         return -1;
-    const msgpack_object *body = ledger_body(req, rep);
+    const msgpack_object *body = wk_body(req, rep);
     if (!body)
         return -1;
     struct ledger_invalid bad;
     if (ledger_txn_parse(body, &it->in, &bad) != 0)
         return wk_reply_error(rep, bad.status, bad.code, "%s", bad.message), -1;
-    if (ledger_idem_prepare(&it->idem, req, body) != 0)
+    if (wk_idem_prepare(&it->idem, req, body) != 0)
         return it->call->rc = PROTO_EIO, -1;
     it->client_key = req->idem[0] ? req->idem : NULL;
     it->out = OUT_NONE;

@@ -1,6 +1,6 @@
 /*
- * What the twin worker's handlers share (twin.h): the acting user, accounts read through
- * ledger.twin_accounts, idempotency of saved simulations, saving one, and packing helpers.
+ * What the twin worker's handlers share (twin.h): accounts read through ledger.twin_accounts,
+ * idempotency of saved simulations (keys from wk_idem_prepare), saving one, and the rate packer.
  *
  * Idempotency: a simulation is saved under (user, key) with the request's hash, in the same
  * statement that inserts it and its event (ON CONFLICT DO NOTHING on the unique index), so
@@ -18,29 +18,6 @@
 #include "proto/msg.h"
 #include "proto/status.h"
 #include "twin.h"
-
-const char *twin_acting_user(const struct proto_request *req, struct wk_reply *rep)
-{
-    if (proto_uuid_valid(req->user))
-        return req->user;
-    wk_reply_error(rep, 401, "unauthenticated", "Sign in first.");
-    return NULL;
-}
-
-const msgpack_object *twin_body(const struct proto_request *req, struct wk_reply *rep)
-{
-    const msgpack_object *body = proto_map_get(&req->args, "body");
-    if (!body || body->type != MSGPACK_OBJECT_MAP) {
-        wk_reply_error(rep, 400, "invalid_body", "The request body must be a JSON object.");
-        return NULL;
-    }
-    return body;
-}
-
-int twin_path_id(const struct proto_request *req, const char *name, char out[PROTO_UUID_LEN + 1])
-{
-    return proto_obj_uuid(proto_map_get(proto_map_get(&req->args, "path"), name), out);
-}
 
 /* Answers the stored simulation in row 0 of r (columns `match`: request_hash matched, `match`
  * + 1: the stored body): 201 + Idempotent-Replayed, or 422 for another request under the key.
@@ -73,7 +50,7 @@ static int answer_stored(struct wk_ctx *ctx, const char *user, PGresult *r, int 
     account_on " LEFT JOIN twin.simulations s ON s.user_id = $1 AND s.idem_key = " key
 
 int twin_lookup(struct wk_ctx *ctx, const char *user, const struct twin_account_ref *ref,
-                const struct twin_idem *idem, struct twin_account *out, struct wk_reply *rep)
+                const struct wk_idem *idem, struct twin_account *out, struct wk_reply *rep)
 {
     int named = ref->has && strcmp(ref->id, user) != 0;
     char *hash = idem ? wk_db_bytea_text(idem->hash, sizeof idem->hash) : NULL;
@@ -112,17 +89,7 @@ int twin_lookup(struct wk_ctx *ctx, const char *user, const struct twin_account_
     return rc;
 }
 
-int twin_idem_prepare(struct twin_idem *id, const struct proto_request *req,
-                      const msgpack_object *body)
-{
-    if (req->idem[0])
-        snprintf(id->key, sizeof id->key, "k:%s", req->idem);
-    else
-        snprintf(id->key, sizeof id->key, "r:%s", req->id);
-    return proto_request_hash(req->method, body, id->hash);
-}
-
-int twin_idem_replay(struct wk_ctx *ctx, const char *user, const struct twin_idem *id,
+int twin_idem_replay(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
                      struct wk_reply *rep)
 {
     char *hash = wk_db_bytea_text(id->hash, sizeof id->hash);
@@ -139,7 +106,7 @@ int twin_idem_replay(struct wk_ctx *ctx, const char *user, const struct twin_ide
     return rc;
 }
 
-int twin_save(struct wk_ctx *ctx, const struct twin_saved *s, const struct twin_idem *idem,
+int twin_save(struct wk_ctx *ctx, const struct twin_saved *s, const struct wk_idem *idem,
               struct wk_reply *rep)
 {
     char amount[24], cur[24], virt[24], score[16], event_id[PROTO_UUID_LEN + 1];
@@ -202,11 +169,6 @@ int twin_save(struct wk_ctx *ctx, const struct twin_saved *s, const struct twin_
     wk_reply_raw(rep, body->data, body->size);
     rep->status = 201;
     return 0;
-}
-
-void twin_pack_key(msgpack_packer *pk, const char *k)
-{
-    msgpack_pack_str_with_body(pk, k, strlen(k));
 }
 
 void twin_pack_rate(msgpack_packer *pk, int64_t rate)

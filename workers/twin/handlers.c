@@ -26,14 +26,12 @@
 
 static int refuse(struct wk_reply *rep, const struct twin_invalid *bad)
 {
-    wk_reply_error(rep, bad->status, bad->code, "%s", bad->message);
-    return 0;
+    return wk_reply_error(rep, bad->status, bad->code, "%s", bad->message);
 }
 
 static int not_found(struct wk_reply *rep)
 {
-    wk_reply_error(rep, 404, "account_not_found", "No such account.");
-    return 0;
+    return wk_reply_error(rep, 404, "account_not_found", "No such account.");
 }
 
 /*
@@ -70,48 +68,48 @@ static void pack_step(msgpack_packer *pk, const char *id, const struct twin_acco
 {
     int e = acct->exponent;
     msgpack_pack_map(pk, 17);
-    twin_pack_key(pk, "id");
+    proto_pack_cstr(pk, "id");
     proto_pack_cstr(pk, id);
-    twin_pack_key(pk, "kind");
+    proto_pack_cstr(pk, "kind");
     proto_pack_cstr(pk, "scenario");
-    twin_pack_key(pk, "account_id");
+    proto_pack_cstr(pk, "account_id");
     proto_pack_cstr(pk, acct->exists ? acct->id : NULL);
-    twin_pack_key(pk, "scenario");
+    proto_pack_cstr(pk, "scenario");
     proto_pack_cstr(pk, twin_scenario_name(in->scenario));
-    twin_pack_key(pk, "amount");
+    proto_pack_cstr(pk, "amount");
     if (in->scenario == TWIN_RATE_CHANGE)
         twin_pack_rate(pk, amount);
     else
         proto_pack_money(pk, amount, e);
-    twin_pack_key(pk, "currency");
+    proto_pack_cstr(pk, "currency");
     proto_pack_cstr(pk, acct->currency);
-    twin_pack_key(pk, "current_balance");
+    proto_pack_cstr(pk, "current_balance");
     proto_pack_money(pk, acct->balance, e);
-    twin_pack_key(pk, "virtual_balance");
+    proto_pack_cstr(pk, "virtual_balance");
     proto_pack_money(pk, res->virtual_balance, e);
     /* the names earlier FinTwin clients read (history.c adds them to older rows too) */
-    twin_pack_key(pk, "before_balance");
+    proto_pack_cstr(pk, "before_balance");
     proto_pack_money(pk, acct->balance, e);
-    twin_pack_key(pk, "after_balance");
+    proto_pack_cstr(pk, "after_balance");
     proto_pack_money(pk, res->virtual_balance, e);
-    twin_pack_key(pk, "difference");
+    proto_pack_cstr(pk, "difference");
     proto_pack_money(pk, res->virtual_balance - acct->balance, e);
-    twin_pack_key(pk, "risk_score");
+    proto_pack_cstr(pk, "risk_score");
     msgpack_pack_int(pk, res->score);
-    twin_pack_key(pk, "alert_level");
+    proto_pack_cstr(pk, "alert_level");
     proto_pack_cstr(pk, twin_level_name(res->level));
-    twin_pack_key(pk, "flags");
+    proto_pack_cstr(pk, "flags");
     msgpack_pack_array(pk, (size_t)nflags);
     for (int i = 0; i < nflags; i++)
         proto_pack_cstr(pk, flags[i]);
-    twin_pack_key(pk, "recommendation");
+    proto_pack_cstr(pk, "recommendation");
     proto_pack_cstr(pk, twin_recommendation(res->rules));
-    twin_pack_key(pk, "months_covered");
+    proto_pack_cstr(pk, "months_covered");
     if (res->months_covered >= 0)
         msgpack_pack_int64(pk, res->months_covered);
     else
         msgpack_pack_nil(pk);
-    twin_pack_key(pk, "created_at");
+    proto_pack_cstr(pk, "created_at");
     proto_pack_cstr(pk, acct->now);
 }
 
@@ -132,18 +130,18 @@ static char *event_data(const char *id, const struct twin_account *acct, const c
 
 int twin_simulate(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = twin_acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
-    const msgpack_object *body = twin_body(req, rep);
+    const msgpack_object *body = wk_body(req, rep);
     if (!body)
         return 0;
     struct twin_simulate_input in;
     struct twin_invalid bad;
     if (twin_simulate_parse(body, &in, &bad) != 0)
         return refuse(rep, &bad);
-    struct twin_idem idem;
-    if (twin_idem_prepare(&idem, req, body) != 0)
+    struct wk_idem idem;
+    if (wk_idem_prepare(&idem, req, body) != 0)
         return PROTO_EIO;
     struct twin_account acct;
     int rc = twin_lookup(ctx, user, &in.account, &idem, &acct, rep);
@@ -164,7 +162,7 @@ int twin_simulate(struct wk_ctx *ctx, const struct proto_request *req, struct wk
         return rc;
     struct twin_step_result res;
     if (twin_step(&si, &res) != 0)
-        return wk_reply_error(rep, 422, "invalid_amount", "amount is too large to simulate."), 0;
+        return wk_reply_error(rep, 422, "invalid_amount", "amount is too large to simulate.");
 
     char low_text[PROTO_MONEY_DISPLAY_MAX + 40], shown[PROTO_MONEY_DISPLAY_MAX];
     const char *flags[TWIN_FLAGS_MAX];
@@ -213,24 +211,24 @@ static void pack_event(msgpack_packer *pk, const struct twin_event *ev, int e)
 {
     if (ev->kind == TWIN_EV_RATE) {
         msgpack_pack_map(pk, 3);
-        twin_pack_key(pk, "type");
+        proto_pack_cstr(pk, "type");
         proto_pack_cstr(pk, "rate_change");
-        twin_pack_key(pk, "month");
+        proto_pack_cstr(pk, "month");
         msgpack_pack_int(pk, ev->start);
-        twin_pack_key(pk, "rate");
+        proto_pack_cstr(pk, "rate");
         twin_pack_rate(pk, ev->rate);
         return;
     }
     msgpack_pack_map(pk, 5);
-    twin_pack_key(pk, "type");
+    proto_pack_cstr(pk, "type");
     proto_pack_cstr(pk, ev->kind == TWIN_EV_INCOME ? "income" : "expense");
-    twin_pack_key(pk, "amount");
+    proto_pack_cstr(pk, "amount");
     proto_pack_money(pk, ev->amount, e);
-    twin_pack_key(pk, "month");
+    proto_pack_cstr(pk, "month");
     msgpack_pack_int(pk, ev->start);
-    twin_pack_key(pk, "end_month");
+    proto_pack_cstr(pk, "end_month");
     msgpack_pack_int(pk, ev->end);
-    twin_pack_key(pk, "recurring");
+    proto_pack_cstr(pk, "recurring");
     if (ev->end > ev->start)
         msgpack_pack_true(pk);
     else
@@ -252,40 +250,40 @@ static void pack_projection_head(msgpack_packer *pk, const struct projection_out
 {
     int e = o->acct->exponent;
     msgpack_pack_map(pk, 13 + extra);
-    twin_pack_key(pk, "id");
+    proto_pack_cstr(pk, "id");
     proto_pack_cstr(pk, o->id);
-    twin_pack_key(pk, "kind");
+    proto_pack_cstr(pk, "kind");
     proto_pack_cstr(pk, "projection");
-    twin_pack_key(pk, "account_id");
+    proto_pack_cstr(pk, "account_id");
     proto_pack_cstr(pk, o->acct->exists ? o->acct->id : NULL);
-    twin_pack_key(pk, "currency");
+    proto_pack_cstr(pk, "currency");
     proto_pack_cstr(pk, o->acct->currency);
-    twin_pack_key(pk, "start_balance");
+    proto_pack_cstr(pk, "start_balance");
     proto_pack_money(pk, o->pin->start_balance, e);
-    twin_pack_key(pk, "start_is_live_balance");
+    proto_pack_cstr(pk, "start_is_live_balance");
     if (o->rq->start_balance)
         msgpack_pack_false(pk);
     else
         msgpack_pack_true(pk);
-    twin_pack_key(pk, "horizon_months");
+    proto_pack_cstr(pk, "horizon_months");
     msgpack_pack_int(pk, o->pin->horizon);
-    twin_pack_key(pk, "end_balance");
+    proto_pack_cstr(pk, "end_balance");
     proto_pack_money(pk, o->proj->end_balance, e);
-    twin_pack_key(pk, "before_balance"); /* earlier clients' names for start and end */
+    proto_pack_cstr(pk, "before_balance"); /* earlier clients' names for start and end */
     proto_pack_money(pk, o->pin->start_balance, e);
-    twin_pack_key(pk, "after_balance");
+    proto_pack_cstr(pk, "after_balance");
     proto_pack_money(pk, o->proj->end_balance, e);
-    twin_pack_key(pk, "first_negative_month");
+    proto_pack_cstr(pk, "first_negative_month");
     if (o->proj->first_negative > 0)
         msgpack_pack_int(pk, o->proj->first_negative);
     else
         msgpack_pack_nil(pk);
-    twin_pack_key(pk, "p_ruin");
+    proto_pack_cstr(pk, "p_ruin");
     if (o->mc)
         msgpack_pack_double(pk, o->mc->p_ruin);
     else
         msgpack_pack_nil(pk);
-    twin_pack_key(pk, "created_at");
+    proto_pack_cstr(pk, "created_at");
     proto_pack_cstr(pk, o->acct->now);
 }
 
@@ -293,33 +291,33 @@ static void pack_monte_carlo(msgpack_packer *pk, const struct projection_out *o)
 {
     int e = o->acct->exponent;
     msgpack_pack_map(pk, 7);
-    twin_pack_key(pk, "paths");
+    proto_pack_cstr(pk, "paths");
     msgpack_pack_int64(pk, o->mcin->paths);
-    twin_pack_key(pk, "volatility");
+    proto_pack_cstr(pk, "volatility");
     twin_pack_rate(pk, o->mcin->volatility);
-    twin_pack_key(pk, "seed");
+    proto_pack_cstr(pk, "seed");
     msgpack_pack_uint64(pk, o->mcin->seed);
-    twin_pack_key(pk, "goal");
+    proto_pack_cstr(pk, "goal");
     if (o->mcin->has_goal)
         proto_pack_money(pk, o->mcin->goal, e);
     else
         msgpack_pack_nil(pk);
-    twin_pack_key(pk, "p_ruin");
+    proto_pack_cstr(pk, "p_ruin");
     msgpack_pack_double(pk, o->mc->p_ruin);
-    twin_pack_key(pk, "p_goal");
+    proto_pack_cstr(pk, "p_goal");
     if (o->mcin->has_goal)
         msgpack_pack_double(pk, o->mc->p_goal);
     else
         msgpack_pack_nil(pk);
-    twin_pack_key(pk, "bands");
+    proto_pack_cstr(pk, "bands");
     msgpack_pack_array(pk, (size_t)o->pin->horizon);
     static const char *const names[TWIN_NPCT] = {"p5", "p25", "p50", "p75", "p95"};
     for (int m = 0; m < o->pin->horizon; m++) {
         msgpack_pack_map(pk, 1 + TWIN_NPCT);
-        twin_pack_key(pk, "month");
+        proto_pack_cstr(pk, "month");
         msgpack_pack_int(pk, m + 1);
         for (int k = 0; k < TWIN_NPCT; k++) {
-            twin_pack_key(pk, names[k]);
+            proto_pack_cstr(pk, names[k]);
             proto_pack_money(pk, o->mc->pct[m][k], e);
         }
     }
@@ -329,43 +327,43 @@ static void pack_projection_detail(msgpack_packer *pk, const struct projection_o
 {
     int e = o->acct->exponent;
     pack_projection_head(pk, o, 6);
-    twin_pack_key(pk, "annual_return");
+    proto_pack_cstr(pk, "annual_return");
     twin_pack_rate(pk, o->pin->annual_return);
-    twin_pack_key(pk, "inflation");
+    proto_pack_cstr(pk, "inflation");
     twin_pack_rate(pk, o->pin->inflation);
-    twin_pack_key(pk, "events");
+    proto_pack_cstr(pk, "events");
     msgpack_pack_array(pk, o->pin->nevents);
     for (size_t i = 0; i < o->pin->nevents; i++)
         pack_event(pk, &o->pin->events[i], e);
-    twin_pack_key(pk, "totals");
+    proto_pack_cstr(pk, "totals");
     msgpack_pack_map(pk, 4);
-    twin_pack_key(pk, "income");
+    proto_pack_cstr(pk, "income");
     proto_pack_money(pk, o->proj->total_income, e);
-    twin_pack_key(pk, "expense");
+    proto_pack_cstr(pk, "expense");
     proto_pack_money(pk, o->proj->total_expense, e);
-    twin_pack_key(pk, "growth");
+    proto_pack_cstr(pk, "growth");
     proto_pack_money(pk, o->proj->total_growth, e);
-    twin_pack_key(pk, "end_real_balance");
+    proto_pack_cstr(pk, "end_real_balance");
     proto_pack_money(pk, o->proj->months[o->pin->horizon - 1].real, e);
-    twin_pack_key(pk, "months");
+    proto_pack_cstr(pk, "months");
     msgpack_pack_array(pk, (size_t)o->pin->horizon);
     for (int m = 0; m < o->pin->horizon; m++) {
         const struct twin_month *mo = &o->proj->months[m];
         msgpack_pack_map(pk, 6);
-        twin_pack_key(pk, "month");
+        proto_pack_cstr(pk, "month");
         msgpack_pack_int(pk, m + 1);
-        twin_pack_key(pk, "balance");
+        proto_pack_cstr(pk, "balance");
         proto_pack_money(pk, mo->nominal, e);
-        twin_pack_key(pk, "real_balance");
+        proto_pack_cstr(pk, "real_balance");
         proto_pack_money(pk, mo->real, e);
-        twin_pack_key(pk, "income");
+        proto_pack_cstr(pk, "income");
         proto_pack_money(pk, mo->income, e);
-        twin_pack_key(pk, "expense");
+        proto_pack_cstr(pk, "expense");
         proto_pack_money(pk, mo->expense, e);
-        twin_pack_key(pk, "growth");
+        proto_pack_cstr(pk, "growth");
         proto_pack_money(pk, mo->growth, e);
     }
-    twin_pack_key(pk, "monte_carlo");
+    proto_pack_cstr(pk, "monte_carlo");
     if (o->mc)
         pack_monte_carlo(pk, o);
     else
@@ -373,7 +371,7 @@ static void pack_projection_detail(msgpack_packer *pk, const struct projection_o
 }
 
 /* Computes the projection of rq from acct and saves it; the caller has validated rq. */
-static int run_projection(struct wk_ctx *ctx, const char *user, const struct twin_idem *idem,
+static int run_projection(struct wk_ctx *ctx, const char *user, const struct wk_idem *idem,
                           const struct twin_projection_request *rq, struct twin_account *acct,
                           struct wk_reply *rep)
 {
@@ -449,22 +447,22 @@ done:
 
 int twin_projection(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = twin_acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
-    const msgpack_object *body = twin_body(req, rep);
+    const msgpack_object *body = wk_body(req, rep);
     if (!body)
         return 0;
     struct twin_projection_request *rq = proto_xmalloc(sizeof *rq);
     struct twin_invalid bad;
-    struct twin_idem idem;
+    struct wk_idem idem;
     int rc = 0;
     if (twin_projection_parse(body, twin_cfg.default_return, twin_cfg.default_volatility, rq,
                               &bad) != 0) {
         refuse(rep, &bad);
         goto done;
     }
-    if (twin_idem_prepare(&idem, req, body) != 0) {
+    if (wk_idem_prepare(&idem, req, body) != 0) {
         rc = PROTO_EIO;
         goto done;
     }

@@ -24,9 +24,10 @@ static int path_scope(struct wk_ctx *ctx, const struct proto_request *req, const
                       char out[PROTO_UUID_LEN + 1], const char **scope, struct wk_reply *rep)
 {
     *scope = NULL;
-    if (!proto_map_get(proto_map_get(&req->args, "path"), "account_id"))
+    int got = wk_path_uuid(req, "account_id", out);
+    if (got == 0)
         return 0;
-    if (twin_path_id(req, "account_id", out) != 0) {
+    if (got < 0) {
         wk_reply_error(rep, 404, "account_not_found", "No such account.");
         return 1;
     }
@@ -94,9 +95,9 @@ static int pack_row(struct wk_reply *rep, PGresult *r, int i)
         msgpack_pack_object(rep->body, m->ptr[k].key);
         msgpack_pack_object(rep->body, m->ptr[k].val);
     }
-    twin_pack_key(rep->body, "before_balance");
+    proto_pack_cstr(rep->body, "before_balance");
     proto_pack_money(rep->body, strtoll(PQgetvalue(r, i, 1), NULL, 10), e);
-    twin_pack_key(rep->body, "after_balance");
+    proto_pack_cstr(rep->body, "after_balance");
     proto_pack_money(rep->body, strtoll(PQgetvalue(r, i, 2), NULL, 10), e);
     rc = 0;
 done:
@@ -124,7 +125,7 @@ static int pack_rows(struct wk_reply *rep, PGresult *r)
 static PGresult *scoped(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep,
                         const char *name, const char *sql, int *rc)
 {
-    const char *user = twin_acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     *rc = 0;
     if (!user)
         return NULL;
@@ -159,17 +160,16 @@ int twin_history(struct wk_ctx *ctx, const struct proto_request *req, struct wk_
 
 static int bad_id(struct wk_reply *rep)
 {
-    wk_reply_error(rep, 404, "simulation_not_found", "No such simulation.");
-    return 0;
+    return wk_reply_error(rep, 404, "simulation_not_found", "No such simulation.");
 }
 
 int twin_detail(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = twin_acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     char id[PROTO_UUID_LEN + 1];
-    if (twin_path_id(req, "id", id) != 0)
+    if (wk_path_uuid(req, "id", id) != 1)
         return bad_id(rep);
     const char *p[] = {id, user};
     PGresult *r = wk_db_exec_prepared(wk_db(ctx), "twin_detail",
@@ -190,21 +190,21 @@ int twin_detail(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
 static void pack_message(struct wk_reply *rep, const char *message, long deleted)
 {
     msgpack_pack_map(rep->body, deleted >= 0 ? 2 : 1);
-    twin_pack_key(rep->body, "message");
+    proto_pack_cstr(rep->body, "message");
     proto_pack_cstr(rep->body, message);
     if (deleted >= 0) {
-        twin_pack_key(rep->body, "deleted_count");
+        proto_pack_cstr(rep->body, "deleted_count");
         msgpack_pack_long(rep->body, deleted);
     }
 }
 
 int twin_delete(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = twin_acting_user(req, rep);
+    const char *user = wk_acting_user(req, rep);
     if (!user)
         return 0;
     char id[PROTO_UUID_LEN + 1];
-    if (twin_path_id(req, "id", id) != 0)
+    if (wk_path_uuid(req, "id", id) != 1)
         return bad_id(rep);
     const char *p[] = {id, user};
     PGresult *r =

@@ -38,29 +38,12 @@ struct twin_account {
     char now[40]; /* the database's now(), RFC 3339: the simulation's created_at */
 };
 
-/* The envelope's verified user, or NULL after answering 401. */
-const char *twin_acting_user(const struct proto_request *req, struct wk_reply *rep);
-
-/* args.body when it is a map, else NULL after answering 400 invalid_body. */
-const msgpack_object *twin_body(const struct proto_request *req, struct wk_reply *rep);
-
-/* A path parameter as a lowercase UUID: 0, or -1 when absent or not a UUID. */
-int twin_path_id(const struct proto_request *req, const char *name, char out[PROTO_UUID_LEN + 1]);
-
-/* Under an Idempotency-Key (or, without one, the request id): the stored key and hash. */
-struct twin_idem {
-    char key[PROTO_IDEM_MAX + PROTO_ID_MAX + 8]; /* "k:<key>" or "r:<request id>" */
-    unsigned char hash[PROTO_HASH_LEN];
-};
-int twin_idem_prepare(struct twin_idem *id, const struct proto_request *req,
-                      const msgpack_object *body);
-
 /*
  * When (user, key) already saved a simulation, answers it (201, stored detail,
  * Idempotent-Replayed: true) or 422 idempotency_key_reused for another request under that key.
  * Returns 1 when rep is answered, 0 when the key is new, < 0 on a database error.
  */
-int twin_idem_replay(struct wk_ctx *ctx, const char *user, const struct twin_idem *id,
+int twin_idem_replay(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
                      struct wk_reply *rep);
 
 /*
@@ -72,7 +55,7 @@ int twin_idem_replay(struct wk_ctx *ctx, const char *user, const struct twin_ide
  * database error. out->now is the database's now() in every case.
  */
 int twin_lookup(struct wk_ctx *ctx, const char *user, const struct twin_account_ref *ref,
-                const struct twin_idem *idem, struct twin_account *out, struct wk_reply *rep);
+                const struct wk_idem *idem, struct twin_account *out, struct wk_reply *rep);
 
 /* A simulation to save: the columns of twin.simulations. */
 struct twin_saved {
@@ -93,11 +76,10 @@ struct twin_saved {
  * replay of the row that won, with no event), and answers 201 with the detail (or the item).
  * Returns 0 or a WK_E* code.
  */
-int twin_save(struct wk_ctx *ctx, const struct twin_saved *s, const struct twin_idem *idem,
+int twin_save(struct wk_ctx *ctx, const struct twin_saved *s, const struct wk_idem *idem,
               struct wk_reply *rep);
 
-/* Packing helpers. */
-void twin_pack_key(msgpack_packer *pk, const char *k);
+/* Packs a rate. */
 void twin_pack_rate(msgpack_packer *pk, int64_t rate); /* TWIN_RATE_SCALE as a decimal number */
 
 int twin_simulate(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);

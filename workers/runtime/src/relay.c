@@ -72,7 +72,7 @@ static int relay_tx(struct wk_ctx *ctx, void *arg)
     PGresult *res =
         wk_db_exec_prepared(ctx->db, "wk_outbox_select", ctx->sql_outbox_select, 0, NULL);
     if (!res)
-        return wk_db_up(ctx->db) ? WK_EDB : WK_EDBDOWN;
+        return wk_db_fail(ctx);
     b->rows = PQntuples(res);
     if (b->rows == 0) {
         PQclear(res);
@@ -105,7 +105,7 @@ static int relay_tx(struct wk_ctx *ctx, void *arg)
     const char *params[] = {ids.data};
     PGresult *upd = wk_db_exec_prepared(ctx->db, "wk_outbox_mark", ctx->sql_outbox_mark, 1, params);
     if (!upd) {
-        rc = wk_db_up(ctx->db) ? WK_EDB : WK_EDBDOWN;
+        rc = wk_db_fail(ctx);
         goto done;
     }
     PQclear(upd);

@@ -39,6 +39,7 @@
 #include <stddef.h>
 
 #include "proto/envelope.h"
+#include "proto/reqhash.h"
 
 /* Runtime error codes (below the PROTO_E* range). */
 enum wk_err {
@@ -177,6 +178,49 @@ int wk_reply_is_error(const struct wk_reply *rep);
  * is reset or set again. */
 const char *wk_reply_error_code(const struct wk_reply *rep);
 const char *wk_reply_error_message(const struct wk_reply *rep);
+
+/* ---- handler helpers (args.c) ----
+ * What a request handler reads from its request, in one place so every worker answers a missing
+ * user or a malformed body alike. A handler starts
+ *
+ *   const char *user = wk_acting_user(req, rep);
+ *   if (!user)
+ *       return 0;
+ *
+ * and answers a refusal with `return wk_reply_error(rep, 4xx, "code", "message");`: the runtime
+ * sends that error, and inside a wk_db_tx callback the transaction rolls back (a refusal whose
+ * transaction must still commit sets the error and returns 0). Map keys and other C strings are
+ * packed with proto_pack_cstr (proto/msg.h). These helpers are pure (no I/O, no logging, no
+ * shared state): any thread may call them.
+ */
+
+/* The envelope's verified user (req->user, filled by the gateway from the access token; no
+ * handler reads a user id from the body, path or query), or NULL after answering 401
+ * "unauthenticated" on rep: a protected method reached without a verified user, which the
+ * gateway never sends. The result is borrowed from req. */
+const char *wk_acting_user(const struct proto_request *req, struct wk_reply *rep);
+
+/* args.body when it is a map (a JSON object), or NULL after answering 400 "invalid_body" on
+ * rep. The result is borrowed from req. */
+const msgpack_object *wk_body(const struct proto_request *req, struct wk_reply *rep);
+
+/* The path parameter args.path.<name> as a lowercase UUID in out: 1; 0 when absent; -1 when
+ * present but not a UUID (out is written only on 1). Answers nothing: what a missing or bad id
+ * means (404, "every account") is the method's to say. */
+int wk_path_uuid(const struct proto_request *req, const char *name, char out[PROTO_UUID_LEN + 1]);
+
+/* A request's idempotency record key and request hash, as a worker stores them beside its
+ * effect: the Idempotency-Key when the client sent one, else the request id (so a redelivery
+ * after a crash between commit and ack replays too). */
+struct wk_idem {
+    char key[PROTO_IDEM_MAX + PROTO_ID_MAX + 8]; /* "k:<Idempotency-Key>" or "r:<request id>" */
+    unsigned char hash[PROTO_HASH_LEN];          /* proto_request_hash(method, body) */
+};
+
+/* Fills id for req and its body (may be NULL: hashed as nil; borrowed). 0 or PROTO_EIO (the
+ * digest failed). */
+int wk_idem_prepare(struct wk_idem *id, const struct proto_request *req,
+                    const msgpack_object *body);
 
 /* ---- context ---- */
 
