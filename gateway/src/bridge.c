@@ -396,69 +396,57 @@ static int admin_step(struct gw_bridge *b, const char *what)
     return rc;
 }
 
-static amqp_table_entry_t str_entry(const char *k, const char *v)
+/* Queue q's arguments (proto/topology.h) as a rabbitmq-c table over e. */
+static amqp_table_t topo_args(const struct proto_topo_queue *q, amqp_table_entry_t *e)
 {
-    amqp_table_entry_t e;
-    e.key = amqp_cstring_bytes(k);
-    e.value.kind = AMQP_FIELD_KIND_UTF8;
-    e.value.value.bytes = amqp_cstring_bytes(v);
-    return e;
+    for (size_t i = 0; i < q->nargs; i++) {
+        const struct proto_topo_arg *a = &q->args[i];
+        e[i].key = amqp_cstring_bytes(a->key);
+        e[i].value.kind =
+            a->kind == PROTO_TOPO_ARG_STR ? AMQP_FIELD_KIND_UTF8 : AMQP_FIELD_KIND_I32;
+        if (a->kind == PROTO_TOPO_ARG_STR)
+            e[i].value.value.bytes = amqp_cstring_bytes(a->str);
+        else
+            e[i].value.value.i32 = a->i32;
+    }
+    return (amqp_table_t){(int)q->nargs, e};
 }
 
-static amqp_table_entry_t int_entry(const char *k, int32_t v)
+/* Declares queue q (for worker w when it is per worker) and its one binding. */
+static int declare_queue(struct gw_bridge *b, const struct proto_topo_queue *q, const char *w)
 {
-    amqp_table_entry_t e;
-    e.key = amqp_cstring_bytes(k);
-    e.value.kind = AMQP_FIELD_KIND_I32;
-    e.value.value.i32 = v;
-    return e;
+    char name[64], what[sizeof "bind " + sizeof name];
+    amqp_table_entry_t e[PROTO_TOPO_MAX_ARGS];
+    int rc;
+    if (proto_topo_queue_name(q, w, name, sizeof name) != 0)
+        return -2;
+    snprintf(what, sizeof what, "bind %s", name);
+    amqp_queue_declare(b->conn, CH_ADMIN, amqp_cstring_bytes(name), 0, q->durable, 0, 0,
+                       topo_args(q, e));
+    if ((rc = admin_step(b, name)) < -1)
+        return rc;
+    const char *key = q->bind == PROTO_TOPO_BIND_WORKER ? w : "";
+    amqp_queue_bind(b->conn, CH_ADMIN, amqp_cstring_bytes(name), amqp_cstring_bytes(q->exchange),
+                    amqp_cstring_bytes(key), amqp_empty_table);
+    return admin_step(b, what);
 }
 
-static int declare_exchange(struct gw_bridge *b, const char *name, const char *type)
-{
-    amqp_exchange_declare(b->conn, CH_ADMIN, amqp_cstring_bytes(name), amqp_cstring_bytes(type), 0,
-                          1, 0, 0, amqp_empty_table);
-    return admin_step(b, name);
-}
-
-/* Declares exactly what the worker runtime declares (see proto/topology.h). */
+/* Declares the exchanges, ft.dlq and every rpc.<worker>: proto/topology.h's rows. */
 static int declare_topology(struct gw_bridge *b)
 {
     int rc;
-    if ((rc = declare_exchange(b, PROTO_EX_RPC, "direct")) < -1 ||
-        (rc = declare_exchange(b, PROTO_EX_DLX, "fanout")) < -1 ||
-        (rc = declare_exchange(b, PROTO_EX_EVENTS, "topic")) < -1 ||
-        (rc = declare_exchange(b, PROTO_EX_LIVE, "topic")) < -1)
-        return rc;
-
-    amqp_table_entry_t dlq_args[] = {str_entry("x-queue-type", "classic"),
-                                     int_entry("x-max-length", PROTO_DLQ_MAX_LENGTH)};
-    amqp_table_t dlq_t = {2, dlq_args};
-    amqp_queue_declare(b->conn, CH_ADMIN, amqp_cstring_bytes(PROTO_Q_DLQ), 0, 1, 0, 0, dlq_t);
-    if ((rc = admin_step(b, PROTO_Q_DLQ)) < -1)
-        return rc;
-    amqp_queue_bind(b->conn, CH_ADMIN, amqp_cstring_bytes(PROTO_Q_DLQ),
-                    amqp_cstring_bytes(PROTO_EX_DLX), amqp_cstring_bytes(""), amqp_empty_table);
-    if ((rc = admin_step(b, "bind " PROTO_Q_DLQ)) < -1)
-        return rc;
-
-    /* Classic and non-durable; the old quorum queue only for rpc.sh's comparison. */
-    int quorum = proto_rpc_queue_quorum();
-    amqp_table_entry_t rpc_args[] = {str_entry("x-queue-type", quorum ? "quorum" : "classic"),
-                                     str_entry("x-dead-letter-exchange", PROTO_EX_DLX),
-                                     int_entry("x-delivery-limit", PROTO_EVENTS_DELIVERY_LIMIT)};
-    amqp_table_t rpc_t = {quorum ? 3 : 2, rpc_args};
-    for (int w = 0; w < PROTO_WORKER_COUNT; w++) {
-        char q[64];
-        snprintf(q, sizeof q, "%s%s", PROTO_RPC_QUEUE_PREFIX, proto_worker_names[w]);
-        amqp_queue_declare(b->conn, CH_ADMIN, amqp_cstring_bytes(q), 0, quorum, 0, 0, rpc_t);
-        if ((rc = admin_step(b, q)) < -1)
-            return rc;
-        amqp_queue_bind(b->conn, CH_ADMIN, amqp_cstring_bytes(q), amqp_cstring_bytes(PROTO_EX_RPC),
-                        amqp_cstring_bytes(proto_worker_names[w]), amqp_empty_table);
-        if ((rc = admin_step(b, "bind")) < -1)
+    for (const struct proto_topo_exchange *x = proto_topo_exchanges; x->name; x++) {
+        amqp_exchange_declare(b->conn, CH_ADMIN, amqp_cstring_bytes(x->name),
+                              amqp_cstring_bytes(x->type), 0, 1, 0, 0, amqp_empty_table);
+        if ((rc = admin_step(b, x->name)) < -1)
             return rc;
     }
+    if ((rc = declare_queue(b, proto_topo_queue(PROTO_TOPO_DLQ), NULL)) < -1)
+        return rc;
+    const struct proto_topo_queue *rpc = proto_topo_queue(PROTO_TOPO_RPC);
+    for (int w = 0; w < PROTO_WORKER_COUNT; w++)
+        if ((rc = declare_queue(b, rpc, proto_worker_names[w])) < -1)
+            return rc;
     return 0;
 }
 

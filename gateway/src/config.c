@@ -106,22 +106,30 @@ static int origin_ok(const char *s, size_t n)
     return p == n;
 }
 
+int gw_origins_next(const char **cursor, const char **item, size_t *len)
+{
+    const char *s = *cursor;
+    if (!s || !*s)
+        return 0;
+    size_t n = strcspn(s, ",");
+    const char *a = s, *e = s + n;
+    while (a < e && *a == ' ')
+        a++;
+    while (e > a && e[-1] == ' ')
+        e--;
+    *item = a;
+    *len = (size_t)(e - a);
+    *cursor = s[n] == ',' ? s + n + 1 : s + n;
+    return 1;
+}
+
 int gw_origins_check(const char *list)
 {
-    const char *s = list;
-    while (*s) {
-        size_t n = strcspn(s, ",");
-        const char *a = s, *e = s + n;
-        while (a < e && *a == ' ')
-            a++;
-        while (e > a && e[-1] == ' ')
-            e--;
-        if (!origin_ok(a, (size_t)(e - a)))
+    const char *a;
+    size_t n;
+    while (gw_origins_next(&list, &a, &n))
+        if (!origin_ok(a, n))
             return -1;
-        s += n;
-        if (*s == ',')
-            s++;
-    }
     return 0;
 }
 

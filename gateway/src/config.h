@@ -37,6 +37,11 @@ struct gw_config {
  * path, no trailing slash; spaces around commas allowed), else -1. */
 int gw_origins_check(const char *list);
 
+/* Steps through a comma-separated list (GW_ALLOWED_ORIGINS): 1 with *item and *len the next element
+ * without the spaces around it (possibly empty; not terminated), *cursor moved past it; 0 when
+ * *cursor is NULL or at the end. Pure, any thread. */
+int gw_origins_next(const char **cursor, const char **item, size_t *len);
+
 /* Fills cfg from the environment. Reports every problem on `report` and returns their
  * count (> 0): the caller then exits PROTO_CONFIG_EXIT. Strings point into the
  * environment or static defaults. */

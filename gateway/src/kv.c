@@ -13,6 +13,7 @@
 #include "proto/envelope.h"
 #include "proto/buf.h"
 #include "proto/log.h"
+#include "proto/redis_url.h"
 
 #define CONNECT_TIMEOUT_MS 500
 #define COMMAND_TIMEOUT_MS 500
@@ -21,73 +22,21 @@
 
 struct gw_store {
     redisContext *c; /* NULL when down */
-    char host[256];
-    int port;
-    int db;
-    char password[256];
+    struct proto_redis_url url;
     int64_t next_attempt_ms; /* monotonic; no connect before this */
     int backoff_ms;
 };
 
-/* redis://[[user]:password@]host[:port][/db] (the same grammar as the worker runtime). */
-static int parse_url(const char *url, struct gw_store *st)
-{
-    if (!url || strncmp(url, "redis://", 8) != 0)
-        return -1;
-    const char *p = url + 8;
-    const char *at = strrchr(p, '@');
-    st->password[0] = '\0';
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (colon) {
-            size_t n = (size_t)(at - colon - 1);
-            if (n >= sizeof st->password)
-                return -1;
-            memcpy(st->password, colon + 1, n);
-            st->password[n] = '\0';
-        }
-        p = at + 1;
-    }
-    size_t hl = strcspn(p, ":/");
-    if (hl == 0 || hl >= sizeof st->host)
-        return -1;
-    memcpy(st->host, p, hl);
-    st->host[hl] = '\0';
-    p += hl;
-    st->port = 6379;
-    if (*p == ':') {
-        char *end;
-        long port = strtol(p + 1, &end, 10);
-        if (end == p + 1 || port < 1 || port > 65535)
-            return -1;
-        st->port = (int)port;
-        p = end;
-    }
-    st->db = 0;
-    if (*p == '/') {
-        if (p[1]) {
-            char *end;
-            long db = strtol(p + 1, &end, 10);
-            if (end == p + 1 || *end || db < 0 || db > 1000)
-                return -1;
-            st->db = (int)db;
-        }
-    } else if (*p) {
-        return -1;
-    }
-    return 0;
-}
-
 int gw_store_check_url(const char *url)
 {
-    struct gw_store tmp;
-    return parse_url(url, &tmp);
+    struct proto_redis_url tmp;
+    return proto_redis_url_parse(url, &tmp) == 0 ? 0 : -1;
 }
 
 struct gw_store *gw_store_new(const char *url)
 {
     struct gw_store *st = proto_xcalloc(1, sizeof *st);
-    if (parse_url(url, st) != 0) {
+    if (proto_redis_url_parse(url, &st->url) != 0) {
         free(st);
         return NULL;
     }
@@ -133,10 +82,10 @@ static int store_connect(struct gw_store *st)
     if (proto_mono_ms() < st->next_attempt_ms)
         return GW_KV_EDOWN;
     struct timeval tv = {0, CONNECT_TIMEOUT_MS * 1000};
-    st->c = redisConnectWithTimeout(st->host, st->port, tv);
+    st->c = redisConnectWithTimeout(st->url.host, st->url.port, tv);
     if (!st->c || st->c->err) {
-        PROTO_WARN(NULL, "redis unreachable", "host=%s port=%d err=%s retry_ms=%d", st->host,
-                   st->port, proto_log_str(st->c ? st->c->errstr : "out of memory"),
+        PROTO_WARN(NULL, "redis unreachable", "host=%s port=%d err=%s retry_ms=%d", st->url.host,
+                   st->url.port, proto_log_str(st->c ? st->c->errstr : "out of memory"),
                    st->backoff_ms);
         if (st->c)
             redisFree(st->c);
@@ -146,14 +95,15 @@ static int store_connect(struct gw_store *st)
     }
     struct timeval ctv = {COMMAND_TIMEOUT_MS / 1000, (COMMAND_TIMEOUT_MS % 1000) * 1000};
     if (redisSetTimeout(st->c, ctv) != REDIS_OK ||
-        (st->password[0] &&
-         setup_command(st, "AUTH", redisCommand(st->c, "AUTH %s", st->password)) != 0) ||
-        (st->db && setup_command(st, "SELECT", redisCommand(st->c, "SELECT %d", st->db)) != 0)) {
+        (st->url.password[0] &&
+         setup_command(st, "AUTH", redisCommand(st->c, "AUTH %s", st->url.password)) != 0) ||
+        (st->url.db &&
+         setup_command(st, "SELECT", redisCommand(st->c, "SELECT %d", st->url.db)) != 0)) {
         drop(st, "setup failed");
         return GW_KV_EDOWN;
     }
     st->backoff_ms = BACKOFF_MIN_MS;
-    PROTO_INFO(NULL, "redis connected", "host=%s port=%d", st->host, st->port);
+    PROTO_INFO(NULL, "redis connected", "host=%s port=%d", st->url.host, st->url.port);
     return 0;
 }
 

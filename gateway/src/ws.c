@@ -342,21 +342,13 @@ struct gw_ws_hub *gw_ws_hub_new(const struct gw_config *cfg, const struct proto_
     h->free_head = -1;
     h->nbuckets = 256;
     h->buckets = proto_xcalloc(h->nbuckets, sizeof *h->buckets);
-    for (const char *s = cfg->allowed_origins; s && *s;) {
-        size_t n = strcspn(s, ",");
-        const char *a = s, *e = s + n;
-        while (a < e && *a == ' ')
-            a++;
-        while (e > a && e[-1] == ' ')
-            e--;
-        if (e > a) {
+    const char *list = cfg->allowed_origins, *a;
+    size_t n;
+    while (gw_origins_next(&list, &a, &n))
+        if (n > 0) {
             h->origins = proto_xrealloc(h->origins, (h->norigins + 1) * sizeof *h->origins);
-            h->origins[h->norigins++] = proto_xstrndup(a, (size_t)(e - a));
+            h->origins[h->norigins++] = proto_xstrndup(a, n);
         }
-        s += n;
-        if (*s == ',')
-            s++;
-    }
     return h;
 }
 

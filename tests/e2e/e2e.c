@@ -17,9 +17,6 @@
 #include "proto/topology.h"
 #include "proto/uuid.h"
 
-const char *const e2e_kinds[E2E_KINDS] = {"auth",      "transaction", "twin",        "risk",
-                                          "portfolio", "persona",     "notification"};
-
 int e2e_init(struct e2e *e, const char *name)
 {
     memset(e, 0, sizeof *e);

@@ -13,16 +13,17 @@
 #include <sys/types.h>
 
 #include "ft_test.h"
+#include "proto/topology.h"
 
-#define E2E_KINDS 7
+/* The worker kinds the e2e stack runs: proto's list, in its order. */
+#define E2E_KINDS PROTO_WORKER_COUNT
+#define e2e_kinds proto_worker_names
 
 /* The HS256 key every gateway and auth worker of the e2e tests shares (48 bytes), so a
  * test can mint tokens itself with proto_token_mint. Never used outside tests. */
 #define E2E_JWT_SECRET   "e2e-test-secret-0123456789abcdef-0123456789abcde"
 #define E2E_JWT_ISSUER   "fintwin"
 #define E2E_JWT_AUDIENCE "fintwin-api"
-
-extern const char *const e2e_kinds[E2E_KINDS];
 
 struct e2e {
     int port;

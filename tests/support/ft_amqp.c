@@ -114,56 +114,45 @@ void ft_amqp_close(struct ft_amqp *a)
     free(a);
 }
 
-/* rpc.<worker> as the gateway and the runtime declare it (proto/topology.h). */
-static amqp_table_t rpc_args(amqp_table_entry_t e[3])
+/* Declares queue q (for `worker` when it is per worker) with its arguments (proto/topology.h)
+ * and binds it once. */
+static int declare_queue(struct ft_amqp *a, const struct proto_topo_queue *q, const char *worker)
 {
-    int quorum = proto_rpc_queue_quorum();
-    e[0].key = amqp_cstring_bytes("x-queue-type");
-    e[0].value.kind = AMQP_FIELD_KIND_UTF8;
-    e[0].value.value.bytes = amqp_cstring_bytes(quorum ? "quorum" : "classic");
-    e[1].key = amqp_cstring_bytes("x-dead-letter-exchange");
-    e[1].value.kind = AMQP_FIELD_KIND_UTF8;
-    e[1].value.value.bytes = amqp_cstring_bytes(PROTO_EX_DLX);
-    e[2].key = amqp_cstring_bytes("x-delivery-limit");
-    e[2].value.kind = AMQP_FIELD_KIND_I64; /* the broker compares integer classes, not widths */
-    e[2].value.value.i64 = PROTO_EVENTS_DELIVERY_LIMIT;
-    return (amqp_table_t){quorum ? 3 : 2, e};
+    char name[256];
+    amqp_table_entry_t e[PROTO_TOPO_MAX_ARGS];
+    if (proto_topo_queue_name(q, worker, name, sizeof name) != 0)
+        return -1;
+    for (size_t i = 0; i < q->nargs; i++) {
+        const struct proto_topo_arg *g = &q->args[i];
+        e[i].key = amqp_cstring_bytes(g->key);
+        e[i].value.kind =
+            g->kind == PROTO_TOPO_ARG_STR ? AMQP_FIELD_KIND_UTF8 : AMQP_FIELD_KIND_I32;
+        if (g->kind == PROTO_TOPO_ARG_STR)
+            e[i].value.value.bytes = amqp_cstring_bytes(g->str);
+        else
+            e[i].value.value.i32 = g->i32;
+    }
+    amqp_queue_declare(a->conn, CH, amqp_cstring_bytes(name), 0, q->durable, 0, 0,
+                       (amqp_table_t){(int)q->nargs, e});
+    if (rpc_ok(a, name))
+        return -1;
+    amqp_queue_bind(a->conn, CH, amqp_cstring_bytes(name), amqp_cstring_bytes(q->exchange),
+                    amqp_cstring_bytes(q->bind == PROTO_TOPO_BIND_WORKER ? worker : ""),
+                    amqp_empty_table);
+    return rpc_ok(a, "queue.bind");
 }
 
 int ft_amqp_declare_rpc(struct ft_amqp *a, const char *worker)
 {
-    char q[256];
-    amqp_table_entry_t e[3], d[2];
-    snprintf(q, sizeof q, "%s%s", PROTO_RPC_QUEUE_PREFIX, worker);
-    amqp_exchange_declare(a->conn, CH, amqp_cstring_bytes(PROTO_EX_RPC),
-                          amqp_cstring_bytes("direct"), 0, 1, 0, 0, amqp_empty_table);
-    if (rpc_ok(a, "declare ft.rpc"))
+    for (const struct proto_topo_exchange *x = proto_topo_exchanges; x->name; x++) {
+        amqp_exchange_declare(a->conn, CH, amqp_cstring_bytes(x->name), amqp_cstring_bytes(x->type),
+                              0, 1, 0, 0, amqp_empty_table);
+        if (rpc_ok(a, x->name))
+            return -1;
+    }
+    if (declare_queue(a, proto_topo_queue(PROTO_TOPO_DLQ), NULL))
         return -1;
-    amqp_exchange_declare(a->conn, CH, amqp_cstring_bytes(PROTO_EX_DLX),
-                          amqp_cstring_bytes("fanout"), 0, 1, 0, 0, amqp_empty_table);
-    if (rpc_ok(a, "declare ft.dlx"))
-        return -1;
-    d[0].key = amqp_cstring_bytes("x-queue-type");
-    d[0].value.kind = AMQP_FIELD_KIND_UTF8;
-    d[0].value.value.bytes = amqp_cstring_bytes("classic");
-    d[1].key = amqp_cstring_bytes("x-max-length");
-    d[1].value.kind = AMQP_FIELD_KIND_I64;
-    d[1].value.value.i64 = PROTO_DLQ_MAX_LENGTH;
-    amqp_queue_declare(a->conn, CH, amqp_cstring_bytes(PROTO_Q_DLQ), 0, 1, 0, 0,
-                       (amqp_table_t){2, d});
-    if (rpc_ok(a, "declare ft.dlq"))
-        return -1;
-    amqp_queue_bind(a->conn, CH, amqp_cstring_bytes(PROTO_Q_DLQ), amqp_cstring_bytes(PROTO_EX_DLX),
-                    amqp_cstring_bytes(""), amqp_empty_table);
-    if (rpc_ok(a, "bind ft.dlq"))
-        return -1;
-    amqp_queue_declare(a->conn, CH, amqp_cstring_bytes(q), 0, proto_rpc_queue_quorum(), 0, 0,
-                       rpc_args(e));
-    if (rpc_ok(a, "declare rpc queue"))
-        return -1;
-    amqp_queue_bind(a->conn, CH, amqp_cstring_bytes(q), amqp_cstring_bytes(PROTO_EX_RPC),
-                    amqp_cstring_bytes(worker), amqp_empty_table);
-    return rpc_ok(a, "bind rpc queue");
+    return declare_queue(a, proto_topo_queue(PROTO_TOPO_RPC), worker);
 }
 
 int ft_amqp_delete_queue(struct ft_amqp *a, const char *queue)

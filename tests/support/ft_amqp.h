@@ -24,8 +24,8 @@ struct ft_amqp;
 struct ft_amqp *ft_amqp_open(const char *url);
 void ft_amqp_close(struct ft_amqp *a); /* NULL is a no-op */
 
-/* Declares ft.rpc, ft.dlx/ft.dlq and rpc.<worker> bound with key <worker>, with the
- * gateway's arguments (a mismatch with the runtime's declaration fails here). */
+/* Declares the exchanges, ft.dlq and rpc.<worker> bound with key <worker>: proto/topology.h's
+ * rows, as the gateway and the runtime declare them (a mismatch with an existing queue fails). */
 int ft_amqp_declare_rpc(struct ft_amqp *a, const char *worker);
 
 /* Deletes a queue (test cleanup). */

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/clock.h"
+
 extern char **environ;
 
 const char *ft_env(const char *name, const char *def)
@@ -64,9 +66,7 @@ const char *ft_bin(const char *name)
 
 int64_t ft_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return proto_mono_ms();
 }
 
 int ft_wait_until(int (*cond)(void *arg), void *arg, int timeout_ms)

@@ -42,7 +42,7 @@ int ft_need_services(void);
 /* Absolute path of a built executable ("fintwin-gateway") in FT_BIN_DIR (the build tree). */
 const char *ft_bin(const char *name);
 
-/* Monotonic milliseconds. */
+/* Monotonic milliseconds: proto_mono_ms(). */
 int64_t ft_now_ms(void);
 
 /* Polls cond(arg) every 10 ms until it returns non-zero or timeout_ms passes.

@@ -17,8 +17,9 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "proto/clock.h"
 
 #define WS_GUID        "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define HANDSHAKE_MAX  8192
@@ -40,16 +41,9 @@ struct ft_ws {
     char reason[124];
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int left_ms(int64_t deadline)
 {
-    int64_t l = deadline - now_ms();
+    int64_t l = deadline - proto_mono_ms();
     return l < 0 ? 0 : l > 1000000 ? 1000000 : (int)l;
 }
 
@@ -202,7 +196,7 @@ int ft_ws_send_frame(struct ft_ws *ws, int opcode, int fin, const void *data, si
     const unsigned char *src = data;
     for (size_t i = 0; i < len; i++)
         frame[h + i] = src[i] ^ mask[i & 3];
-    int rc = write_all(ws->fd, frame, h + len, now_ms() + WRITE_TIMEOUT);
+    int rc = write_all(ws->fd, frame, h + len, proto_mono_ms() + WRITE_TIMEOUT);
     free(frame);
     if (rc != 0) {
         drop_fd(ws, FT_WS_CLOSED_ABNORMALLY);
@@ -341,7 +335,7 @@ int ft_ws_recv(struct ft_ws *ws, int timeout_ms, char **out, size_t *len)
 {
     if (!ws)
         return -1;
-    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = proto_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
         int r;
         while ((r = parse_one(ws, out, len)) == 2)
@@ -391,7 +385,7 @@ static const char *header(char *head, const char *name, char *val, size_t size)
 struct ft_ws *ft_ws_connect(int port, const char *path, const char *origin, int timeout_ms,
                             int *http_status)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = proto_mono_ms() + timeout_ms;
     if (http_status)
         *http_status = 0;
     struct ft_ws *ws = calloc(1, sizeof *ws);
@@ -497,7 +491,7 @@ int ft_ws_auth(struct ft_ws *ws, const char *token, int timeout_ms)
 
 int ft_ws_wait_close(struct ft_ws *ws, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = proto_mono_ms() + timeout_ms;
     for (;;) {
         char *m = NULL;
         int r = ft_ws_recv(ws, left_ms(deadline), &m, NULL);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 
+#include "proto/clock.h" /* deadline and at are proto_now_ms() times */
 #include "proto/uuid.h"
 
 #define PROTO_WIRE_VERSION       1
@@ -96,13 +97,5 @@ int proto_request_decode(const char *buf, size_t len, msgpack_unpacked *up,
                          struct proto_request *req);
 int proto_reply_decode(const char *buf, size_t len, msgpack_unpacked *up, struct proto_reply *rep);
 int proto_event_decode(const char *buf, size_t len, msgpack_unpacked *up, struct proto_event *ev);
-
-/* Current time in unix milliseconds (CLOCK_REALTIME). */
-int64_t proto_now_ms(void);
-
-/* Monotonic time (CLOCK_MONOTONIC) in milliseconds / microseconds: for durations and deadlines
- * within one process. */
-int64_t proto_mono_ms(void);
-int64_t proto_mono_us(void);
 
 #endif

@@ -20,6 +20,7 @@
 #define PROTO_TOPOLOGY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define PROTO_EX_RPC                "ft.rpc"
 #define PROTO_EX_DLX                "ft.dlx"
@@ -35,11 +36,82 @@
 #define PROTO_REPLY_TO              "amq.rabbitmq.reply-to"
 
 /* 1 when rpc.<worker> queues are the old durable quorum queues (FT_RPC_QUEUE_TYPE=quorum, read
- * once; benchmarks only), else 0: classic and non-durable. Every declarer asks this. */
+ * at each call; benchmarks only), else 0: classic and non-durable. */
 int proto_rpc_queue_quorum(void);
 
 /* The seven worker kinds, in a fixed order, NULL-terminated. */
 extern const char *const proto_worker_names[];
 #define PROTO_WORKER_COUNT 7
+
+/* The PostgreSQL schema that holds worker kind `worker`'s outbox/inbox ("transaction" ->
+ * "ledger"), or NULL for a name that is not one of proto_worker_names. */
+const char *proto_worker_schema(const char *worker);
+
+/* ---- the topology as plain data ----
+ * The rows below are everything the gateway (gateway/src/bridge.c), the worker runtime
+ * (workers/runtime/src/mq.c) and the tests (tests/support/ft_amqp.c) declare; each converts
+ * them to its AMQP library's types in its own wrapper. Declaring them is idempotent; a queue
+ * redeclared with other arguments is refused by the broker (PRECONDITION_FAILED). */
+
+/* An exchange: durable, not auto-delete, not internal, no arguments. */
+struct proto_topo_exchange {
+    const char *name;
+    const char *type; /* "direct", "fanout", "topic" */
+};
+
+/* ft.rpc, ft.dlx, ft.events, ft.live, in that order, ended by a row with name NULL. */
+extern const struct proto_topo_exchange proto_topo_exchanges[];
+
+enum proto_topo_arg_kind {
+    PROTO_TOPO_ARG_STR, /* an AMQP long string */
+    PROTO_TOPO_ARG_I32, /* a signed 32-bit integer; RabbitMQ compares integer arguments by
+                         * value, not width, so queues first declared with I64 stay equivalent */
+};
+
+/* One entry of a queue's x-arguments. */
+struct proto_topo_arg {
+    const char *key;
+    enum proto_topo_arg_kind kind;
+    const char *str; /* PROTO_TOPO_ARG_STR */
+    int32_t i32;     /* PROTO_TOPO_ARG_I32 */
+};
+
+/* How a queue is bound. */
+enum proto_topo_bind {
+    PROTO_TOPO_BIND_EMPTY,  /* once, routing key "" */
+    PROTO_TOPO_BIND_WORKER, /* once, routing key = the worker's name */
+    PROTO_TOPO_BIND_TYPES,  /* once per event type the worker handles */
+};
+
+#define PROTO_TOPO_MAX_ARGS 3
+
+/* A queue: not exclusive, not auto-delete. */
+struct proto_topo_queue {
+    const char *name; /* the name, or for a per-worker queue the prefix of <name><worker> */
+    int per_worker;   /* 1: one queue per worker kind, named name + worker */
+    int durable;
+    const char *exchange;      /* bound to this exchange ... */
+    enum proto_topo_bind bind; /* ... with these keys */
+    size_t nargs;
+    struct proto_topo_arg args[PROTO_TOPO_MAX_ARGS];
+};
+
+enum proto_topo_queue_kind {
+    PROTO_TOPO_DLQ,    /* ft.dlq: classic, durable, x-max-length, bound to ft.dlx */
+    PROTO_TOPO_RPC,    /* rpc.<worker>: classic, non-durable, dead-lettered to ft.dlx, bound to
+                        * ft.rpc by worker name (quorum + x-delivery-limit under
+                        * FT_RPC_QUEUE_TYPE=quorum) */
+    PROTO_TOPO_EVENTS, /* events.<worker>: quorum, durable, dead-lettered to ft.dlx,
+                        * x-delivery-limit, bound to ft.events once per event type */
+};
+
+/* The row of queue `kind` (static storage; PROTO_TOPO_RPC asks proto_rpc_queue_quorum() at each
+ * call). Any thread. */
+const struct proto_topo_queue *proto_topo_queue(enum proto_topo_queue_kind kind);
+
+/* Writes queue q's name for `worker` (ignored unless q->per_worker) into out[size]. 0, or
+ * PROTO_EINVAL when it does not fit. */
+int proto_topo_queue_name(const struct proto_topo_queue *q, const char *worker, char *out,
+                          size_t size);
 
 #endif

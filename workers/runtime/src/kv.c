@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "proto/buf.h"
 #include "proto/log.h"
+#include "proto/redis_url.h"
 #include "proto/status.h"
 
 #define KV_CONNECT_TIMEOUT_MS 500
@@ -19,74 +20,21 @@
 
 struct wk_kv {
     redisContext *c; /* NULL when down */
-    char host[256];
-    int port;
-    int db;
-    char password[256];
+    struct proto_redis_url url;
     struct wk_backoff bo;
     int last_error;
 };
 
-/* redis://[[user]:password@]host[:port][/db] */
-static int parse_url(const char *url, struct wk_kv *kv)
-{
-    const char *p;
-    if (strncmp(url, "redis://", 8) != 0)
-        return PROTO_EINVAL;
-    p = url + 8;
-    const char *at = strrchr(p, '@');
-    kv->password[0] = '\0';
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (colon) {
-            size_t n = (size_t)(at - colon - 1);
-            if (n >= sizeof kv->password)
-                return PROTO_EINVAL;
-            memcpy(kv->password, colon + 1, n);
-            kv->password[n] = '\0';
-        }
-        p = at + 1;
-    }
-    size_t hl = strcspn(p, ":/");
-    if (hl == 0 || hl >= sizeof kv->host)
-        return PROTO_EINVAL;
-    memcpy(kv->host, p, hl);
-    kv->host[hl] = '\0';
-    p += hl;
-    kv->port = 6379;
-    if (*p == ':') {
-        char *end;
-        long port = strtol(p + 1, &end, 10);
-        if (end == p + 1 || port < 1 || port > 65535)
-            return PROTO_EINVAL;
-        kv->port = (int)port;
-        p = end;
-    }
-    kv->db = 0;
-    if (*p == '/') {
-        if (p[1]) {
-            char *end;
-            long db = strtol(p + 1, &end, 10);
-            if (end == p + 1 || *end || db < 0 || db > 1000)
-                return PROTO_EINVAL;
-            kv->db = (int)db;
-        }
-    } else if (*p) {
-        return PROTO_EINVAL;
-    }
-    return 0;
-}
-
 int wk_kv_check_url(const char *url)
 {
-    struct wk_kv tmp;
-    return parse_url(url, &tmp);
+    struct proto_redis_url tmp;
+    return proto_redis_url_parse(url, &tmp);
 }
 
 struct wk_kv *wk_kv_new(const char *url)
 {
     struct wk_kv *kv = proto_xcalloc(1, sizeof *kv);
-    if (parse_url(url, kv) != 0) {
+    if (proto_redis_url_parse(url, &kv->url) != 0) {
         free(kv);
         return NULL;
     }
@@ -125,7 +73,7 @@ static int setup_command(struct wk_kv *kv, const char *what, redisReply *r)
 static int kv_connect(struct wk_kv *kv)
 {
     struct timeval tv = {0, KV_CONNECT_TIMEOUT_MS * 1000};
-    kv->c = redisConnectWithTimeout(kv->host, kv->port, tv);
+    kv->c = redisConnectWithTimeout(kv->url.host, kv->url.port, tv);
     if (!kv->c || kv->c->err) {
         int delay = wk_backoff_fail(&kv->bo);
         PROTO_WARN(wk_log_req(), "redis unreachable", "err=%s retry_ms=%d",
@@ -135,9 +83,10 @@ static int kv_connect(struct wk_kv *kv)
     }
     struct timeval ctv = {KV_COMMAND_TIMEOUT_MS / 1000, (KV_COMMAND_TIMEOUT_MS % 1000) * 1000};
     redisSetTimeout(kv->c, ctv);
-    if ((kv->password[0] &&
-         setup_command(kv, "AUTH", redisCommand(kv->c, "AUTH %s", kv->password)) != 0) ||
-        (kv->db && setup_command(kv, "SELECT", redisCommand(kv->c, "SELECT %d", kv->db)) != 0)) {
+    if ((kv->url.password[0] &&
+         setup_command(kv, "AUTH", redisCommand(kv->c, "AUTH %s", kv->url.password)) != 0) ||
+        (kv->url.db &&
+         setup_command(kv, "SELECT", redisCommand(kv->c, "SELECT %d", kv->url.db)) != 0)) {
         wk_backoff_fail(&kv->bo);
         kv_drop(kv);
         return WK_EKVDOWN;

@@ -149,40 +149,20 @@ fail:
     return WK_EMQ;
 }
 
-/* A queue's arguments, as the gateway declares them (proto/topology.h): always the dead-letter
- * exchange; a quorum queue also gets the delivery limit that dead-letters a message that keeps
- * failing. events.<worker> are quorum queues; rpc.<worker> are classic (quorum only under
- * FT_RPC_QUEUE_TYPE=quorum, for benchmarks). */
-static amqp_table_t queue_args(amqp_table_entry_t e[3], int quorum)
+/* Queue q's arguments (proto/topology.h) as a rabbitmq-c table over e. */
+static amqp_table_t topo_args(const struct proto_topo_queue *q, amqp_table_entry_t *e)
 {
-    e[0].key = amqp_cstring_bytes("x-queue-type");
-    e[0].value.kind = AMQP_FIELD_KIND_UTF8;
-    e[0].value.value.bytes = amqp_cstring_bytes(quorum ? "quorum" : "classic");
-    e[1].key = amqp_cstring_bytes("x-dead-letter-exchange");
-    e[1].value.kind = AMQP_FIELD_KIND_UTF8;
-    e[1].value.value.bytes = amqp_cstring_bytes(PROTO_EX_DLX);
-    e[2].key = amqp_cstring_bytes("x-delivery-limit");
-    e[2].value.kind = AMQP_FIELD_KIND_I32;
-    e[2].value.value.i32 = PROTO_EVENTS_DELIVERY_LIMIT;
-    return (amqp_table_t){quorum ? 3 : 2, e};
-}
-
-static int declare_exchange(struct wk_mq *mq, const char *name, const char *type)
-{
-    amqp_exchange_declare(mq->conn, MQ_CHANNEL, amqp_cstring_bytes(name), amqp_cstring_bytes(type),
-                          0, 1, 0, 0, amqp_empty_table);
-    return check_rpc(mq, "exchange.declare");
-}
-
-static int declare_queue(struct wk_mq *mq, const char *name, int durable, amqp_table_t args)
-{
-    amqp_queue_declare(mq->conn, MQ_CHANNEL, amqp_cstring_bytes(name), 0, durable, 0, 0, args);
-    if (check_rpc(mq, "queue.declare") != 0) {
-        PROTO_ERROR(NULL, "queue declare refused (arguments differ from an existing queue?)",
-                    "queue=%s", proto_log_str(name));
-        return WK_EMQ;
+    for (size_t i = 0; i < q->nargs; i++) {
+        e[i].key = amqp_cstring_bytes(q->args[i].key);
+        if (q->args[i].kind == PROTO_TOPO_ARG_STR) {
+            e[i].value.kind = AMQP_FIELD_KIND_UTF8;
+            e[i].value.value.bytes = amqp_cstring_bytes(q->args[i].str);
+        } else {
+            e[i].value.kind = AMQP_FIELD_KIND_I32;
+            e[i].value.value.i32 = q->args[i].i32;
+        }
     }
-    return 0;
+    return (amqp_table_t){(int)q->nargs, e};
 }
 
 static int bind_queue(struct wk_mq *mq, const char *queue, const char *exchange, const char *key)
@@ -192,53 +172,50 @@ static int bind_queue(struct wk_mq *mq, const char *queue, const char *exchange,
     return check_rpc(mq, "queue.bind");
 }
 
+/* Declares queue q (named for `worker` when it is per worker) and binds it: once, or once per
+ * event type in types[ntypes] for PROTO_TOPO_BIND_TYPES. */
+static int declare_queue(struct wk_mq *mq, const struct proto_topo_queue *q, const char *worker,
+                         const char *const *types, size_t ntypes)
+{
+    char name[256]; /* an AMQP short string */
+    amqp_table_entry_t e[PROTO_TOPO_MAX_ARGS];
+    if (proto_topo_queue_name(q, worker, name, sizeof name) != 0) {
+        PROTO_ERROR(NULL, "queue name too long", "worker=%s", proto_log_str(worker));
+        return WK_EMQ;
+    }
+    amqp_queue_declare(mq->conn, MQ_CHANNEL, amqp_cstring_bytes(name), 0, q->durable, 0, 0,
+                       topo_args(q, e));
+    if (check_rpc(mq, "queue.declare") != 0) {
+        PROTO_ERROR(NULL, "queue declare refused (arguments differ from an existing queue?)",
+                    "queue=%s", proto_log_str(name));
+        return WK_EMQ;
+    }
+    if (q->bind != PROTO_TOPO_BIND_TYPES)
+        return bind_queue(mq, name, q->exchange, q->bind == PROTO_TOPO_BIND_WORKER ? worker : "");
+    for (size_t i = 0; i < ntypes; i++)
+        if (bind_queue(mq, name, q->exchange, types[i]) != 0)
+            return WK_EMQ;
+    return 0;
+}
+
 int wk_mq_declare(struct wk_mq *mq, const char *worker, const char *const *types, size_t ntypes)
 {
-    if (declare_exchange(mq, PROTO_EX_RPC, "direct") != 0 ||
-        declare_exchange(mq, PROTO_EX_DLX, "fanout") != 0 ||
-        declare_exchange(mq, PROTO_EX_EVENTS, "topic") != 0 ||
-        declare_exchange(mq, PROTO_EX_LIVE, "topic") != 0)
-        return WK_EMQ;
-
-    amqp_table_entry_t dlq[2];
-    dlq[0].key = amqp_cstring_bytes("x-queue-type");
-    dlq[0].value.kind = AMQP_FIELD_KIND_UTF8;
-    dlq[0].value.value.bytes = amqp_cstring_bytes("classic");
-    dlq[1].key = amqp_cstring_bytes("x-max-length");
-    dlq[1].value.kind = AMQP_FIELD_KIND_I32;
-    dlq[1].value.value.i32 = PROTO_DLQ_MAX_LENGTH;
-    if (declare_queue(mq, PROTO_Q_DLQ, 1, (amqp_table_t){2, dlq}) != 0 ||
-        bind_queue(mq, PROTO_Q_DLQ, PROTO_EX_DLX, "") != 0)
+    for (const struct proto_topo_exchange *x = proto_topo_exchanges; x->name; x++) {
+        amqp_exchange_declare(mq->conn, MQ_CHANNEL, amqp_cstring_bytes(x->name),
+                              amqp_cstring_bytes(x->type), 0, 1, 0, 0, amqp_empty_table);
+        if (check_rpc(mq, "exchange.declare") != 0)
+            return WK_EMQ;
+    }
+    if (declare_queue(mq, proto_topo_queue(PROTO_TOPO_DLQ), NULL, NULL, 0) != 0)
         return WK_EMQ;
     if (!worker)
         return 0;
-
-    amqp_table_entry_t e[3];
-    struct proto_buf q = {0};
-    int rc = 0;
-    proto_buf_printf(&q, "%s%s", PROTO_RPC_QUEUE_PREFIX, worker);
-    int quorum = proto_rpc_queue_quorum();
-    if (declare_queue(mq, q.data, quorum, queue_args(e, quorum)) != 0 ||
-        bind_queue(mq, q.data, PROTO_EX_RPC, worker) != 0) {
-        rc = WK_EMQ;
-        goto done;
-    }
-    if (ntypes > 0) {
-        proto_buf_reset(&q);
-        proto_buf_printf(&q, "%s%s", PROTO_EVENTS_QUEUE_PREFIX, worker);
-        if (declare_queue(mq, q.data, 1, queue_args(e, 1)) != 0) {
-            rc = WK_EMQ;
-            goto done;
-        }
-        for (size_t i = 0; i < ntypes; i++)
-            if (bind_queue(mq, q.data, PROTO_EX_EVENTS, types[i]) != 0) {
-                rc = WK_EMQ;
-                goto done;
-            }
-    }
-done:
-    proto_buf_free(&q);
-    return rc;
+    if (declare_queue(mq, proto_topo_queue(PROTO_TOPO_RPC), worker, NULL, 0) != 0)
+        return WK_EMQ;
+    if (ntypes > 0 &&
+        declare_queue(mq, proto_topo_queue(PROTO_TOPO_EVENTS), worker, types, ntypes) != 0)
+        return WK_EMQ;
+    return 0;
 }
 
 int wk_mq_consume(struct wk_mq *mq, int prefetch, const char *rpc_queue, const char *events_queue)

@@ -32,21 +32,9 @@
 static volatile sig_atomic_t g_stop;
 static struct wk_ctx *g_ctx; /* the one context, for log lines from db/kv/mq */
 
-static const struct {
-    const char *worker;
-    const char *schema;
-} schema_map[] = {
-    {"auth", "auth"},           {"transaction", "ledger"},  {"twin", "twin"},
-    {"risk", "risk"},           {"portfolio", "portfolio"}, {"persona", "persona"},
-    {"notification", "notify"},
-};
-
 const char *wk_schema_for(const char *worker_name)
 {
-    for (size_t i = 0; i < sizeof schema_map / sizeof schema_map[0]; i++)
-        if (strcmp(schema_map[i].worker, worker_name) == 0)
-            return schema_map[i].schema;
-    return NULL;
+    return proto_worker_schema(worker_name);
 }
 
 int wk_stopping(void)
