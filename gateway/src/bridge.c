@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsondoc.h"
 #include "kv.h"
 
 #include "proto/envelope.h"
@@ -86,7 +87,6 @@ static struct gw_result *result_new(enum gw_result_kind kind, const char *corr, 
         corr_len = PROTO_ID_MAX;
     memcpy(r->corr, corr, corr_len);
     r->corr[corr_len] = '\0';
-    r->pid = r->uptime_ms = -1;
     return r;
 }
 
@@ -131,7 +131,6 @@ static void fail_result(struct gw_result *r, int status, const char *code, const
 {
     r->status = status;
     r->nheaders = 0;
-    r->has_ping = 0;
     error_body(&r->body, detail, strlen(detail), code);
 }
 
@@ -166,24 +165,6 @@ static void copy_headers(struct gw_result *r, const msgpack_object *h)
             break;
         }
     }
-}
-
-/* sys.ping bodies carry version, pid and uptime_ms; /api/status reports them. */
-static void copy_ping(struct gw_result *r, const msgpack_object *body)
-{
-    if (body->type != MSGPACK_OBJECT_MAP)
-        return;
-    r->has_ping = 1;
-    const msgpack_object *v = proto_map_get(body, "version");
-    if (v && proto_obj_str(v, r->version, sizeof r->version) != 0)
-        r->version[0] = '\0';
-    int64_t n;
-    v = proto_map_get(body, "pid");
-    if (v && proto_obj_int(v, &n) == 0)
-        r->pid = n;
-    v = proto_map_get(body, "uptime_ms");
-    if (v && proto_obj_int(v, &n) == 0)
-        r->uptime_ms = n;
 }
 
 static void handle_reply(struct gw_bridge *b, const amqp_message_t *msg)
@@ -222,7 +203,6 @@ static void handle_reply(struct gw_bridge *b, const amqp_message_t *msg)
             fail_result(r, 502, "bad_gateway", "the service sent a malformed reply");
         } else {
             copy_headers(r, &rep.headers);
-            copy_ping(r, &rep.body);
         }
     }
     batch_add(b, r);
@@ -614,29 +594,23 @@ static void parse_close(const amqp_bytes_t *body, struct gw_result *r)
     r->close_code = 1008;
     snprintf(r->close_reason, sizeof r->close_reason, "closed");
     struct proto_json_limits lim = {4096, 2, 1024, 16};
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    if (proto_json_to_msgpack(body->bytes, body->len, &lim, &pk, NULL, 0) != 0 ||
-        msgpack_unpack_next(&up, sb.data, sb.size, NULL) != MSGPACK_UNPACK_SUCCESS)
+    struct gw_jsondoc doc;
+    const msgpack_object *msg = gw_jsondoc_parse(&doc, body->bytes, body->len, &lim);
+    if (!msg)
         goto out;
     int64_t code;
-    const msgpack_object *v = proto_map_get(&up.data, "code");
+    const msgpack_object *v = proto_map_get(msg, "code");
     /* Only codes an endpoint may send: 1000-1003, 1007-1014, 3000-4999. */
     if (v && proto_obj_int(v, &code) == 0 &&
         ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
          (code >= 3000 && code <= 4999)))
         r->close_code = (int)code;
-    v = proto_map_get(&up.data, "reason");
+    v = proto_map_get(msg, "reason");
     char reason[GW_LIVE_REASON_MAX + 1];
     if (v && proto_obj_str(v, reason, sizeof reason) == 0)
         memcpy(r->close_reason, reason, sizeof reason);
 out:
-    msgpack_unpacked_destroy(&up);
-    msgpack_sbuffer_destroy(&sb);
+    gw_jsondoc_free(&doc);
 }
 
 /* 1 if key is "user.<lowercase uuid>"; copies the uuid into user. */

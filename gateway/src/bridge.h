@@ -98,10 +98,6 @@ struct gw_result {
     uint32_t bind_seq;
     int close_code;
     char close_reason[GW_LIVE_REASON_MAX + 1];
-    /* Fields of a sys.ping reply body, for /api/status (has_ping = 1 when a map). */
-    int has_ping;
-    char version[64];
-    long long pid, uptime_ms; /* -1 when absent */
 };
 
 struct gw_bridge_cfg {

@@ -20,8 +20,8 @@ void gw_http_reset(struct gw_conn *c)
     c->hdr_done = 0;
     c->close_after = 0;
     c->err_status = 0;
-    c->fanout = 0;
-    c->slots_left = 0;
+    gw_fanout_free(c->fan);
+    c->fan = NULL;
     c->route = NULL;
     c->idem[0] = '\0';
     c->user[0] = '\0';
@@ -212,6 +212,8 @@ void gw_http_free(struct gw_conn *c)
     proto_buf_free(&c->resp);
     proto_buf_free(&c->xhdr);
     proto_buf_free(&c->body);
+    gw_fanout_free(c->fan);
+    c->fan = NULL;
     if (c->args_init) {
         msgpack_sbuffer_destroy(&c->args);
         c->args_init = 0;

@@ -16,7 +16,7 @@
 
 #include "proto/buf.h"
 #include "proto/envelope.h"
-#include "proto/topology.h"
+#include "fanout.h"
 #include "routes.h"
 
 enum gw_conn_state {
@@ -25,13 +25,6 @@ enum gw_conn_state {
     GW_CONN_DISCARD, /* reading and dropping a body, then answering err_* */
     GW_CONN_WAIT,    /* waiting for the RPC reply(ies) */
     GW_CONN_RESPOND, /* response staged, being written */
-};
-
-struct gw_status_slot {
-    int done, ok, status;
-    double ms;
-    char version[64];
-    long long pid, uptime_ms;
 };
 
 struct gw_conn {
@@ -59,9 +52,7 @@ struct gw_conn {
     const char *err_code;
     char err_detail[128];
 
-    /* GET /api/status */
-    int fanout, slots_left;
-    struct gw_status_slot slots[PROTO_WORKER_COUNT];
+    struct gw_fanout *fan; /* a local handler's fan-out (fanout.h), or NULL */
 
     /* The response. */
     int status;

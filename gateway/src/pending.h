@@ -20,7 +20,7 @@ struct gw_pending {
     char corr[PROTO_ID_MAX + 1];    /* correlation id on the broker */
     uint64_t conn_id;               /* registry id of the HTTP connection */
     uint32_t conn_seq;              /* HTTP transaction on that connection */
-    int slot;                       /* -1: a plain request; >= 0: /api/status worker index */
+    int part;                       /* -1: a plain request; >= 0: its part of a fan-out */
     uint64_t seq;                   /* submit sequence, increasing */
     int64_t start_us, deadline_us;  /* monotonic */
 };

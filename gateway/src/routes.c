@@ -3,13 +3,27 @@
 
 #include <string.h>
 
+#include "server.h"
+
 #define SYS_PING(kind)                                                                             \
     {                                                                                              \
-        GW_GET, "/api/sys/" kind "/ping", kind, "sys.ping", GW_AUTH_PUBLIC, 0                      \
+        GW_GET, "/api/sys/" kind "/ping", kind, "sys.ping", GW_AUTH_PUBLIC, 0, NULL                \
+    }
+
+/* Local rows answer in the gateway, public and GET-only; no other row shares their paths.
+ * Outside /api they answer their exact path only (server.c), anything else there is a file. */
+#define LOCAL(path, handler)                                                                       \
+    {                                                                                              \
+        GW_GET, path, NULL, NULL, GW_AUTH_PUBLIC, 0, handler                                       \
     }
 
 /* Literal rows before parameterised ones that could shadow them. */
 static const struct gw_route routes[] = {
+    LOCAL("/healthz", gw_local_healthz),
+    LOCAL("/readyz", gw_local_readyz),
+    LOCAL("/metrics", gw_local_metrics),
+    LOCAL("/api/status", gw_local_status),
+
     SYS_PING("auth"),
     SYS_PING("transaction"),
     SYS_PING("twin"),
@@ -18,49 +32,54 @@ static const struct gw_route routes[] = {
     SYS_PING("persona"),
     SYS_PING("notification"),
 
-    {GW_POST, "/api/auth/google", "auth", "auth.google", GW_AUTH_PUBLIC, 16384},
-    {GW_POST, "/api/auth/register", "auth", "auth.register", GW_AUTH_PUBLIC, 4096},
-    {GW_POST, "/api/auth/login", "auth", "auth.login", GW_AUTH_PUBLIC, 4096},
-    {GW_POST, "/api/auth/refresh", "auth", "auth.refresh", GW_AUTH_PUBLIC, 4096},
-    {GW_POST, "/api/auth/logout", "auth", "auth.logout", GW_AUTH_USER, 4096},
-    {GW_GET, "/api/auth/me", "auth", "auth.me", GW_AUTH_USER, 0},
-    {GW_PUT, "/api/auth/profile", "auth", "auth.profile_update", GW_AUTH_USER, 4096},
-    {GW_GET, "/api/auth/profile/complete", "auth", "auth.profile_complete", GW_AUTH_USER, 0},
+    {GW_POST, "/api/auth/google", "auth", "auth.google", GW_AUTH_PUBLIC, 16384, NULL},
+    {GW_POST, "/api/auth/register", "auth", "auth.register", GW_AUTH_PUBLIC, 4096, NULL},
+    {GW_POST, "/api/auth/login", "auth", "auth.login", GW_AUTH_PUBLIC, 4096, NULL},
+    {GW_POST, "/api/auth/refresh", "auth", "auth.refresh", GW_AUTH_PUBLIC, 4096, NULL},
+    {GW_POST, "/api/auth/logout", "auth", "auth.logout", GW_AUTH_USER, 4096, NULL},
+    {GW_GET, "/api/auth/me", "auth", "auth.me", GW_AUTH_USER, 0, NULL},
+    {GW_PUT, "/api/auth/profile", "auth", "auth.profile_update", GW_AUTH_USER, 4096, NULL},
+    {GW_GET, "/api/auth/profile/complete", "auth", "auth.profile_complete", GW_AUTH_USER, 0, NULL},
     /* The web app's public settings (Google client id), read before anyone signs in. */
-    {GW_GET, "/api/config", "auth", "auth.config", GW_AUTH_PUBLIC, 0},
+    {GW_GET, "/api/config", "auth", "auth.config", GW_AUTH_PUBLIC, 0, NULL},
     /* A transfer's recipient by email: ?email=; throttled per user by the auth worker. */
-    {GW_GET, "/api/users/lookup", "auth", "auth.lookup", GW_AUTH_USER, 0},
+    {GW_GET, "/api/users/lookup", "auth", "auth.lookup", GW_AUTH_USER, 0, NULL},
 
-    {GW_GET, "/api/accounts", "transaction", "acct.list", GW_AUTH_USER, 0},
-    {GW_POST, "/api/accounts", "transaction", "acct.create", GW_AUTH_USER, 4096},
-    {GW_POST, "/api/transactions", "transaction", "txn.create", GW_AUTH_USER, 4096},
-    {GW_GET, "/api/transactions", "transaction", "txn.list", GW_AUTH_USER, 0},
+    {GW_GET, "/api/accounts", "transaction", "acct.list", GW_AUTH_USER, 0, NULL},
+    {GW_POST, "/api/accounts", "transaction", "acct.create", GW_AUTH_USER, 4096, NULL},
+    {GW_POST, "/api/transactions", "transaction", "txn.create", GW_AUTH_USER, 4096, NULL},
+    {GW_GET, "/api/transactions", "transaction", "txn.list", GW_AUTH_USER, 0, NULL},
     {GW_GET, "/api/transactions/account/{account_id}", "transaction", "txn.list_account",
-     GW_AUTH_USER, 0},
-    {GW_GET, "/api/transactions/{id}", "transaction", "txn.get", GW_AUTH_USER, 0},
+     GW_AUTH_USER, 0, NULL},
+    {GW_GET, "/api/transactions/{id}", "transaction", "txn.get", GW_AUTH_USER, 0, NULL},
 
     /* history/detail/{id} has one segment more than history/{account_id}: no shadowing. */
-    {GW_POST, "/api/simulate", "twin", "twin.simulate", GW_AUTH_USER, 4096},
-    {GW_POST, "/api/simulate/projection", "twin", "twin.projection", GW_AUTH_USER, 65536},
-    {GW_GET, "/api/simulate/history", "twin", "twin.history", GW_AUTH_USER, 0},
-    {GW_GET, "/api/simulate/history/{account_id}", "twin", "twin.history", GW_AUTH_USER, 0},
-    {GW_GET, "/api/simulate/history/detail/{id}", "twin", "twin.detail", GW_AUTH_USER, 0},
-    {GW_DELETE, "/api/simulate/history", "twin", "twin.clear", GW_AUTH_USER, 1024},
-    {GW_DELETE, "/api/simulate/history/{account_id}", "twin", "twin.clear", GW_AUTH_USER, 1024},
-    {GW_DELETE, "/api/simulate/history/detail/{id}", "twin", "twin.delete", GW_AUTH_USER, 1024},
+    {GW_POST, "/api/simulate", "twin", "twin.simulate", GW_AUTH_USER, 4096, NULL},
+    {GW_POST, "/api/simulate/projection", "twin", "twin.projection", GW_AUTH_USER, 65536, NULL},
+    {GW_GET, "/api/simulate/history", "twin", "twin.history", GW_AUTH_USER, 0, NULL},
+    {GW_GET, "/api/simulate/history/{account_id}", "twin", "twin.history", GW_AUTH_USER, 0, NULL},
+    {GW_GET, "/api/simulate/history/detail/{id}", "twin", "twin.detail", GW_AUTH_USER, 0, NULL},
+    {GW_DELETE, "/api/simulate/history", "twin", "twin.clear", GW_AUTH_USER, 1024, NULL},
+    {GW_DELETE, "/api/simulate/history/{account_id}", "twin", "twin.clear", GW_AUTH_USER, 1024,
+     NULL},
+    {GW_DELETE, "/api/simulate/history/detail/{id}", "twin", "twin.delete", GW_AUTH_USER, 1024,
+     NULL},
 
     /* "/api/notifications/" is the same path as "/api/notifications". */
-    {GW_GET, "/api/notifications", "notification", "notif.list", GW_AUTH_USER, 0},
-    {GW_GET, "/api/notifications/count", "notification", "notif.count", GW_AUTH_USER, 0},
+    {GW_GET, "/api/notifications", "notification", "notif.list", GW_AUTH_USER, 0, NULL},
+    {GW_GET, "/api/notifications/count", "notification", "notif.count", GW_AUTH_USER, 0, NULL},
     {GW_GET, "/api/notifications/count/{account_id}", "notification", "notif.count", GW_AUTH_USER,
-     0},
+     0, NULL},
     {GW_GET, "/api/notifications/{account_id}", "notification", "notif.list_account", GW_AUTH_USER,
-     0},
-    {GW_PUT, "/api/notifications/read-all", "notification", "notif.read_all", GW_AUTH_USER, 1024},
+     0, NULL},
+    {GW_PUT, "/api/notifications/read-all", "notification", "notif.read_all", GW_AUTH_USER, 1024,
+     NULL},
     {GW_PUT, "/api/notifications/read-all/{account_id}", "notification", "notif.read_all",
-     GW_AUTH_USER, 1024},
-    {GW_PUT, "/api/notifications/read/{id}", "notification", "notif.read", GW_AUTH_USER, 1024},
-    {GW_DELETE, "/api/notifications/{id}", "notification", "notif.delete", GW_AUTH_USER, 1024},
+     GW_AUTH_USER, 1024, NULL},
+    {GW_PUT, "/api/notifications/read/{id}", "notification", "notif.read", GW_AUTH_USER, 1024,
+     NULL},
+    {GW_DELETE, "/api/notifications/{id}", "notification", "notif.delete", GW_AUTH_USER, 1024,
+     NULL},
 };
 
 const struct gw_route *gw_routes(size_t *n)

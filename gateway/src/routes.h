@@ -1,10 +1,12 @@
 /*
  * gateway/routes.h — the HTTP route table and path matching.
  *
- * A route row maps {HTTP method, path pattern} to {worker, RPC method, auth level,
- * body limit}. Patterns are literal segments and "{name}" parameters, each matching
- * exactly one non-empty segment. "/api/x/" and "/api/x" are the same path.
- * Pure functions over caller-owned data: thread-safe.
+ * A route row maps {HTTP method, path pattern} either to {worker, RPC method, auth level,
+ * body limit} (an RPC row) or to a local handler that answers in the gateway itself (a local
+ * row: /healthz, /readyz, /metrics, /api/status). Patterns are literal segments and "{name}"
+ * parameters, each matching exactly one non-empty segment. "/api/x/" and "/api/x" are the same
+ * path. Pure functions over caller-owned data: thread-safe. (The handlers of local rows are not:
+ * the server calls them on the lws thread.)
  */
 #ifndef GW_ROUTES_H
 #define GW_ROUTES_H
@@ -32,13 +34,25 @@ enum gw_auth {
     GW_AUTH_USER,   /* a valid, unrevoked access token (Authorization: Bearer) */
 };
 
+struct gw_server;
+struct gw_conn;
+struct lws;
+
+/*
+ * A local row's handler (server.h): answers the request on connection c, or starts answering
+ * it (a fan-out, fanout.h). Called on the lws thread instead of reading a body and sending an
+ * RPC; c's path, method and request id are set.
+ */
+typedef void gw_local_fn(struct gw_server *s, struct lws *wsi, struct gw_conn *c);
+
 struct gw_route {
     enum gw_method method;
     const char *pattern;    /* "/api/transactions/{id}" */
-    const char *worker;     /* one of proto_worker_names */
-    const char *rpc_method; /* "txn.get" */
+    const char *worker;     /* one of proto_worker_names; NULL on a local row */
+    const char *rpc_method; /* "txn.get"; NULL on a local row */
     enum gw_auth auth;
-    size_t body_limit; /* bytes; 0 means the gateway default (GW_MAX_BODY) */
+    size_t body_limit;  /* bytes; 0 means the gateway default (GW_MAX_BODY) */
+    gw_local_fn *local; /* a local row's handler; NULL on an RPC row */
 };
 
 struct gw_param {

@@ -1,5 +1,9 @@
-/* The lws side of the gateway: thin callbacks that call into routes, bridge, pending,
- * static and http. See server.h. */
+/*
+ * The lws side of the gateway: thin callbacks, request intake (method, path, auth, body) and
+ * the handlers of routes.c's local rows. Replies come back through bridge.c and pending.c,
+ * several at once through fanout.c; connections are named by id (registry.c); counters live
+ * in metrics.c. See server.h.
+ */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -18,11 +22,15 @@
 
 #include "bridge.h"
 #include "edge.h"
+#include "fanout.h"
 #include "http.h"
+#include "metrics.h"
 #include "pending.h"
+#include "registry.h"
 #include "request.h"
 #include "routes.h"
 #include "static.h"
+#include "status.h"
 #include "ws.h"
 
 #include "proto/envelope.h"
@@ -30,24 +38,11 @@
 #include "proto/log.h"
 #include "proto/status.h"
 #include "proto/token.h"
+#include "proto/topology.h"
 #include "proto/uuid.h"
 
 #define SWEEP_US    (50 * LWS_US_PER_MS)
 #define DISCARD_MAX (64u << 20) /* larger bodies are not drained before a 413 */
-
-struct conn_slot {
-    struct lws *wsi;
-    uint32_t gen;
-    int next_free;
-};
-
-struct gw_metrics {
-    uint64_t by_class[6]; /* index status / 100 */
-    double rpc_seconds_sum;
-    uint64_t rpc_count;
-    uint64_t rpc_timeouts;
-    uint64_t auth_refused; /* 401s from the local token check (no RPC published) */
-};
 
 struct gw_server {
     const struct gw_config *cfg;
@@ -60,8 +55,7 @@ struct gw_server {
     struct gw_pending_table *pending;
     const struct gw_route *routes;
     size_t nroutes;
-    struct conn_slot *slots; /* connection registry: id = gen << 32 | (index + 1) */
-    int nslots, free_head;
+    struct gw_registry conns; /* HTTP connections (their wsi) by id, registry.h */
     lws_sorted_usec_list_t sweep;
     lws_sorted_usec_list_t drain_more; /* results left for the next loop iteration */
     struct gw_result *backlog;         /* ... in arrival order */
@@ -75,35 +69,7 @@ struct gw_server {
     atomic_int wake_pending; /* the bridge woke this thread for results it has not taken yet */
 };
 
-/* ---- connection registry (lws thread) ---- */
-
-static void conn_register(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
-{
-    if (s->free_head < 0) {
-        int old = s->nslots, n = old ? old * 2 : 256;
-        s->slots = proto_xrealloc(s->slots, (size_t)n * sizeof *s->slots);
-        for (int i = old; i < n; i++) {
-            s->slots[i].wsi = NULL;
-            s->slots[i].gen = 0;
-            s->slots[i].next_free = i + 1 < n ? i + 1 : -1;
-        }
-        s->free_head = old;
-        s->nslots = n;
-    }
-    int i = s->free_head;
-    s->free_head = s->slots[i].next_free;
-    s->slots[i].wsi = wsi;
-    s->slots[i].gen++;
-    c->id = ((uint64_t)s->slots[i].gen << 32) | (uint64_t)(i + 1);
-}
-
-static struct lws *conn_lookup(struct gw_server *s, uint64_t id)
-{
-    int i = (int)(id & 0xffffffffu) - 1;
-    if (i < 0 || i >= s->nslots || s->slots[i].gen != (uint32_t)(id >> 32))
-        return NULL;
-    return s->slots[i].wsi;
-}
+/* ---- connections (lws thread) ---- */
 
 static void set_state(struct gw_server *s, struct gw_conn *c, enum gw_conn_state st)
 {
@@ -115,11 +81,7 @@ static void conn_release(struct gw_server *s, struct gw_conn *c)
 {
     if (!c || !c->id)
         return;
-    int i = (int)(c->id & 0xffffffffu) - 1;
-    s->slots[i].wsi = NULL;
-    s->slots[i].gen++;
-    s->slots[i].next_free = s->free_head;
-    s->free_head = i;
+    gw_registry_remove(&s->conns, c->id);
     c->id = 0;
     set_state(s, c, GW_CONN_IDLE);
     gw_http_free(c);
@@ -143,76 +105,27 @@ static void respond_unavailable(struct gw_server *s, struct lws *wsi, struct gw_
 
 static void finish_log(struct gw_server *s, struct gw_conn *c)
 {
-    int cls = c->status / 100;
-    if (cls >= 1 && cls <= 5)
-        s->m.by_class[cls]++;
+    gw_metrics_response(&s->m, c->status);
     double ms = (double)(proto_mono_us() - c->t0_us) / 1000.0;
     PROTO_INFO(c->req_id, "request", "method=%s path=%s status=%d ms=%.2f",
                gw_method_name(c->method), proto_log_str(c->path), c->status, ms);
 }
 
-static void status_json(struct gw_server *s, struct gw_conn *c)
-{
-    struct proto_buf *b = &c->resp;
-    proto_buf_reset(b);
-    proto_buf_puts(b, "{\"workers\":[");
-    int all = 1;
-    for (int w = 0; w < PROTO_WORKER_COUNT; w++) {
-        const struct gw_status_slot *sl = &c->slots[w];
-        all &= sl->ok;
-        proto_buf_printf(
-            b, "%s{\"name\":\"%s\",\"ok\":%s,\"ms\":%.3f,\"status\":%d,\"version\":", w ? "," : "",
-            proto_worker_names[w], sl->ok ? "true" : "false", sl->ms, sl->status);
-        /* proto_obj_str already checked UTF-8, so quoting cannot fail. */
-        if (!sl->version[0] || proto_json_quote(b, sl->version, strlen(sl->version)) != 0)
-            proto_buf_puts(b, "null");
-        if (sl->pid >= 0)
-            proto_buf_printf(b, ",\"pid\":%lld", sl->pid);
-        else
-            proto_buf_puts(b, ",\"pid\":null");
-        if (sl->uptime_ms >= 0)
-            proto_buf_printf(b, ",\"uptime_ms\":%lld}", sl->uptime_ms);
-        else
-            proto_buf_puts(b, ",\"uptime_ms\":null}");
-    }
-    /* The session store: every signed-in request needs it (the token denylist). */
-    enum gw_store_state store = gw_bridge_store_state(s->bridge);
-    int broker = gw_bridge_connected(s->bridge);
-    proto_buf_printf(b,
-                     "],\"broker\":{\"ok\":%s},\"redis\":{\"ok\":%s,\"denylist\":\"%s\"},"
-                     "\"ok\":%s}",
-                     broker ? "true" : "false", store == GW_STORE_OK ? "true" : "false",
-                     gw_store_state_name(store),
-                     all && broker && store == GW_STORE_OK ? "true" : "false");
-}
+/* ---- replies (lws thread) ---- */
 
-static void slot_done(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int slot, int status,
-                      double ms, const struct gw_result *r)
+/* Files part `part` of c's fan-out; once every part is in, its completion answers. */
+static void part_done(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int part, int status,
+                      double ms, struct proto_buf *body)
 {
-    struct gw_status_slot *sl = &c->slots[slot];
-    if (sl->done)
-        return;
-    sl->done = 1;
-    sl->status = status;
-    sl->ok = status == 200;
-    sl->ms = ms;
-    if (r && r->has_ping) {
-        snprintf(sl->version, sizeof sl->version, "%s", r->version);
-        sl->pid = r->pid;
-        sl->uptime_ms = r->uptime_ms;
-    }
-    if (--c->slots_left == 0) {
-        status_json(s, c);
-        set_state(s, c, GW_CONN_RESPOND);
-        gw_http_respond(wsi, c, 200, "application/json");
-    }
+    if (gw_fanout_put(c->fan, part, status, ms, body))
+        c->fan->done(s, wsi, c);
 }
 
 /* The connection still waiting for pending entry p, or NULL (closed, or moved on). */
 static struct gw_conn *pending_conn(struct gw_server *s, const struct gw_pending *p,
                                     struct lws **wsi)
 {
-    *wsi = conn_lookup(s, p->conn_id);
+    *wsi = gw_registry_get(&s->conns, p->conn_id);
     if (!*wsi)
         return NULL;
     struct gw_conn *c = lws_wsi_user(*wsi);
@@ -228,8 +141,8 @@ static void fail_pending(struct gw_server *s, struct gw_pending *p, int status, 
     struct gw_conn *c = pending_conn(s, p, &wsi);
     if (!c)
         return;
-    if (p->slot >= 0) {
-        slot_done(s, wsi, c, p->slot, status, (double)(proto_mono_us() - p->start_us) / 1000.0,
+    if (p->part >= 0) {
+        part_done(s, wsi, c, p->part, status, (double)(proto_mono_us() - p->start_us) / 1000.0,
                   NULL);
     } else if (status == 503) {
         respond_unavailable(s, wsi, c, code, detail);
@@ -243,14 +156,12 @@ static void deliver(struct gw_server *s, struct gw_pending *p, struct gw_result 
     struct lws *wsi;
     struct gw_conn *c = pending_conn(s, p, &wsi);
     double ms = (double)(proto_mono_us() - p->start_us) / 1000.0;
-    if (!r->local) { /* a denylist answer from the bridge never went through the broker */
-        s->m.rpc_seconds_sum += ms / 1000.0;
-        s->m.rpc_count++;
-    }
+    if (!r->local) /* a denylist answer from the bridge never went through the broker */
+        gw_metrics_rpc(&s->m, ms / 1000.0);
     if (!c)
         return; /* a late reply for a connection that is gone or moved on */
-    if (p->slot >= 0) {
-        slot_done(s, wsi, c, p->slot, r->status, ms, r);
+    if (p->part >= 0) {
+        part_done(s, wsi, c, p->part, r->status, ms, &r->body);
         return;
     }
     struct proto_buf tmp = c->resp; /* take the body without copying it */
@@ -316,7 +227,7 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
     int64_t now = proto_mono_us();
     struct gw_pending *p;
     while ((p = gw_pending_take_expired(s->pending, now))) {
-        s->m.rpc_timeouts++;
+        gw_metrics_timeout(&s->m);
         fail_pending(s, p, 504, "upstream_timeout", "the service did not answer in time");
         free(p);
     }
@@ -335,11 +246,12 @@ static int worker_index(const char *name)
 }
 
 /*
- * Encodes and queues one RPC. Returns 0, or an HTTP status (503/500) the caller
- * answers, described by code and detail.
+ * Encodes and queues one RPC: c's request (part -1), or part `part` of c's fan-out, sent
+ * without c's user. Returns 0, or an HTTP status (503/500) the caller answers, described by
+ * code and detail.
  */
 static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const char *method,
-                      const char *args, size_t args_len, int slot, const char **code,
+                      const char *args, size_t args_len, int part, const char **code,
                       const char **detail)
 {
     if (!gw_bridge_connected(s->bridge)) {
@@ -359,7 +271,7 @@ static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const 
     }
     /* Client ids are not unique: the correlation id is the request id only when free. */
     char corr[PROTO_ID_MAX + 1];
-    struct gw_pending *p = slot < 0 ? gw_pending_add(s->pending, c->req_id) : NULL;
+    struct gw_pending *p = part < 0 ? gw_pending_add(s->pending, c->req_id) : NULL;
     if (p) {
         strcpy(corr, c->req_id);
     } else {
@@ -375,7 +287,7 @@ static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const 
     snprintf(req.method, sizeof req.method, "%s", method);
     snprintf(req.idem, sizeof req.idem, "%s", c->idem);
     /* The user comes only from a token verified in authenticate(), never from the request. */
-    if (slot < 0)
+    if (part < 0)
         snprintf(req.user, sizeof req.user, "%s", c->user);
     req.deadline_ms = proto_now_ms() + s->cfg->rpc_timeout_ms;
     msgpack_sbuffer_clear(&s->env);
@@ -390,14 +302,14 @@ static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const 
     struct gw_job *j = gw_job_new(s->env.size);
     memcpy(j->data, s->env.data, s->env.size);
     strcpy(j->corr, corr);
-    if (slot < 0 && c->user[0])
+    if (part < 0 && c->user[0])
         strcpy(j->jti, c->jti);
     j->worker = worker;
     j->seq = ++s->submit_seq;
     j->deadline_ms = req.deadline_ms;
     p->conn_id = c->id;
     p->conn_seq = c->seq;
-    p->slot = slot;
+    p->part = part;
     p->seq = j->seq;
     p->start_us = proto_mono_us();
     p->deadline_us = p->start_us + (int64_t)s->cfg->rpc_timeout_ms * 1000;
@@ -405,20 +317,23 @@ static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const 
     return 0;
 }
 
-static void start_status(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+/*
+ * Starts a fan-out on c: `method` with empty args to workers[0..n-1] (indices into
+ * proto_worker_names), part i going to workers[i]; `done` answers once every part is in.
+ * A part that cannot be sent is in at once with the status submit_rpc gave.
+ */
+static void start_fanout(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
+                         const char *method, const int *workers, int n, gw_local_fn *done)
 {
     static const char empty_map = (char)0x80; /* msgpack: an empty fixmap */
-    c->fanout = 1;
-    c->slots_left = PROTO_WORKER_COUNT;
-    memset(c->slots, 0, sizeof c->slots);
-    for (int w = 0; w < PROTO_WORKER_COUNT; w++)
-        c->slots[w].pid = c->slots[w].uptime_ms = -1;
+    gw_fanout_free(c->fan);
+    c->fan = gw_fanout_new(n, done);
     set_state(s, c, GW_CONN_WAIT);
-    for (int w = 0; w < PROTO_WORKER_COUNT && c->state == GW_CONN_WAIT; w++) {
+    for (int i = 0; i < n && c->state == GW_CONN_WAIT; i++) {
         const char *code, *detail;
-        int st = submit_rpc(s, c, w, "sys.ping", &empty_map, 1, w, &code, &detail);
+        int st = submit_rpc(s, c, workers[i], method, &empty_map, 1, i, &code, &detail);
         if (st)
-            slot_done(s, wsi, c, w, st, 0, NULL);
+            part_done(s, wsi, c, i, st, 0, NULL);
     }
 }
 
@@ -435,44 +350,68 @@ static void submit_request(struct gw_server *s, struct lws *wsi, struct gw_conn 
         set_state(s, c, GW_CONN_WAIT);
 }
 
-/* ---- request handling ---- */
+/* ---- local rows (routes.c) ---- */
 
-static void metrics_text(struct gw_server *s, struct gw_conn *c)
+static void builtin_json(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int status,
+                         const char *json)
 {
-    struct proto_buf *b = &c->resp;
-    proto_buf_reset(b);
-    proto_buf_puts(b, "# HELP fintwin_gateway_requests_total HTTP responses by status class.\n"
-                      "# TYPE fintwin_gateway_requests_total counter\n");
-    for (int k = 1; k <= 5; k++)
-        proto_buf_printf(b, "fintwin_gateway_requests_total{class=\"%dxx\"} %" PRIu64 "\n", k,
-                         s->m.by_class[k]);
-    proto_buf_printf(
-        b,
-        "# HELP fintwin_gateway_rpc_latency_seconds RPC round trips through the broker.\n"
-        "# TYPE fintwin_gateway_rpc_latency_seconds summary\n"
-        "fintwin_gateway_rpc_latency_seconds_sum %.6f\n"
-        "fintwin_gateway_rpc_latency_seconds_count %" PRIu64 "\n"
-        "# HELP fintwin_gateway_rpc_timeouts_total RPCs answered 504.\n"
-        "# TYPE fintwin_gateway_rpc_timeouts_total counter\n"
-        "fintwin_gateway_rpc_timeouts_total %" PRIu64 "\n"
-        "# HELP fintwin_gateway_auth_refused_total Requests refused 401 by the local token check.\n"
-        "# TYPE fintwin_gateway_auth_refused_total counter\n"
-        "fintwin_gateway_auth_refused_total %" PRIu64 "\n"
-        "# HELP fintwin_gateway_inflight RPCs waiting for a reply.\n"
-        "# TYPE fintwin_gateway_inflight gauge\n"
-        "fintwin_gateway_inflight %zu\n"
-        "# HELP fintwin_gateway_broker_connected 1 when the AMQP bridge is connected.\n"
-        "# TYPE fintwin_gateway_broker_connected gauge\n"
-        "fintwin_gateway_broker_connected %d\n"
-        "# HELP fintwin_gateway_session_store_ok 1 when Redis answers and its denylist is seeded.\n"
-        "# TYPE fintwin_gateway_session_store_ok gauge\n"
-        "fintwin_gateway_session_store_ok %d\n",
-        s->m.rpc_seconds_sum, s->m.rpc_count, s->m.rpc_timeouts, s->m.auth_refused,
-        gw_pending_count(s->pending), gw_bridge_connected(s->bridge),
-        gw_bridge_store_state(s->bridge) == GW_STORE_OK);
-    gw_ws_metrics(s->hub, b);
-    gw_edge_metrics(b);
+    proto_buf_reset(&c->resp);
+    proto_buf_puts(&c->resp, json);
+    set_state(s, c, GW_CONN_RESPOND);
+    gw_http_respond(wsi, c, status, "application/json");
 }
+
+void gw_local_healthz(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+{
+    builtin_json(s, wsi, c, 200, "{\"status\":\"ok\"}");
+}
+
+void gw_local_readyz(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+{
+    /* Ready means a signed-in request can be served: the broker and the session store. */
+    enum gw_store_state store = gw_bridge_store_state(s->bridge);
+    if (!gw_bridge_connected(s->bridge))
+        respond_unavailable(s, wsi, c, "not_ready", "the message broker is not connected");
+    else if (store == GW_STORE_DOWN)
+        respond_unavailable(s, wsi, c, "not_ready", "the session store (Redis) is unreachable");
+    else if (store == GW_STORE_UNSEEDED)
+        respond_unavailable(s, wsi, c, "not_ready", "the session store (Redis) is being restored");
+    else
+        builtin_json(s, wsi, c, 200, "{\"status\":\"ready\"}");
+}
+
+void gw_local_metrics(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+{
+    struct gw_metrics_gauges g = {
+        .inflight = gw_pending_count(s->pending),
+        .broker_connected = gw_bridge_connected(s->bridge),
+        .store_ok = gw_bridge_store_state(s->bridge) == GW_STORE_OK,
+    };
+    proto_buf_reset(&c->resp);
+    gw_metrics_text(&s->m, &g, &c->resp);
+    gw_ws_metrics(s->hub, &c->resp);
+    gw_edge_metrics(&c->resp);
+    gw_http_respond(wsi, c, 200, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+/* The completion of gw_local_status's fan-out. */
+static void status_done(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+{
+    gw_status_json(&c->resp, c->fan, gw_bridge_connected(s->bridge),
+                   gw_bridge_store_state(s->bridge));
+    set_state(s, c, GW_CONN_RESPOND);
+    gw_http_respond(wsi, c, 200, "application/json");
+}
+
+void gw_local_status(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+{
+    int workers[PROTO_WORKER_COUNT];
+    for (int w = 0; w < PROTO_WORKER_COUNT; w++)
+        workers[w] = w;
+    start_fanout(s, wsi, c, "sys.ping", workers, PROTO_WORKER_COUNT, status_done);
+}
+
+/* ---- request intake ---- */
 
 static int header_copy(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t size)
 {
@@ -568,7 +507,7 @@ static int authenticate(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
         c->token_exp = cl.exp;
         return 0;
     }
-    s->m.auth_refused++;
+    gw_metrics_auth_refused(&s->m);
     if (n == 0) {
         gw_http_header(c, "WWW-Authenticate", "Bearer realm=\"fintwin\"");
         *code = "unauthenticated";
@@ -760,13 +699,24 @@ static int lws_to_method(int m, enum gw_method *out)
     }
 }
 
-static void builtin_json(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int status,
-                         const char *json)
+/* A file of the web app (static.h), outside /api. */
+static void serve_file(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int get)
 {
-    proto_buf_reset(&c->resp);
-    proto_buf_puts(&c->resp, json);
-    set_state(s, c, GW_CONN_RESPOND);
-    gw_http_respond(wsi, c, status, "application/json");
+    if (!get) {
+        gw_http_header(c, "Allow", "GET, HEAD");
+        respond_error(s, wsi, c, 405, "method_not_allowed", "only GET is allowed here");
+        return;
+    }
+    struct gw_static_file f;
+    int st = gw_static_load(s->cfg->web_root, c->path, &c->resp, &f);
+    gw_http_header(c, "Cache-Control", f.cache_control);
+    gw_http_header(c, "X-Content-Type-Options", "nosniff");
+    if (st == 200)
+        gw_http_respond(wsi, c, 200, f.ctype);
+    else if (st == 404)
+        respond_error(s, wsi, c, 404, "not_found", "no such file");
+    else
+        respond_error(s, wsi, c, 500, "internal", "the file could not be read");
 }
 
 static int on_http(struct gw_server *s, struct lws *wsi, struct gw_conn *c, const char *path)
@@ -774,7 +724,7 @@ static int on_http(struct gw_server *s, struct lws *wsi, struct gw_conn *c, cons
     if (!c)
         return -1;
     if (!c->id)
-        conn_register(s, wsi, c);
+        c->id = gw_registry_add(&s->conns, wsi);
     c->seq++;
     c->t0_us = proto_mono_us();
     gw_http_reset(c);
@@ -814,60 +764,22 @@ static int on_http(struct gw_server *s, struct lws *wsi, struct gw_conn *c, cons
     int get = c->method == GW_GET || c->method == GW_HEAD;
     if (c->method == GW_HEAD)
         c->close_after = 1;
-    if (get && strcmp(c->path, "/healthz") == 0) {
-        builtin_json(s, wsi, c, 200, "{\"status\":\"ok\"}");
-        return 0;
-    }
-    if (get && strcmp(c->path, "/readyz") == 0) {
-        /* Ready means a signed-in request can be served: the broker and the session store. */
-        enum gw_store_state store = gw_bridge_store_state(s->bridge);
-        if (!gw_bridge_connected(s->bridge))
-            respond_unavailable(s, wsi, c, "not_ready", "the message broker is not connected");
-        else if (store == GW_STORE_DOWN)
-            respond_unavailable(s, wsi, c, "not_ready", "the session store (Redis) is unreachable");
-        else if (store == GW_STORE_UNSEEDED)
-            respond_unavailable(s, wsi, c, "not_ready",
-                                "the session store (Redis) is being restored");
-        else
-            builtin_json(s, wsi, c, 200, "{\"status\":\"ready\"}");
-        return 0;
-    }
-    if (get && strcmp(c->path, "/metrics") == 0) {
-        metrics_text(s, c);
-        gw_http_respond(wsi, c, 200, "text/plain; version=0.0.4; charset=utf-8");
-        return 0;
-    }
-    if (!c->is_api) {
-        if (!get) {
-            gw_http_header(c, "Allow", "GET, HEAD");
-            respond_error(s, wsi, c, 405, "method_not_allowed", "only GET is allowed here");
-            return 0;
-        }
-        struct gw_static_file f;
-        int st = gw_static_load(s->cfg->web_root, c->path, &c->resp, &f);
-        gw_http_header(c, "Cache-Control", f.cache_control);
-        gw_http_header(c, "X-Content-Type-Options", "nosniff");
-        if (st == 200)
-            gw_http_respond(wsi, c, 200, f.ctype);
-        else if (st == 404)
-            respond_error(s, wsi, c, 404, "not_found", "no such file");
-        else
-            respond_error(s, wsi, c, 500, "internal", "the file could not be read");
-        return 0;
-    }
-    if (strcmp(c->path, "/api/status") == 0 || strcmp(c->path, "/api/status/") == 0) {
-        if (!get) {
-            gw_http_header(c, "Allow", "GET, HEAD");
-            respond_error(s, wsi, c, 405, "method_not_allowed", "use GET");
-        } else {
-            start_status(s, wsi, c);
-        }
-        return 0;
-    }
     struct gw_match m;
-    switch (gw_route_match(s->routes, s->nroutes, c->method, c->path, 0, &m)) {
+    int rc = gw_route_match(s->routes, s->nroutes, c->method, c->path, 0, &m);
+    if (!c->is_api) {
+        /* There a local row answers its exact path only ("/healthz/" is a file). */
+        if (rc == GW_MATCH_OK && m.route->local && strcmp(m.route->pattern, c->path) == 0)
+            m.route->local(s, wsi, c);
+        else
+            serve_file(s, wsi, c, get);
+        return 0;
+    }
+    switch (rc) {
     case GW_MATCH_OK:
-        start_api(s, wsi, c, &m);
+        if (m.route->local)
+            m.route->local(s, wsi, c);
+        else
+            start_api(s, wsi, c, &m);
         break;
     case GW_MATCH_METHOD:
         gw_http_header(c, "Allow", m.allow);
@@ -885,6 +797,8 @@ static int on_http(struct gw_server *s, struct lws *wsi, struct gw_conn *c, cons
     }
     return 0;
 }
+
+/* ---- lws callbacks ---- */
 
 static int on_writeable(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
 {
@@ -1044,6 +958,8 @@ static const struct lws_protocol_vhost_options ws_default = {NULL, NULL, "defaul
 static const struct lws_protocol_vhost_options ws_pvo = {NULL, &ws_default, "fintwin-ws", ""};
 static const uint32_t ws_retry_ms[] = {1000};
 
+/* ---- setup and shutdown ---- */
+
 /*
  * lws's own log lines. Those a client can cause at will are its mistake, not the server's:
  * info (the edge answers those heads before lws parses them; this is the net behind it).
@@ -1089,7 +1005,7 @@ struct gw_server *gw_server_new(const struct gw_config *cfg)
     s->keys.secret_len = cfg->jwt_secret_len;
     s->keys.issuer = cfg->jwt_issuer;
     s->keys.audience = cfg->jwt_audience;
-    s->free_head = -1;
+    gw_registry_init(&s->conns);
     atomic_init(&s->wake_pending, 0);
     s->routes = gw_routes(&s->nroutes);
     s->pending = gw_pending_new((size_t)cfg->max_inflight * 2);
@@ -1220,6 +1136,6 @@ void gw_server_free(struct gw_server *s)
     }
     gw_pending_free(s->pending);
     msgpack_sbuffer_destroy(&s->env);
-    free(s->slots);
+    gw_registry_free(&s->conns);
     free(s);
 }

@@ -9,6 +9,7 @@
 #define GW_SERVER_H
 
 #include "config.h"
+#include "routes.h"
 
 struct gw_server;
 
@@ -27,5 +28,11 @@ void gw_server_request_stop(struct gw_server *s);
 
 /* Stops the bridge, destroys the context, frees everything. NULL is a no-op. */
 void gw_server_free(struct gw_server *s);
+
+/* The handlers of routes.c's local rows (see gw_local_fn); the lws thread. */
+gw_local_fn gw_local_healthz; /* 200 {"status":"ok"} */
+gw_local_fn gw_local_readyz;  /* 200 {"status":"ready"}, or 503 not_ready saying what is missing */
+gw_local_fn gw_local_metrics; /* the Prometheus text (metrics.h, ws.c, edge.c) */
+gw_local_fn gw_local_status;  /* sys.ping to every worker, then status.h's JSON */
 
 #endif

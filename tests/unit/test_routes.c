@@ -6,18 +6,19 @@
 #include "ft_test.h"
 #include "request.h"
 #include "routes.h"
+#include "server.h"
 
 #include "proto/topology.h"
 
 static const struct gw_route table[] = {
-    {GW_GET, "/api/accounts", "transaction", "acct.list", GW_AUTH_USER, 0},
-    {GW_POST, "/api/accounts", "transaction", "acct.create", GW_AUTH_USER, 4096},
+    {GW_GET, "/api/accounts", "transaction", "acct.list", GW_AUTH_USER, 0, NULL},
+    {GW_POST, "/api/accounts", "transaction", "acct.create", GW_AUTH_USER, 4096, NULL},
     {GW_GET, "/api/transactions/account/{account_id}", "transaction", "txn.by_account",
-     GW_AUTH_USER, 0},
-    {GW_GET, "/api/transactions/{id}", "transaction", "txn.get", GW_AUTH_USER, 0},
-    {GW_DELETE, "/api/simulate/history/detail/{id}", "twin", "sim.delete", GW_AUTH_USER, 0},
-    {GW_PUT, "/api/x/{a}/y/{b}", "risk", "x.y", GW_AUTH_USER, 0},
-    {GW_GET, "/", "auth", "root", GW_AUTH_PUBLIC, 0},
+     GW_AUTH_USER, 0, NULL},
+    {GW_GET, "/api/transactions/{id}", "transaction", "txn.get", GW_AUTH_USER, 0, NULL},
+    {GW_DELETE, "/api/simulate/history/detail/{id}", "twin", "sim.delete", GW_AUTH_USER, 0, NULL},
+    {GW_PUT, "/api/x/{a}/y/{b}", "risk", "x.y", GW_AUTH_USER, 0, NULL},
+    {GW_GET, "/", "auth", "root", GW_AUTH_PUBLIC, 0, NULL},
 };
 #define NT (sizeof table / sizeof table[0])
 
@@ -239,14 +240,48 @@ static void test_routes_auth_table(void)
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/users", 0, &m), GW_MATCH_NOT_FOUND);
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/users/lookup/ada@example.com", 0, &m),
                     GW_MATCH_NOT_FOUND);
-    /* every row names a known worker and has an RPC method */
+    /* every RPC row names a known worker and has an RPC method; a local row has neither */
     for (size_t i = 0; i < n; i++) {
+        if (t[i].local) {
+            CU_ASSERT_PTR_NULL(t[i].worker);
+            CU_ASSERT_PTR_NULL(t[i].rpc_method);
+            continue;
+        }
         int known = 0;
         for (int w = 0; w < PROTO_WORKER_COUNT; w++)
             known |= strcmp(t[i].worker, proto_worker_names[w]) == 0;
         CU_ASSERT(known);
         CU_ASSERT(t[i].rpc_method && t[i].rpc_method[0]);
     }
+}
+
+/* /healthz, /readyz, /metrics and /api/status are local rows: public, GET and HEAD only. */
+static void test_routes_local_rows(void)
+{
+    static const struct {
+        const char *path;
+        gw_local_fn *fn;
+    } want[] = {
+        {"/healthz", gw_local_healthz},    {"/readyz", gw_local_readyz},
+        {"/metrics", gw_local_metrics},    {"/api/status", gw_local_status},
+        {"/api/status/", gw_local_status},
+    };
+    size_t n;
+    const struct gw_route *t = gw_routes(&n);
+    struct gw_match m;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(gw_route_match(t, n, GW_GET, want[i].path, 0, &m), GW_MATCH_OK);
+        CU_ASSERT_PTR_EQUAL(m.route->local, want[i].fn);
+        CU_ASSERT_EQUAL(m.route->auth, GW_AUTH_PUBLIC);
+        CU_ASSERT_EQUAL(gw_route_match(t, n, GW_HEAD, want[i].path, 0, &m), GW_MATCH_OK);
+        CU_ASSERT_PTR_EQUAL(m.route->local, want[i].fn);
+        CU_ASSERT_EQUAL(gw_route_match(t, n, GW_POST, want[i].path, 0, &m), GW_MATCH_METHOD);
+        CU_ASSERT_STRING_EQUAL(m.allow, "GET, HEAD");
+    }
+    CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/status/x", 0, &m), GW_MATCH_NOT_FOUND);
+    /* an RPC row is not local */
+    CU_ASSERT_EQUAL_FATAL(gw_route_match(t, n, GW_GET, "/api/sys/auth/ping", 0, &m), GW_MATCH_OK);
+    CU_ASSERT_PTR_NULL(m.route->local);
 }
 
 static void test_routes_ledger_table(void)
@@ -489,6 +524,7 @@ int main(void)
     CU_add_test(s, "test_routes_param_charset", test_routes_param_charset);
     CU_add_test(s, "test_routes_gateway_table", test_routes_gateway_table);
     CU_add_test(s, "test_routes_auth_table", test_routes_auth_table);
+    CU_add_test(s, "test_routes_local_rows", test_routes_local_rows);
     CU_add_test(s, "test_routes_ledger_table", test_routes_ledger_table);
     CU_add_test(s, "test_routes_notification_table", test_routes_notification_table);
     CU_add_test(s, "test_routes_bearer_token", test_routes_bearer_token);
