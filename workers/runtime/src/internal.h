@@ -157,9 +157,13 @@ struct wk_ctx {
     const struct wk_spec *spec;
     char name[WK_NAME_MAX + 1];
     char schema[WK_NAME_MAX + 1];
-    const char *amqp_url;
-    int prefetch;
-    int relay_interval_ms;
+    /* Configuration (run.c's table fills these by name). */
+    const char *amqp_url;  /* AMQP_URL */
+    const char *db_url;    /* DATABASE_URL */
+    const char *redis_url; /* REDIS_URL */
+    const char *log_level; /* LOG_LEVEL as given */
+    int prefetch;          /* WK_PREFETCH */
+    int relay_interval_ms; /* WK_RELAY_INTERVAL_MS */
     int outbox_keep_hours; /* WK_OUTBOX_KEEP_HOURS */
     int inbox_keep_days;   /* WK_INBOX_KEEP_DAYS */
     int64_t started_ms;

@@ -43,7 +43,7 @@ static const struct {
 
 const char *wk_schema_for(const char *worker_name)
 {
-    for (size_t i = 0; i < sizeof schema_map / sizeof schema_map[0]; i++)
+    for (size_t i = 0; i < PROTO_CFG_COUNT(schema_map); i++)
         if (strcmp(schema_map[i].worker, worker_name) == 0)
             return schema_map[i].schema;
     return NULL;
@@ -295,8 +295,7 @@ struct wk_pending {
 static void request_open(struct wk_ctx *ctx, struct wk_pending *p)
 {
     const amqp_basic_properties_t *props = &p->d.env.message.properties;
-    prop_str(props, AMQP_BASIC_CORRELATION_ID_FLAG, props->correlation_id, p->corr,
-             sizeof p->corr);
+    prop_str(props, AMQP_BASIC_CORRELATION_ID_FLAG, props->correlation_id, p->corr, sizeof p->corr);
     prop_str(props, AMQP_BASIC_REPLY_TO_FLAG, props->reply_to, p->reply_to, sizeof p->reply_to);
     msgpack_unpacked_init(&p->up);
     p->started = wk_mono_ms();
@@ -314,8 +313,7 @@ static void request_open(struct wk_ctx *ctx, struct wk_pending *p)
     snprintf(ctx->req_id, sizeof ctx->req_id, "%s", p->req.id);
     if (p->req.deadline_ms <= proto_now_ms()) {
         PROTO_INFO(ctx->req_id, "deadline passed, dropped", "method=%s late_ms=%lld",
-                   proto_log_str(p->req.method),
-                   (long long)(proto_now_ms() - p->req.deadline_ms));
+                   proto_log_str(p->req.method), (long long)(proto_now_ms() - p->req.deadline_ms));
         p->verdict = V_ACK;
         return;
     }
@@ -361,8 +359,8 @@ static void fault_exit_after(const struct wk_ctx *ctx, const char *method)
 {
     const char *fault = getenv("WK_FAULT_EXIT_AFTER");
     if (fault && strcmp(fault, method) == 0) {
-        PROTO_WARN(ctx->req_id, "fault injected: exiting before the reply and the ack",
-                   "method=%s", proto_log_str(method));
+        PROTO_WARN(ctx->req_id, "fault injected: exiting before the reply and the ack", "method=%s",
+                   proto_log_str(method));
         _exit(86);
     }
 }
@@ -377,8 +375,8 @@ static void request_run(struct wk_ctx *ctx, struct wk_pending *p)
     wk_db_maintain(ctx->db); /* a connection lost by the previous message comes back here */
     wk_handler_fn fn = find_method(ctx, p->req.method);
     if (!fn) {
-        wk_reply_error(&p->rep, 404, "unknown_method", "no method %s on worker %s",
-                       p->req.method, ctx->name);
+        wk_reply_error(&p->rep, 404, "unknown_method", "no method %s on worker %s", p->req.method,
+                       ctx->name);
     } else {
         int hrc = fn(ctx, &p->req, &p->rep);
         wk_db_end_stray_tx(ctx->db);
@@ -469,9 +467,8 @@ static int handle_requests(struct wk_ctx *ctx)
 {
     struct wk_pending *b = ctx->batch;
     request_open(ctx, &b[0]);
-    wk_batch_fn batch = b[0].verdict == V_RUN && !b[0].d.env.redelivered
-                            ? find_batch(ctx, b[0].req.method)
-                            : NULL;
+    wk_batch_fn batch =
+        b[0].verdict == V_RUN && !b[0].d.env.redelivered ? find_batch(ctx, b[0].req.method) : NULL;
     if (!batch)
         return request_single(ctx, &b[0]);
 
@@ -512,8 +509,7 @@ static int handle_requests(struct wk_ctx *ctx)
         if (b[i].verdict == V_RUN)
             calls[k++] = (struct wk_call){&b[i].req, &b[i].rep, 0};
     snprintf(ctx->req_id, sizeof ctx->req_id, "%s", b[0].req.id);
-    PROTO_DEBUG(ctx->req_id, "batch", "method=%s requests=%zu", proto_log_str(b[0].req.method),
-                k);
+    PROTO_DEBUG(ctx->req_id, "batch", "method=%s requests=%zu", proto_log_str(b[0].req.method), k);
     wk_db_maintain(ctx->db);
     batch(ctx, calls, k);
     wk_db_end_stray_tx(ctx->db);
@@ -684,56 +680,98 @@ static int mq_setup(struct wk_ctx *ctx, const char *const *types, size_t ntypes)
     return rc;
 }
 
-static struct proto_cfg_var cfg_vars[] = {
-    {"AMQP_URL", NULL, PROTO_CFG_SECRET, 1, 2048, "RabbitMQ URL, amqp://user:pass@host:port/vhost",
-     NULL, 0},
-    {"DATABASE_URL", NULL, PROTO_CFG_SECRET, 1, 2048, "PostgreSQL URL of the worker's own role",
-     NULL, 0},
-    {"REDIS_URL", "redis://127.0.0.1:6379/0", PROTO_CFG_STR, 1, 2048,
-     "Redis URL, redis://[:password@]host[:port][/db]", NULL, 0},
-    {"WK_PREFETCH", "16", PROTO_CFG_INT, 1, 1000, "unacked messages a worker process holds", NULL,
-     0},
-    {"LOG_LEVEL", "info", PROTO_CFG_STR, 1, 16, "debug, info, warn or error", NULL, 0},
-    {"WK_RELAY_INTERVAL_MS", "200", PROTO_CFG_INT, 10, 60000, "outbox relay period when idle (ms)",
-     NULL, 0},
-    {"WK_OUTBOX_KEEP_HOURS", "24", PROTO_CFG_INT, 1, 8760,
-     "hours a published outbox row is kept before it is deleted", NULL, 0},
-    {"WK_INBOX_KEEP_DAYS", "30", PROTO_CFG_INT, 1, 3650,
-     "days an applied event's id is kept to dedupe a late copy", NULL, 0},
-    {"WK_BATCH_MAX", "64", PROTO_CFG_INT, 1, 1000,
-     "requests a batch method (txn.create) takes at once, at most", NULL, 0},
-    {"WK_BATCH_WAIT_MS", "0", PROTO_CFG_INT, 0, 60000,
-     "how long a batch waits to fill up to WK_BATCH_MAX (0: only what has arrived)", NULL, 0},
+/* The default of WK_PREFETCH: "16", or the worker's own window (spec->prefetch). */
+static char prefetch_def[16] = "16";
+
+/* Each row stores its value in the named field of struct wk_ctx. */
+#define TO(field) PROTO_CFG_INTO(struct wk_ctx, field)
+
+static const struct proto_cfg_var cfg_vars[] = {
+    {.name = "AMQP_URL",
+     .kind = PROTO_CFG_SECRET,
+     .min = 1,
+     .max = 2048,
+     .help = "RabbitMQ URL, amqp://user:pass@host:port/vhost",
+     TO(amqp_url)},
+    {.name = "DATABASE_URL",
+     .kind = PROTO_CFG_SECRET,
+     .min = 1,
+     .max = 2048,
+     .help = "PostgreSQL URL of the worker's own role",
+     TO(db_url)},
+    {.name = "REDIS_URL",
+     .def = "redis://127.0.0.1:6379/0",
+     .kind = PROTO_CFG_STR,
+     .min = 1,
+     .max = 2048,
+     .help = "Redis URL, redis://[:password@]host[:port][/db]",
+     TO(redis_url)},
+    {.name = "WK_PREFETCH",
+     .def = prefetch_def,
+     .kind = PROTO_CFG_INT,
+     .min = 1,
+     .max = 1000,
+     .help = "unacked messages a worker process holds",
+     TO(prefetch)},
+    {.name = "LOG_LEVEL",
+     .def = "info",
+     .kind = PROTO_CFG_STR,
+     .min = 1,
+     .max = 16,
+     .help = "debug, info, warn or error",
+     TO(log_level)},
+    {.name = "WK_RELAY_INTERVAL_MS",
+     .def = "200",
+     .kind = PROTO_CFG_INT,
+     .min = 10,
+     .max = 60000,
+     .help = "outbox relay period when idle (ms)",
+     TO(relay_interval_ms)},
+    {.name = "WK_OUTBOX_KEEP_HOURS",
+     .def = "24",
+     .kind = PROTO_CFG_INT,
+     .min = 1,
+     .max = 8760,
+     .help = "hours a published outbox row is kept before it is deleted",
+     TO(outbox_keep_hours)},
+    {.name = "WK_INBOX_KEEP_DAYS",
+     .def = "30",
+     .kind = PROTO_CFG_INT,
+     .min = 1,
+     .max = 3650,
+     .help = "days an applied event's id is kept to dedupe a late copy",
+     TO(inbox_keep_days)},
+    {.name = "WK_BATCH_MAX",
+     .def = "64",
+     .kind = PROTO_CFG_INT,
+     .min = 1,
+     .max = 1000,
+     .help = "requests a batch method (txn.create) takes at once, at most",
+     TO(batch_max)},
+    {.name = "WK_BATCH_WAIT_MS",
+     .def = "0",
+     .kind = PROTO_CFG_INT,
+     .min = 0,
+     .max = 60000,
+     .help = "how long a batch waits to fill up to WK_BATCH_MAX (0: only what has arrived)",
+     TO(batch_wait_ms)},
 };
-#define NCFG (sizeof cfg_vars / sizeof cfg_vars[0])
 
 static int load_config(struct wk_ctx *ctx, enum proto_log_level *level)
 {
-    static char prefetch[16];
-    if (ctx->spec->prefetch > 0) { /* the worker's own default window */
-        snprintf(prefetch, sizeof prefetch, "%d", ctx->spec->prefetch);
-        cfg_vars[3].def = prefetch;
-    }
-    int bad = proto_config_load(cfg_vars, NCFG, stderr);
-    if (proto_log_level_parse(cfg_vars[4].str, level) != 0) {
+    if (ctx->spec->prefetch > 0) /* the worker's own default window */
+        snprintf(prefetch_def, sizeof prefetch_def, "%d", ctx->spec->prefetch);
+    int bad = proto_config_load(cfg_vars, PROTO_CFG_COUNT(cfg_vars), ctx, stderr);
+    if (proto_log_level_parse(ctx->log_level, level) != 0) {
         fprintf(stderr, "config: LOG_LEVEL=%s is not one of debug, info, warn, error\n",
-                cfg_vars[4].str);
+                ctx->log_level);
         bad++;
     }
-    if (bad == 0 && wk_kv_check_url(cfg_vars[2].str) != 0) {
+    if (bad == 0 && wk_kv_check_url(ctx->redis_url) != 0) {
         fprintf(stderr, "config: REDIS_URL is not a redis://host[:port][/db] URL\n");
         bad++;
     }
-    if (bad)
-        return PROTO_CONFIG_EXIT;
-    ctx->amqp_url = cfg_vars[0].str;
-    ctx->prefetch = (int)cfg_vars[3].num;
-    ctx->relay_interval_ms = (int)cfg_vars[5].num;
-    ctx->outbox_keep_hours = (int)cfg_vars[6].num;
-    ctx->inbox_keep_days = (int)cfg_vars[7].num;
-    ctx->batch_max = (int)cfg_vars[8].num;
-    ctx->batch_wait_ms = (int)cfg_vars[9].num;
-    return 0;
+    return bad ? PROTO_CONFIG_EXIT : 0;
 }
 
 int wk_run(const char *name, const struct wk_method *methods)
@@ -789,8 +827,8 @@ int wk_run_spec(const struct wk_spec *spec)
                  ctx.name);
     ctx.batch = proto_xcalloc((size_t)ctx.batch_max, sizeof *ctx.batch);
     ctx.calls = proto_xcalloc((size_t)ctx.batch_max, sizeof *ctx.calls);
-    ctx.db = wk_db_new(cfg_vars[1].str, ctx.name);
-    ctx.kv = wk_kv_new(cfg_vars[2].str);
+    ctx.db = wk_db_new(ctx.db_url, ctx.name);
+    ctx.kv = wk_kv_new(ctx.redis_url);
     PROTO_INFO(NULL, "worker starting", "version=%s schema=%s", FT_VERSION,
                proto_log_str(ctx.schema[0] ? ctx.schema : "-"));
     wk_db_maintain(ctx.db);
