@@ -25,6 +25,7 @@ struct wk_kv {
     char password[256];
     struct wk_backoff bo;
     int last_error;
+    const struct wk_log *log; /* request id for log lines */
 };
 
 /* redis://[[user]:password@]host[:port][/db] */
@@ -83,13 +84,14 @@ int wk_kv_check_url(const char *url)
     return parse_url(url, &tmp);
 }
 
-struct wk_kv *wk_kv_new(const char *url)
+struct wk_kv *wk_kv_new(const char *url, const struct wk_log *log)
 {
     struct wk_kv *kv = proto_xcalloc(1, sizeof *kv);
     if (parse_url(url, kv) != 0) {
         free(kv);
         return NULL;
     }
+    kv->log = log;
     return kv;
 }
 
@@ -128,7 +130,7 @@ static int kv_connect(struct wk_kv *kv)
     kv->c = redisConnectWithTimeout(kv->host, kv->port, tv);
     if (!kv->c || kv->c->err) {
         int delay = wk_backoff_fail(&kv->bo);
-        PROTO_WARN(wk_log_req(), "redis unreachable", "err=%s retry_ms=%d",
+        PROTO_WARN(wk_log_id(kv->log), "redis unreachable", "err=%s retry_ms=%d",
                    proto_log_str(kv->c ? kv->c->errstr : "out of memory"), delay);
         kv_drop(kv);
         return WK_EKVDOWN;
@@ -143,7 +145,7 @@ static int kv_connect(struct wk_kv *kv)
         return WK_EKVDOWN;
     }
     wk_backoff_reset(&kv->bo);
-    PROTO_INFO(wk_log_req(), "redis connected", NULL);
+    PROTO_INFO(wk_log_id(kv->log), "redis connected", NULL);
     return 0;
 }
 
@@ -170,14 +172,15 @@ redisReply *wk_kv_command(struct wk_kv *kv, const char *fmt, ...)
     va_end(ap);
     if (!r) {
         /* The context is unusable after an I/O error or timeout: drop it, retry later. */
-        PROTO_WARN(wk_log_req(), "redis connection lost", "err=%s", proto_log_str(kv->c->errstr));
+        PROTO_WARN(wk_log_id(kv->log), "redis connection lost", "err=%s",
+                   proto_log_str(kv->c->errstr));
         kv_drop(kv);
         wk_backoff_fail(&kv->bo);
         kv->last_error = WK_EKVDOWN;
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        PROTO_WARN(wk_log_req(), "redis error reply", "err=%s", proto_log_str(r->str));
+        PROTO_WARN(wk_log_id(kv->log), "redis error reply", "err=%s", proto_log_str(r->str));
         freeReplyObject(r);
         kv->last_error = WK_EKV;
         return NULL;
