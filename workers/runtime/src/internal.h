@@ -249,14 +249,16 @@ struct wk_live_frame {
     size_t len;
 };
 
-/* Inside a transaction (db.c): turns sequential and bitmap scans off until it ends, for
- * statements whose tables' statistics are always stale. 0, WK_EDB or WK_EDBDOWN. */
-int wk_db_pin_index_scans(struct wk_ctx *ctx);
-
 /* Called by wk_db_tx (db.c) for the outermost transaction only: publishes the queued frames
  * in order after a COMMIT (failures logged), or drops them after a rollback or before a retry. */
 void wk_live_flush(struct wk_ctx *ctx);
 void wk_live_discard(struct wk_ctx *ctx);
+
+/* ---- transactions (db.c), the outbox relay (relay.c) ---- */
+
+/* Inside a transaction (db.c): turns sequential and bitmap scans off until it ends, for
+ * statements whose tables' statistics are always stale. 0, WK_EDB or WK_EDBDOWN. */
+int wk_db_pin_index_scans(struct wk_ctx *ctx);
 
 /* Publishes pending outbox rows (relay.c). Returns rows published or < 0. */
 int wk_relay_run(struct wk_ctx *ctx);

@@ -12,7 +12,6 @@
 #include "internal.h"
 #include "proto/buf.h"
 #include "proto/config.h"
-#include "proto/json.h"
 #include "proto/kvkeys.h"
 #include "proto/log.h"
 #include "proto/msg.h"
@@ -39,7 +38,7 @@ static const struct {
 
 const char *wk_schema_for(const char *worker_name)
 {
-    for (size_t i = 0; i < PROTO_CFG_COUNT(schema_map); i++)
+    for (size_t i = 0; i < sizeof schema_map / sizeof schema_map[0]; i++)
         if (strcmp(schema_map[i].worker, worker_name) == 0)
             return schema_map[i].schema;
     return NULL;
@@ -162,7 +161,8 @@ struct wk_pending {
 static void request_open(struct wk_ctx *ctx, struct wk_pending *p)
 {
     const amqp_basic_properties_t *props = &p->d.env.message.properties;
-    prop_str(props, AMQP_BASIC_CORRELATION_ID_FLAG, props->correlation_id, p->corr, sizeof p->corr);
+    prop_str(props, AMQP_BASIC_CORRELATION_ID_FLAG, props->correlation_id, p->corr,
+             sizeof p->corr);
     prop_str(props, AMQP_BASIC_REPLY_TO_FLAG, props->reply_to, p->reply_to, sizeof p->reply_to);
     msgpack_unpacked_init(&p->up);
     p->started = wk_mono_ms();
@@ -180,7 +180,8 @@ static void request_open(struct wk_ctx *ctx, struct wk_pending *p)
     snprintf(ctx->log.req_id, sizeof ctx->log.req_id, "%s", p->req.id);
     if (p->req.deadline_ms <= proto_now_ms()) {
         PROTO_INFO(ctx->log.req_id, "deadline passed, dropped", "method=%s late_ms=%lld",
-                   proto_log_str(p->req.method), (long long)(proto_now_ms() - p->req.deadline_ms));
+                   proto_log_str(p->req.method),
+                   (long long)(proto_now_ms() - p->req.deadline_ms));
         p->verdict = V_ACK;
         return;
     }
@@ -242,8 +243,8 @@ static void request_run(struct wk_ctx *ctx, struct wk_pending *p)
     wk_db_maintain(ctx->db); /* a connection lost by the previous message comes back here */
     wk_handler_fn fn = find_method(ctx, p->req.method);
     if (!fn) {
-        wk_reply_error(&p->rep, 404, "unknown_method", "no method %s on worker %s", p->req.method,
-                       ctx->name);
+        wk_reply_error(&p->rep, 404, "unknown_method", "no method %s on worker %s",
+                       p->req.method, ctx->name);
     } else {
         int hrc = fn(ctx, &p->req, &p->rep);
         wk_db_end_stray_tx(ctx->db);
@@ -334,8 +335,9 @@ static int handle_requests(struct wk_ctx *ctx)
 {
     struct wk_pending *b = ctx->batch;
     request_open(ctx, &b[0]);
-    wk_batch_fn batch =
-        b[0].verdict == V_RUN && !b[0].d.env.redelivered ? find_batch(ctx, b[0].req.method) : NULL;
+    wk_batch_fn batch = b[0].verdict == V_RUN && !b[0].d.env.redelivered
+                            ? find_batch(ctx, b[0].req.method)
+                            : NULL;
     if (!batch)
         return request_single(ctx, &b[0]);
 
