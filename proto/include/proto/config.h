@@ -45,6 +45,7 @@ enum proto_cfg_type {
     PROTO_CFG_TO_SIZE,    /* size_t: INT or BOOL with min >= 0 */
 };
 
+/* The proto_cfg_type of an lvalue; there is no default case, so another type fails to compile. */
 #define PROTO_CFG_TYPE_OF(lvalue)                                                                  \
     _Generic((lvalue),                                                                            \
         const char *: PROTO_CFG_TO_STR,                                                           \
@@ -54,7 +55,7 @@ enum proto_cfg_type {
         size_t: PROTO_CFG_TO_SIZE)
 
 /* The destination of a row: `field` of `type` (nested members allowed: keys.secret), as
- * designated initialisers .off and .to. A field of any other type does not compile. */
+ * the designated initialisers .off and .to. */
 #define PROTO_CFG_INTO(type, field)                                                                \
     .off = offsetof(type, field), .to = PROTO_CFG_TYPE_OF(((type *)0)->field)
 
