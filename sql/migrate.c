@@ -279,23 +279,36 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    struct proto_cfg_var vars[] = {
-        {"DATABASE_URL", NULL, PROTO_CFG_SECRET, 1, 4096, "admin URL of the fintwin database", NULL,
-         0},
-        {"FT_SQL_DIR", FT_SQL_DIR, PROTO_CFG_STR, 1, 4096, "directory of NNN_name.sql files", NULL,
-         0},
+    struct migrate_env {
+        const char *database_url;
+        const char *sql_dir;
+    } env = {0};
+    static const struct proto_cfg_var vars[] = {
+        {.name = "DATABASE_URL",
+         .kind = PROTO_CFG_SECRET,
+         .min = 1,
+         .max = 4096,
+         .help = "admin URL of the fintwin database",
+         PROTO_CFG_INTO(struct migrate_env, database_url)},
+        {.name = "FT_SQL_DIR",
+         .def = FT_SQL_DIR,
+         .kind = PROTO_CFG_STR,
+         .min = 1,
+         .max = 4096,
+         .help = "directory of NNN_name.sql files",
+         PROTO_CFG_INTO(struct migrate_env, sql_dir)},
     };
-    if (proto_config_load(vars, 2, stderr) != 0)
+    if (proto_config_load(vars, PROTO_CFG_COUNT(vars), &env, stderr) != 0)
         return PROTO_CONFIG_EXIT;
     if (!dir)
-        dir = vars[1].str;
+        dir = env.sql_dir;
 
     static struct migration ms[MAX_MIGRATIONS];
     int n = load_migrations(dir, ms);
     if (n < 0)
         return 1;
 
-    PGconn *c = connect_db(vars[0].str, create);
+    PGconn *c = connect_db(env.database_url, create);
     if (PQstatus(c) != CONNECTION_OK) {
         /* PQerrorMessage never contains the password. */
         fprintf(stderr, "migrate: cannot connect: %s", PQerrorMessage(c));

@@ -19,6 +19,7 @@ struct gw_config {
     const char *web_root;           /* GW_WEB_ROOT */
     int max_inflight;               /* GW_MAX_INFLIGHT: pending RPCs before 503 overloaded */
     int max_header;                 /* GW_MAX_HEADER_BYTES: lws max_http_header_data */
+    const char *log_level_name;     /* LOG_LEVEL as given */
     enum proto_log_level log_level; /* LOG_LEVEL */
     const char *jwt_secret;         /* JWT_SECRET: HS256 key, >= PROTO_TOKEN_SECRET_MIN bytes */
     size_t jwt_secret_len;

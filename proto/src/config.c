@@ -1,6 +1,7 @@
 /* Environment configuration through one table; see proto/config.h. */
 #include "proto/config.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +70,37 @@ static void print_value(FILE *f, const char *v)
         fputs("...", f);
 }
 
-static int check_one(struct proto_cfg_var *v, FILE *report)
+/* Writes a checked value into its row's field of cfg. An INT row's bounds must fit the
+ * field's type: a mistake in the table, not in the input, so asserted. */
+static void store(const struct proto_cfg_var *v, void *cfg, const char *val, long long num)
 {
+    char *at = (char *)cfg + v->off;
+    assert(v->to == PROTO_CFG_TO_STR || v->kind == PROTO_CFG_INT || v->kind == PROTO_CFG_BOOL);
+    switch (v->to) {
+    case PROTO_CFG_TO_STR:
+        *(const char **)at = val;
+        return;
+    case PROTO_CFG_TO_INT:
+        assert(v->kind == PROTO_CFG_BOOL || (v->min >= INT_MIN && v->max <= INT_MAX));
+        *(int *)at = (int)num;
+        return;
+    case PROTO_CFG_TO_LONG:
+        *(long *)at = (long)num;
+        return;
+    case PROTO_CFG_TO_LLONG:
+        *(long long *)at = num;
+        return;
+    case PROTO_CFG_TO_SIZE:
+        assert(v->kind == PROTO_CFG_BOOL || v->min >= 0);
+        *(size_t *)at = (size_t)num;
+        return;
+    }
+    assert(!"a proto_cfg_var row without PROTO_CFG_INTO");
+}
+
+static int check_one(const struct proto_cfg_var *v, void *cfg, FILE *report)
+{
+    long long num = 0;
     const char *val = getenv(v->name);
     if (val && !*val)
         val = NULL; /* an empty value counts as unset, as with `VAR= cmd` */
@@ -101,7 +131,6 @@ static int check_one(struct proto_cfg_var *v, FILE *report)
         break;
     }
     case PROTO_CFG_INT: {
-        long long num;
         if (parse_ll(val, &num) != 0 || num < v->min || num > v->max) {
             if (report) {
                 fprintf(report, "config: %s=", v->name);
@@ -110,12 +139,10 @@ static int check_one(struct proto_cfg_var *v, FILE *report)
             }
             return 1;
         }
-        v->num = num;
         break;
     }
     case PROTO_CFG_BOOL: {
-        long long b;
-        if (parse_bool(val, &b) != 0) {
+        if (parse_bool(val, &num) != 0) {
             if (report) {
                 fprintf(report, "config: %s=", v->name);
                 print_value(report, val);
@@ -123,7 +150,6 @@ static int check_one(struct proto_cfg_var *v, FILE *report)
             }
             return 1;
         }
-        v->num = b;
         break;
     }
     default:
@@ -131,18 +157,15 @@ static int check_one(struct proto_cfg_var *v, FILE *report)
             fprintf(report, "config: %s has an unknown kind\n", v->name);
         return 1;
     }
-    v->str = val;
+    store(v, cfg, val, num);
     return 0;
 }
 
-int proto_config_load(struct proto_cfg_var *vars, size_t n, FILE *report)
+int proto_config_load(const struct proto_cfg_var *vars, size_t n, void *cfg, FILE *report)
 {
     int problems = 0;
-    for (size_t i = 0; i < n; i++) {
-        vars[i].str = NULL;
-        vars[i].num = 0;
-        problems += check_one(&vars[i], report);
-    }
+    for (size_t i = 0; i < n; i++)
+        problems += check_one(&vars[i], cfg, report);
     if (report)
         fflush(report);
     return problems;

@@ -36,7 +36,7 @@ static void fixture_open(struct fixture *f, void (*build)(msgpack_packer *))
     CU_ASSERT_FATAL(msgpack_unpack_next(&f->up, f->sb.data, f->sb.size, &off) ==
                     MSGPACK_UNPACK_SUCCESS);
     f->req.args = f->up.data;
-    wk_reply_init(&f->rep, &f->priv);
+    wk_reply_init(&f->rep, &f->priv, NULL);
 }
 
 static void fixture_close(struct fixture *f)

@@ -30,6 +30,7 @@ struct auth_config {
     long register_per_ip;         /* AUTH_REGISTER_PER_IP: registrations per ip per hour */
     long lookup_per_min;          /* AUTH_LOOKUP_PER_MIN: recipient lookups per user per minute */
     const char *google_client_id; /* GOOGLE_CLIENT_ID, "" when Google sign-in is off */
+    const char *google_certs_url; /* GOOGLE_CERTS_URL */
     struct google_verifier *google;
     /* An argon2id hash of a random password: login verifies against it when the account
      * does not exist, so unknown emails cost the same time as wrong passwords. */

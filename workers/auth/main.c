@@ -14,40 +14,73 @@
 
 struct auth_config auth_cfg;
 
-enum {
-    V_SECRET,
-    V_ISSUER,
-    V_AUDIENCE,
-    V_ACCESS_TTL,
-    V_REFRESH_TTL,
-    V_GOOGLE_CLIENT_ID,
-    V_GOOGLE_CERTS_URL,
-    V_REGISTER_PER_IP,
-    V_LOOKUP_PER_MIN,
-    V_COUNT
-};
+/* Each row stores its value in the named field of auth_cfg. */
+#define TO(field) PROTO_CFG_INTO(struct auth_config, field)
 
-static struct proto_cfg_var cfg_vars[V_COUNT] = {
-    [V_SECRET] = {"JWT_SECRET", NULL, PROTO_CFG_SECRET, PROTO_TOKEN_SECRET_MIN, 4096,
-                  "HS256 key for access tokens, >= 32 bytes (the gateway's too)", NULL, 0},
-    [V_ISSUER] = {"JWT_ISSUER", "fintwin", PROTO_CFG_STR, 1, 256, "access token iss", NULL, 0},
-    [V_AUDIENCE] = {"JWT_AUDIENCE", "fintwin-api", PROTO_CFG_STR, 1, 256, "access token aud", NULL,
-                    0},
-    [V_ACCESS_TTL] = {"ACCESS_TOKEN_TTL_S", "900", PROTO_CFG_INT, 60, 86400,
-                      "access token lifetime (s)", NULL, 0},
-    [V_REFRESH_TTL] = {"REFRESH_TOKEN_TTL_S", "2592000", PROTO_CFG_INT, 3600, 31536000,
-                       "refresh token lifetime (s), renewed by each rotation", NULL, 0},
-    [V_GOOGLE_CLIENT_ID] = {"GOOGLE_CLIENT_ID", "", PROTO_CFG_STR, 0, 512,
-                            "OAuth client id Google ID tokens must name as aud; empty disables "
-                            "Google sign-in",
-                            NULL, 0},
-    [V_GOOGLE_CERTS_URL] = {"GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v3/certs",
-                            PROTO_CFG_STR, 1, 2048, "Google's JWKS URL", NULL, 0},
-    [V_REGISTER_PER_IP] = {"AUTH_REGISTER_PER_IP", "20", PROTO_CFG_INT, 1, 1000000,
-                           "sign-ups one client address may make per hour (then 429)", NULL, 0},
-    [V_LOOKUP_PER_MIN] = {"AUTH_LOOKUP_PER_MIN", "30", PROTO_CFG_INT, 1, 1000000,
-                          "lookups by email or id one user may make per minute (then 429)", NULL,
-                          0},
+static const struct proto_cfg_var cfg_vars[] = {
+    {.name = "JWT_SECRET",
+     .kind = PROTO_CFG_SECRET,
+     .min = PROTO_TOKEN_SECRET_MIN,
+     .max = 4096,
+     .help = "HS256 key for access tokens, >= 32 bytes (the gateway's too)",
+     TO(keys.secret)},
+    {.name = "JWT_ISSUER",
+     .def = "fintwin",
+     .kind = PROTO_CFG_STR,
+     .min = 1,
+     .max = 256,
+     .help = "access token iss",
+     TO(keys.issuer)},
+    {.name = "JWT_AUDIENCE",
+     .def = "fintwin-api",
+     .kind = PROTO_CFG_STR,
+     .min = 1,
+     .max = 256,
+     .help = "access token aud",
+     TO(keys.audience)},
+    {.name = "ACCESS_TOKEN_TTL_S",
+     .def = "900",
+     .kind = PROTO_CFG_INT,
+     .min = 60,
+     .max = 86400,
+     .help = "access token lifetime (s)",
+     TO(access_ttl_s)},
+    {.name = "REFRESH_TOKEN_TTL_S",
+     .def = "2592000",
+     .kind = PROTO_CFG_INT,
+     .min = 3600,
+     .max = 31536000,
+     .help = "refresh token lifetime (s), renewed by each rotation",
+     TO(refresh_ttl_s)},
+    {.name = "GOOGLE_CLIENT_ID",
+     .def = "",
+     .kind = PROTO_CFG_STR,
+     .min = 0,
+     .max = 512,
+     .help = "OAuth client id Google ID tokens must name as aud; empty disables "
+             "Google sign-in",
+     TO(google_client_id)},
+    {.name = "GOOGLE_CERTS_URL",
+     .def = "https://www.googleapis.com/oauth2/v3/certs",
+     .kind = PROTO_CFG_STR,
+     .min = 1,
+     .max = 2048,
+     .help = "Google's JWKS URL",
+     TO(google_certs_url)},
+    {.name = "AUTH_REGISTER_PER_IP",
+     .def = "20",
+     .kind = PROTO_CFG_INT,
+     .min = 1,
+     .max = 1000000,
+     .help = "sign-ups one client address may make per hour (then 429)",
+     TO(register_per_ip)},
+    {.name = "AUTH_LOOKUP_PER_MIN",
+     .def = "30",
+     .kind = PROTO_CFG_INT,
+     .min = 1,
+     .max = 1000000,
+     .help = "lookups by email or id one user may make per minute (then 429)",
+     TO(lookup_per_min)},
 };
 
 static const struct wk_method methods[] = {
@@ -92,23 +125,14 @@ static int make_dummy_hash(void)
 
 int main(void)
 {
-    if (proto_config_load(cfg_vars, V_COUNT, stderr) != 0)
+    if (proto_config_load(cfg_vars, PROTO_CFG_COUNT(cfg_vars), &auth_cfg, stderr) != 0)
         return PROTO_CONFIG_EXIT;
-    auth_cfg.keys.secret = cfg_vars[V_SECRET].str;
-    auth_cfg.keys.secret_len = strlen(cfg_vars[V_SECRET].str);
-    auth_cfg.keys.issuer = cfg_vars[V_ISSUER].str;
-    auth_cfg.keys.audience = cfg_vars[V_AUDIENCE].str;
-    auth_cfg.access_ttl_s = (int)cfg_vars[V_ACCESS_TTL].num;
-    auth_cfg.refresh_ttl_s = (int)cfg_vars[V_REFRESH_TTL].num;
-    auth_cfg.register_per_ip = (long)cfg_vars[V_REGISTER_PER_IP].num;
-    auth_cfg.lookup_per_min = (long)cfg_vars[V_LOOKUP_PER_MIN].num;
-    auth_cfg.google_client_id = cfg_vars[V_GOOGLE_CLIENT_ID].str;
+    auth_cfg.keys.secret_len = strlen(auth_cfg.keys.secret);
     if (make_dummy_hash() != 0) {
         fprintf(stderr, "fintwin-auth: cannot prepare the password hasher\n");
         return 1;
     }
-    auth_cfg.google =
-        google_verifier_new(cfg_vars[V_GOOGLE_CERTS_URL].str, cfg_vars[V_GOOGLE_CLIENT_ID].str);
+    auth_cfg.google = google_verifier_new(auth_cfg.google_certs_url, auth_cfg.google_client_id);
     if (!auth_cfg.google) {
         fprintf(stderr, "fintwin-auth: out of memory\n");
         return 1;

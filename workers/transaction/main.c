@@ -21,11 +21,21 @@
 
 struct ledger_config ledger_cfg;
 
-static struct proto_cfg_var cfg_vars[] = {
-    {"LEDGER_DEFAULT_CURRENCY", "USD", PROTO_CFG_STR, 3, 3,
-     "ISO 4217 currency of a default account opened before the user chose one", NULL, 0},
+/* The variables' text, checked and copied into ledger_cfg by main. */
+struct ledger_env {
+    const char *default_currency;
 };
-#define NCFG (sizeof cfg_vars / sizeof cfg_vars[0])
+static struct ledger_env env;
+
+static const struct proto_cfg_var cfg_vars[] = {
+    {.name = "LEDGER_DEFAULT_CURRENCY",
+     .def = "USD",
+     .kind = PROTO_CFG_STR,
+     .min = 3,
+     .max = 3,
+     .help = "ISO 4217 currency of a default account opened before the user chose one",
+     PROTO_CFG_INTO(struct ledger_env, default_currency)},
+};
 
 static const struct wk_method methods[] = {
     {"acct.list", ledger_acct_list},
@@ -60,14 +70,14 @@ static const struct wk_spec spec = {
 
 int main(void)
 {
-    if (proto_config_load(cfg_vars, NCFG, stderr) != 0)
+    if (proto_config_load(cfg_vars, PROTO_CFG_COUNT(cfg_vars), &env, stderr) != 0)
         return PROTO_CONFIG_EXIT;
-    if (proto_currency_exponent(cfg_vars[0].str) < 0) {
+    if (proto_currency_exponent(env.default_currency) < 0) {
         fprintf(stderr, "config: LEDGER_DEFAULT_CURRENCY=%s is not an ISO 4217 code\n",
-                cfg_vars[0].str);
+                env.default_currency);
         return PROTO_CONFIG_EXIT;
     }
     snprintf(ledger_cfg.default_currency, sizeof ledger_cfg.default_currency, "%s",
-             cfg_vars[0].str);
+             env.default_currency);
     return wk_run_spec(&spec);
 }

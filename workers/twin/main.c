@@ -12,18 +12,47 @@
 
 struct twin_config twin_cfg;
 
-enum { V_RETURN, V_VOLATILITY, V_LOW, V_CURRENCY, V_COUNT };
+/* The variables' text, checked and converted into twin_cfg by configure(). */
+struct twin_env {
+    const char *default_return;
+    const char *default_volatility;
+    const char *low_balance;
+    const char *default_currency;
+};
+static struct twin_env env;
 
-static struct proto_cfg_var cfg_vars[V_COUNT] = {
-    [V_RETURN] = {"TWIN_DEFAULT_RETURN", "7", PROTO_CFG_STR, 1, 12,
-                  "annual return in percent for investment_growth and projections", NULL, 0},
-    [V_VOLATILITY] = {"TWIN_DEFAULT_VOLATILITY", "15", PROTO_CFG_STR, 1, 12,
-                      "annual volatility in percent for Monte Carlo when a request gives none",
-                      NULL, 0},
-    [V_LOW] = {"TWIN_LOW_BALANCE", "USD=1000,EUR=1000,GBP=1000,INR=50000", PROTO_CFG_STR, 1, 1024,
-               "low-balance thresholds per currency (major units): CUR=amount,...", NULL, 0},
-    [V_CURRENCY] = {"TWIN_DEFAULT_CURRENCY", "USD", PROTO_CFG_STR, 3, 3,
-                    "currency of a user who has no ledger account yet", NULL, 0},
+/* Each row stores its text in the named field of env. */
+#define TO(field) PROTO_CFG_INTO(struct twin_env, field)
+
+static const struct proto_cfg_var cfg_vars[] = {
+    {.name = "TWIN_DEFAULT_RETURN",
+     .def = "7",
+     .kind = PROTO_CFG_STR,
+     .min = 1,
+     .max = 12,
+     .help = "annual return in percent for investment_growth and projections",
+     TO(default_return)},
+    {.name = "TWIN_DEFAULT_VOLATILITY",
+     .def = "15",
+     .kind = PROTO_CFG_STR,
+     .min = 1,
+     .max = 12,
+     .help = "annual volatility in percent for Monte Carlo when a request gives none",
+     TO(default_volatility)},
+    {.name = "TWIN_LOW_BALANCE",
+     .def = "USD=1000,EUR=1000,GBP=1000,INR=50000",
+     .kind = PROTO_CFG_STR,
+     .min = 1,
+     .max = 1024,
+     .help = "low-balance thresholds per currency (major units): CUR=amount,...",
+     TO(low_balance)},
+    {.name = "TWIN_DEFAULT_CURRENCY",
+     .def = "USD",
+     .kind = PROTO_CFG_STR,
+     .min = 3,
+     .max = 3,
+     .help = "currency of a user who has no ledger account yet",
+     TO(default_currency)},
 };
 
 static const struct wk_method methods[] = {
@@ -47,35 +76,36 @@ static const struct wk_spec spec = {
 static int configure(void)
 {
     int ok = 1;
-    if (twin_rate_text(cfg_vars[V_RETURN].str, &twin_cfg.default_return) != 0 ||
+    if (twin_rate_text(env.default_return, &twin_cfg.default_return) != 0 ||
         twin_cfg.default_return < -100 * TWIN_RATE_SCALE ||
         twin_cfg.default_return > 100 * TWIN_RATE_SCALE) {
         fprintf(stderr, "config: TWIN_DEFAULT_RETURN must be a percentage from -100 to 100\n");
         ok = 0;
     }
-    if (twin_rate_text(cfg_vars[V_VOLATILITY].str, &twin_cfg.default_volatility) != 0 ||
+    if (twin_rate_text(env.default_volatility, &twin_cfg.default_volatility) != 0 ||
         twin_cfg.default_volatility < 0 || twin_cfg.default_volatility > 200 * TWIN_RATE_SCALE) {
         fprintf(stderr, "config: TWIN_DEFAULT_VOLATILITY must be a percentage from 0 to 200\n");
         ok = 0;
     }
-    if (twin_low_balance_parse(cfg_vars[V_LOW].str) != 0) {
+    if (twin_low_balance_parse(env.low_balance) != 0) {
         fprintf(stderr, "config: TWIN_LOW_BALANCE must be CUR=amount,... with ISO 4217 codes\n");
         ok = 0;
     }
-    twin_cfg.low_balance = cfg_vars[V_LOW].str;
-    if (proto_currency_exponent(cfg_vars[V_CURRENCY].str) < 0) {
+    twin_cfg.low_balance = env.low_balance;
+    if (proto_currency_exponent(env.default_currency) < 0) {
         fprintf(stderr, "config: TWIN_DEFAULT_CURRENCY=%s is not an ISO 4217 code\n",
-                cfg_vars[V_CURRENCY].str);
+                env.default_currency);
         ok = 0;
     }
     snprintf(twin_cfg.default_currency, sizeof twin_cfg.default_currency, "%s",
-             cfg_vars[V_CURRENCY].str);
+             env.default_currency);
     return ok ? 0 : -1;
 }
 
 int main(void)
 {
-    if (proto_config_load(cfg_vars, V_COUNT, stderr) != 0 || configure() != 0)
+    if (proto_config_load(cfg_vars, PROTO_CFG_COUNT(cfg_vars), &env, stderr) != 0 ||
+        configure() != 0)
         return PROTO_CONFIG_EXIT;
     return wk_run_spec(&spec);
 }

@@ -28,13 +28,15 @@ struct wk_db {
     struct wk_backoff bo;
     const char **prepared; /* statement names prepared on this connection */
     size_t nprepared, cap;
+    const struct wk_log *log; /* request id for log lines */
 };
 
-struct wk_db *wk_db_new(const char *url, const char *app_name)
+struct wk_db *wk_db_new(const char *url, const char *app_name, const struct wk_log *log)
 {
     struct wk_db *db = proto_xcalloc(1, sizeof *db);
     db->url = proto_xstrdup(url);
     db->app_name = proto_xstrdup(app_name);
+    db->log = log;
     return db;
 }
 
@@ -126,15 +128,15 @@ static PGresult *db_check(struct wk_db *db, PGresult *res, const char *what)
     size_t n = strcspn(primary, "\n");
     snprintf(line, sizeof line, "%.*s", (int)(n < 255 ? n : 255), primary);
     if (strcmp(db->sqlstate, "40001") == 0 || strcmp(db->sqlstate, "40P01") == 0)
-        PROTO_INFO(wk_log_req(), "statement failed, will retry", "stmt=%s sqlstate=%s err=%s",
+        PROTO_INFO(wk_log_id(db->log), "statement failed, will retry", "stmt=%s sqlstate=%s err=%s",
                    proto_log_str(what), db->sqlstate, proto_log_str(line));
     else
-        PROTO_ERROR(wk_log_req(), "statement failed", "stmt=%s sqlstate=%s err=%s",
+        PROTO_ERROR(wk_log_id(db->log), "statement failed", "stmt=%s sqlstate=%s err=%s",
                     proto_log_str(what), db->sqlstate, proto_log_str(line));
     if (res)
         PQclear(res);
     if (lost) {
-        PROTO_WARN(wk_log_req(), "database connection lost", NULL);
+        PROTO_WARN(wk_log_id(db->log), "database connection lost", NULL);
         db_drop(db);
         snprintf(db->sqlstate, sizeof db->sqlstate, "%s", SQLSTATE_CONN_LOST);
     }
@@ -221,7 +223,7 @@ void wk_db_end_stray_tx(struct wk_db *db)
 {
     if (!db->conn || PQtransactionStatus(db->conn) == PQTRANS_IDLE)
         return;
-    PROTO_ERROR(wk_log_req(), "handler left a transaction open, rolling back", NULL);
+    PROTO_ERROR(wk_log_id(db->log), "handler left a transaction open, rolling back", NULL);
     PGresult *r = wk_db_exec(db, "ROLLBACK", 0, NULL);
     if (r)
         PQclear(r);
@@ -266,7 +268,7 @@ static int db_tx_attempts(struct wk_ctx *ctx, wk_tx_fn fn, void *arg)
                 PQclear(r);
                 if (committed)
                     return 0;
-                PROTO_ERROR(wk_log_req(), "transaction was rolled back at commit", "hint=%s",
+                PROTO_ERROR(wk_log_id(db->log), "transaction was rolled back at commit", "hint=%s",
                             proto_log_str("a statement failed but fn returned 0"));
                 return WK_EDB;
             }
@@ -284,8 +286,8 @@ static int db_tx_attempts(struct wk_ctx *ctx, wk_tx_fn fn, void *arg)
         if (!is_retryable(state))
             return rc;
         if (attempt >= DB_TX_ATTEMPTS) {
-            PROTO_WARN(wk_log_req(), "transaction retries exhausted", "attempts=%d sqlstate=%s",
-                       attempt, state);
+            PROTO_WARN(wk_log_id(db->log), "transaction retries exhausted",
+                       "attempts=%d sqlstate=%s", attempt, state);
             return WK_ESERIAL;
         }
         if (ctx->cur_reply)

@@ -1,6 +1,20 @@
 /*
- * Runtime internals shared by run.c, mq.c, db.c, kv.c, relay.c, prune.c and reply.c.
- * Not installed; everything here runs on the wk_run thread.
+ * Runtime internals, shared by the files of workers/runtime/src. Not installed; everything
+ * here runs on the wk_run thread.
+ *
+ * The files, each calling only files listed above it (so the calls form no circle):
+ *   stop.c     the stop flag: SIGTERM/SIGINT raise it, wk_stopping reads it
+ *   backoff.c  the monotonic clock, sleeps that end early on stop, reconnect backoff
+ *   mq.c       librabbitmq: connect, topology, consume, coalesced acks, publish
+ *   kv.c       hiredis: lazy connection with backoff, commands
+ *   reply.c    the reply a handler fills, and its envelope encoding
+ *   live.c     frames for ft.live: queued inside a transaction, published after its commit
+ *   db.c       libpq: connection, statements, wk_db_tx (flushes live.c, resets reply.c on retry)
+ *   relay.c    publishes outbox rows to ft.events (db.c, mq.c)
+ *   prune.c    deletes expired outbox rows and inbox ids (db.c)
+ *   run.c      configuration, the consume -> dispatch -> reply -> ack loop, events, reconnects
+ * mq, kv, db and reply log with the request id of the ctx's struct wk_log, which run.c
+ * sets per message and hands to each of them when it creates them.
  */
 #ifndef WK_INTERNAL_H
 #define WK_INTERNAL_H
@@ -13,6 +27,27 @@
 
 #define WK_NAME_MAX    64
 #define WK_MAX_HEADERS 8
+
+/* ---- log context ---- */
+
+/* The request or event in hand, for log lines; owned by the ctx, read through a pointer by
+ * the objects run.c creates (mq, db, kv, replies). run.c sets it per message. */
+struct wk_log {
+    char req_id[PROTO_ID_MAX + 1]; /* "" between messages */
+};
+
+/* The request id to log with: NULL when there is none (or no log context). */
+static inline const char *wk_log_id(const struct wk_log *log)
+{
+    return log && log->req_id[0] ? log->req_id : NULL;
+}
+
+/* ---- stop flag (stop.c) ---- */
+
+/* Makes SIGTERM and SIGINT raise the stop flag (no SA_RESTART), and ignores SIGPIPE. */
+void wk_stop_install(void);
+/* 1 once the stop flag is raised. */
+int wk_stopping(void);
 
 /* ---- time, backoff (backoff.c) ---- */
 
@@ -32,12 +67,6 @@ int wk_backoff_ready(const struct wk_backoff *b);
 int wk_backoff_fail(struct wk_backoff *b);
 void wk_backoff_reset(struct wk_backoff *b);
 
-/* The stop flag set by SIGTERM/SIGINT (run.c). */
-int wk_stopping(void);
-
-/* Request id for log lines ("" or NULL outside a message); set by run.c. */
-const char *wk_log_req(void);
-
 /* ---- AMQP (mq.c) ---- */
 
 struct wk_mq {
@@ -48,6 +77,7 @@ struct wk_mq {
     int nacked;                   /* confirm mode: a nack arrived since the last wait */
     uint64_t ack_upto;            /* deliveries up to this tag are settled, not yet acked */
     int ack_waiting;              /* how many acks that one multiple ack will carry */
+    const struct wk_log *log;     /* request id for log lines (set by wk_mq_connect) */
 };
 
 struct wk_delivery {
@@ -56,8 +86,10 @@ struct wk_delivery {
 };
 
 /* Connects, logs in and opens channel 1 (confirm mode when `confirm`).
- * `url` is an amqp:// URL. Returns 0 or WK_EMQ (logged; mq stays down). */
-int wk_mq_connect(struct wk_mq *mq, const char *url, int heartbeat_s, int confirm);
+ * `url` is an amqp:// URL; `log` (kept, may be NULL) gives log lines their request id.
+ * Returns 0 or WK_EMQ (logged; mq stays down). */
+int wk_mq_connect(struct wk_mq *mq, const char *url, int heartbeat_s, int confirm,
+                  const struct wk_log *log);
 void wk_mq_close(struct wk_mq *mq);
 int wk_mq_up(const struct wk_mq *mq);
 
@@ -113,7 +145,8 @@ int wk_mq_wait_confirms(struct wk_mq *mq, int timeout_ms);
 
 /* ---- PostgreSQL (db.c) ---- */
 
-struct wk_db *wk_db_new(const char *url, const char *app_name);
+/* `log` (kept, may be NULL) gives log lines their request id. */
+struct wk_db *wk_db_new(const char *url, const char *app_name, const struct wk_log *log);
 void wk_db_free(struct wk_db *db);
 /* Reconnects when down and the backoff allows; returns 1 if the connection is up. */
 int wk_db_maintain(struct wk_db *db);
@@ -127,7 +160,8 @@ void wk_db_end_stray_tx(struct wk_db *db);
 
 /* Parses redis://[[user]:password@]host[:port][/db]; returns 0 or PROTO_EINVAL. */
 int wk_kv_check_url(const char *url);
-struct wk_kv *wk_kv_new(const char *url);
+/* NULL if url does not parse; `log` (kept, may be NULL) gives log lines their request id. */
+struct wk_kv *wk_kv_new(const char *url, const struct wk_log *log);
 void wk_kv_free(struct wk_kv *kv);
 
 /* ---- replies (reply.c) ---- */
@@ -141,9 +175,10 @@ struct wk_reply_priv {
     int nheaders;
     char *hname[WK_MAX_HEADERS];
     char *hvalue[WK_MAX_HEADERS];
+    const struct wk_log *log; /* request id for log lines */
 };
 
-void wk_reply_init(struct wk_reply *rep, struct wk_reply_priv *priv);
+void wk_reply_init(struct wk_reply *rep, struct wk_reply_priv *priv, const struct wk_log *log);
 void wk_reply_reset(struct wk_reply *rep);
 void wk_reply_destroy(struct wk_reply *rep);
 /* Encodes the reply envelope for request id into out; 0 or a PROTO_E* code. */
@@ -157,9 +192,13 @@ struct wk_ctx {
     const struct wk_spec *spec;
     char name[WK_NAME_MAX + 1];
     char schema[WK_NAME_MAX + 1];
-    const char *amqp_url;
-    int prefetch;
-    int relay_interval_ms;
+    /* Configuration (run.c's table fills these by name). */
+    const char *amqp_url;  /* AMQP_URL */
+    const char *db_url;    /* DATABASE_URL */
+    const char *redis_url; /* REDIS_URL */
+    const char *log_level; /* LOG_LEVEL as given */
+    int prefetch;          /* WK_PREFETCH */
+    int relay_interval_ms; /* WK_RELAY_INTERVAL_MS */
     int outbox_keep_hours; /* WK_OUTBOX_KEEP_HOURS */
     int inbox_keep_days;   /* WK_INBOX_KEEP_DAYS */
     int64_t started_ms;
@@ -176,7 +215,7 @@ struct wk_ctx {
     char events_queue[WK_NAME_MAX + 16]; /* "" when the worker handles no events */
     int events_paused;                   /* events consumer cancelled: database down */
 
-    char req_id[PROTO_ID_MAX + 1];
+    struct wk_log log;          /* the request id in hand */
     struct wk_reply *cur_reply; /* the reply in hand, for wk_db_tx retries */
     int batch_max;              /* WK_BATCH_MAX */
     int batch_wait_ms;          /* WK_BATCH_WAIT_MS */
@@ -198,7 +237,7 @@ struct wk_ctx {
     char *sql_inbox_prune;
 };
 
-/* ---- live frames (run.c) ---- */
+/* ---- live frames (live.c) ---- */
 
 #define WK_LIVE_KEY_MAX   (5 + PROTO_UUID_LEN) /* "user.<uuid>" */
 #define WK_LIVE_QUEUE_MAX 256                  /* frames one transaction may queue */
@@ -210,14 +249,16 @@ struct wk_live_frame {
     size_t len;
 };
 
-/* Inside a transaction (db.c): turns sequential and bitmap scans off until it ends, for
- * statements whose tables' statistics are always stale. 0, WK_EDB or WK_EDBDOWN. */
-int wk_db_pin_index_scans(struct wk_ctx *ctx);
-
 /* Called by wk_db_tx (db.c) for the outermost transaction only: publishes the queued frames
  * in order after a COMMIT (failures logged), or drops them after a rollback or before a retry. */
 void wk_live_flush(struct wk_ctx *ctx);
 void wk_live_discard(struct wk_ctx *ctx);
+
+/* ---- transactions (db.c), the outbox relay (relay.c) ---- */
+
+/* Inside a transaction (db.c): turns sequential and bitmap scans off until it ends, for
+ * statements whose tables' statistics are always stale. 0, WK_EDB or WK_EDBDOWN. */
+int wk_db_pin_index_scans(struct wk_ctx *ctx);
 
 /* Publishes pending outbox rows (relay.c). Returns rows published or < 0. */
 int wk_relay_run(struct wk_ctx *ctx);

@@ -23,6 +23,7 @@ struct wk_kv {
     struct proto_redis_url url;
     struct wk_backoff bo;
     int last_error;
+    const struct wk_log *log; /* request id for log lines */
 };
 
 int wk_kv_check_url(const char *url)
@@ -31,13 +32,14 @@ int wk_kv_check_url(const char *url)
     return proto_redis_url_parse(url, &tmp);
 }
 
-struct wk_kv *wk_kv_new(const char *url)
+struct wk_kv *wk_kv_new(const char *url, const struct wk_log *log)
 {
     struct wk_kv *kv = proto_xcalloc(1, sizeof *kv);
     if (proto_redis_url_parse(url, &kv->url) != 0) {
         free(kv);
         return NULL;
     }
+    kv->log = log;
     return kv;
 }
 
@@ -76,7 +78,7 @@ static int kv_connect(struct wk_kv *kv)
     kv->c = redisConnectWithTimeout(kv->url.host, kv->url.port, tv);
     if (!kv->c || kv->c->err) {
         int delay = wk_backoff_fail(&kv->bo);
-        PROTO_WARN(wk_log_req(), "redis unreachable", "err=%s retry_ms=%d",
+        PROTO_WARN(wk_log_id(kv->log), "redis unreachable", "err=%s retry_ms=%d",
                    proto_log_str(kv->c ? kv->c->errstr : "out of memory"), delay);
         kv_drop(kv);
         return WK_EKVDOWN;
@@ -92,7 +94,7 @@ static int kv_connect(struct wk_kv *kv)
         return WK_EKVDOWN;
     }
     wk_backoff_reset(&kv->bo);
-    PROTO_INFO(wk_log_req(), "redis connected", NULL);
+    PROTO_INFO(wk_log_id(kv->log), "redis connected", NULL);
     return 0;
 }
 
@@ -119,14 +121,15 @@ redisReply *wk_kv_command(struct wk_kv *kv, const char *fmt, ...)
     va_end(ap);
     if (!r) {
         /* The context is unusable after an I/O error or timeout: drop it, retry later. */
-        PROTO_WARN(wk_log_req(), "redis connection lost", "err=%s", proto_log_str(kv->c->errstr));
+        PROTO_WARN(wk_log_id(kv->log), "redis connection lost", "err=%s",
+                   proto_log_str(kv->c->errstr));
         kv_drop(kv);
         wk_backoff_fail(&kv->bo);
         kv->last_error = WK_EKVDOWN;
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        PROTO_WARN(wk_log_req(), "redis error reply", "err=%s", proto_log_str(r->str));
+        PROTO_WARN(wk_log_id(kv->log), "redis error reply", "err=%s", proto_log_str(r->str));
         freeReplyObject(r);
         kv->last_error = WK_EKV;
         return NULL;

@@ -58,7 +58,7 @@ static int check_rpc(struct wk_mq *mq, const char *what)
     if (r.reply_type == AMQP_RESPONSE_NORMAL)
         return 0;
     char buf[256];
-    PROTO_ERROR(wk_log_req(), "amqp call failed", "op=%s err=%s", what,
+    PROTO_ERROR(wk_log_id(mq->log), "amqp call failed", "op=%s err=%s", what,
                 proto_log_str(reply_text(r, buf, sizeof buf)));
     return WK_EMQ;
 }
@@ -86,8 +86,10 @@ void wk_mq_close(struct wk_mq *mq)
     mq->ack_waiting = 0;
 }
 
-int wk_mq_connect(struct wk_mq *mq, const char *url, int heartbeat_s, int confirm)
+int wk_mq_connect(struct wk_mq *mq, const char *url, int heartbeat_s, int confirm,
+                  const struct wk_log *log)
 {
+    mq->log = log;
     struct amqp_connection_info info;
     char *copy = proto_xstrdup(url); /* amqp_parse_url writes into its argument */
     int st = amqp_parse_url(copy, &info);
@@ -366,7 +368,7 @@ int wk_mq_ack(struct wk_mq *mq, uint64_t tag)
 int wk_mq_reject(struct wk_mq *mq, uint64_t tag, int requeue)
 {
     if (!mq->conn || amqp_basic_reject(mq->conn, MQ_CHANNEL, tag, requeue) != AMQP_STATUS_OK) {
-        PROTO_WARN(wk_log_req(), "reject failed", NULL);
+        PROTO_WARN(wk_log_id(mq->log), "reject failed", NULL);
         return WK_EMQ;
     }
     return 0;
@@ -407,8 +409,8 @@ int wk_mq_publish_typed(struct wk_mq *mq, const char *exchange, const char *key,
     int st = amqp_basic_publish(mq->conn, MQ_CHANNEL, amqp_cstring_bytes(exchange),
                                 amqp_cstring_bytes(key), 0, 0, &p, b);
     if (st != AMQP_STATUS_OK) {
-        PROTO_WARN(wk_log_req(), "publish failed", "exchange=%s err=%s", proto_log_str(exchange),
-                   proto_log_str(amqp_error_string2(st)));
+        PROTO_WARN(wk_log_id(mq->log), "publish failed", "exchange=%s err=%s",
+                   proto_log_str(exchange), proto_log_str(amqp_error_string2(st)));
         return WK_EMQ;
     }
     if (mq->confirm)

@@ -10,9 +10,10 @@
 #include "proto/msg.h"
 #include "proto/status.h"
 
-void wk_reply_init(struct wk_reply *rep, struct wk_reply_priv *priv)
+void wk_reply_init(struct wk_reply *rep, struct wk_reply_priv *priv, const struct wk_log *log)
 {
     memset(priv, 0, sizeof *priv);
+    priv->log = log;
     msgpack_sbuffer_init(&priv->sb);
     msgpack_packer_init(&priv->pk, &priv->sb, msgpack_sbuffer_write);
     rep->priv = priv;
@@ -84,7 +85,8 @@ void wk_reply_header(struct wk_reply *rep, const char *name, const char *value)
 {
     struct wk_reply_priv *p = rep->priv;
     if (p->nheaders >= WK_MAX_HEADERS) {
-        PROTO_WARN(wk_log_req(), "too many reply headers, dropped", "name=%s", proto_log_str(name));
+        PROTO_WARN(wk_log_id(p->log), "too many reply headers, dropped", "name=%s",
+                   proto_log_str(name));
         return;
     }
     p->hname[p->nheaders] = proto_xstrdup(name);
@@ -107,7 +109,8 @@ int wk_reply_encode(struct wk_reply *rep, const char *id, msgpack_sbuffer *out)
 {
     struct wk_reply_priv *p = rep->priv;
     if (!p->is_error && p->sb.size > 0 && !one_object(p->sb.data, p->sb.size)) {
-        PROTO_ERROR(wk_log_req(), "handler packed a body that is not exactly one object", NULL);
+        PROTO_ERROR(wk_log_id(p->log), "handler packed a body that is not exactly one object",
+                    NULL);
         return PROTO_ESYNTAX;
     }
     msgpack_sbuffer hsb;

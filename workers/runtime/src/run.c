@@ -1,10 +1,9 @@
 /*
- * wk_run: configuration, signals, the consume -> decode -> dispatch -> reply -> ack
- * loop, sys.ping, the event consumer with inbox dedupe, live frames (published after the
- * transaction that queued them commits), and reconnects.
+ * wk_run: configuration, the consume -> decode -> dispatch -> reply -> ack loop, sys.ping,
+ * the event consumer with inbox dedupe, and reconnects. The top of the runtime: it calls
+ * every other file (see internal.h), and none calls back into it.
  */
 #include <hiredis/hiredis.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,6 @@
 #include "internal.h"
 #include "proto/buf.h"
 #include "proto/config.h"
-#include "proto/json.h"
 #include "proto/kvkeys.h"
 #include "proto/log.h"
 #include "proto/msg.h"
@@ -29,22 +27,9 @@
 #define HEARTBEAT_S      30
 #define MAX_EVENT_TYPES  64
 
-static volatile sig_atomic_t g_stop;
-static struct wk_ctx *g_ctx; /* the one context, for log lines from db/kv/mq */
-
 const char *wk_schema_for(const char *worker_name)
 {
     return proto_worker_schema(worker_name);
-}
-
-int wk_stopping(void)
-{
-    return g_stop != 0;
-}
-
-const char *wk_log_req(void)
-{
-    return g_ctx && g_ctx->req_id[0] ? g_ctx->req_id : NULL;
 }
 
 const char *wk_name(const struct wk_ctx *ctx)
@@ -59,126 +44,7 @@ const char *wk_schema(const struct wk_ctx *ctx)
 
 const char *wk_request_id(const struct wk_ctx *ctx)
 {
-    return ctx->req_id;
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: blocking waits return early; the loop checks the flag every slice. */
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    /* hiredis writes with write(2): a dead Redis must not kill the process. */
-    signal(SIGPIPE, SIG_IGN);
-}
-
-/* ---- live push ---- */
-
-/* "user.<uuid>" with the UUID lowercased, as the gateway binds it; PROTO_EINVAL if not a UUID. */
-static int live_key(const char *user, char key[WK_LIVE_KEY_MAX + 1])
-{
-    if (!proto_uuid_valid(user))
-        return PROTO_EINVAL;
-    memcpy(key, "user.", 5);
-    for (size_t i = 0; i <= PROTO_UUID_LEN; i++) {
-        char c = user[i];
-        key[5 + i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
-    }
-    return 0;
-}
-
-int wk_live_publish(struct wk_ctx *ctx, const char *user, const char *json, size_t len)
-{
-    char key[WK_LIVE_KEY_MAX + 1];
-    if (live_key(user, key) != 0)
-        return PROTO_EINVAL;
-    return wk_mq_publish(&ctx->mq, PROTO_EX_LIVE, key, "application/json", NULL, NULL, 0, json,
-                         len);
-}
-
-static void live_send(struct wk_ctx *ctx, const struct wk_live_frame *f)
-{
-    if (wk_mq_publish_typed(&ctx->mq, PROTO_EX_LIVE, f->key, "application/json", f->type, NULL,
-                            NULL, 0, f->body, f->len) != 0)
-        PROTO_WARN(ctx->req_id[0] ? ctx->req_id : NULL, "live frame dropped", "key=%s type=%s",
-                   proto_log_str(f->key), proto_log_str(f->type ? f->type : "frame"));
-}
-
-/* Queues (inside a wk_db_tx) or sends at once (outside) one message for ft.live. */
-static int live_enqueue(struct wk_ctx *ctx, const char *user, const char *type, const char *body,
-                        size_t len)
-{
-    struct wk_live_frame f;
-    if (!body || len == 0 || live_key(user, f.key) != 0)
-        return PROTO_EINVAL;
-    f.type = type;
-    if (!ctx->tx_open) {
-        f.body = (char *)body;
-        f.len = len;
-        live_send(ctx, &f);
-        return 0;
-    }
-    if (ctx->nlive >= WK_LIVE_QUEUE_MAX) {
-        PROTO_WARN(ctx->req_id[0] ? ctx->req_id : NULL, "live frame queue full, frame dropped",
-                   "max=%d", WK_LIVE_QUEUE_MAX);
-        return PROTO_ELIMIT;
-    }
-    if (ctx->nlive == ctx->live_cap) {
-        ctx->live_cap = ctx->live_cap ? ctx->live_cap * 2 : 8;
-        ctx->live = proto_xrealloc(ctx->live, ctx->live_cap * sizeof *ctx->live);
-    }
-    f.body = proto_xmalloc(len);
-    memcpy(f.body, body, len);
-    f.len = len;
-    ctx->live[ctx->nlive++] = f;
-    return 0;
-}
-
-int wk_live_after_commit(struct wk_ctx *ctx, const char *user, const char *json, size_t len)
-{
-    return live_enqueue(ctx, user, NULL, json, len);
-}
-
-int wk_live_close_user(struct wk_ctx *ctx, const char *user, int code, const char *reason)
-{
-    /* What a WebSocket close frame can carry: an application or registered code that may be
-     * sent (not 1005/1006/1015), and a reason of at most 123 bytes of UTF-8. */
-    if (code < 1000 || code > 4999 || (code > 1014 && code < 3000) || code == 1004 ||
-        code == 1005 || code == 1006 || !reason || strlen(reason) > WK_LIVE_REASON_MAX ||
-        !proto_utf8_valid(reason, strlen(reason)))
-        return PROTO_EINVAL;
-    struct proto_buf b = {0};
-    proto_buf_printf(&b, "{\"code\":%d,\"reason\":", code);
-    int rc = proto_json_quote(&b, reason, strlen(reason));
-    if (rc == 0) {
-        proto_buf_puts(&b, "}");
-        rc = live_enqueue(ctx, user, WK_LIVE_TYPE_CLOSE, b.data, b.len);
-    }
-    proto_buf_free(&b);
-    return rc;
-}
-
-void wk_live_flush(struct wk_ctx *ctx)
-{
-    for (size_t i = 0; i < ctx->nlive; i++)
-        live_send(ctx, &ctx->live[i]);
-    wk_live_discard(ctx);
-}
-
-void wk_live_discard(struct wk_ctx *ctx)
-{
-    for (size_t i = 0; i < ctx->nlive; i++)
-        free(ctx->live[i].body);
-    ctx->nlive = 0;
+    return ctx->log.req_id;
 }
 
 /* ---- built-in methods ---- */
@@ -250,7 +116,7 @@ static long long delivery_number(struct wk_ctx *ctx, const struct wk_delivery *d
     if (r)
         freeReplyObject(r);
     if (n == 0)
-        PROTO_WARN(ctx->req_id,
+        PROTO_WARN(ctx->log.req_id,
                    "redelivery not counted (Redis unavailable); the deadline bounds it", NULL);
     return n;
 }
@@ -279,7 +145,7 @@ struct wk_pending {
     int64_t started;
 };
 
-/* Decodes p->d and decides what to do with it; sets ctx->req_id. Settles nothing. */
+/* Decodes p->d and decides what to do with it; sets ctx->log.req_id. Settles nothing. */
 static void request_open(struct wk_ctx *ctx, struct wk_pending *p)
 {
     const amqp_basic_properties_t *props = &p->d.env.message.properties;
@@ -296,12 +162,12 @@ static void request_open(struct wk_ctx *ctx, struct wk_pending *p)
                    "err=%s bytes=%zu", proto_log_str(proto_strerror(rc)),
                    p->d.env.message.body.len);
         p->verdict = V_REJECT;
-        ctx->req_id[0] = '\0';
+        ctx->log.req_id[0] = '\0';
         return;
     }
-    snprintf(ctx->req_id, sizeof ctx->req_id, "%s", p->req.id);
+    snprintf(ctx->log.req_id, sizeof ctx->log.req_id, "%s", p->req.id);
     if (p->req.deadline_ms <= proto_now_ms()) {
-        PROTO_INFO(ctx->req_id, "deadline passed, dropped", "method=%s late_ms=%lld",
+        PROTO_INFO(ctx->log.req_id, "deadline passed, dropped", "method=%s late_ms=%lld",
                    proto_log_str(p->req.method),
                    (long long)(proto_now_ms() - p->req.deadline_ms));
         p->verdict = V_ACK;
@@ -310,13 +176,13 @@ static void request_open(struct wk_ctx *ctx, struct wk_pending *p)
     long long nth = delivery_number(ctx, &p->d, &p->req);
     if (nth >= PROTO_RPC_MAX_DELIVERIES) {
         /* Its earlier deliveries all ended without an ack: it likely kills its consumer. */
-        PROTO_ERROR(ctx->req_id, "request dead-lettered: redelivered too often",
+        PROTO_ERROR(ctx->log.req_id, "request dead-lettered: redelivered too often",
                     "method=%s delivery=%lld", proto_log_str(p->req.method), nth);
         p->verdict = V_REJECT;
         return;
     }
     p->verdict = V_RUN;
-    wk_reply_init(&p->rep, &p->priv);
+    wk_reply_init(&p->rep, &p->priv, &ctx->log);
 }
 
 /* A handler's failure code as the answer, when the handler set none. */
@@ -349,7 +215,7 @@ static void fault_exit_after(const struct wk_ctx *ctx, const char *method)
 {
     const char *fault = getenv("WK_FAULT_EXIT_AFTER");
     if (fault && strcmp(fault, method) == 0) {
-        PROTO_WARN(ctx->req_id, "fault injected: exiting before the reply and the ack",
+        PROTO_WARN(ctx->log.req_id, "fault injected: exiting before the reply and the ack",
                    "method=%s", proto_log_str(method));
         _exit(86);
     }
@@ -383,7 +249,7 @@ static void request_free(struct wk_ctx *ctx, struct wk_pending *p)
         wk_reply_destroy(&p->rep);
     msgpack_unpacked_destroy(&p->up);
     wk_mq_delivery_free(&p->d);
-    ctx->req_id[0] = '\0';
+    ctx->log.req_id[0] = '\0';
 }
 
 /* Publishes p's reply and acks it (or settles it unhandled), and frees it. 0, or WK_EMQ when
@@ -499,8 +365,8 @@ static int handle_requests(struct wk_ctx *ctx)
     for (size_t i = 0; i < n; i++)
         if (b[i].verdict == V_RUN)
             calls[k++] = (struct wk_call){&b[i].req, &b[i].rep, 0};
-    snprintf(ctx->req_id, sizeof ctx->req_id, "%s", b[0].req.id);
-    PROTO_DEBUG(ctx->req_id, "batch", "method=%s requests=%zu", proto_log_str(b[0].req.method),
+    snprintf(ctx->log.req_id, sizeof ctx->log.req_id, "%s", b[0].req.id);
+    PROTO_DEBUG(ctx->log.req_id, "batch", "method=%s requests=%zu", proto_log_str(b[0].req.method),
                 k);
     wk_db_maintain(ctx->db);
     batch(ctx, calls, k);
@@ -541,7 +407,7 @@ static int inbox_tx(struct wk_ctx *ctx, void *arg)
     const char *params[] = {c->ev->id};
     PGresult *r = wk_db_exec_prepared(ctx->db, "wk_inbox_insert", ctx->sql_inbox_insert, 1, params);
     if (!r)
-        return wk_db_up(ctx->db) ? WK_EDB : WK_EDBDOWN;
+        return wk_db_fail(ctx);
     long n = wk_db_affected(r);
     PQclear(r);
     if (n == 0) {
@@ -567,9 +433,9 @@ static int handle_event(struct wk_ctx *ctx, struct wk_delivery *d)
     for (const struct wk_event_handler *h = ctx->spec->events; h && h->type; h++)
         if (strcmp(h->type, ev.type) == 0)
             fn = h->fn;
-    snprintf(ctx->req_id, sizeof ctx->req_id, "%s", ev.id);
+    snprintf(ctx->log.req_id, sizeof ctx->log.req_id, "%s", ev.id);
     if (!fn) {
-        PROTO_DEBUG(ctx->req_id, "event type not handled, acked", "type=%s",
+        PROTO_DEBUG(ctx->log.req_id, "event type not handled, acked", "type=%s",
                     proto_log_str(ev.type));
         rc = wk_mq_ack(&ctx->mq, d->env.delivery_tag);
         goto out;
@@ -580,12 +446,12 @@ static int handle_event(struct wk_ctx *ctx, struct wk_delivery *d)
     int hrc = wk_db_tx(ctx, inbox_tx, &call);
     if (hrc == 0) {
         rc = wk_mq_ack(&ctx->mq, d->env.delivery_tag);
-        PROTO_INFO(ctx->req_id, call.duplicate ? "event duplicate, skipped" : "event done",
+        PROTO_INFO(ctx->log.req_id, call.duplicate ? "event duplicate, skipped" : "event done",
                    "type=%s ms=%lld", proto_log_str(ev.type), (long long)(wk_mono_ms() - started));
     } else {
         /* Requeue: the quorum queue's delivery limit dead-letters an event that
          * keeps failing, so this cannot loop forever. */
-        PROTO_ERROR(ctx->req_id, "event handler failed, requeued", "type=%s err=%d",
+        PROTO_ERROR(ctx->log.req_id, "event handler failed, requeued", "type=%s err=%d",
                     proto_log_str(ev.type), hrc);
         rc = wk_mq_reject(&ctx->mq, d->env.delivery_tag, 1);
         /* Without a database every event would fail and burn its delivery count:
@@ -597,7 +463,7 @@ static int handle_event(struct wk_ctx *ctx, struct wk_delivery *d)
         }
     }
 out:
-    ctx->req_id[0] = '\0';
+    ctx->log.req_id[0] = '\0';
     msgpack_unpacked_destroy(&up);
     return rc;
 }
@@ -654,7 +520,7 @@ static void build_sql(struct wk_ctx *ctx)
 /* Connects to the broker, declares, consumes; 0 or WK_EMQ (connection closed). */
 static int mq_setup(struct wk_ctx *ctx, const char *const *types, size_t ntypes)
 {
-    if (wk_mq_connect(&ctx->mq, ctx->amqp_url, HEARTBEAT_S, 0) != 0)
+    if (wk_mq_connect(&ctx->mq, ctx->amqp_url, HEARTBEAT_S, 0, &ctx->log) != 0)
         return WK_EMQ;
     struct proto_buf rq = {0};
     proto_buf_printf(&rq, "%s%s", PROTO_RPC_QUEUE_PREFIX, ctx->name);
@@ -672,56 +538,98 @@ static int mq_setup(struct wk_ctx *ctx, const char *const *types, size_t ntypes)
     return rc;
 }
 
-static struct proto_cfg_var cfg_vars[] = {
-    {"AMQP_URL", NULL, PROTO_CFG_SECRET, 1, 2048, "RabbitMQ URL, amqp://user:pass@host:port/vhost",
-     NULL, 0},
-    {"DATABASE_URL", NULL, PROTO_CFG_SECRET, 1, 2048, "PostgreSQL URL of the worker's own role",
-     NULL, 0},
-    {"REDIS_URL", "redis://127.0.0.1:6379/0", PROTO_CFG_STR, 1, 2048,
-     "Redis URL, redis://[:password@]host[:port][/db]", NULL, 0},
-    {"WK_PREFETCH", "16", PROTO_CFG_INT, 1, 1000, "unacked messages a worker process holds", NULL,
-     0},
-    {"LOG_LEVEL", "info", PROTO_CFG_STR, 1, 16, "debug, info, warn or error", NULL, 0},
-    {"WK_RELAY_INTERVAL_MS", "200", PROTO_CFG_INT, 10, 60000, "outbox relay period when idle (ms)",
-     NULL, 0},
-    {"WK_OUTBOX_KEEP_HOURS", "24", PROTO_CFG_INT, 1, 8760,
-     "hours a published outbox row is kept before it is deleted", NULL, 0},
-    {"WK_INBOX_KEEP_DAYS", "30", PROTO_CFG_INT, 1, 3650,
-     "days an applied event's id is kept to dedupe a late copy", NULL, 0},
-    {"WK_BATCH_MAX", "64", PROTO_CFG_INT, 1, 1000,
-     "requests a batch method (txn.create) takes at once, at most", NULL, 0},
-    {"WK_BATCH_WAIT_MS", "0", PROTO_CFG_INT, 0, 60000,
-     "how long a batch waits to fill up to WK_BATCH_MAX (0: only what has arrived)", NULL, 0},
+/* The default of WK_PREFETCH: "16", or the worker's own window (spec->prefetch). */
+static char prefetch_def[16] = "16";
+
+/* Each row stores its value in the named field of struct wk_ctx. */
+#define TO(field) PROTO_CFG_INTO(struct wk_ctx, field)
+
+static const struct proto_cfg_var cfg_vars[] = {
+    {.name = "AMQP_URL",
+     .kind = PROTO_CFG_SECRET,
+     .min = 1,
+     .max = 2048,
+     .help = "RabbitMQ URL, amqp://user:pass@host:port/vhost",
+     TO(amqp_url)},
+    {.name = "DATABASE_URL",
+     .kind = PROTO_CFG_SECRET,
+     .min = 1,
+     .max = 2048,
+     .help = "PostgreSQL URL of the worker's own role",
+     TO(db_url)},
+    {.name = "REDIS_URL",
+     .def = "redis://127.0.0.1:6379/0",
+     .kind = PROTO_CFG_STR,
+     .min = 1,
+     .max = 2048,
+     .help = "Redis URL, redis://[:password@]host[:port][/db]",
+     TO(redis_url)},
+    {.name = "WK_PREFETCH",
+     .def = prefetch_def,
+     .kind = PROTO_CFG_INT,
+     .min = 1,
+     .max = 1000,
+     .help = "unacked messages a worker process holds",
+     TO(prefetch)},
+    {.name = "LOG_LEVEL",
+     .def = "info",
+     .kind = PROTO_CFG_STR,
+     .min = 1,
+     .max = 16,
+     .help = "debug, info, warn or error",
+     TO(log_level)},
+    {.name = "WK_RELAY_INTERVAL_MS",
+     .def = "200",
+     .kind = PROTO_CFG_INT,
+     .min = 10,
+     .max = 60000,
+     .help = "outbox relay period when idle (ms)",
+     TO(relay_interval_ms)},
+    {.name = "WK_OUTBOX_KEEP_HOURS",
+     .def = "24",
+     .kind = PROTO_CFG_INT,
+     .min = 1,
+     .max = 8760,
+     .help = "hours a published outbox row is kept before it is deleted",
+     TO(outbox_keep_hours)},
+    {.name = "WK_INBOX_KEEP_DAYS",
+     .def = "30",
+     .kind = PROTO_CFG_INT,
+     .min = 1,
+     .max = 3650,
+     .help = "days an applied event's id is kept to dedupe a late copy",
+     TO(inbox_keep_days)},
+    {.name = "WK_BATCH_MAX",
+     .def = "64",
+     .kind = PROTO_CFG_INT,
+     .min = 1,
+     .max = 1000,
+     .help = "requests a batch method (txn.create) takes at once, at most",
+     TO(batch_max)},
+    {.name = "WK_BATCH_WAIT_MS",
+     .def = "0",
+     .kind = PROTO_CFG_INT,
+     .min = 0,
+     .max = 60000,
+     .help = "how long a batch waits to fill up to WK_BATCH_MAX (0: only what has arrived)",
+     TO(batch_wait_ms)},
 };
-#define NCFG (sizeof cfg_vars / sizeof cfg_vars[0])
 
 static int load_config(struct wk_ctx *ctx, enum proto_log_level *level)
 {
-    static char prefetch[16];
-    if (ctx->spec->prefetch > 0) { /* the worker's own default window */
-        snprintf(prefetch, sizeof prefetch, "%d", ctx->spec->prefetch);
-        cfg_vars[3].def = prefetch;
-    }
-    int bad = proto_config_load(cfg_vars, NCFG, stderr);
-    if (proto_log_level_parse(cfg_vars[4].str, level) != 0) {
+    if (ctx->spec->prefetch > 0) /* the worker's own default window */
+        snprintf(prefetch_def, sizeof prefetch_def, "%d", ctx->spec->prefetch);
+    int bad = proto_config_load(cfg_vars, PROTO_CFG_COUNT(cfg_vars), ctx, stderr);
+    if (proto_log_level_parse(ctx->log_level, level) != 0) {
         fprintf(stderr, "config: LOG_LEVEL=%s is not one of debug, info, warn, error\n",
-                cfg_vars[4].str);
+                ctx->log_level);
         bad++;
     }
-    if (bad == 0 && wk_kv_check_url(cfg_vars[2].str) != 0) {
+    if (bad == 0 && wk_kv_check_url(ctx->redis_url) != 0) {
         fprintf(stderr, "config: REDIS_URL is not a redis://host[:port][/db] URL\n");
         bad++;
     }
-    if (bad)
-        return PROTO_CONFIG_EXIT;
-    ctx->amqp_url = cfg_vars[0].str;
-    ctx->prefetch = (int)cfg_vars[3].num;
-    ctx->relay_interval_ms = (int)cfg_vars[5].num;
-    ctx->outbox_keep_hours = (int)cfg_vars[6].num;
-    ctx->inbox_keep_days = (int)cfg_vars[7].num;
-    ctx->batch_max = (int)cfg_vars[8].num;
-    ctx->batch_wait_ms = (int)cfg_vars[9].num;
-    return 0;
+    return bad ? PROTO_CONFIG_EXIT : 0;
 }
 
 int wk_run(const char *name, const struct wk_method *methods)
@@ -768,8 +676,7 @@ int wk_run_spec(const struct wk_spec *spec)
     if (rc != 0)
         return rc;
     proto_log_init(ctx.name, level);
-    g_ctx = &ctx;
-    install_signals();
+    wk_stop_install();
     if (ctx.schema[0])
         build_sql(&ctx);
     if (ntypes)
@@ -777,8 +684,8 @@ int wk_run_spec(const struct wk_spec *spec)
                  ctx.name);
     ctx.batch = proto_xcalloc((size_t)ctx.batch_max, sizeof *ctx.batch);
     ctx.calls = proto_xcalloc((size_t)ctx.batch_max, sizeof *ctx.calls);
-    ctx.db = wk_db_new(cfg_vars[1].str, ctx.name);
-    ctx.kv = wk_kv_new(cfg_vars[2].str);
+    ctx.db = wk_db_new(ctx.db_url, ctx.name, &ctx.log);
+    ctx.kv = wk_kv_new(ctx.redis_url, &ctx.log);
     PROTO_INFO(NULL, "worker starting", "version=%s schema=%s", FT_VERSION,
                proto_log_str(ctx.schema[0] ? ctx.schema : "-"));
     wk_db_maintain(ctx.db);
@@ -786,7 +693,7 @@ int wk_run_spec(const struct wk_spec *spec)
     struct wk_backoff mq_bo = {0, 0};
     int slice = ctx.relay_interval_ms < CONSUME_SLICE_MS ? ctx.relay_interval_ms : CONSUME_SLICE_MS;
     ctx.relay_next_ms = wk_mono_ms();
-    while (!g_stop) {
+    while (!wk_stopping()) {
         if (!wk_mq_up(&ctx.mq)) {
             if (mq_setup(&ctx, types, ntypes) != 0) {
                 int delay = wk_backoff_fail(&mq_bo);
@@ -859,6 +766,5 @@ int wk_run_spec(const struct wk_spec *spec)
     free(ctx.live);
     free(ctx.batch);
     free(ctx.calls);
-    g_ctx = NULL;
     return 0;
 }
