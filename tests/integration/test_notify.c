@@ -601,7 +601,7 @@ static void test_notify_pagination_newest_first(void)
         }
         CU_ASSERT_EQUAL(nseen, 7);
     }
-    /* the whole object, as API.md describes it */
+    /* the whole object, every field a client reads (README "Notifications") */
     struct ft_reply r;
     CU_ASSERT_EQUAL(call("notif.list", u, NULL, "{\"limit\":\"1\"}", &r), 200);
     json_t *j = wt_jbody(&r);

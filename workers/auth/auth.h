@@ -85,7 +85,8 @@ int auth_on_default_ready(struct wk_ctx *ctx, const struct proto_event *ev);
  * The caller PQclears it. */
 PGresult *auth_user_get(struct wk_ctx *ctx, const char *user_id);
 
-/* Packs row 0 of an auth_user_get / auth_user_update_profile result as API.md's `user`. */
+/* Packs row 0 of an auth_user_get / auth_user_update_profile result as the API's `user` object
+ * (README "Signing in"). */
 void auth_user_pack(msgpack_packer *pk, const PGresult *res);
 
 /* A recipient lookup by normalised email: packs the user's public face {id, full_name} into pk

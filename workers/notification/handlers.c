@@ -1,6 +1,6 @@
 /*
  * The notification worker's methods: notif.list, notif.list_account, notif.count, notif.read,
- * notif.read_all, notif.delete (API.md "Notifications").
+ * notif.read_all, notif.delete (README "Notifications").
  *
  * The acting user is always req->user; every statement carries WHERE user_id = $user, so an
  * id of someone else's notification finds nothing and answers 404 like an unknown one. A path

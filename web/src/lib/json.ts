@@ -4,7 +4,7 @@
 // Browsers without it get String(value), which is exact for every amount below 2^53 minor units.
 import type { Money } from "./money";
 
-/** Keys whose numbers are money (every amount field of API.md). */
+/** Keys whose numbers are money (every amount field of the HTTP API; README "HTTP surface today"). */
 export const MONEY_KEYS = new Set([
   "amount", "balance", "balance_after", "current_balance", "virtual_balance", "difference",
   "before_balance", "after_balance", "start_balance", "real_balance", "end_balance",

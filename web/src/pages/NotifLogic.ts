@@ -11,7 +11,7 @@ export const NOTIF_TABS: { value: NotifTab; label: string }[] = [
   { value: "info", label: "Info" },
 ];
 
-/** Icon and colour class per type (UI.md): risk red ⚠, alert amber 🔔, info blue ℹ. The
+/** Icon and colour class per type: risk red ⚠, alert amber 🔔, info blue ℹ. The
  * text presentation selector (U+FE0E) keeps ⚠ and ℹ in the type's colour, not as emoji. */
 export function notifIcon(type: string): { icon: string; cls: "risk" | "alert" | "info"; label: string } {
   if (type === "risk") return { icon: "⚠\uFE0E", cls: "risk", label: "Risk" };

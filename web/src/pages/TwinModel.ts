@@ -120,7 +120,7 @@ export function checkScenarioAmount(scenario: ScenarioId, text: string, currency
   return checkAmount(text, currency);
 }
 
-/** Risk colours (UI.md): ≤ 30 green, ≤ 60 amber, above red. */
+/** Risk colours, the risk levels' bounds: ≤ 30 green, ≤ 60 amber, above red. */
 export function riskColor(score: number): string {
   return score <= 30 ? "var(--green)" : score <= 60 ? "var(--amber)" : "var(--red)";
 }
