@@ -8,6 +8,7 @@
  *   mq.c       librabbitmq: connect, topology, consume, coalesced acks, publish
  *   kv.c       hiredis: lazy connection with backoff, commands
  *   reply.c    the reply a handler fills, and its envelope encoding
+ *   args.c     handler helpers: the acting user, the body, a path id, idempotency keys
  *   live.c     frames for ft.live: queued inside a transaction, published after its commit
  *   db.c       libpq: connection, statements, wk_db_tx (flushes live.c, resets reply.c on retry)
  *   relay.c    publishes outbox rows to ft.events (db.c, mq.c)
