@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "ft_test.h"
+#include "local.h"
 #include "request.h"
 #include "routes.h"
-#include "server.h"
 
 #include "proto/topology.h"
 
