@@ -5,8 +5,9 @@
  * pending RPC (pending.h) holds its HTTP connection's id, and the reply looks it up here; a
  * connection that closed meanwhile is simply not found. An id is gen << 32 | (index + 1);
  * removing an entry bumps its slot's generation, so an old id never finds a successor.
- * The registry stores the pointer without looking at it. Not thread-safe: one owner thread
- * (the server's registry of HTTP connections belongs to the lws thread).
+ * The registry stores the pointer without looking at it; a walk over every entry reads
+ * slots[0..nslots) and skips a NULL ptr. Not thread-safe: one owner thread (the server's
+ * registry of HTTP connections and ws.c's of WebSockets belong to the lws thread).
  */
 #ifndef GW_REGISTRY_H
 #define GW_REGISTRY_H

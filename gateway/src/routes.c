@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "server.h"
+#include "local.h"
 
 #define SYS_PING(kind)                                                                             \
     {                                                                                              \
@@ -11,7 +11,7 @@
     }
 
 /* Local rows answer in the gateway, public and GET-only; no other row shares their paths.
- * Outside /api they answer their exact path only (server.c), anything else there is a file. */
+ * Outside /api they answer their exact path only (intake.c), anything else there is a file. */
 #define LOCAL(path, handler)                                                                       \
     {                                                                                              \
         GW_GET, path, NULL, NULL, GW_AUTH_PUBLIC, 0, handler                                       \

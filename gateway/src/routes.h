@@ -39,7 +39,7 @@ struct gw_conn;
 struct lws;
 
 /*
- * A local row's handler (server.h): answers the request on connection c, or starts answering
+ * A local row's handler (local.h): answers the request on connection c, or starts answering
  * it (a fan-out, fanout.h). Called on the lws thread instead of reading a body and sending an
  * RPC; c's path, method and request id are set.
  */

@@ -1,10 +1,12 @@
 /*
- * The lws side of the gateway: thin callbacks, request intake (method, path, auth, body) and
- * the handlers of routes.c's local rows. Replies come back through bridge.c and pending.c,
- * several at once through fanout.c; connections are named by id (registry.c); counters live
- * in metrics.c. See server.h.
+ * The lws side of the gateway: the lws context and its setup, the thin callbacks, RPC
+ * submission and the reply drain. A request's head and body are read in intake.c, the local
+ * rows are answered in local.c; replies come back through bridge.c and pending.c, several at
+ * once through fanout.c; connections are named by id (registry.c); counters live in
+ * metrics.c. See server.h, and server_internal.h for what intake.c and local.c share.
  */
 #include "server.h"
+#include "server_internal.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -15,7 +17,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include <ev.h>
 #include <libwebsockets.h>
@@ -24,54 +25,23 @@
 #include "edge.h"
 #include "fanout.h"
 #include "http.h"
+#include "intake.h"
 #include "metrics.h"
 #include "pending.h"
 #include "registry.h"
-#include "request.h"
-#include "routes.h"
-#include "static.h"
-#include "status.h"
 #include "ws.h"
 
 #include "proto/envelope.h"
-#include "proto/json.h"
 #include "proto/log.h"
 #include "proto/status.h"
-#include "proto/token.h"
 #include "proto/topology.h"
 #include "proto/uuid.h"
 
-#define SWEEP_US    (50 * LWS_US_PER_MS)
-#define DISCARD_MAX (64u << 20) /* larger bodies are not drained before a 413 */
-
-struct gw_server {
-    const struct gw_config *cfg;
-    struct proto_token_keys keys; /* from cfg: verifies access tokens */
-    struct lws_context *ctx;
-    struct ev_loop *loop; /* libev (epoll), owned here; lws joins it as a foreign loop */
-    struct gw_bridge *bridge;
-    struct gw_ws_hub *hub;    /* GET /api/ws sockets */
-    lws_retry_bo_t ws_policy; /* WebSocket pings */
-    struct gw_pending_table *pending;
-    const struct gw_route *routes;
-    size_t nroutes;
-    struct gw_registry conns; /* HTTP connections (their wsi) by id, registry.h */
-    lws_sorted_usec_list_t sweep;
-    lws_sorted_usec_list_t drain_more; /* results left for the next loop iteration */
-    struct gw_result *backlog;         /* ... in arrival order */
-    volatile sig_atomic_t stop;
-    int draining;
-    int lws_ready; /* LWS_CALLBACK_PROTOCOL_INIT came (see gw_server_new) */
-    uint64_t submit_seq;
-    int active; /* connections with a request in progress */
-    msgpack_sbuffer env;
-    struct gw_metrics m;
-    atomic_int wake_pending; /* the bridge woke this thread for results it has not taken yet */
-};
+#define SWEEP_US (50 * LWS_US_PER_MS)
 
 /* ---- connections (lws thread) ---- */
 
-static void set_state(struct gw_server *s, struct gw_conn *c, enum gw_conn_state st)
+void gw_server_set_state(struct gw_server *s, struct gw_conn *c, enum gw_conn_state st)
 {
     s->active += (st != GW_CONN_IDLE) - (c->state != GW_CONN_IDLE);
     c->state = st;
@@ -83,24 +53,24 @@ static void conn_release(struct gw_server *s, struct gw_conn *c)
         return;
     gw_registry_remove(&s->conns, c->id);
     c->id = 0;
-    set_state(s, c, GW_CONN_IDLE);
+    gw_server_set_state(s, c, GW_CONN_IDLE);
     gw_http_free(c);
 }
 
 /* ---- responses ---- */
 
-static void respond_error(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int status,
-                          const char *code, const char *detail)
+void gw_server_respond_error(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int status,
+                             const char *code, const char *detail)
 {
-    set_state(s, c, GW_CONN_RESPOND);
+    gw_server_set_state(s, c, GW_CONN_RESPOND);
     gw_http_error(wsi, c, status, code, detail);
 }
 
-static void respond_unavailable(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
-                                const char *code, const char *detail)
+void gw_server_respond_unavailable(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
+                                   const char *code, const char *detail)
 {
     gw_http_header(c, "Retry-After", "1");
-    respond_error(s, wsi, c, 503, code, detail);
+    gw_server_respond_error(s, wsi, c, 503, code, detail);
 }
 
 static void finish_log(struct gw_server *s, struct gw_conn *c)
@@ -145,9 +115,9 @@ static void fail_pending(struct gw_server *s, struct gw_pending *p, int status, 
         part_done(s, wsi, c, p->part, status, (double)(proto_mono_us() - p->start_us) / 1000.0,
                   NULL);
     } else if (status == 503) {
-        respond_unavailable(s, wsi, c, code, detail);
+        gw_server_respond_unavailable(s, wsi, c, code, detail);
     } else {
-        respond_error(s, wsi, c, status, code, detail);
+        gw_server_respond_error(s, wsi, c, status, code, detail);
     }
 }
 
@@ -171,7 +141,7 @@ static void deliver(struct gw_server *s, struct gw_pending *p, struct gw_result 
         proto_buf_reset(&c->resp); /* these statuses never carry a body */
     for (int i = 0; i < r->nheaders; i++)
         gw_http_header(c, r->hname[i], r->hvalue[i]);
-    set_state(s, c, GW_CONN_RESPOND);
+    gw_server_set_state(s, c, GW_CONN_RESPOND);
     gw_http_respond(wsi, c, r->status, c->resp.len ? "application/json" : NULL);
 }
 
@@ -286,7 +256,8 @@ static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const 
     snprintf(req.id, sizeof req.id, "%s", c->req_id);
     snprintf(req.method, sizeof req.method, "%s", method);
     snprintf(req.idem, sizeof req.idem, "%s", c->idem);
-    /* The user comes only from a token verified in authenticate(), never from the request. */
+    /* The user comes only from a token verified in authenticate() (intake.c), never from the
+     * request. */
     if (part < 0)
         snprintf(req.user, sizeof req.user, "%s", c->user);
     req.deadline_ms = proto_now_ms() + s->cfg->rpc_timeout_ms;
@@ -322,13 +293,13 @@ static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const 
  * proto_worker_names), part i going to workers[i]; `done` answers once every part is in.
  * A part that cannot be sent is in at once with the status submit_rpc gave.
  */
-static void start_fanout(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
-                         const char *method, const int *workers, int n, gw_local_fn *done)
+void gw_server_start_fanout(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
+                            const char *method, const int *workers, int n, gw_local_fn *done)
 {
     static const char empty_map = (char)0x80; /* msgpack: an empty fixmap */
     gw_fanout_free(c->fan);
     c->fan = gw_fanout_new(n, done);
-    set_state(s, c, GW_CONN_WAIT);
+    gw_server_set_state(s, c, GW_CONN_WAIT);
     for (int i = 0; i < n && c->state == GW_CONN_WAIT; i++) {
         const char *code, *detail;
         int st = submit_rpc(s, c, workers[i], method, &empty_map, 1, i, &code, &detail);
@@ -337,465 +308,17 @@ static void start_fanout(struct gw_server *s, struct lws *wsi, struct gw_conn *c
     }
 }
 
-static void submit_request(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
+void gw_server_submit_request(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
 {
     const char *code, *detail;
     int st = submit_rpc(s, c, worker_index(c->route->worker), c->route->rpc_method, c->args.data,
                         c->args.size, -1, &code, &detail);
     if (st == 503)
-        respond_unavailable(s, wsi, c, code, detail);
+        gw_server_respond_unavailable(s, wsi, c, code, detail);
     else if (st)
-        respond_error(s, wsi, c, st, code, detail);
+        gw_server_respond_error(s, wsi, c, st, code, detail);
     else
-        set_state(s, c, GW_CONN_WAIT);
-}
-
-/* ---- local rows (routes.c) ---- */
-
-static void builtin_json(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int status,
-                         const char *json)
-{
-    proto_buf_reset(&c->resp);
-    proto_buf_puts(&c->resp, json);
-    set_state(s, c, GW_CONN_RESPOND);
-    gw_http_respond(wsi, c, status, "application/json");
-}
-
-void gw_local_healthz(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
-{
-    builtin_json(s, wsi, c, 200, "{\"status\":\"ok\"}");
-}
-
-void gw_local_readyz(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
-{
-    /* Ready means a signed-in request can be served: the broker and the session store. */
-    enum gw_store_state store = gw_bridge_store_state(s->bridge);
-    if (!gw_bridge_connected(s->bridge))
-        respond_unavailable(s, wsi, c, "not_ready", "the message broker is not connected");
-    else if (store == GW_STORE_DOWN)
-        respond_unavailable(s, wsi, c, "not_ready", "the session store (Redis) is unreachable");
-    else if (store == GW_STORE_UNSEEDED)
-        respond_unavailable(s, wsi, c, "not_ready", "the session store (Redis) is being restored");
-    else
-        builtin_json(s, wsi, c, 200, "{\"status\":\"ready\"}");
-}
-
-void gw_local_metrics(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
-{
-    struct gw_metrics_gauges g = {
-        .inflight = gw_pending_count(s->pending),
-        .broker_connected = gw_bridge_connected(s->bridge),
-        .store_ok = gw_bridge_store_state(s->bridge) == GW_STORE_OK,
-    };
-    proto_buf_reset(&c->resp);
-    gw_metrics_text(&s->m, &g, &c->resp);
-    gw_ws_metrics(s->hub, &c->resp);
-    gw_edge_metrics(&c->resp);
-    gw_http_respond(wsi, c, 200, "text/plain; version=0.0.4; charset=utf-8");
-}
-
-/* The completion of gw_local_status's fan-out. */
-static void status_done(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
-{
-    gw_status_json(&c->resp, c->fan, gw_bridge_connected(s->bridge),
-                   gw_bridge_store_state(s->bridge));
-    set_state(s, c, GW_CONN_RESPOND);
-    gw_http_respond(wsi, c, 200, "application/json");
-}
-
-void gw_local_status(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
-{
-    int workers[PROTO_WORKER_COUNT];
-    for (int w = 0; w < PROTO_WORKER_COUNT; w++)
-        workers[w] = w;
-    start_fanout(s, wsi, c, "sys.ping", workers, PROTO_WORKER_COUNT, status_done);
-}
-
-/* ---- request intake ---- */
-
-static int header_copy(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t size)
-{
-    int n = lws_hdr_total_length(wsi, h);
-    if (n <= 0)
-        return n == 0 ? 0 : -1;
-    if ((size_t)n >= size)
-        return -2;
-    return lws_hdr_copy(wsi, buf, (int)size, h);
-}
-
-/* Packs path params and query into c->args (the body value follows). 0 or -1 (answered). */
-static int pack_args_head(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
-                          const struct gw_match *m)
-{
-    static char pool[16384];
-    struct gw_kv kv[GW_QUERY_MAX];
-    int nq = 0;
-    size_t used = 0;
-    for (int i = 0; i < GW_QUERY_MAX + 1; i++) {
-        if (used + 1 >= sizeof pool) {
-            respond_error(s, wsi, c, 414, "uri_too_long", "the query string is too long");
-            return -1;
-        }
-        int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (flen <= 0)
-            break;
-        if ((size_t)flen + 1 > sizeof pool - used) {
-            respond_error(s, wsi, c, 414, "uri_too_long", "the query string is too long");
-            return -1;
-        }
-        int n = lws_hdr_copy_fragment(wsi, pool + used, (int)(sizeof pool - used),
-                                      WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0)
-            break;
-        if (nq == GW_QUERY_MAX) {
-            respond_error(s, wsi, c, 400, "invalid_query", "too many query parameters");
-            return -1;
-        }
-        if (!proto_utf8_valid(pool + used, (size_t)n)) {
-            respond_error(s, wsi, c, 400, "invalid_query", "the query string is not valid UTF-8");
-            return -1;
-        }
-        if (n > 0)
-            kv[nq++] = gw_kv_split(pool + used, (size_t)n);
-        used += (size_t)n + 1;
-    }
-    if (!c->args_init) {
-        msgpack_sbuffer_init(&c->args);
-        c->args_init = 1;
-    }
-    msgpack_sbuffer_clear(&c->args);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
-    struct gw_meta meta = {c->ip, c->user[0] ? c->jti : NULL, c->token_exp};
-    gw_pack_args_head(&pk, m, kv, nq, &meta);
-    return 0;
-}
-
-/* The client address for args.meta.ip: the socket peer, or behind our proxy its last hop.
- * The peer comes from the edge, which recorded it at accept: asking the kernel was one of the
- * system calls every API request paid for (issue 20). */
-static void client_ip(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
-{
-    char buf[64] = "", xff[1024];
-    const char *peer = gw_edge_peer(wsi);
-    if (!peer)
-        peer = lws_get_peer_simple(wsi, buf, sizeof buf);
-    int n = s->cfg->trust_proxy ? header_copy(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof xff) : 0;
-    gw_client_ip(n > 0 ? xff : NULL, peer, s->cfg->trust_proxy, c->ip, sizeof c->ip);
-}
-
-/*
- * Verifies the bearer token of a protected route, locally and before anything is
- * published, so a bad token costs no RPC. On success sets c->user, c->jti and
- * c->token_exp and returns 0; otherwise returns 401 with *code and *detail, and
- * stages the WWW-Authenticate header. (The denylist is checked later, on the bridge.)
- */
-static int authenticate(struct gw_server *s, struct lws *wsi, struct gw_conn *c, const char **code,
-                        const char **detail)
-{
-    char hdr[PROTO_TOKEN_MAX + 64];
-    const char *tok;
-    size_t toklen;
-    struct proto_token_claims cl;
-    int rc = PROTO_EAUTH;
-    int n = header_copy(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, hdr, sizeof hdr);
-    if (n > 0 && gw_bearer_token(hdr, (size_t)n, &tok, &toklen))
-        rc = proto_token_verify(&s->keys, tok, toklen, (int64_t)time(NULL), &cl);
-    if (rc == 0) {
-        memcpy(c->user, cl.sub, sizeof c->user);
-        memcpy(c->jti, cl.jti, sizeof c->jti);
-        c->token_exp = cl.exp;
-        return 0;
-    }
-    gw_metrics_auth_refused(&s->m);
-    if (n == 0) {
-        gw_http_header(c, "WWW-Authenticate", "Bearer realm=\"fintwin\"");
-        *code = "unauthenticated";
-        *detail = "this request needs an access token (Authorization: Bearer)";
-        return 401;
-    }
-    gw_http_header(c, "WWW-Authenticate", "Bearer realm=\"fintwin\", error=\"invalid_token\"");
-    if (rc == PROTO_EEXPIRED) {
-        *code = "token_expired";
-        *detail = "the access token has expired";
-        return 401;
-    }
-    /* The reason stays in the log (never the token): the client only learns "invalid". */
-    PROTO_INFO(c->req_id, "token refused", "err=%s", proto_log_str(proto_strerror(rc)));
-    *code = "invalid_token";
-    *detail = "the access token is invalid";
-    return 401;
-}
-
-/*
- * Answers an error before the request body was read: at once when there is no body
- * (or it is too large to drain, or the client waits for 100-continue, then closing),
- * else after draining it, like the 415 path.
- */
-static void refuse_early(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
-                         unsigned long long clen, int status, const char *code, const char *detail)
-{
-    if (clen == 0 || clen > DISCARD_MAX || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_EXPECT) > 0) {
-        if (clen)
-            c->close_after = 1;
-        respond_error(s, wsi, c, status, code, detail);
-        return;
-    }
-    c->err_status = status;
-    c->err_code = code;
-    snprintf(c->err_detail, sizeof c->err_detail, "%s", detail);
-    set_state(s, c, GW_CONN_DISCARD);
-}
-
-static void start_api(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
-                      const struct gw_match *m)
-{
-    char buf[PROTO_IDEM_MAX + 2];
-    c->route = m->route;
-    c->body_limit = m->route->body_limit ? m->route->body_limit : s->cfg->max_body;
-
-    int n = lws_hdr_custom_length(wsi, "idempotency-key:", 16);
-    if (n >= 0) {
-        if (n > PROTO_IDEM_MAX ||
-            lws_hdr_custom_copy(wsi, buf, sizeof buf, "idempotency-key:", 16) < 0 ||
-            !gw_idem_ok(buf, strlen(buf))) {
-            respond_error(s, wsi, c, 400, "invalid_idempotency_key",
-                          "Idempotency-Key must be 1 to 255 printable ASCII characters");
-            return;
-        }
-        memcpy(c->idem, buf, strlen(buf) + 1); /* <= PROTO_IDEM_MAX, checked above */
-    }
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-        c->close_after = 1;
-        respond_error(s, wsi, c, 411, "length_required", "send the body with a Content-Length");
-        return;
-    }
-    unsigned long long clen = 0;
-    char num[32];
-    n = header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, num, sizeof num);
-    if (n > 0) {
-        char *end;
-        clen = strtoull(num, &end, 10);
-        if (num[0] < '0' || num[0] > '9' || *end) {
-            c->close_after = 1;
-            respond_error(s, wsi, c, 400, "bad_request", "invalid Content-Length");
-            return;
-        }
-    }
-    client_ip(s, wsi, c);
-    if (m->route->auth == GW_AUTH_USER) {
-        const char *code, *detail;
-        int st = authenticate(s, wsi, c, &code, &detail);
-        if (st) {
-            refuse_early(s, wsi, c, clen, st, code, detail);
-            return;
-        }
-    }
-    if (pack_args_head(s, wsi, c, m) != 0)
-        return;
-    if (clen == 0) {
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
-        msgpack_pack_nil(&pk);
-        submit_request(s, wsi, c);
-        return;
-    }
-    if (clen > c->body_limit) {
-        /* With "Expect: 100-continue" the client waits: refuse before it sends anything. */
-        if (clen > DISCARD_MAX || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_EXPECT) > 0) {
-            c->close_after = 1;
-            respond_error(s, wsi, c, 413, "payload_too_large", "the request body is too large");
-            return;
-        }
-        c->err_status = 413;
-        c->err_code = "payload_too_large";
-        snprintf(c->err_detail, sizeof c->err_detail, "the request body is larger than %zu bytes",
-                 c->body_limit);
-        set_state(s, c, GW_CONN_DISCARD);
-        return;
-    }
-    char ct[256];
-    if (header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof ct) <= 0 ||
-        !gw_content_type_json(ct)) {
-        c->err_status = 415;
-        c->err_code = "unsupported_media_type";
-        snprintf(c->err_detail, sizeof c->err_detail, "the request body must be application/json");
-        set_state(s, c, GW_CONN_DISCARD);
-        return;
-    }
-    proto_buf_reset(&c->body);
-    set_state(s, c, GW_CONN_BODY);
-}
-
-static void on_body(struct gw_server *s, struct gw_conn *c, const void *in, size_t len)
-{
-    if (c->state == GW_CONN_BODY) {
-        if (c->body.len + len > c->body_limit) {
-            c->err_status = 413;
-            c->err_code = "payload_too_large";
-            snprintf(c->err_detail, sizeof c->err_detail,
-                     "the request body is larger than %zu bytes", c->body_limit);
-            proto_buf_free(&c->body);
-            set_state(s, c, GW_CONN_DISCARD);
-            return;
-        }
-        proto_buf_append(&c->body, in, len);
-    }
-}
-
-static void on_body_done(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
-{
-    if (c->state == GW_CONN_DISCARD) {
-        respond_error(s, wsi, c, c->err_status, c->err_code, c->err_detail);
-        return;
-    }
-    if (c->state != GW_CONN_BODY)
-        return;
-    struct proto_json_limits lim = proto_json_default_limits;
-    lim.max_bytes = c->body_limit;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
-    char err[160], detail[200];
-    int rc = proto_json_to_msgpack(c->body.data ? c->body.data : "", c->body.len, &lim, &pk, err,
-                                   sizeof err);
-    if (c->body.cap > 65536)
-        proto_buf_free(&c->body);
-    else
-        proto_buf_reset(&c->body);
-    if (rc != 0) {
-        snprintf(detail, sizeof detail, "invalid JSON: %s", err);
-        respond_error(s, wsi, c, 400, "invalid_json", detail);
-        return;
-    }
-    submit_request(s, wsi, c);
-}
-
-static int lws_to_method(int m, enum gw_method *out)
-{
-    switch (m) {
-    case LWSHUMETH_GET:
-        *out = GW_GET;
-        return 0;
-    case LWSHUMETH_POST:
-        *out = GW_POST;
-        return 0;
-    case LWSHUMETH_PUT:
-        *out = GW_PUT;
-        return 0;
-    case LWSHUMETH_PATCH:
-        *out = GW_PATCH;
-        return 0;
-    case LWSHUMETH_DELETE:
-        *out = GW_DELETE;
-        return 0;
-    case LWSHUMETH_HEAD:
-        *out = GW_HEAD;
-        return 0;
-    case LWSHUMETH_OPTIONS:
-        *out = GW_OPTIONS;
-        return 0;
-    default:
-        return -1;
-    }
-}
-
-/* A file of the web app (static.h), outside /api. */
-static void serve_file(struct gw_server *s, struct lws *wsi, struct gw_conn *c, int get)
-{
-    if (!get) {
-        gw_http_header(c, "Allow", "GET, HEAD");
-        respond_error(s, wsi, c, 405, "method_not_allowed", "only GET is allowed here");
-        return;
-    }
-    struct gw_static_file f;
-    int st = gw_static_load(s->cfg->web_root, c->path, &c->resp, &f);
-    gw_http_header(c, "Cache-Control", f.cache_control);
-    gw_http_header(c, "X-Content-Type-Options", "nosniff");
-    if (st == 200)
-        gw_http_respond(wsi, c, 200, f.ctype);
-    else if (st == 404)
-        respond_error(s, wsi, c, 404, "not_found", "no such file");
-    else
-        respond_error(s, wsi, c, 500, "internal", "the file could not be read");
-}
-
-static int on_http(struct gw_server *s, struct lws *wsi, struct gw_conn *c, const char *path)
-{
-    if (!c)
-        return -1;
-    if (!c->id)
-        c->id = gw_registry_add(&s->conns, wsi);
-    c->seq++;
-    c->t0_us = proto_mono_us();
-    gw_http_reset(c);
-    set_state(s, c, GW_CONN_RESPOND); /* until a handler says otherwise */
-
-    char *uri;
-    int ulen, lm = lws_http_get_uri_and_method(wsi, &uri, &ulen);
-    int method_ok = lws_to_method(lm, &c->method) == 0;
-    if (!method_ok)
-        c->method = GW_GET;
-    snprintf(c->path, sizeof c->path, "%s", path ? path : "/");
-    c->is_api = strncmp(c->path, "/api", 4) == 0 && (c->path[4] == '/' || c->path[4] == '\0');
-
-    char rid[PROTO_ID_MAX + 2];
-    int n = lws_hdr_custom_length(wsi, "x-request-id:", 13);
-    if (n > 0 && n <= PROTO_ID_MAX &&
-        lws_hdr_custom_copy(wsi, rid, sizeof rid, "x-request-id:", 13) > 0 &&
-        gw_request_id_ok(rid, strlen(rid)))
-        strcpy(c->req_id, rid);
-    else if (proto_uuid_v4(c->req_id) != 0)
-        snprintf(c->req_id, sizeof c->req_id, "gw-%" PRIu64 "-%u", c->id, c->seq);
-
-    if (s->draining) {
-        c->close_after = 1;
-        respond_unavailable(s, wsi, c, "shutting_down", "the gateway is shutting down");
-        return 0;
-    }
-    if (!method_ok) {
-        c->close_after = 1;
-        respond_error(s, wsi, c, 405, "method_not_allowed", "this method is not supported");
-        return 0;
-    }
-    if (strlen(path ? path : "") > GW_PATH_MAX) {
-        respond_error(s, wsi, c, 414, "uri_too_long", "the path is too long");
-        return 0;
-    }
-    int get = c->method == GW_GET || c->method == GW_HEAD;
-    if (c->method == GW_HEAD)
-        c->close_after = 1;
-    struct gw_match m;
-    int rc = gw_route_match(s->routes, s->nroutes, c->method, c->path, 0, &m);
-    if (!c->is_api) {
-        /* There a local row answers its exact path only ("/healthz/" is a file). */
-        if (rc == GW_MATCH_OK && m.route->local && strcmp(m.route->pattern, c->path) == 0)
-            m.route->local(s, wsi, c);
-        else
-            serve_file(s, wsi, c, get);
-        return 0;
-    }
-    switch (rc) {
-    case GW_MATCH_OK:
-        if (m.route->local)
-            m.route->local(s, wsi, c);
-        else
-            start_api(s, wsi, c, &m);
-        break;
-    case GW_MATCH_METHOD:
-        gw_http_header(c, "Allow", m.allow);
-        respond_error(s, wsi, c, 405, "method_not_allowed", "this method is not allowed here");
-        break;
-    case GW_MATCH_TOO_LONG:
-        respond_error(s, wsi, c, 414, "uri_too_long", "the path is too long");
-        break;
-    case GW_MATCH_BAD_PARAM:
-        respond_error(s, wsi, c, 400, "invalid_path_param", "a path parameter is malformed");
-        break;
-    default:
-        respond_error(s, wsi, c, 404, "not_found", "no such route");
-        break;
-    }
-    return 0;
+        gw_server_set_state(s, c, GW_CONN_WAIT);
 }
 
 /* ---- lws callbacks ---- */
@@ -814,7 +337,7 @@ static int on_writeable(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
     if (rc == 0)
         return 0;
     finish_log(s, c);
-    set_state(s, c, GW_CONN_IDLE);
+    gw_server_set_state(s, c, GW_CONN_IDLE);
     gw_edge_http_done(wsi);
     if (c->resp.cap > (256u << 10)) /* a static file: do not keep it per idle connection */
         proto_buf_free(&c->resp);
@@ -867,14 +390,14 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return 1; /* Sec-WebSocket-Protocol named this HTTP protocol: no WebSocket here */
     case LWS_CALLBACK_HTTP:
-        return on_http(s, wsi, c, in);
+        return gw_intake_http(s, wsi, c, in);
     case LWS_CALLBACK_HTTP_BODY:
         if (c)
-            on_body(s, c, in, len);
+            gw_intake_body(s, c, in, len);
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (c)
-            on_body_done(s, wsi, c);
+            gw_intake_body_done(s, wsi, c);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return on_writeable(s, wsi, c);

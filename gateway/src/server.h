@@ -1,5 +1,5 @@
 /*
- * gateway/server.h — the HTTP server: lws context, callbacks, request dispatch.
+ * gateway/server.h — the HTTP server: the lws context, its callbacks, RPC replies.
  *
  * Threads: gw_server_run runs the lws service loop on the calling thread (the "lws
  * thread"); gw_server_new starts the AMQP bridge thread (bridge.h). Everything in
@@ -9,7 +9,6 @@
 #define GW_SERVER_H
 
 #include "config.h"
-#include "routes.h"
 
 struct gw_server;
 
@@ -28,11 +27,5 @@ void gw_server_request_stop(struct gw_server *s);
 
 /* Stops the bridge, destroys the context, frees everything. NULL is a no-op. */
 void gw_server_free(struct gw_server *s);
-
-/* The handlers of routes.c's local rows (see gw_local_fn); the lws thread. */
-gw_local_fn gw_local_healthz; /* 200 {"status":"ok"} */
-gw_local_fn gw_local_readyz;  /* 200 {"status":"ready"}, or 503 not_ready saying what is missing */
-gw_local_fn gw_local_metrics; /* the Prometheus text (metrics.h, ws.c, edge.c) */
-gw_local_fn gw_local_status;  /* sys.ping to every worker, then status.h's JSON */
 
 #endif

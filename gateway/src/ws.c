@@ -9,6 +9,8 @@
 #include <msgpack.h>
 
 #include "edge.h"
+#include "jsondoc.h"
+#include "registry.h"
 
 #include "proto/envelope.h"
 #include "proto/json.h"
@@ -83,20 +85,13 @@ struct gw_ws_user {
     char id[PROTO_UUID_LEN + 1];
 };
 
-struct ws_slot {
-    struct gw_ws *ws;
-    uint32_t gen;
-    int next_free;
-};
-
 struct gw_ws_hub {
     const struct gw_config *cfg;
     const struct proto_token_keys *keys;
     struct gw_bridge *bridge;
     char **origins;
     size_t norigins;
-    struct ws_slot *slots; /* id = gen << 32 | (index + 1) */
-    int nslots, free_head;
+    struct gw_registry socks; /* every open socket (struct gw_ws *) by its id, registry.h */
     struct gw_ws_user **buckets;
     size_t nbuckets, nusers;
     uint32_t bind_seq;
@@ -112,46 +107,6 @@ static int64_t wall_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* ---- registry: socket ids for answers that come back from the bridge ---- */
-
-static void reg_add(struct gw_ws_hub *h, struct gw_ws *ws)
-{
-    if (h->free_head < 0) {
-        int old = h->nslots, n = old ? old * 2 : 256;
-        h->slots = proto_xrealloc(h->slots, (size_t)n * sizeof *h->slots);
-        for (int i = old; i < n; i++) {
-            h->slots[i].ws = NULL;
-            h->slots[i].gen = 0;
-            h->slots[i].next_free = i + 1 < n ? i + 1 : -1;
-        }
-        h->free_head = old;
-        h->nslots = n;
-    }
-    int i = h->free_head;
-    h->free_head = h->slots[i].next_free;
-    h->slots[i].ws = ws;
-    h->slots[i].gen++;
-    ws->id = ((uint64_t)h->slots[i].gen << 32) | (uint64_t)(i + 1);
-}
-
-static struct gw_ws *reg_get(struct gw_ws_hub *h, uint64_t id)
-{
-    int i = (int)(id & 0xffffffffu) - 1;
-    if (i < 0 || i >= h->nslots || h->slots[i].gen != (uint32_t)(id >> 32))
-        return NULL;
-    return h->slots[i].ws;
-}
-
-static void reg_del(struct gw_ws_hub *h, struct gw_ws *ws)
-{
-    int i = (int)(ws->id & 0xffffffffu) - 1;
-    h->slots[i].ws = NULL;
-    h->slots[i].gen++;
-    h->slots[i].next_free = h->free_head;
-    h->free_head = i;
-    ws->id = 0;
 }
 
 /* ---- users ---- */
@@ -339,7 +294,7 @@ struct gw_ws_hub *gw_ws_hub_new(const struct gw_config *cfg, const struct proto_
     h->cfg = cfg;
     h->keys = keys;
     h->bridge = bridge;
-    h->free_head = -1;
+    gw_registry_init(&h->socks);
     h->nbuckets = 256;
     h->buckets = proto_xcalloc(h->nbuckets, sizeof *h->buckets);
     const char *list = cfg->allowed_origins, *a;
@@ -371,7 +326,7 @@ void gw_ws_hub_free(struct gw_ws_hub *h)
     for (size_t i = 0; i < h->norigins; i++)
         free(h->origins[i]);
     free(h->origins);
-    free(h->slots);
+    gw_registry_free(&h->socks);
     free(h);
 }
 
@@ -393,7 +348,7 @@ void gw_ws_established(struct gw_ws_hub *h, struct lws *wsi, struct gw_ws *ws)
     ws->wsi = wsi;
     ws->state = WS_NEW;
     ws->opened_ms = proto_mono_ms();
-    reg_add(h, ws);
+    ws->id = gw_registry_add(&h->socks, ws);
     h->open++;
 
     char ip[64] = "", origin[256] = "";
@@ -416,24 +371,18 @@ void gw_ws_established(struct gw_ws_hub *h, struct lws *wsi, struct gw_ws *ws)
 static int parse_auth(const char *text, size_t len, char *token, size_t size)
 {
     struct proto_json_limits lim = {GW_WS_MSG_MAX, 2, GW_WS_MSG_MAX, 16};
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
+    struct gw_jsondoc doc;
+    const msgpack_object *o = gw_jsondoc_parse(&doc, text, len, &lim);
     char type[8];
     int rc = -1;
-    if (proto_json_to_msgpack(text, len, &lim, &pk, NULL, 0) == 0 &&
-        msgpack_unpack_next(&up, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS) {
-        const msgpack_object *t = proto_map_get(&up.data, "type");
-        const msgpack_object *k = proto_map_get(&up.data, "token");
+    if (o) {
+        const msgpack_object *t = proto_map_get(o, "type");
+        const msgpack_object *k = proto_map_get(o, "token");
         if (t && k && proto_obj_str(t, type, sizeof type) == 0 && strcmp(type, "auth") == 0 &&
             proto_obj_str(k, token, size) == 0 && token[0])
             rc = 0;
     }
-    msgpack_unpacked_destroy(&up);
-    msgpack_sbuffer_destroy(&sb);
+    gw_jsondoc_free(&doc);
     return rc;
 }
 
@@ -593,8 +542,8 @@ void gw_ws_tick(struct gw_ws_hub *h)
     h->last_tick_ms = now;
     int64_t wall_s = wall_us() / 1000000;
     int64_t ping_ms = (int64_t)h->cfg->ws_ping_s * 1000, hangup_ms = ping_ms + PONG_GRACE_MS;
-    for (int i = 0; i < h->nslots; i++) {
-        struct gw_ws *ws = h->slots[i].ws;
+    for (int i = 0; i < h->socks.nslots; i++) {
+        struct gw_ws *ws = h->socks.slots[i].ptr;
         if (!ws)
             continue;
         switch (ws->state) {
@@ -657,7 +606,8 @@ void gw_ws_closed(struct gw_ws_hub *h, struct gw_ws *ws)
     ws->rx = NULL;
     free(ws->close_reason);
     ws->close_reason = NULL;
-    reg_del(h, ws);
+    gw_registry_remove(&h->socks, ws->id);
+    ws->id = 0;
     h->open--;
 }
 
@@ -665,7 +615,7 @@ void gw_ws_closed(struct gw_ws_hub *h, struct gw_ws *ws)
 
 static void auth_result(struct gw_ws_hub *h, const struct gw_result *r)
 {
-    struct gw_ws *ws = reg_get(h, r->ws_id);
+    struct gw_ws *ws = gw_registry_get(&h->socks, r->ws_id);
     if (!ws || ws->state != WS_AUTHING)
         return; /* closed meanwhile (auth timeout, client gone) */
     if (r->status == GW_WS_REVOKED) {
@@ -785,9 +735,9 @@ void gw_ws_shutdown(struct gw_ws_hub *h)
 {
     if (!h)
         return;
-    for (int i = 0; i < h->nslots; i++)
-        if (h->slots[i].ws)
-            ws_close(h, h->slots[i].ws, W_SHUTDOWN, 1001, "going away");
+    for (int i = 0; i < h->socks.nslots; i++)
+        if (h->socks.slots[i].ptr)
+            ws_close(h, h->socks.slots[i].ptr, W_SHUTDOWN, 1001, "going away");
 }
 
 void gw_ws_metrics(const struct gw_ws_hub *h, struct proto_buf *b)

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "ft_test.h"
+#include "local.h"
 #include "request.h"
 #include "routes.h"
-#include "server.h"
 
 #include "proto/topology.h"
 
@@ -190,6 +190,23 @@ static void test_routes_gateway_table(void)
     struct gw_match m;
     CU_ASSERT_EQUAL(gw_route_match(t, n, GW_GET, "/api/sys/nobody/ping", 0, &m),
                     GW_MATCH_NOT_FOUND);
+    /* routes.c lists the sys.ping rows by hand: exactly one per name of proto_worker_names */
+    int seen[PROTO_WORKER_COUNT] = {0}, nping = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].rpc_method || strcmp(t[i].rpc_method, "sys.ping") != 0)
+            continue;
+        nping++;
+        for (int w = 0; w < PROTO_WORKER_COUNT; w++) {
+            char path[64];
+            snprintf(path, sizeof path, "/api/sys/%s/ping", proto_worker_names[w]);
+            if (strcmp(t[i].worker, proto_worker_names[w]) == 0 &&
+                strcmp(t[i].pattern, path) == 0 && t[i].method == GW_GET)
+                seen[w]++;
+        }
+    }
+    CU_ASSERT_EQUAL(nping, PROTO_WORKER_COUNT);
+    for (int w = 0; w < PROTO_WORKER_COUNT; w++)
+        CU_ASSERT_EQUAL(seen[w], 1);
 }
 
 static void test_routes_auth_table(void)
