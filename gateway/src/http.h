@@ -2,8 +2,8 @@
  * gateway/http.h — one HTTP connection's state and response writing.
  *
  * struct gw_conn is libwebsockets' per-session data of the HTTP protocol. It lives
- * on the lws thread only; other threads and async gaps name it by `id` (see
- * server.c's registry), never by pointer. A response is staged with gw_http_respond /
+ * on the lws thread only; other threads and async gaps name it by `id` (the server's
+ * gw_registry, registry.h), never by pointer. A response is staged with gw_http_respond /
  * gw_http_error and written only from LWS_CALLBACK_HTTP_WRITEABLE by gw_http_write.
  */
 #ifndef GW_HTTP_H
