@@ -38,6 +38,8 @@
 #include "proto/uuid.h"
 
 #define SWEEP_US (50 * LWS_US_PER_MS)
+/* Seconds past its RPC deadline that a waiting connection is left open (see await_reply). */
+#define REPLY_GRACE_S 5
 
 /* ---- connections (lws thread) ---- */
 
@@ -289,6 +291,21 @@ static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const 
 }
 
 /*
+ * c now waits for its RPCs. lws arms PENDING_TIMEOUT_HTTP_CONTENT with the context's
+ * timeout_secs (5 s) when a request's head arrives and closes the connection, with no
+ * response, when it runs out. That is meant for a client that is slow to send; a request
+ * waiting for a worker is answered by sweep_cb at its deadline (RPC_TIMEOUT_MS, 504), so the
+ * lws timer is moved past that deadline. Without this, every request to a hung worker under
+ * the default 5000 ms deadline lost its connection just before its 504.
+ * lws_http_transaction_completed clears the timer after the response.
+ */
+static void await_reply(struct gw_server *s, struct lws *wsi)
+{
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT,
+                    (s->cfg->rpc_timeout_ms + 999) / 1000 + REPLY_GRACE_S);
+}
+
+/*
  * Starts a fan-out on c: `method` with empty args to workers[0..n-1] (indices into
  * proto_worker_names), part i going to workers[i]; `done` answers once every part is in.
  * A part that cannot be sent is in at once with the status submit_rpc gave.
@@ -300,6 +317,7 @@ void gw_server_start_fanout(struct gw_server *s, struct lws *wsi, struct gw_conn
     gw_fanout_free(c->fan);
     c->fan = gw_fanout_new(n, done);
     gw_server_set_state(s, c, GW_CONN_WAIT);
+    await_reply(s, wsi);
     for (int i = 0; i < n && c->state == GW_CONN_WAIT; i++) {
         const char *code, *detail;
         int st = submit_rpc(s, c, workers[i], method, &empty_map, 1, i, &code, &detail);
@@ -317,8 +335,10 @@ void gw_server_submit_request(struct gw_server *s, struct lws *wsi, struct gw_co
         gw_server_respond_unavailable(s, wsi, c, code, detail);
     else if (st)
         gw_server_respond_error(s, wsi, c, st, code, detail);
-    else
+    else {
         gw_server_set_state(s, c, GW_CONN_WAIT);
+        await_reply(s, wsi);
+    }
 }
 
 /* ---- lws callbacks ---- */

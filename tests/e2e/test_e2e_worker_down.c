@@ -1,7 +1,7 @@
 /*
  * E2E: a stopped worker. Its route answers 503 or 504 within the deadline and never
- * hangs; /api/status shows it ok=false while the others stay ok; it recovers when the
- * worker comes back. Runs serially: no other process may consume rpc.notification.
+ * hangs, also with a deadline longer than libwebsockets' own request timer; /api/status shows
+ * it ok=false while the others stay ok; it recovers when the worker comes back. Runs serially: no other process may consume rpc.notification.
  */
 #include <CUnit/CUnit.h>
 #include <curl/curl.h>
@@ -164,6 +164,92 @@ static void test_e2e_sigterm_answers_inflight(void)
     curl_multi_cleanup(m);
 }
 
+struct capture {
+    char body[8192];
+    size_t len;
+};
+
+static size_t capture(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct capture *c = userp;
+    size_t n = size * nmemb, room = sizeof c->body - 1 - c->len;
+    memcpy(c->body + c->len, data, n < room ? n : room);
+    c->len += n < room ? n : room;
+    c->body[c->len] = '\0';
+    return n;
+}
+
+/*
+ * A deadline longer than libwebsockets' own request timer (5 s from the request's head): a
+ * frozen worker's route still answers 504 at the deadline, and /api/status 200 with that
+ * worker's part at 504, instead of a connection closed with no response (which is what every
+ * client of a hung worker got under the default RPC_TIMEOUT_MS=5000). A second gateway with a
+ * 6.5 s deadline; both requests run at once, so the test waits one deadline.
+ */
+#define LONG_DEADLINE_MS 6500
+static void test_e2e_long_deadline_still_answers(void)
+{
+    const int frozen = 5; /* persona */
+    struct e2e slow;
+    memset(&slow, 0, sizeof slow);
+    e2e_init(&slow, "worker-down-long-deadline");
+    const char *env[] = {"RPC_TIMEOUT_MS=6500", NULL};
+    CU_ASSERT_EQUAL_FATAL(e2e_start_gateway(&slow, env), 0);
+    /* /healthz answers before the bridge connects: wait until every worker answers through it */
+    CU_ASSERT_FATAL(e2e_wait_all_ok(&slow, 15000));
+    CU_ASSERT_EQUAL_FATAL(kill(st.workers[frozen], SIGSTOP), 0);
+
+    const char *paths[2] = {"/api/sys/persona/ping", "/api/status"};
+    static struct capture got[2];
+    CURL *h[2];
+    CURLM *m = curl_multi_init();
+    for (int i = 0; i < 2; i++) {
+        got[i].len = 0;
+        got[i].body[0] = '\0';
+        h[i] = curl_easy_init();
+        curl_easy_setopt(h[i], CURLOPT_URL, e2e_url(&slow, paths[i]));
+        curl_easy_setopt(h[i], CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h[i], CURLOPT_TIMEOUT_MS, (long)LONG_DEADLINE_MS + 8000);
+        curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, capture);
+        curl_easy_setopt(h[i], CURLOPT_WRITEDATA, &got[i]);
+        curl_multi_add_handle(m, h[i]);
+    }
+    int64_t t0 = ft_now_ms();
+    int running = 2;
+    while (running) {
+        curl_multi_perform(m, &running);
+        if (running)
+            curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+    int64_t ms = ft_now_ms() - t0;
+    long code[2] = {0, 0};
+    CURLcode res[2] = {CURLE_OK, CURLE_OK};
+    int msgs;
+    for (CURLMsg *msg; (msg = curl_multi_info_read(m, &msgs));)
+        for (int i = 0; i < 2; i++)
+            if (msg->msg == CURLMSG_DONE && msg->easy_handle == h[i])
+                res[i] = msg->data.result;
+    for (int i = 0; i < 2; i++) {
+        curl_easy_getinfo(h[i], CURLINFO_RESPONSE_CODE, &code[i]);
+        fprintf(stderr, "%s: curl=%d status=%ld after %lld ms body=%.200s\n", paths[i], res[i],
+                code[i], (long long)ms, got[i].body);
+        CU_ASSERT_EQUAL(res[i], CURLE_OK);
+        curl_multi_remove_handle(m, h[i]);
+        curl_easy_cleanup(h[i]);
+    }
+    curl_multi_cleanup(m);
+    CU_ASSERT_EQUAL(code[0], 504);
+    CU_ASSERT_PTR_NOT_NULL(strstr(got[0].body, "\"code\":\"upstream_timeout\""));
+    CU_ASSERT_EQUAL(code[1], 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(got[1].body, "{\"name\":\"persona\",\"ok\":false,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(got[1].body, "\"status\":504,"));
+    CU_ASSERT(ms >= LONG_DEADLINE_MS - 100 && ms < LONG_DEADLINE_MS + 3000);
+
+    kill(st.workers[frozen], SIGCONT);
+    e2e_stop_all(&slow);
+    e2e_cleanup(&slow);
+}
+
 int main(void)
 {
     int rc = ft_need_servers();
@@ -176,6 +262,7 @@ int main(void)
     CU_add_test(s, "test_e2e_stopped_worker_fails_fast", test_e2e_stopped_worker_fails_fast);
     CU_add_test(s, "test_e2e_status_shows_worker_down", test_e2e_status_shows_worker_down);
     CU_add_test(s, "test_e2e_worker_comes_back", test_e2e_worker_comes_back);
+    CU_add_test(s, "test_e2e_long_deadline_still_answers", test_e2e_long_deadline_still_answers);
     CU_add_test(s, "test_e2e_sigterm_answers_inflight", test_e2e_sigterm_answers_inflight);
     return ft_cunit_run();
 }
