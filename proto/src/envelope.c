@@ -32,11 +32,6 @@ static int check_uuid_or_empty(const char *s)
     return proto_uuid_valid(s) ? 0 : PROTO_EINVAL;
 }
 
-static void pack_key(msgpack_packer *pk, const char *k)
-{
-    proto_pack_cstr(pk, k);
-}
-
 /* Empty string -> nil, for the "uuid|nil" and "str|nil" fields. */
 static void pack_opt(msgpack_packer *pk, const char *s)
 {
@@ -75,19 +70,19 @@ int proto_request_encode(msgpack_sbuffer *out, const struct proto_request *req, 
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 7);
-    pack_key(&pk, "v");
+    proto_pack_cstr(&pk, "v");
     msgpack_pack_int(&pk, PROTO_WIRE_VERSION);
-    pack_key(&pk, "id");
+    proto_pack_cstr(&pk, "id");
     proto_pack_cstr(&pk, req->id);
-    pack_key(&pk, "method");
+    proto_pack_cstr(&pk, "method");
     proto_pack_cstr(&pk, req->method);
-    pack_key(&pk, "user");
+    proto_pack_cstr(&pk, "user");
     pack_opt(&pk, req->user);
-    pack_key(&pk, "idem");
+    proto_pack_cstr(&pk, "idem");
     pack_opt(&pk, req->idem);
-    pack_key(&pk, "deadline");
+    proto_pack_cstr(&pk, "deadline");
     msgpack_pack_int64(&pk, req->deadline_ms);
-    pack_key(&pk, "args");
+    proto_pack_cstr(&pk, "args");
     if (args_mp && args_len)
         pack_raw(out, args_mp, args_len);
     else
@@ -112,19 +107,19 @@ int proto_reply_encode(msgpack_sbuffer *out, const char *id, int status, const c
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, has_headers ? 5 : 4);
-    pack_key(&pk, "v");
+    proto_pack_cstr(&pk, "v");
     msgpack_pack_int(&pk, PROTO_WIRE_VERSION);
-    pack_key(&pk, "id");
+    proto_pack_cstr(&pk, "id");
     proto_pack_cstr(&pk, id);
-    pack_key(&pk, "status");
+    proto_pack_cstr(&pk, "status");
     msgpack_pack_int(&pk, status);
-    pack_key(&pk, "body");
+    proto_pack_cstr(&pk, "body");
     if (body_mp && body_len)
         pack_raw(out, body_mp, body_len);
     else
         msgpack_pack_nil(&pk);
     if (has_headers) {
-        pack_key(&pk, "headers");
+        proto_pack_cstr(&pk, "headers");
         pack_raw(out, headers_mp, headers_len);
     }
     return finish(out, start);
@@ -148,20 +143,20 @@ int proto_reply_encode_error_headers(msgpack_sbuffer *out, const char *id, int s
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, has_headers ? 5 : 4);
-    pack_key(&pk, "v");
+    proto_pack_cstr(&pk, "v");
     msgpack_pack_int(&pk, PROTO_WIRE_VERSION);
-    pack_key(&pk, "id");
+    proto_pack_cstr(&pk, "id");
     proto_pack_cstr(&pk, id);
-    pack_key(&pk, "status");
+    proto_pack_cstr(&pk, "status");
     msgpack_pack_int(&pk, status);
-    pack_key(&pk, "error");
+    proto_pack_cstr(&pk, "error");
     msgpack_pack_map(&pk, 2);
-    pack_key(&pk, "code");
+    proto_pack_cstr(&pk, "code");
     proto_pack_cstr(&pk, code);
-    pack_key(&pk, "message");
+    proto_pack_cstr(&pk, "message");
     proto_pack_cstr(&pk, message ? message : "");
     if (has_headers) {
-        pack_key(&pk, "headers");
+        proto_pack_cstr(&pk, "headers");
         pack_raw(out, headers_mp, headers_len);
     }
     return finish(out, start);
@@ -188,17 +183,17 @@ int proto_event_encode(msgpack_sbuffer *out, const struct proto_event *ev, const
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 6);
-    pack_key(&pk, "v");
+    proto_pack_cstr(&pk, "v");
     msgpack_pack_int(&pk, PROTO_WIRE_VERSION);
-    pack_key(&pk, "id");
+    proto_pack_cstr(&pk, "id");
     proto_pack_cstr(&pk, ev->id);
-    pack_key(&pk, "type");
+    proto_pack_cstr(&pk, "type");
     proto_pack_cstr(&pk, ev->type);
-    pack_key(&pk, "user");
+    proto_pack_cstr(&pk, "user");
     pack_opt(&pk, ev->user);
-    pack_key(&pk, "at");
+    proto_pack_cstr(&pk, "at");
     msgpack_pack_int64(&pk, ev->at_ms);
-    pack_key(&pk, "data");
+    proto_pack_cstr(&pk, "data");
     if (data_mp && data_len)
         pack_raw(out, data_mp, data_len);
     else
