@@ -23,9 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "proto/buf.h"
+#include "proto/clock.h"
 #include "proto/config.h"
 #include "proto/topology.h"
 
@@ -149,18 +149,15 @@ static int exec_ok(PGconn *c, const char *sql, const char *what)
     return ok ? 0 : -1;
 }
 
-static double ms_since(const struct timespec *t0)
+static double ms_since(int64_t t0_us)
 {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+    return (double)(proto_mono_us() - t0_us) / 1e3;
 }
 
 /* Applies one migration and its record atomically. */
 static int apply(PGconn *c, const struct migration *m)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = proto_mono_us();
     if (exec_ok(c, "BEGIN", "begin") != 0)
         return -1;
     if (exec_ok(c, m->sql, m->name) != 0)
@@ -178,7 +175,7 @@ static int apply(PGconn *c, const struct migration *m)
     PQclear(r);
     if (!ok || exec_ok(c, "COMMIT", "commit") != 0)
         goto fail;
-    printf("applied %s (%.0f ms)\n", m->name, ms_since(&t0));
+    printf("applied %s (%.0f ms)\n", m->name, ms_since(t0));
     return 0;
 fail:
     exec_ok(c, "ROLLBACK", "rollback");

@@ -32,6 +32,7 @@
 
 #include "ft_test.h"
 #include "ft_ws.h"
+#include "proto/clock.h"
 #include "proto/token.h"
 #include "proto/uuid.h"
 
@@ -54,9 +55,7 @@ static int nlat, foreign_frames, http_failures, deposits_done;
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+    return (double)proto_mono_us() / 1e3;
 }
 
 static long rss_kb(int pid)

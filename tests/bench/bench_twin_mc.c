@@ -7,18 +7,16 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "engine.h"
+#include "proto/clock.h"
 
 #define PATHS   10000
 #define HORIZON 360
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)proto_mono_us() / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "e2e.h"
 #include "ft_ws.h"
 
+#include "proto/clock.h"
 #include "proto/uuid.h"
 
 /* A functional deadline (the frame arrives); how fast it arrives is tests/bench/live.sh's
@@ -57,9 +57,7 @@ static int suite_clean(void)
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+    return (double)proto_mono_us() / 1e3;
 }
 
 static long call(const struct e2e *e, const char *method, const char *path, const char *token,
