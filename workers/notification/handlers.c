@@ -16,7 +16,8 @@
 #include "proto/msg.h"
 #include "proto/status.h"
 
-/* API.md's notification from a row of NOTIFY_COLUMNS (the same object as the live frame's). */
+/* The API's notification object (README "Notifications") from a row of NOTIFY_COLUMNS (the same
+ * object as the live frame's). */
 static void pack_notification(msgpack_packer *pk, const PGresult *r, int row)
 {
     msgpack_pack_map(pk, 7);

@@ -26,7 +26,7 @@
 
 #define ACCOUNT_COLS "id, name, kind, currency, balance, " TS("created_at") ", is_default"
 
-/* API.md's account from a row of ACCOUNT_COLS. */
+/* The API's account object (README "Money") from a row of ACCOUNT_COLS. */
 static void pack_account(msgpack_packer *pk, const PGresult *r, int row)
 {
     const char *currency = PQgetvalue(r, row, 3);

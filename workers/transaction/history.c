@@ -69,7 +69,7 @@ static void pack_nullable(msgpack_packer *pk, const PGresult *r, int row, int co
     proto_pack_cstr(pk, PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col));
 }
 
-/* API.md's txn from a TXN_SELECT row. */
+/* The API's transaction object (README "Money") from a TXN_SELECT row. */
 static void pack_txn(msgpack_packer *pk, const PGresult *r, int row)
 {
     int exponent = proto_currency_exponent(PQgetvalue(r, row, 4));

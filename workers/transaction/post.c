@@ -233,8 +233,8 @@ static void add_event(struct proto_buf *ev, const struct item *it, const char *k
                      a->currency, side->delta > 0 ? "in" : "out", bal, counter);
 }
 
-/* Packs API.md's txn from the caller's side of a fresh posting (history.c packs the same
- * fields from the stored rows). */
+/* Packs the API's transaction object (README "Money") from the caller's side of a fresh
+ * posting (history.c packs the same fields from the stored rows). */
 static void pack_new_txn(msgpack_packer *pk, const struct item *it, const char *kind,
                          int64_t amount, const struct leg *side, const struct leg *from,
                          const struct leg *to, const char *created_at)

@@ -1,7 +1,7 @@
 /*
  * workers/transaction/rules.h — the ledger's pure rules: request-body and query parsing
- * (error codes of API.md), amounts, and the idempotency request hash. No I/O, no database,
- * so everything here is unit-tested without servers (tests/unit/test_ledger_rules.c).
+ * (error codes in README "Money"), amounts, and the idempotency request hash. No I/O, no
+ * database, so everything here is unit-tested without servers (tests/unit/test_ledger_rules.c).
  * Thread-safe. Implemented in rules.c.
  */
 #ifndef LEDGER_RULES_H
