@@ -50,19 +50,19 @@ int ledger_idem_sweep(struct wk_ctx *ctx, unsigned claims)
     return 0;
 }
 
-int ledger_idem_answer(struct wk_reply *rep, const char *req_id, const char *user,
-                       const char *claim, int status, const void *stored, size_t len,
-                       const char *error_code)
+void ledger_idem_answer(struct wk_reply *rep, const char *req_id, const char *user,
+                        const char *claim, int status, const void *stored, size_t len,
+                        const char *error_code)
 {
     if (strcmp(claim, "mismatch") == 0) {
         wk_reply_error(rep, 422, "idempotency_key_reused",
                        "This Idempotency-Key was already used with a different request.");
-        return LEDGER_IDEM_MISMATCH;
+        return;
     }
     if (strcmp(claim, "replay") != 0) {
         wk_reply_error(rep, 409, "idempotency_key_in_flight",
                        "A request with this Idempotency-Key is being processed; retry.");
-        return LEDGER_IDEM_IN_FLIGHT;
+        return;
     }
     if (error_code)
         wk_reply_error(rep, status, error_code, "%.*s", (int)len, (const char *)stored);
@@ -72,26 +72,27 @@ int ledger_idem_answer(struct wk_reply *rep, const char *req_id, const char *use
     }
     wk_reply_header(rep, "Idempotent-Replayed", "true");
     PROTO_INFO(req_id, "idempotent replay", "user=%s", user);
-    return LEDGER_IDEM_REPLAYED;
 }
 
-/* ledger_idem_begin with the request hash as bytea text: ledger.idem_claim (sql/012). */
-static int idem_begin(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
-                      const char *hash, struct wk_reply *rep)
+/* Through ledger.idem_claim (sql/012), which takes the request hash as bytea text. */
+int ledger_idem_claim(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
+                      struct wk_reply *rep)
 {
     int rc = ledger_idem_sweep(ctx, 1);
     if (rc < 0)
         return rc;
+    char *hash = wk_db_bytea_text(id->hash, sizeof id->hash);
     const char *p[] = {user, id->key, hash, LEDGER_IDEM_TTL};
     PGresult *r = wk_db_exec_prepared(
         wk_db(ctx), "idem_claim",
         "SELECT claim, status, body, error_code FROM ledger.idem_claim($1, $2, $3, $4)", 4, p);
+    free(hash);
     if (!r)
         return wk_db_fail(ctx);
     const char *claim = PQgetvalue(r, 0, 0);
     if (strcmp(claim, "new") == 0) {
         PQclear(r);
-        return LEDGER_IDEM_NEW;
+        return 1;
     }
     size_t len = 0;
     unsigned char *body = NULL;
@@ -100,21 +101,12 @@ static int idem_begin(struct wk_ctx *ctx, const char *user, const struct wk_idem
         PQclear(r);
         return WK_EDB;
     }
-    rc = ledger_idem_answer(rep, wk_request_id(ctx), user, claim, atoi(PQgetvalue(r, 0, 1)),
-                            body, len, PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3));
+    ledger_idem_answer(rep, wk_request_id(ctx), user, claim, atoi(PQgetvalue(r, 0, 1)), body,
+                       len, PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3));
     PQclear(r);
     if (body)
         PQfreemem(body);
-    return rc;
-}
-
-int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
-                      struct wk_reply *rep)
-{
-    char *hash = wk_db_bytea_text(id->hash, LEDGER_HASH_LEN);
-    int rc = idem_begin(ctx, user, id, hash, rep);
-    free(hash);
-    return rc;
+    return 0;
 }
 
 int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct wk_idem *id, int status,
@@ -135,11 +127,4 @@ int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct wk_ide
     long n = wk_db_affected(r);
     PQclear(r);
     return n == 1 ? 0 : WK_EDB;
-}
-
-int ledger_idem_claim(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
-                      struct wk_reply *rep)
-{
-    int rc = ledger_idem_begin(ctx, user, id, rep);
-    return rc < 0 ? rc : rc == LEDGER_IDEM_NEW ? 1 : 0;
 }

@@ -50,13 +50,6 @@ int ledger_resolve_account(struct wk_ctx *ctx, const char *user, const char *ref
 
 /* ---- idempotency (idem.c) ---- */
 
-enum ledger_idem_state {
-    LEDGER_IDEM_NEW = 0,   /* claimed: run the request, then ledger_idem_finish */
-    LEDGER_IDEM_REPLAYED,  /* the stored reply was written to rep (with the header) */
-    LEDGER_IDEM_MISMATCH,  /* same key, other request: 422 set on rep */
-    LEDGER_IDEM_IN_FLIGHT, /* another request holds the key: 409 set on rep */
-};
-
 /* Records older than this are expired: ignored, reused, and deleted in small batches. */
 #define LEDGER_IDEM_TTL "7 days"
 
@@ -65,15 +58,10 @@ enum ledger_idem_state {
 /*
  * Inside wk_db_tx: claims (user, key) in_flight, or, when the key is taken, waits for its
  * holder to finish (the primary key blocks a second inserter until the first commits or
- * rolls back) and then replays its stored reply into rep. Returns an enum ledger_idem_state
- * or a WK_E* code.
+ * rolls back) and then answers on rep as ledger_idem_answer does. Returns 1 when the key is
+ * claimed (run the request, then ledger_idem_finish), 0 when rep holds the answer (the
+ * transaction function returns 0), or a WK_E* code.
  */
-int ledger_idem_begin(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
-                      struct wk_reply *rep);
-
-/* ledger_idem_begin for a transaction function: 1 when the key is claimed (run the request),
- * 0 when rep holds the answer (a replay, or 422/409 for a key reused or in flight: the
- * function returns 0), or a WK_E* code. */
 int ledger_idem_claim(struct wk_ctx *ctx, const char *user, const struct wk_idem *id,
                       struct wk_reply *rep);
 
@@ -85,10 +73,10 @@ int ledger_idem_finish(struct wk_ctx *ctx, const char *user, const struct wk_ide
 /* Answers a claim that is not 'new' (ledger.idem_claim's word, sql/012) on rep: "replay" the
  * stored answer (`stored`, `len`: the msgpack body, or the refusal's message when error_code is
  * not NULL) with Idempotent-Replayed: true; "mismatch" 422 idempotency_key_reused; otherwise
- * 409 idempotency_key_in_flight. Returns the enum ledger_idem_state. */
-int ledger_idem_answer(struct wk_reply *rep, const char *req_id, const char *user,
-                       const char *claim, int status, const void *stored, size_t len,
-                       const char *error_code);
+ * 409 idempotency_key_in_flight. */
+void ledger_idem_answer(struct wk_reply *rep, const char *req_id, const char *user,
+                        const char *claim, int status, const void *stored, size_t len,
+                        const char *error_code);
 
 /* Inside a wk_db_tx, before claiming `claims` keys: now and then deletes a bounded batch of
  * expired records (in a savepoint: a failure only delays the cleanup). 0 or a WK_E* code. */
