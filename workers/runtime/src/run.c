@@ -323,9 +323,7 @@ static int handle_requests(struct wk_ctx *ctx)
 {
     struct wk_pending *b = ctx->batch;
     request_open(ctx, &b[0]);
-    wk_batch_fn batch = b[0].verdict == V_RUN && !b[0].d.env.redelivered
-                            ? find_batch(ctx, b[0].req.method)
-                            : NULL;
+    wk_batch_fn batch = joins(&b[0], b[0].req.method) ? find_batch(ctx, b[0].req.method) : NULL;
     if (!batch)
         return request_single(ctx, &b[0]);
 
