@@ -36,7 +36,8 @@ const char *proto_worker_schema(const char *worker)
     return NULL;
 }
 
-int proto_rpc_queue_quorum(void)
+/* 1 when rpc.<worker> queues are the old durable quorum queues (FT_RPC_QUEUE_TYPE=quorum). */
+static int rpc_queue_quorum(void)
 {
     /* Read at each (re)declaration, which is rare; nothing in the processes sets it. */
     const char *t = getenv("FT_RPC_QUEUE_TYPE");
@@ -98,7 +99,7 @@ static const struct proto_topo_queue rpc_quorum = {
 
 const struct proto_topo_queue *proto_topo_queue(enum proto_topo_queue_kind kind)
 {
-    if (kind == PROTO_TOPO_RPC && proto_rpc_queue_quorum())
+    if (kind == PROTO_TOPO_RPC && rpc_queue_quorum())
         return &rpc_quorum;
     return &queues[kind];
 }

@@ -35,10 +35,6 @@
 #define PROTO_CONTENT_TYPE          "application/msgpack"
 #define PROTO_REPLY_TO              "amq.rabbitmq.reply-to"
 
-/* 1 when rpc.<worker> queues are the old durable quorum queues (FT_RPC_QUEUE_TYPE=quorum, read
- * at each call; benchmarks only), else 0: classic and non-durable. */
-int proto_rpc_queue_quorum(void);
-
 /* The seven worker kinds, in a fixed order, NULL-terminated. */
 extern const char *const proto_worker_names[];
 #define PROTO_WORKER_COUNT 7
@@ -105,8 +101,9 @@ enum proto_topo_queue_kind {
                         * x-delivery-limit, bound to ft.events once per event type */
 };
 
-/* The row of queue `kind` (static storage; PROTO_TOPO_RPC asks proto_rpc_queue_quorum() at each
- * call). Any thread. */
+/* The row of queue `kind` (static storage). For PROTO_TOPO_RPC it is the classic,
+ * non-durable row, or the old durable quorum row when FT_RPC_QUEUE_TYPE=quorum (read at each
+ * call; tests/bench/rpc.sh's comparison only). Any thread. */
 const struct proto_topo_queue *proto_topo_queue(enum proto_topo_queue_kind kind);
 
 /* Writes queue q's name for `worker` (ignored unless q->per_worker) into out[size]. 0, or
