@@ -1,4 +1,4 @@
-/* Clocks, interruptible sleeps and the reconnect backoff shared by mq, db and kv. */
+/* Interruptible sleeps and the reconnect backoff shared by mq, db and kv. */
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
@@ -10,18 +10,12 @@
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS   5000
 
-/* proto's one monotonic clock, under the name the runtime's files call. */
-int64_t wk_mono_ms(void)
-{
-    return proto_mono_ms();
-}
-
 void wk_sleep_ms(int ms)
 {
     /* Sleep in slices so a SIGTERM during a reconnect wait is noticed quickly. */
-    int64_t end = wk_mono_ms() + ms;
+    int64_t end = proto_mono_ms() + ms;
     while (!wk_stopping()) {
-        int64_t left = end - wk_mono_ms();
+        int64_t left = end - proto_mono_ms();
         if (left <= 0)
             break;
         if (left > 50)
@@ -50,7 +44,7 @@ unsigned wk_rand(unsigned n)
 
 int wk_backoff_ready(const struct wk_backoff *b)
 {
-    return wk_mono_ms() >= b->next_at;
+    return proto_mono_ms() >= b->next_at;
 }
 
 int wk_backoff_fail(struct wk_backoff *b)
@@ -60,7 +54,7 @@ int wk_backoff_fail(struct wk_backoff *b)
         b->cur_ms = BACKOFF_MAX_MS;
     /* Full delay minus up to a quarter, so a fleet does not reconnect in lockstep. */
     int delay = b->cur_ms - (int)wk_rand((unsigned)b->cur_ms / 4 + 1);
-    b->next_at = wk_mono_ms() + delay;
+    b->next_at = proto_mono_ms() + delay;
     return delay;
 }
 

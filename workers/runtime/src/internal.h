@@ -4,7 +4,7 @@
  *
  * The files, each calling only files listed above it (so the calls form no circle):
  *   stop.c     the stop flag: SIGTERM/SIGINT raise it, wk_stopping reads it
- *   backoff.c  the monotonic clock, sleeps that end early on stop, reconnect backoff
+ *   backoff.c  sleeps that end early on stop, reconnect backoff
  *   mq.c       librabbitmq: connect, topology, consume, coalesced acks, publish
  *   kv.c       hiredis: lazy connection with backoff, commands
  *   reply.c    the reply a handler fills, and its envelope encoding
@@ -23,6 +23,7 @@
 #include <amqp.h>
 #include <stdint.h>
 
+#include "proto/clock.h"
 #include "proto/envelope.h"
 #include "runtime/wk.h"
 
@@ -50,9 +51,8 @@ void wk_stop_install(void);
 /* 1 once the stop flag is raised. */
 int wk_stopping(void);
 
-/* ---- time, backoff (backoff.c) ---- */
+/* ---- sleeps, backoff (backoff.c); the clock is proto_mono_ms (proto/clock.h) ---- */
 
-int64_t wk_mono_ms(void);
 /* Sleeps up to ms, returning early when the stop flag is raised. */
 void wk_sleep_ms(int ms);
 /* Uniform in [0, n) (n > 0); not for secrets. */
@@ -220,8 +220,8 @@ struct wk_ctx {
     struct wk_reply *cur_reply; /* the reply in hand, for wk_db_tx retries */
     int batch_max;              /* WK_BATCH_MAX */
     int batch_wait_ms;          /* WK_BATCH_WAIT_MS */
-    struct wk_pending *batch;   /* batch_max requests in hand (run.c) */
-    struct wk_call *calls;      /* batch_max calls for a batch method */
+    struct wk_pending *batch;   /* requests in hand: batch_max with batch methods, else 1 */
+    struct wk_call *calls;      /* as many calls, for a batch method */
 
     /* 1 while the outermost wk_db_tx runs (even if the connection dropped inside it). */
     int tx_open;

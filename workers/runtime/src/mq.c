@@ -422,11 +422,11 @@ int wk_mq_wait_confirms(struct wk_mq *mq, int timeout_ms)
 {
     if (!mq->conn || !mq->confirm)
         return WK_EMQ;
-    int64_t end = wk_mono_ms() + timeout_ms;
+    int64_t end = proto_mono_ms() + timeout_ms;
     /* Tags are per channel and count from 1, so "acked_upto >= next_tag - 1" means all.
      * The broker may ack singly or with `multiple`; on one channel it acks in order. */
     while (mq->acked_upto + 1 < mq->next_tag && !mq->nacked) {
-        int64_t left = end - wk_mono_ms();
+        int64_t left = end - proto_mono_ms();
         if (left <= 0) {
             PROTO_WARN(NULL, "publisher confirms timed out", "pending=%llu",
                        (unsigned long long)(mq->next_tag - 1 - mq->acked_upto));

@@ -55,7 +55,7 @@ static int prune_table(struct wk_ctx *ctx, const char *table, const char *stmt, 
 {
     long total = 0;
     int behind = 0;
-    int64_t started = wk_mono_ms();
+    int64_t started = proto_mono_ms();
     for (int k = 0; k < PRUNE_BATCHES; k++) {
         struct prune_batch b = {stmt, sql, keep, 0};
         int rc = wk_db_tx(ctx, prune_tx, &b);
@@ -71,7 +71,7 @@ static int prune_table(struct wk_ctx *ctx, const char *table, const char *stmt, 
     }
     if (total > 0)
         PROTO_DEBUG(NULL, "pruned", "table=%s rows=%ld ms=%lld more=%d", table, total,
-                    (long long)(wk_mono_ms() - started), behind);
+                    (long long)(proto_mono_ms() - started), behind);
     return behind;
 }
 
@@ -101,5 +101,5 @@ void wk_prune_run(struct wk_ctx *ctx, int consumes_events)
     if (consumes_events)
         behind |=
             prune_table(ctx, "inbox", "wk_inbox_prune", ctx->sql_inbox_prune, ctx->inbox_keep_days);
-    ctx->prune_next_ms = wk_mono_ms() + (behind ? PRUNE_BEHIND_MS : PRUNE_PERIOD_MS);
+    ctx->prune_next_ms = proto_mono_ms() + (behind ? PRUNE_BEHIND_MS : PRUNE_PERIOD_MS);
 }

@@ -121,7 +121,7 @@ int wk_relay_run(struct wk_ctx *ctx)
 {
     if (!ctx->sql_outbox_select || !wk_db_up(ctx->db) || !wk_backoff_ready(&ctx->relay_bo))
         return 0;
-    ctx->relay_next_ms = wk_mono_ms() + ctx->relay_interval_ms;
+    ctx->relay_next_ms = proto_mono_ms() + ctx->relay_interval_ms;
     if (!wk_mq_up(&ctx->relay_mq) &&
         wk_mq_connect(&ctx->relay_mq, ctx->amqp_url, 0, 1, &ctx->log) != 0) {
         wk_backoff_fail(&ctx->relay_bo);

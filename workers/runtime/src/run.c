@@ -62,7 +62,7 @@ static int sys_ping(struct wk_ctx *ctx, const struct proto_request *req, struct 
     proto_pack_cstr(pk, "pid");
     msgpack_pack_int64(pk, (int64_t)getpid());
     proto_pack_cstr(pk, "uptime_ms");
-    msgpack_pack_int64(pk, wk_mono_ms() - ctx->started_ms);
+    msgpack_pack_int64(pk, proto_mono_ms() - ctx->started_ms);
     proto_pack_cstr(pk, "db");
     proto_pack_cstr(pk, db_ok ? "ok" : "down");
     return 0;
@@ -153,7 +153,7 @@ static void request_open(struct wk_ctx *ctx, struct wk_pending *p)
              sizeof p->corr);
     prop_str(props, AMQP_BASIC_REPLY_TO_FLAG, props->reply_to, p->reply_to, sizeof p->reply_to);
     msgpack_unpacked_init(&p->up);
-    p->started = wk_mono_ms();
+    p->started = proto_mono_ms();
     int rc = proto_request_decode(p->d.env.message.body.bytes, p->d.env.message.body.len, &p->up,
                                   &p->req);
     if (rc != 0) {
@@ -227,6 +227,9 @@ static void fault_exit_after(const struct wk_ctx *ctx, const char *method)
 /* Runs one opened (V_RUN) request through its method's fn. */
 static void request_run(struct wk_ctx *ctx, struct wk_pending *p)
 {
+    /* Its own id for the log lines: after a batch, the request that ended it runs here with
+     * the batch's ids already cleared. */
+    snprintf(ctx->log.req_id, sizeof ctx->log.req_id, "%s", p->req.id);
     ctx->cur_reply = &p->rep;
     wk_db_maintain(ctx->db); /* a connection lost by the previous message comes back here */
     wk_handler_fn fn = find_method(ctx, p->req.method);
@@ -281,7 +284,7 @@ static int request_close(struct wk_ctx *ctx, struct wk_pending *p)
             rc = wk_mq_ack(&ctx->mq, p->d.env.delivery_tag);
         PROTO_INFO(p->req.id, "rpc done", "method=%s status=%d ms=%lld redelivered=%d",
                    proto_log_str(p->req.method), p->rep.status,
-                   (long long)(wk_mono_ms() - p->started), p->d.env.redelivered ? 1 : 0);
+                   (long long)(proto_mono_ms() - p->started), p->d.env.redelivered ? 1 : 0);
     }
     request_free(ctx, p);
     return rc;
@@ -331,10 +334,10 @@ static int handle_requests(struct wk_ctx *ctx)
     size_t n = 1;
     struct wk_pending *next = NULL;
     int lost = 0;
-    int64_t fill_until = wk_mono_ms() + ctx->batch_wait_ms;
+    int64_t fill_until = proto_mono_ms() + ctx->batch_wait_ms;
     while (n < (size_t)ctx->batch_max) {
         struct wk_pending *p = &b[n];
-        int64_t left = fill_until - wk_mono_ms();
+        int64_t left = fill_until - proto_mono_ms();
         int got = wk_mq_next(&ctx->mq, &p->d, left > 0 ? (int)left : 0);
         if (got < 0)
             lost = 1;
@@ -438,14 +441,15 @@ static int handle_event(struct wk_ctx *ctx, struct wk_delivery *d)
         rc = wk_mq_ack(&ctx->mq, d->env.delivery_tag);
         goto out;
     }
-    int64_t started = wk_mono_ms();
+    int64_t started = proto_mono_ms();
     wk_db_maintain(ctx->db);
     struct inbox_call call = {&ev, fn, 0};
     int hrc = wk_db_tx(ctx, inbox_tx, &call);
     if (hrc == 0) {
         rc = wk_mq_ack(&ctx->mq, d->env.delivery_tag);
         PROTO_INFO(ctx->log.req_id, call.duplicate ? "event duplicate, skipped" : "event done",
-                   "type=%s ms=%lld", proto_log_str(ev.type), (long long)(wk_mono_ms() - started));
+                   "type=%s ms=%lld", proto_log_str(ev.type),
+                   (long long)(proto_mono_ms() - started));
     } else {
         /* Requeue: the quorum queue's delivery limit dead-letters an event that
          * keeps failing, so this cannot loop forever. */
@@ -536,87 +540,85 @@ static int mq_setup(struct wk_ctx *ctx, const char *const *types, size_t ntypes)
     return rc;
 }
 
-/* The default of WK_PREFETCH: "16", or the worker's own window (spec->prefetch). */
-static char prefetch_def[16] = "16";
-
 /* Each row stores its value in the named field of struct wk_ctx. */
 #define TO(field) PROTO_CFG_INTO(struct wk_ctx, field)
 
-static const struct proto_cfg_var cfg_vars[] = {
-    {.name = "AMQP_URL",
-     .kind = PROTO_CFG_SECRET,
-     .min = 1,
-     .max = 2048,
-     .help = "RabbitMQ URL, amqp://user:pass@host:port/vhost",
-     TO(amqp_url)},
-    {.name = "DATABASE_URL",
-     .kind = PROTO_CFG_SECRET,
-     .min = 1,
-     .max = 2048,
-     .help = "PostgreSQL URL of the worker's own role",
-     TO(db_url)},
-    {.name = "REDIS_URL",
-     .def = "redis://127.0.0.1:6379/0",
-     .kind = PROTO_CFG_STR,
-     .min = 1,
-     .max = 2048,
-     .help = "Redis URL, redis://[:password@]host[:port][/db]",
-     TO(redis_url)},
-    {.name = "WK_PREFETCH",
-     .def = prefetch_def,
-     .kind = PROTO_CFG_INT,
-     .min = 1,
-     .max = 1000,
-     .help = "unacked messages a worker process holds",
-     TO(prefetch)},
-    {.name = "LOG_LEVEL",
-     .def = "info",
-     .kind = PROTO_CFG_STR,
-     .min = 1,
-     .max = 16,
-     .help = "debug, info, warn or error",
-     TO(log_level)},
-    {.name = "WK_RELAY_INTERVAL_MS",
-     .def = "200",
-     .kind = PROTO_CFG_INT,
-     .min = 10,
-     .max = 60000,
-     .help = "outbox relay period when idle (ms)",
-     TO(relay_interval_ms)},
-    {.name = "WK_OUTBOX_KEEP_HOURS",
-     .def = "24",
-     .kind = PROTO_CFG_INT,
-     .min = 1,
-     .max = 8760,
-     .help = "hours a published outbox row is kept before it is deleted",
-     TO(outbox_keep_hours)},
-    {.name = "WK_INBOX_KEEP_DAYS",
-     .def = "30",
-     .kind = PROTO_CFG_INT,
-     .min = 1,
-     .max = 3650,
-     .help = "days an applied event's id is kept to dedupe a late copy",
-     TO(inbox_keep_days)},
-    {.name = "WK_BATCH_MAX",
-     .def = "64",
-     .kind = PROTO_CFG_INT,
-     .min = 1,
-     .max = 1000,
-     .help = "requests a batch method (txn.create) takes at once, at most",
-     TO(batch_max)},
-    {.name = "WK_BATCH_WAIT_MS",
-     .def = "0",
-     .kind = PROTO_CFG_INT,
-     .min = 0,
-     .max = 60000,
-     .help = "how long a batch waits to fill up to WK_BATCH_MAX (0: only what has arrived)",
-     TO(batch_wait_ms)},
-};
-
 static int load_config(struct wk_ctx *ctx, enum proto_log_level *level)
 {
-    if (ctx->spec->prefetch > 0) /* the worker's own default window */
-        snprintf(prefetch_def, sizeof prefetch_def, "%d", ctx->spec->prefetch);
+    /* WK_PREFETCH's default: the worker's own window (spec->prefetch), else 16. The table is
+     * built here, once, so that row can point at it (an INT row: only the number is kept). */
+    char prefetch[16];
+    snprintf(prefetch, sizeof prefetch, "%d", ctx->spec->prefetch > 0 ? ctx->spec->prefetch : 16);
+    const struct proto_cfg_var cfg_vars[] = {
+        {.name = "AMQP_URL",
+         .kind = PROTO_CFG_SECRET,
+         .min = 1,
+         .max = 2048,
+         .help = "RabbitMQ URL, amqp://user:pass@host:port/vhost",
+         TO(amqp_url)},
+        {.name = "DATABASE_URL",
+         .kind = PROTO_CFG_SECRET,
+         .min = 1,
+         .max = 2048,
+         .help = "PostgreSQL URL of the worker's own role",
+         TO(db_url)},
+        {.name = "REDIS_URL",
+         .def = "redis://127.0.0.1:6379/0",
+         .kind = PROTO_CFG_STR,
+         .min = 1,
+         .max = 2048,
+         .help = "Redis URL, redis://[:password@]host[:port][/db]",
+         TO(redis_url)},
+        {.name = "WK_PREFETCH",
+         .def = prefetch,
+         .kind = PROTO_CFG_INT,
+         .min = 1,
+         .max = 1000,
+         .help = "unacked messages a worker process holds",
+         TO(prefetch)},
+        {.name = "LOG_LEVEL",
+         .def = "info",
+         .kind = PROTO_CFG_STR,
+         .min = 1,
+         .max = 16,
+         .help = "debug, info, warn or error",
+         TO(log_level)},
+        {.name = "WK_RELAY_INTERVAL_MS",
+         .def = "200",
+         .kind = PROTO_CFG_INT,
+         .min = 10,
+         .max = 60000,
+         .help = "outbox relay period when idle (ms)",
+         TO(relay_interval_ms)},
+        {.name = "WK_OUTBOX_KEEP_HOURS",
+         .def = "24",
+         .kind = PROTO_CFG_INT,
+         .min = 1,
+         .max = 8760,
+         .help = "hours a published outbox row is kept before it is deleted",
+         TO(outbox_keep_hours)},
+        {.name = "WK_INBOX_KEEP_DAYS",
+         .def = "30",
+         .kind = PROTO_CFG_INT,
+         .min = 1,
+         .max = 3650,
+         .help = "days an applied event's id is kept to dedupe a late copy",
+         TO(inbox_keep_days)},
+        {.name = "WK_BATCH_MAX",
+         .def = "64",
+         .kind = PROTO_CFG_INT,
+         .min = 1,
+         .max = 1000,
+         .help = "requests a batch method (txn.create) takes at once, at most",
+         TO(batch_max)},
+        {.name = "WK_BATCH_WAIT_MS",
+         .def = "0",
+         .kind = PROTO_CFG_INT,
+         .min = 0,
+         .max = 60000,
+         .help = "how long a batch waits to fill up to WK_BATCH_MAX (0: only what has arrived)",
+         TO(batch_wait_ms)},
+    };
     int bad = proto_config_load(cfg_vars, PROTO_CFG_COUNT(cfg_vars), ctx, stderr);
     if (proto_log_level_parse(ctx->log_level, level) != 0) {
         fprintf(stderr, "config: LOG_LEVEL=%s is not one of debug, info, warn, error\n",
@@ -649,7 +651,7 @@ int wk_run_spec(const struct wk_spec *spec)
 
     memset(&ctx, 0, sizeof ctx);
     ctx.spec = spec;
-    ctx.started_ms = wk_mono_ms();
+    ctx.started_ms = proto_mono_ms();
     if (!spec->name || !valid_name(spec->name)) {
         fprintf(stderr, "wk_run: invalid worker name\n");
         return 1;
@@ -680,8 +682,10 @@ int wk_run_spec(const struct wk_spec *spec)
     if (ntypes)
         snprintf(ctx.events_queue, sizeof ctx.events_queue, "%s%s", PROTO_EVENTS_QUEUE_PREFIX,
                  ctx.name);
-    ctx.batch = proto_xcalloc((size_t)ctx.batch_max, sizeof *ctx.batch);
-    ctx.calls = proto_xcalloc((size_t)ctx.batch_max, sizeof *ctx.calls);
+    /* Room for a batch only when the worker serves one; otherwise one request at a time. */
+    size_t slots = spec->batches ? (size_t)ctx.batch_max : 1;
+    ctx.batch = proto_xcalloc(slots, sizeof *ctx.batch);
+    ctx.calls = proto_xcalloc(slots, sizeof *ctx.calls);
     ctx.db = wk_db_new(ctx.db_url, ctx.name, &ctx.log);
     ctx.kv = wk_kv_new(ctx.redis_url, &ctx.log);
     PROTO_INFO(NULL, "worker starting", "version=%s schema=%s", FT_VERSION,
@@ -690,7 +694,7 @@ int wk_run_spec(const struct wk_spec *spec)
 
     struct wk_backoff mq_bo = {0, 0};
     int slice = ctx.relay_interval_ms < CONSUME_SLICE_MS ? ctx.relay_interval_ms : CONSUME_SLICE_MS;
-    ctx.relay_next_ms = wk_mono_ms();
+    ctx.relay_next_ms = proto_mono_ms();
     while (!wk_stopping()) {
         if (!wk_mq_up(&ctx.mq)) {
             if (mq_setup(&ctx, types, ntypes) != 0) {
@@ -732,19 +736,19 @@ int wk_run_spec(const struct wk_spec *spec)
          * at the latest after WK_RELAY_INTERVAL_MS under load, so one relay transaction
          * carries many events: relaying after every posting doubled the commits per posting
          * (tests/bench/ledger.sh). Rows another instance left behind go on the timer. */
-        if (ctx.outbox_written && (got == 0 || wk_mono_ms() >= ctx.relay_next_ms)) {
+        if (ctx.outbox_written && (got == 0 || proto_mono_ms() >= ctx.relay_next_ms)) {
             ctx.outbox_written = 0;
             wk_relay_run(&ctx);
-        } else if (!ctx.outbox_written && wk_mono_ms() >= ctx.relay_next_ms) {
+        } else if (!ctx.outbox_written && proto_mono_ms() >= ctx.relay_next_ms) {
             wk_relay_run(&ctx);
         }
-        if (ctx.schema[0] && wk_db_up(ctx.db) && wk_mono_ms() >= ctx.prune_next_ms)
+        if (ctx.schema[0] && wk_db_up(ctx.db) && proto_mono_ms() >= ctx.prune_next_ms)
             wk_prune_run(&ctx, ntypes > 0);
-        if (spec->tick && wk_mono_ms() >= ctx.tick_next_ms) {
+        if (spec->tick && proto_mono_ms() >= ctx.tick_next_ms) {
             int trc = spec->tick(&ctx);
             if (trc < 0)
                 PROTO_WARN(NULL, "tick failed", "rc=%d", trc);
-            ctx.tick_next_ms = wk_mono_ms() + (spec->tick_ms > 0 ? spec->tick_ms : 1000);
+            ctx.tick_next_ms = proto_mono_ms() + (spec->tick_ms > 0 ? spec->tick_ms : 1000);
         }
     }
 
