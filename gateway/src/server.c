@@ -9,6 +9,7 @@
 #include "server_internal.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -38,7 +39,7 @@
 #include "proto/uuid.h"
 
 #define SWEEP_US (50 * LWS_US_PER_MS)
-/* Seconds past its RPC deadline that a waiting connection is left open (see await_reply). */
+/* Seconds past its RPC deadline that a waiting connection is left open (see wait_reply). */
 #define REPLY_GRACE_S 5
 
 /* ---- connections (lws thread) ---- */
@@ -291,33 +292,30 @@ static int submit_rpc(struct gw_server *s, struct gw_conn *c, int worker, const 
 }
 
 /*
- * c now waits for its RPCs. lws arms PENDING_TIMEOUT_HTTP_CONTENT with the context's
- * timeout_secs (5 s) when a request's head arrives and closes the connection, with no
- * response, when it runs out. That is meant for a client that is slow to send; a request
- * waiting for a worker is answered by sweep_cb at its deadline (RPC_TIMEOUT_MS, 504), so the
- * lws timer is moved past that deadline. Without this, every request to a hung worker under
- * the default 5000 ms deadline lost its connection just before its 504.
- * lws_http_transaction_completed clears the timer after the response.
+ * The one way into GW_CONN_WAIT: c waits for its RPCs. lws arms PENDING_TIMEOUT_HTTP_CONTENT
+ * with the context's timeout_secs (5 s) when a request's head arrives and closes the
+ * connection, with no response, when it runs out. That is meant for a client that is slow to
+ * send; a request waiting for a worker is answered by sweep_cb at its deadline
+ * (RPC_TIMEOUT_MS, 504), so the lws timer is moved past that deadline. Without this, every
+ * bodyless request to a hung worker under the default 5000 ms deadline lost its connection
+ * just before its 504. (lws clears the timer once a body is complete; there this is only a
+ * backstop.) lws_http_transaction_completed clears it after the response.
  */
-static void await_reply(struct gw_server *s, struct lws *wsi)
+static void wait_reply(struct gw_server *s, struct lws *wsi, struct gw_conn *c)
 {
+    gw_server_set_state(s, c, GW_CONN_WAIT);
     lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT,
                     (s->cfg->rpc_timeout_ms + 999) / 1000 + REPLY_GRACE_S);
 }
 
-/*
- * Starts a fan-out on c: `method` with empty args to workers[0..n-1] (indices into
- * proto_worker_names), part i going to workers[i]; `done` answers once every part is in.
- * A part that cannot be sent is in at once with the status submit_rpc gave.
- */
+/* (server_internal.h) A part that cannot be sent is in at once with submit_rpc's status. */
 void gw_server_start_fanout(struct gw_server *s, struct lws *wsi, struct gw_conn *c,
                             const char *method, const int *workers, int n, gw_local_fn *done)
 {
     static const char empty_map = (char)0x80; /* msgpack: an empty fixmap */
-    gw_fanout_free(c->fan);
+    assert(!c->fan); /* gw_http_reset freed the last request's */
     c->fan = gw_fanout_new(n, done);
-    gw_server_set_state(s, c, GW_CONN_WAIT);
-    await_reply(s, wsi);
+    wait_reply(s, wsi, c);
     for (int i = 0; i < n && c->state == GW_CONN_WAIT; i++) {
         const char *code, *detail;
         int st = submit_rpc(s, c, workers[i], method, &empty_map, 1, i, &code, &detail);
@@ -335,10 +333,8 @@ void gw_server_submit_request(struct gw_server *s, struct lws *wsi, struct gw_co
         gw_server_respond_unavailable(s, wsi, c, code, detail);
     else if (st)
         gw_server_respond_error(s, wsi, c, st, code, detail);
-    else {
-        gw_server_set_state(s, c, GW_CONN_WAIT);
-        await_reply(s, wsi);
-    }
+    else
+        wait_reply(s, wsi, c);
 }
 
 /* ---- lws callbacks ---- */

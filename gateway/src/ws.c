@@ -4,7 +4,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <msgpack.h>
 
@@ -12,6 +11,7 @@
 #include "jsondoc.h"
 #include "registry.h"
 
+#include "proto/clock.h"
 #include "proto/envelope.h"
 #include "proto/json.h"
 #include "proto/log.h"
@@ -101,13 +101,6 @@ struct gw_ws_hub {
     uint64_t closed[W_COUNT];
     int64_t last_tick_ms;
 };
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- users ---- */
 
@@ -540,7 +533,7 @@ void gw_ws_tick(struct gw_ws_hub *h)
     if (now - h->last_tick_ms < TICK_MS)
         return;
     h->last_tick_ms = now;
-    int64_t wall_s = wall_us() / 1000000;
+    int64_t wall_s = proto_now_ms() / 1000;
     int64_t ping_ms = (int64_t)h->cfg->ws_ping_s * 1000, hangup_ms = ping_ms + PONG_GRACE_MS;
     for (int i = 0; i < h->socks.nslots; i++) {
         struct gw_ws *ws = h->socks.slots[i].ptr;
@@ -626,8 +619,7 @@ static void auth_result(struct gw_ws_hub *h, const struct gw_result *r)
         ws_close(h, ws, W_AUTH_DOWN, 1011, "auth unavailable");
         return;
     }
-    int64_t left = ws->expires_s * 1000000 - wall_us();
-    if (left <= 0) {
+    if (ws->expires_s * 1000 <= proto_now_ms()) {
         ws_close(h, ws, W_TOKEN_EXPIRED, 1008, "token expired");
         return;
     }
