@@ -1,7 +1,8 @@
 /*
  * E2E: a stopped worker. Its route answers 503 or 504 within the deadline and never
  * hangs, also with a deadline longer than libwebsockets' own request timer; /api/status shows
- * it ok=false while the others stay ok; it recovers when the worker comes back. Runs serially: no other process may consume rpc.notification.
+ * it ok=false while the others stay ok; it recovers when the worker comes back. Runs serially: no
+ * other process may consume rpc.notification.
  */
 #include <CUnit/CUnit.h>
 #include <curl/curl.h>

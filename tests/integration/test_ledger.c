@@ -1182,8 +1182,9 @@ static void expect_all(const struct queued *q, size_t n)
                  (r.is_error ? strcmp(r.code, q[i].expect) == 0 : wt_has(&r, q[i].expect));
         CU_ASSERT(ok);
         if (!ok)
-            fprintf(stderr, "\n  batch item %zu %s: got %d %s%s replayed=%d, want %d %s replayed=%d\n",
-                    i, q[i].body, r.status, r.code, r.body_json ? r.body_json : "", replayed,
+            fprintf(stderr,
+                    "\n  batch item %zu %s: got %d %s%s replayed=%d, want %d %s replayed=%d\n", i,
+                    q[i].body, r.status, r.code, r.body_json ? r.body_json : "", replayed,
                     q[i].status, q[i].expect, q[i].replayed);
         ft_reply_free(&r);
     }
@@ -1202,13 +1203,16 @@ static void test_ledger_batch_decides_each_posting_in_order(void)
     snprintf(to, sizeof to, "{\"type\":\"transfer\",\"amount\":\"1.00\",\"to_account\":\"%s\"}",
              nobody);
     struct queued q[] = {
-        {"b0", "{\"type\":\"deposit\",\"amount\":\"10.00\"}", 201, "\"balance_after\":10.00", 0, ""},
-        {"b1", "{\"type\":\"withdrawal\",\"amount\":\"6.00\"}", 201, "\"balance_after\":4.00", 0, ""},
+        {"b0", "{\"type\":\"deposit\",\"amount\":\"10.00\"}", 201, "\"balance_after\":10.00", 0,
+         ""},
+        {"b1", "{\"type\":\"withdrawal\",\"amount\":\"6.00\"}", 201, "\"balance_after\":4.00", 0,
+         ""},
         {"b2", "{\"type\":\"withdrawal\",\"amount\":\"6.00\"}", 422, "insufficient_funds", 0, ""},
         {"b3", "{\"type\":\"deposit\",\"amount\":\"1.00\"}", 201, "\"balance_after\":5.00", 0, ""},
         {"b3", "{\"type\":\"deposit\",\"amount\":\"1.00\"}", 201, "\"balance_after\":5.00", 1, ""},
         {"b3", "{\"type\":\"deposit\",\"amount\":\"2.00\"}", 422, "idempotency_key_reused", 0, ""},
-        {"b6", "{\"type\":\"withdrawal\",\"amount\":\"5.00\"}", 201, "\"balance_after\":0.00", 0, ""},
+        {"b6", "{\"type\":\"withdrawal\",\"amount\":\"5.00\"}", 201, "\"balance_after\":0.00", 0,
+         ""},
         {"b7", to, 404, "recipient_not_found", 0, ""},
         {NULL, "{\"type\":\"deposit\",\"amount\":\"abc\"}", 422, "invalid_amount", 0, ""},
         {"b9", "{\"type\":\"transfer\",\"amount\":\"1.00\",\"to_account\":\"nope\"}", 404,
@@ -1259,13 +1263,14 @@ static void test_ledger_batch_killed_before_ack_replays_all(void)
     fresh_user(w);
     CU_ASSERT_EQUAL(deposit(w, "1.00"), 201); /* a recipient with an account */
     stop_workers();
-    snprintf(xfer, sizeof xfer,
-             "{\"type\":\"transfer\",\"amount\":\"2.50\",\"to_account\":\"%s\"}", w);
+    snprintf(xfer, sizeof xfer, "{\"type\":\"transfer\",\"amount\":\"2.50\",\"to_account\":\"%s\"}",
+             w);
     struct queued q[] = {
         {NULL, "{\"type\":\"deposit\",\"amount\":\"7.00\"}", 201, "\"balance_after\":7.00", 1, ""},
         {NULL, xfer, 201, "\"balance_after\":4.50", 1, ""},
         {"kx", "{\"type\":\"withdrawal\",\"amount\":\"9.00\"}", 422, "insufficient_funds", 1, ""},
-        {NULL, "{\"type\":\"withdrawal\",\"amount\":\"0.50\"}", 201, "\"balance_after\":4.00", 1, ""},
+        {NULL, "{\"type\":\"withdrawal\",\"amount\":\"0.50\"}", 201, "\"balance_after\":4.00", 1,
+         ""},
     };
     size_t n = sizeof q / sizeof q[0];
     publish_all(u, q, n);
@@ -1680,9 +1685,9 @@ static void test_ledger_role_cannot_rewrite_history(void)
     sql1(ext_bal, sizeof ext_bal, "SELECT balance FROM ledger.accounts WHERE id = $1", ext, NULL);
     long long eb = atoll(ext_bal);
     proto_uuid_v4(tid);
-#define BATCH_WRITE_TAIL                                                                          \
-    "p_notes => '{NULL}', p_initiators => '{%s}', p_client_keys => '{NULL}', "                  \
-    "p_to_addressed => '{NULL}', p_events => '[]', p_idem_users => '{}', p_idem_keys => '{}', "  \
+#define BATCH_WRITE_TAIL                                                                           \
+    "p_notes => '{NULL}', p_initiators => '{%s}', p_client_keys => '{NULL}', "                     \
+    "p_to_addressed => '{NULL}', p_events => '[]', p_idem_users => '{}', p_idem_keys => '{}', "    \
     "p_statuses => '{}', p_bodies => '{}', p_error_codes => '{}', p_idem_transfers => '{}')"
     snprintf(sql, sizeof sql,
              "SELECT ledger.batch_write(p_transfers => '{%s}', p_kinds => '{deposit}', "

@@ -14,7 +14,8 @@
 #include "proto/msg.h"
 #include "proto/status.h"
 
-/* The API's `user` object (README "Signing in"), in this order (auth_user_pack reads the columns by position). */
+/* The API's `user` object (README "Signing in"), in this order (auth_user_pack reads the columns by
+ * position). */
 #define USER_COLS                                                                                  \
     "id, email, full_name, picture, account_name, phone_number, currency_preference, "             \
     "monthly_income, financial_goal, risk_appetite, is_profile_complete, default_account_id"

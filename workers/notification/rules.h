@@ -1,8 +1,9 @@
 /*
  * workers/notification/rules.h — the notification worker's pure rules: what each event says
  * (title, message, type), reading event data defensively, the list query (error codes in
- * README "Notifications"), and the live frames' JSON. No I/O, no database, so everything here is unit-tested
- * without servers (tests/unit/test_notify_rules.c). Thread-safe. Implemented in rules.c.
+ * README "Notifications"), and the live frames' JSON. No I/O, no database, so everything here is
+ * unit-tested without servers (tests/unit/test_notify_rules.c). Thread-safe. Implemented in
+ * rules.c.
  */
 #ifndef NOTIFY_RULES_H
 #define NOTIFY_RULES_H

@@ -2,8 +2,8 @@
  * workers/twin/rules.h — the twin worker's request rules: reading and validating the bodies of
  * POST /api/simulate/ and POST /api/simulate/projection into engine inputs (engine.h), and
  * the worker's configuration values. No I/O, no database: unit-tested in
- * tests/unit/test_twin_rules.c. Every rejection names a stable error code (README "Digital twin") and a
- * sentence saying what the field must be.
+ * tests/unit/test_twin_rules.c. Every rejection names a stable error code (README "Digital twin")
+ * and a sentence saying what the field must be.
  */
 #ifndef TWIN_RULES_H
 #define TWIN_RULES_H

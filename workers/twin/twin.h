@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 #include "engine.h"
-#include "proto/reqhash.h"
 #include "proto/uuid.h"
 #include "rules.h"
 #include "runtime/wk.h"

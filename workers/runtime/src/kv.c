@@ -5,15 +5,12 @@
  */
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "internal.h"
 #include "proto/buf.h"
 #include "proto/log.h"
 #include "proto/redis_url.h"
-#include "proto/status.h"
 
 #define KV_CONNECT_TIMEOUT_MS 500
 #define KV_COMMAND_TIMEOUT_MS 1000

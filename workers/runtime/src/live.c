@@ -12,7 +12,6 @@
 #include "proto/buf.h"
 #include "proto/json.h"
 #include "proto/log.h"
-#include "proto/msg.h"
 #include "proto/status.h"
 #include "proto/topology.h"
 

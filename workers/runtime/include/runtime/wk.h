@@ -11,8 +11,9 @@
  *   };
  *   int main(void) { return wk_run("transaction", methods); }
  *
- * wk_run reads the environment (AMQP_URL, DATABASE_URL, REDIS_URL, WK_PREFETCH, WK_BATCH_MAX,
- * LOG_LEVEL, WK_RELAY_INTERVAL_MS), connects to RabbitMQ, PostgreSQL and Redis,
+ * wk_run reads the environment (AMQP_URL, DATABASE_URL, REDIS_URL, LOG_LEVEL and the WK_*
+ * variables: the table in run.c, listed in the README's "Configuration"), connects to
+ * RabbitMQ, PostgreSQL and Redis,
  * declares the shared topology (proto/topology.h), consumes rpc.<name> and, when
  * the worker has event handlers, events.<name>. It reconnects with backoff when
  * the broker or the database goes away, relays the worker's outbox to ft.events,
@@ -92,9 +93,10 @@ struct wk_call {
  * A batch handler: answers calls[0..n) (n >= 1, all the same method, in delivery order), each
  * as `fn` would. The runtime calls it with every request of that method the broker has already
  * delivered to this process (up to the prefetch window and WK_BATCH_MAX) that is a first
- * delivery: by default it never waits for a batch to fill (WK_BATCH_WAIT_MS). A redelivered request (its earlier delivery may
- * have been a batch that killed the worker) goes alone through `fn`, so a poison request is
- * dead-lettered alone (PROTO_RPC_MAX_DELIVERIES). Replies and acks follow the handler's return.
+ * delivery: by default it never waits for a batch to fill (WK_BATCH_WAIT_MS). A redelivered request
+ * (its earlier delivery may have been a batch that killed the worker) goes alone through `fn`, so a
+ * poison request is dead-lettered alone (PROTO_RPC_MAX_DELIVERIES). Replies and acks follow the
+ * handler's return.
  */
 typedef void (*wk_batch_fn)(struct wk_ctx *ctx, struct wk_call *calls, size_t n);
 
