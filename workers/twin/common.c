@@ -42,12 +42,14 @@ static int answer_stored(struct wk_ctx *ctx, const char *user, PGresult *r, int 
     return 1;
 }
 
-/* The columns after the account's: the simulation already saved under (user, key), if any.
- * LEFT JOINs from one row: the statement answers now() with no account and no simulation. */
-#define LOOKUP_SQL(account_on, key, hash)                                                        \
-    "SELECT a.id, a.currency, a.balance, " TWIN_TS("now()") ", s.request_hash = " hash ", "     \
-    "coalesce(s.detail, s.item) FROM (SELECT 1) one LEFT JOIN ledger.twin_accounts a ON "      \
-    account_on " LEFT JOIN twin.simulations s ON s.user_id = $1 AND s.idem_key = " key
+/* The columns after the account's: now() in ms, the simulation already saved under (user, key),
+ * if any, and now() to the microsecond. LEFT JOINs from one row: the statement answers now()
+ * with no account and no simulation. */
+#define LOOKUP_SQL(account_on, key, hash)                                                          \
+    "SELECT a.id, a.currency, a.balance, " TWIN_TS("now()") ", s.request_hash = " hash ", "       \
+    "coalesce(s.detail, s.item), now() FROM (SELECT 1) one "                                       \
+    "LEFT JOIN ledger.twin_accounts a ON " account_on " "                                          \
+    "LEFT JOIN twin.simulations s ON s.user_id = $1 AND s.idem_key = " key
 
 int twin_lookup(struct wk_ctx *ctx, const char *user, const struct twin_account_ref *ref,
                 const struct wk_idem *idem, struct twin_account *out, struct wk_reply *rep)
@@ -71,6 +73,7 @@ int twin_lookup(struct wk_ctx *ctx, const char *user, const struct twin_account_
     int rc;
     memset(out, 0, sizeof *out);
     snprintf(out->now, sizeof out->now, "%s", PQgetvalue(r, 0, 3));
+    snprintf(out->now_exact, sizeof out->now_exact, "%s", PQgetvalue(r, 0, 6));
     if (!PQgetisnull(r, 0, 4)) {
         rc = answer_stored(ctx, user, r, 4, rep) == 1 ? 2 : WK_EDB;
     } else if (PQgetisnull(r, 0, 0)) {

@@ -34,7 +34,11 @@ struct twin_account {
     char currency[4];
     int exponent;
     int64_t balance;
-    char now[40]; /* the database's now(), RFC 3339: the simulation's created_at */
+    char now[40]; /* the database's now(), RFC 3339 in ms: the created_at clients see */
+    /* The same now() to the microsecond: the row's created_at, which orders the history. In
+     * milliseconds, two simulations of one millisecond tied and the list showed them in random
+     * (id) order. */
+    char now_exact[48];
 };
 
 /*
@@ -60,7 +64,8 @@ int twin_lookup(struct wk_ctx *ctx, const char *user, const struct twin_account_
 struct twin_saved {
     const char *id, *user, *account_id; /* account_id NULL when none */
     const char *kind, *scenario;        /* scenario NULL for a projection */
-    const char *currency, *created_at;
+    const char *currency;
+    const char *created_at; /* twin_account.now_exact */
     int64_t amount, current_balance, virtual_balance;
     int has_amount, risk_score;    /* risk_score < 0: none */
     const char *alert_level;       /* NULL: none */
