@@ -19,7 +19,7 @@
 struct twin_config {
     int64_t default_return;     /* TWIN_DEFAULT_RETURN, TWIN_RATE_SCALE */
     int64_t default_volatility; /* TWIN_DEFAULT_VOLATILITY, TWIN_RATE_SCALE */
-    const char *low_balance;    /* TWIN_LOW_BALANCE, validated by twin_low_balance_parse */
+    const char *low_balance;    /* TWIN_LOW_BALANCE, validated by proto_money_table_check */
     char default_currency[4];   /* TWIN_DEFAULT_CURRENCY: an account-less user's currency */
 };
 extern struct twin_config twin_cfg;
