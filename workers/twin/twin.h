@@ -24,9 +24,6 @@ struct twin_config {
 };
 extern struct twin_config twin_cfg;
 
-/* created_at as RFC 3339 UTC with milliseconds. */
-#define TWIN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
 /* The account a simulation reads, as of one statement. */
 struct twin_account {
     int exists;                  /* 0: the user has no ledger account yet (balance 0) */
