@@ -37,15 +37,6 @@ extern struct risk_config risk_cfg;
 
 /* ---- cache.c: a user's recent postings (all accounts, oldest first) and model ---- */
 
-/* What the rules need of a posting besides what the detector sees. */
-struct risk_meta {
-    int64_t seq;
-    char account_id[PROTO_UUID_LEN + 1];
-    char transfer_id[PROTO_UUID_LEN + 1];
-    enum proto_txn_kind kind;
-    char currency[4];
-};
-
 struct risk_user {
     char user[PROTO_UUID_LEN + 1];
     size_t n;                   /* postings held, <= RISK_HISTORY_MAX */

@@ -35,6 +35,28 @@ static struct risk_flag *add_flag(struct risk_result *r, const char *code, int p
     return f;
 }
 
+void risk_windows(const struct risk_posting *post, const struct risk_meta *meta, size_t i,
+                  int64_t t_ms, int64_t balance, int *outgoing, int64_t *peak)
+{
+    *outgoing = 0;
+    *peak = balance;
+    /* seq order is time order within one ledger, so the first line older than the day ends it */
+    for (size_t j = i + 1; j-- > 0;) {
+        const struct risk_posting *q = &post[j];
+        if (strcmp(meta[j].account_id, meta[i].account_id) != 0)
+            continue;
+        if (q->at_ms < t_ms - RISK_DROP_MS)
+            break;
+        int64_t before = q->balance_after - q->amount;
+        if (q->balance_after > *peak)
+            *peak = q->balance_after;
+        if (before > *peak)
+            *peak = before;
+        if (q->amount < 0 && q->at_ms >= t_ms - RISK_VELOCITY_MS && q->at_ms <= t_ms)
+            (*outgoing)++;
+    }
+}
+
 int risk_evaluate(const struct risk_facts *f, struct risk_result *out)
 {
     char a[PROTO_MONEY_DISPLAY_MAX], b[PROTO_MONEY_DISPLAY_MAX];

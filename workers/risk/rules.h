@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "anomaly.h"
+#include "proto/txn_event.h"
 #include "proto/uuid.h"
 
 #define RISK_BASE          10
@@ -66,6 +67,25 @@ struct risk_result {
     int nflags;
     struct risk_flag flags[RISK_FLAGS_MAX];
 };
+
+/* What the rules need of a posting besides what the detector sees. */
+struct risk_meta {
+    int64_t seq;
+    char account_id[PROTO_UUID_LEN + 1];
+    char transfer_id[PROTO_UUID_LEN + 1];
+    enum proto_txn_kind kind;
+    char currency[4];
+};
+
+/*
+ * The windowed facts at time t_ms of posting i's account, from postings post/meta[0..i] (a
+ * user's, oldest first; later ones are never looked at): *outgoing, its outgoing postings with
+ * t_ms - 60 min <= time <= t_ms (both ends inclusive), and *peak, its highest balance, before or
+ * after any of its postings, with time >= t_ms - 24 h, and at least `balance` (its balance at
+ * t_ms). The walk stops at the first posting older than 24 h.
+ */
+void risk_windows(const struct risk_posting *post, const struct risk_meta *meta, size_t i,
+                  int64_t t_ms, int64_t balance, int *outgoing, int64_t *peak);
 
 /* Applies the rules. Returns 0, or -1 when the currency is unknown (nothing is written then). */
 int risk_evaluate(const struct risk_facts *f, struct risk_result *out);

@@ -110,23 +110,7 @@ static void facts_at(struct risk_user *u, size_t i, int posting_rules, int64_t t
     f->balance = balance;
     f->low_balance = proto_money_table_of(risk_cfg.low_balance, m->currency);
     f->high_amount = proto_money_table_of(risk_cfg.high_amount, m->currency);
-    f->peak_24h = balance;
-    /* Back from posting i through the account's lines of the last 24 h (seq order is time
-     * order within a ledger; a line older than the window ends the walk). */
-    for (size_t j = i + 1; j-- > 0;) {
-        const struct risk_posting *q = &u->post[j];
-        if (strcmp(u->meta[j].account_id, m->account_id) != 0)
-            continue;
-        if (q->at_ms < t_ms - RISK_DROP_MS)
-            break;
-        int64_t before = q->balance_after - q->amount;
-        if (q->balance_after > f->peak_24h)
-            f->peak_24h = q->balance_after;
-        if (before > f->peak_24h)
-            f->peak_24h = before;
-        if (q->amount < 0 && q->at_ms >= t_ms - RISK_VELOCITY_MS)
-            f->outgoing_window++;
-    }
+    risk_windows(u->post, u->meta, i, t_ms, balance, &f->outgoing_window, &f->peak_24h);
     size_t first = i > RISK_HISTORY_MAX ? i - RISK_HISTORY_MAX : 0;
     out->postings_used = i - first;
     snprintf(out->account_id, sizeof out->account_id, "%s", m->account_id);
