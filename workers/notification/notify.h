@@ -12,11 +12,8 @@
 #include "rules.h"
 #include "runtime/wk.h"
 
-/* created_at as RFC 3339 UTC with milliseconds, like the ledger's. */
-#define NOTIFY_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
 /* The columns of a notification as the API returns it, in notify_row order. */
-#define NOTIFY_COLUMNS "id, account_id, title, message, type, is_read, " NOTIFY_TS("created_at")
+#define NOTIFY_COLUMNS "id, account_id, title, message, type, is_read, " WK_SQL_TS("created_at")
 
 /* ---- events (events.c) ----
  * Each runs inside the runtime's inbox transaction: it stores at most one notification for the

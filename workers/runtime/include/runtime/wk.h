@@ -257,6 +257,10 @@ PGresult *wk_db_exec(struct wk_db *db, const char *sql, int nparams, const char 
 PGresult *wk_db_exec_prepared(struct wk_db *db, const char *name, const char *sql, int nparams,
                               const char *const *params);
 
+/* SQL text that renders a timestamptz column (or expression) as the API prints times: RFC 3339
+ * UTC to the millisecond, "2026-12-08T10:00:00.123Z". `col` must be a string literal. */
+#define WK_SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
 /* What a handler returns after a failed statement: WK_EDBDOWN when the connection is gone (the
  * runtime answers 503 db_unavailable), else WK_EDB. */
 int wk_db_fail(struct wk_ctx *ctx);
