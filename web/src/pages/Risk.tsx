@@ -12,13 +12,14 @@ import { CartesianGrid, Line, LineChart, ReferenceArea, ResponsiveContainer, Too
 import { api } from "../lib/api";
 import { useAuth } from "../lib/auth";
 import { keys, useAccounts, useRiskScore } from "../lib/queries";
-import { dateTime, relativeTime, shortDate } from "../lib/format";
+import { dateTime, relativeTime } from "../lib/format";
 import { formatMoney } from "../lib/money";
 import type { RiskHistoryItem, RiskScore } from "../lib/types";
 import { Amount, Empty, ErrorBox, Loading } from "../components/common";
 import { useToast } from "../components/Toasts";
 import { riskColor } from "./TwinModel";
 import {
+  axisLabels,
   bannerFor,
   clampScore,
   flagCards,
@@ -313,22 +314,27 @@ function ScoreDot({ cx, cy, payload }: DotProps & { payload?: ScorePoint }) {
   return <circle cx={cx} cy={cy} r={3.5} fill={riskColor(payload.score)} stroke="var(--surface)" strokeWidth={1.5} />;
 }
 
-const HOUR = 3_600_000;
-
 function ScoreChart({ points }: { points: ScorePoint[] }) {
+  const labels = useMemo(() => axisLabels(points), [points]);
   if (points.length === 0) return <Empty>No scored transactions yet.</Empty>;
-  const lo = points[0].t;
-  const hi = points[points.length - 1].t;
-  const domain = hi - lo < HOUR ? [lo - HOUR / 2, hi + HOUR / 2] : [lo, hi];
+  const data = points.map((p, i) => ({ ...p, i }));
   return (
     <div className="chart-box" data-testid="risk-chart" role="img" aria-label={`Risk score after each of ${points.length} transactions, latest ${points[points.length - 1].score}`}>
       <ResponsiveContainer width="100%" height="100%">
-        <LineChart data={points} margin={{ top: 8, right: 12, bottom: 0, left: 0 }}>
+        <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
           <ReferenceArea y1={0} y2={30} fill="var(--green)" fillOpacity={0.07} ifOverflow="hidden" />
           <ReferenceArea y1={30} y2={60} fill="var(--amber)" fillOpacity={0.07} ifOverflow="hidden" />
           <ReferenceArea y1={60} y2={100} fill="var(--red)" fillOpacity={0.07} ifOverflow="hidden" />
           <CartesianGrid stroke="var(--border)" vertical={false} />
-          <XAxis dataKey="t" type="number" scale="time" domain={domain} tickFormatter={(t: number) => shortDate(new Date(t).toISOString())} stroke="var(--text-3)" fontSize={12} />
+          <XAxis
+            dataKey="i"
+            type="category"
+            interval="preserveStartEnd"
+            minTickGap={24}
+            tickFormatter={(i: number) => labels[i] ?? ""}
+            stroke="var(--text-3)"
+            fontSize={12}
+          />
           <YAxis domain={[0, 100]} ticks={[0, 30, 60, 100]} stroke="var(--text-3)" fontSize={12} width={36} />
           <Tooltip content={(p) => <ScoreTooltip {...(p as TooltipContentProps<number, string>)} />} />
           <Line type="linear" dataKey="score" stroke="var(--text-2)" strokeWidth={2} dot={<ScoreDot />} activeDot={{ r: 5 }} isAnimationActive={false} />

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../lib/api";
 import type { RiskHistoryItem, RiskScore } from "../lib/types";
+import { shortDate, shortTime } from "../lib/format";
 import {
+  axisLabels,
   bandForScore,
   bannerFor,
   flagCards,
@@ -185,6 +187,14 @@ describe("flagged postings and the score over time", () => {
       { t: Date.parse("2026-12-08T12:00:00Z"), score: 55, level: "medium", at: "2026-12-08T12:00:00Z" },
       { t: Date.parse("2026-12-08T13:00:00Z"), score: 75, level: "high", at: "2026-12-08T13:00:00Z" },
     ]);
+  });
+  it("axis labels: the time of day within one day, else the date", () => {
+    const burst = ["2026-12-08T12:00:05Z", "2026-12-08T12:00:20Z", "2026-12-08T12:00:40Z"].map((at, i) => item({ id: `b${i}`, posted_at: at }));
+    const pts = scorePoints(burst);
+    expect(axisLabels(pts)).toEqual(pts.map((p) => shortTime(p.at)));
+    const spread = scorePoints([rows[0], item({ id: "9", posted_at: "2026-12-01T12:00:00Z" })]);
+    expect(axisLabels(spread)).toEqual(spread.map((p) => shortDate(p.at)));
+    expect(axisLabels([])).toEqual([]);
   });
   it("labels a posting as people say it", () => {
     expect(postingLabel({ type: "withdrawal", direction: "out" })).toBe("Withdrawal");

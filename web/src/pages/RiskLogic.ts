@@ -3,7 +3,7 @@
 // tips per band, the flagged postings and the score-over-time points. The flag codes and the
 // score object are the risk worker's (docs/api.md, "Risk"). No React.
 import { ApiError } from "../lib/api";
-import { levelForScore } from "../lib/format";
+import { levelForScore, shortDate, shortTime } from "../lib/format";
 import { formatMoney } from "../lib/money";
 import type { RiskFlag, RiskHistoryItem, RiskLevel, RiskScore } from "../lib/types";
 
@@ -200,6 +200,18 @@ export function scorePoints(items: readonly RiskHistoryItem[]): ScorePoint[] {
     out.push({ t: at(p), score, level: bandForScore(score), at: p.posted_at || p.created_at });
   }
   return out.sort((a, b) => a.t - b.t);
+}
+
+/**
+ * The x-axis label of each point (the chart places postings evenly, one slot each, so a burst
+ * of postings stays readable): the time of day when they all fall on one local day, else
+ * the date.
+ */
+export function axisLabels(points: readonly ScorePoint[]): string[] {
+  if (!points.length) return [];
+  const day = (t: number) => new Date(t).toDateString();
+  const oneDay = day(points[0].t) === day(points[points.length - 1].t);
+  return points.map((p) => (oneDay ? shortTime(p.at) : shortDate(p.at)));
 }
 
 /** "Withdrawal", "Deposit", "Transfer sent", "Transfer received". */
