@@ -91,7 +91,7 @@ static double normal(uint64_t *s)
     return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * M_PI * v);
 }
 
-static double poisson_count(uint64_t *s, double lambda)
+static int poisson_count(uint64_t *s, double lambda)
 {
     double l = exp(-lambda), p = 1.0;
     int k = 0;
@@ -266,7 +266,7 @@ static void gen_user(uint64_t seed, int u, size_t length, struct user *out)
         if (tm.tm_wday == grocery_wday)
             add(&b, -lognormal(&s, grocery, 0.3), day + time_of_day(&s, 15, 2.5),
                 shops[shop[below(&s, nshops)]], 0);
-        for (int k = (int)poisson_count(&s, lambda); k > 0; k--) {
+        for (int k = poisson_count(&s, lambda); k > 0; k--) {
             double r = uni(&s);
             const char *cp = r < 0.25   ? ""
                              : r < 0.85 ? merchants[fav[below(&s, nfav)]]
