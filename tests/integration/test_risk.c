@@ -29,6 +29,7 @@ static struct ft_amqp *a;
 static PGconn *pg;
 static pid_t risk_worker, ledger_worker;
 static char log_path[256];
+static char risk_url[1024];
 
 /* ---- setup ---- */
 
@@ -47,7 +48,8 @@ static pid_t spawn(const char *kind)
 static int suite_init(void)
 {
     wt_log_path("test_risk", log_path, sizeof log_path);
-    if (wt_connect("risk", &a, &pg) != 0 || ft_amqp_declare_rpc(a, "transaction") != 0)
+    if (wt_role_db_url("risk", risk_url, sizeof risk_url) != 0 ||
+        wt_connect("risk", &a, &pg) != 0 || ft_amqp_declare_rpc(a, "transaction") != 0)
         return -1;
     risk_worker = spawn("risk");
     ledger_worker = spawn("transaction");
@@ -332,12 +334,14 @@ static void test_risk_rule_boundaries_on_real_postings(void)
     wait_scored(u, 4);
     assessment(acct, t, v, sizeof v);
     CU_ASSERT_STRING_EQUAL(v, "25:low:velocity:false");
-    /* 4,980 -> 980: fell to under 20 % of the day's peak (10,000), below 1,000.00, and more
-     * than half of what it held: 10 + 20 + 15 + 10 + 25 = 80, high */
+    /* 4,980 -> 980: more than half of what it held, a fourth outgoing posting within the hour,
+     * below 1,000.00, under 20 % of the day's peak (10,000), and 400 times the account's usual
+     * spend (the robust z-score, fewer than 20 postings): 10 + 20 + 15 + 10 + 25 + 30, capped */
     post(u, "withdrawal", "4000", NULL, t);
     wait_scored(u, 5);
     assessment(acct, t, v, sizeof v);
-    CU_ASSERT_STRING_EQUAL(v, "80:high:large_posting|velocity|low_balance|balance_drop:true");
+    CU_ASSERT_STRING_EQUAL(v,
+                           "100:high:large_posting|velocity|low_balance|balance_drop|anomaly:true");
     CU_ASSERT_EQUAL(alerts_of(u), 1);
 }
 
@@ -386,6 +390,84 @@ static void test_risk_transfer_scores_both_sides(void)
     /* the receiver: 2,050.00, nothing to flag */
     assessment(wa, t, v, sizeof v);
     CU_ASSERT_STRING_EQUAL(v, "10:low::false");
+}
+
+static void test_risk_forest_judges_from_20_postings(void)
+{
+    char u[ID_BUF], acct[ID_BUF], friend_[ID_BUF], fa[ID_BUF], t[ID_BUF], v[512];
+    fresh_user(u, "5000", acct);
+    fresh_user(friend_, "1", fa);
+    /* 22 everyday spends of 10.00 to 15.50: the next posting has >= 20 before it */
+    char amount[16];
+    for (int i = 0; i < 22; i++) {
+        snprintf(amount, sizeof amount, "%d.%02d", 10 + i % 6, (i * 25) % 100);
+        post(u, "withdrawal", amount, NULL, NULL);
+    }
+    wait_scored(u, 23);
+    sql1(v, sizeof v,
+         "SELECT anomaly->>'method' FROM risk.assessments WHERE account_id = $1 ORDER BY seq "
+         "DESC LIMIT 1",
+         acct, NULL);
+    CU_ASSERT_STRING_EQUAL(v, "isolation_forest");
+    /* 20 times the usual, to someone never paid before */
+    post(u, "transfer", "250", friend_, t);
+    wait_scored(u, 24);
+    sql1(v, sizeof v,
+         "SELECT (anomaly->>'method') || ':' || (anomaly->>'flagged') || ':' || alerted "
+         "FROM risk.assessments WHERE account_id = $1 AND transfer_id = $2",
+         acct, t);
+    CU_ASSERT_STRING_EQUAL(v, "isolation_forest:true:true");
+    /* the model was trained once for these postings, not per posting: ml_details says on how
+     * many it judged (the ones before, all 23 of them) */
+    char path[128];
+    snprintf(path, sizeof path, "{\"account_id\":\"%s\"}", acct);
+    struct ft_reply r;
+    CU_ASSERT_EQUAL(call("risk.score", u, path, NULL, NULL, &r), 200);
+    CU_ASSERT(wt_has(&r, "\"method\":\"isolation_forest\""));
+    CU_ASSERT(wt_has(&r, "\"postings_used\":23"));
+    CU_ASSERT(wt_has(&r, "\"anomalous\":true"));
+    ft_reply_free(&r);
+}
+
+static void test_risk_role_reads_only_views(void)
+{
+    char state[6];
+    static const char *const denied[] = {
+        "SELECT count(*) FROM ledger.accounts",
+        "SELECT count(*) FROM ledger.entries",
+        "SELECT count(*) FROM ledger.transfers",
+        "UPDATE ledger.accounts SET balance = balance WHERE false",
+        "UPDATE ledger.risk_accounts SET balance = balance + 1 WHERE false",
+        "DELETE FROM ledger.risk_accounts WHERE false",
+        "UPDATE risk.assessments SET score = score WHERE false",
+        "TRUNCATE risk.assessments",
+        "TRUNCATE risk.scores",
+    };
+    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
+        wt_sql_state(risk_url, denied[i], state);
+        if (strcmp(state, "42501") != 0)
+            fprintf(stderr, "\n  as fintwin_risk: %s -> '%s'\n", denied[i], state);
+        CU_ASSERT_STRING_EQUAL(state, "42501");
+    }
+    wt_sql_state(risk_url, "SELECT count(*) FROM ledger.risk_postings", state);
+    CU_ASSERT_STRING_EQUAL(state, "");
+    CU_ASSERT_EQUAL(count_of("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
+                             "n.oid = c.relnamespace WHERE n.nspname = 'ledger' AND "
+                             "c.relkind IN ('r', 'v', 'p') AND has_table_privilege('fintwin_risk', "
+                             "c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')",
+                             NULL, NULL),
+                    0);
+    /* the views never show the system's external accounts */
+    CU_ASSERT_EQUAL(
+        count_of("SELECT count(*) FROM ledger.risk_accounts WHERE owner IS NULL", NULL, NULL), 0);
+}
+
+static void test_risk_bad_config_exits_78(void)
+{
+    static const char *const bad[] = {"RISK_LOW_BALANCE=usd=1000", "RISK_HIGH_AMOUNT=USD=1.001",
+                                      "RISK_CACHE_USERS=0", "RISK_MODEL_REFRESH_S=x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CU_ASSERT_EQUAL(wt_exit_code("fintwin-risk", bad[i], log_path), 78);
 }
 
 /* ---- the API ---- */
@@ -565,6 +647,9 @@ int main(void)
     ADD(test_risk_rule_boundaries_on_real_postings);
     ADD(test_risk_high_amount_and_unusual_amount);
     ADD(test_risk_transfer_scores_both_sides);
+    ADD(test_risk_forest_judges_from_20_postings);
+    ADD(test_risk_role_reads_only_views);
+    ADD(test_risk_bad_config_exits_78);
     ADD(test_risk_api_reads_server_data);
     ADD(test_risk_fresh_account_is_scored_on_first_read);
     ADD(test_risk_other_users_ids_answer_404);

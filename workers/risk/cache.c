@@ -130,18 +130,17 @@ const struct risk_forest *risk_cache_model(struct risk_user *u, size_t i)
         return NULL;
     int64_t now = proto_mono_ms();
     /* Fresh enough, and trained only on postings before this one (a late event for an older
-     * posting must not be judged by a forest that has already seen it). */
-    if (u->forest && (long)u->trained_since < risk_cfg.refresh_postings &&
+     * posting must not be judged by a forest that has already seen it). A NULL model is fresh
+     * too: the last training found too few outgoing postings, and trying again on every posting
+     * would only cost a millisecond each time. */
+    if (u->trained_ms && (long)u->trained_since < risk_cfg.refresh_postings &&
         now - u->trained_ms < risk_cfg.refresh_ms && u->trained_seq < u->meta[i].seq)
         return u->forest;
-    struct risk_forest *f =
-        risk_model_train(u->post + first, nprev, risk_cfg.seed ^ fnv1a(u->user));
-    if (!f)
-        return u->forest && u->trained_seq < u->meta[i].seq ? u->forest : NULL;
+    struct risk_forest *f = risk_model_train(u->post + first, nprev, risk_cfg.seed ^ fnv1a(u->user));
     risk_forest_free(u->forest);
     u->forest = f;
     u->trained_seq = u->meta[i - 1].seq;
     u->trained_since = 0;
-    u->trained_ms = now;
+    u->trained_ms = now > 0 ? now : 1;
     return f;
 }

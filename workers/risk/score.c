@@ -123,13 +123,6 @@ static void facts_at(struct risk_user *u, size_t i, int posting_rules, int64_t t
     f->amount = u->post[i].amount;
     const struct risk_forest *forest = risk_cache_model(u, i);
     risk_anomaly_judge(forest, u->post + first, i - first, &u->post[i], &f->anomaly);
-    /* Money coming in is never "unusual activity" to warn its owner about (a bonus, a gift):
-     * only outgoing postings are flagged. Incoming ones still train the model and show their
-     * score in ml_details. */
-    if (f->amount > 0) {
-        f->anomaly.flagged = 0;
-        f->anomaly.points = 0;
-    }
 }
 
 static int finish(struct risk_assessment *out)
