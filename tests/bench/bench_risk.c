@@ -50,6 +50,7 @@
 
 #include "anomaly.h"
 #include "proto/buf.h"
+#include "proto/rng.h"
 
 /* postings after which the replay retrains, as the worker does; --refresh changes it */
 static size_t refresh = 50;
@@ -60,14 +61,11 @@ static size_t refresh = 50;
 #define HOUR_MS   3600000LL
 #define START_MS  1735689600000LL /* 2025-01-01T00:00:00Z */
 
-/* ---- a small seeded generator (splitmix64 as a stream) ---- */
+/* ---- a small seeded generator (proto/rng.h's splitmix64 as a stream) ---- */
 
 static uint64_t mix(uint64_t *x)
 {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
+    return proto_splitmix64(x);
 }
 
 static double uni(uint64_t *s) /* [0, 1) */

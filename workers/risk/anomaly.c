@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto/buf.h"
+#include "proto/rng.h"
 
 /* ---- features ---- */
 
@@ -147,42 +148,20 @@ double risk_cn(size_t n)
     return 2.0 * harmonic(n - 1) - 2.0 * (double)(n - 1) / (double)n;
 }
 
-/* ---- PRNG: xoshiro256** seeded through splitmix64 (Blackman and Vigna) ---- */
+/* ---- PRNG: proto/rng.h's xoshiro256**, and draws from it ---- */
 
 struct rng {
     uint64_t s[4];
 };
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 static void rng_seed(struct rng *r, uint64_t seed)
 {
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
+    proto_rng_seed(r->s, seed);
 }
 
 static inline uint64_t rng_next(struct rng *r)
 {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+    return proto_rng_next(r->s);
 }
 
 /* Uniform in [0, k), k >= 1, without modulo bias (Lemire's multiply-and-reject). */
