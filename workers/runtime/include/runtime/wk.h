@@ -120,9 +120,23 @@ struct wk_batch_method {
  */
 typedef int (*wk_event_fn)(struct wk_ctx *ctx, const struct proto_event *ev);
 
+/*
+ * An event batch handler (optional, beside fn): handles evs[0..n) (n >= 1), all of its type,
+ * first deliveries, in delivery order, and new: the runtime recorded their ids in <schema>.inbox
+ * in the same transaction and left out the ones it had already seen. It takes every event of
+ * that type the broker has already delivered to this process (up to the prefetch window and
+ * WK_BATCH_MAX), never waiting for more, so one transaction and one commit carry many events
+ * under load and one event when it is quiet. Runs inside that transaction: returns 0 to commit
+ * them all, < 0 to roll them all back, after which the runtime hands each event alone to fn (so
+ * one bad event fails alone and is redelivered up to the delivery limit, as without batches).
+ * A redelivered event always goes alone to fn. `evs` is borrowed for the call.
+ */
+typedef int (*wk_event_batch_fn)(struct wk_ctx *ctx, const struct proto_event *evs, size_t n);
+
 struct wk_event_handler {
-    const char *type; /* "txn.posted": the routing key bound on ft.events */
-    wk_event_fn fn;   /* a table ends with {NULL, NULL} */
+    const char *type;        /* "txn.posted": the routing key bound on ft.events */
+    wk_event_fn fn;          /* a table ends with {NULL, NULL, NULL} */
+    wk_event_batch_fn batch; /* may be NULL: every event goes alone to fn */
 };
 
 struct wk_spec {
