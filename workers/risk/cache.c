@@ -77,11 +77,18 @@ struct risk_user *risk_cache_get(const char *user)
         if (strcmp(u->user, user) == 0) {
             lru_unlink(u);
             lru_push_front(u);
+            u->pinned++;
             return u;
         }
     }
-    while (count >= risk_cfg.cache_users && lru_tail)
-        risk_cache_drop(lru_tail);
+    /* Evict the least recently used entries that no batch in hand is using. */
+    struct risk_user *victim = lru_tail;
+    while (count >= risk_cfg.cache_users && victim) {
+        struct risk_user *prev = victim->lru_prev;
+        if (!victim->pinned)
+            risk_cache_drop(victim);
+        victim = prev;
+    }
     struct risk_user *u = calloc(1, sizeof *u);
     if (!u)
         return NULL;
@@ -98,7 +105,14 @@ struct risk_user *risk_cache_get(const char *user)
     buckets[b] = u;
     lru_push_front(u);
     count++;
+    u->pinned = 1;
     return u;
+}
+
+void risk_cache_unpin(struct risk_user *u)
+{
+    if (u->pinned > 0)
+        u->pinned--;
 }
 
 void risk_cache_append(struct risk_user *u, const struct risk_posting *p, const struct risk_meta *m)
@@ -136,7 +150,8 @@ const struct risk_forest *risk_cache_model(struct risk_user *u, size_t i)
     if (u->trained_ms && (long)u->trained_since < risk_cfg.refresh_postings &&
         now - u->trained_ms < risk_cfg.refresh_ms && u->trained_seq < u->meta[i].seq)
         return u->forest;
-    struct risk_forest *f = risk_model_train(u->post + first, nprev, risk_cfg.seed ^ fnv1a(u->user));
+    struct risk_forest *f =
+        risk_model_train(u->post + first, nprev, risk_cfg.seed ^ fnv1a(u->user));
     risk_forest_free(u->forest);
     u->forest = f;
     u->trained_seq = u->meta[i - 1].seq;

@@ -77,9 +77,10 @@ static int rescore(struct wk_ctx *ctx, const char *user, const struct risk_accou
     struct risk_assessment a;
     int rc = risk_score_account(ctx, u, acct, &a);
     if (rc < 0) {
-        risk_cache_drop(u);
+        risk_cache_drop(u); /* read again from the ledger next time */
         return rc;
     }
+    risk_cache_unpin(u);
     return risk_store_rerun(ctx, user, &a, body);
 }
 

@@ -77,8 +77,8 @@ static const struct wk_method methods[] = {
 };
 
 static const struct wk_event_handler events[] = {
-    {"txn.posted", risk_on_txn_posted},
-    {NULL, NULL},
+    {"txn.posted", risk_on_txn_posted, risk_on_txn_posted_batch},
+    {NULL, NULL, NULL},
 };
 
 static const struct wk_spec spec = {
@@ -86,6 +86,7 @@ static const struct wk_spec spec = {
     .schema = NULL, /* risk */
     .methods = methods,
     .events = events,
+    .prefetch = 64, /* an event batch is at most what the broker sent ahead */
 };
 
 /* Checks the worker's own variables; reports each problem. 0 or -1. */

@@ -48,13 +48,16 @@ struct risk_user {
     int64_t trained_seq;        /* the last seq the forest saw */
     size_t trained_since;       /* postings appended since it was trained */
     int64_t trained_ms;         /* proto_mono_ms at training */
+    int pinned;                 /* risk_cache_get calls not yet matched by risk_cache_unpin */
     struct risk_user *lru_prev, *lru_next;
     struct risk_user *hash_next;
 };
 
-/* The user's entry (created empty when absent, the least recently used one evicted beyond
- * risk_cfg.cache_users), marked most recently used. NULL when out of memory. */
+/* The user's entry (created empty when absent; beyond risk_cfg.cache_users the least recently
+ * used unpinned ones are evicted), marked most recently used and pinned: it stays until as many
+ * risk_cache_unpin calls. NULL when out of memory. */
 struct risk_user *risk_cache_get(const char *user);
+void risk_cache_unpin(struct risk_user *u);
 
 /* Forgets a user's entry (after a failed load, so the next posting reloads it). */
 void risk_cache_drop(struct risk_user *u);
@@ -73,8 +76,10 @@ const struct risk_forest *risk_cache_model(struct risk_user *u, size_t i);
 
 /* ---- score.c ---- */
 
-/* Brings u up to date with the ledger (reads only postings after u->last_seq once loaded).
- * 0, or a wk_db_fail code. */
+/* Brings users up to date with the ledger in at most two statements for all of them (the last
+ * RISK_HISTORY_MAX postings of those not loaded yet; only those after last_seq for the others).
+ * A user may appear more than once. 0, or a wk_db_fail code. */
+int risk_sync_many(struct wk_ctx *ctx, struct risk_user *const *us, size_t n);
 int risk_sync(struct wk_ctx *ctx, struct risk_user *u);
 
 /* An account of the user, from ledger.risk_accounts. */
@@ -98,9 +103,9 @@ struct risk_assessment {
 };
 
 /*
- * Scores the posting (account, transfer) of user u: its facts from u's postings (synced first),
- * the detector on the postings before it. 1 scored, 0 the posting is not among the user's (an
- * event naming someone else's account, or older than the cached history and gone), or a
+ * Scores the posting (account, transfer) of user u (synced by the caller): its facts from u's
+ * postings, the detector on the postings before it. 1 scored, 0 the posting is not among the user's
+ * (an event naming someone else's account, or older than the cached history and gone), or a
  * wk_db_fail code.
  */
 int risk_score_posting(struct wk_ctx *ctx, struct risk_user *u, const char *account,
@@ -115,10 +120,14 @@ int risk_score_account(struct wk_ctx *ctx, struct risk_user *u, const struct ris
  * flag_details, ml_details, currency, balance, transfer_id, updated_at}. */
 void risk_pack_score(msgpack_packer *pk, const struct risk_assessment *a, const char *updated_at);
 
-/* Stores a scored posting (risk.assessments, at most once per posting; risk.scores, never back
- * in time; risk.alert in the outbox when it alerts) and queues the live frame. Inside the
- * caller's transaction. 1 stored, 0 already stored before (nothing done), or a wk_db_fail code. */
-int risk_store_posting(struct wk_ctx *ctx, const char *user, const struct risk_assessment *a);
+/* Stores scored postings a[0..n) of users[0..n) in one statement, inside the caller's
+ * transaction: risk.assessments, at most once per posting (a posting stored before is skipped,
+ * with no second alert or frame); risk.scores, each account's newest posting, never back in
+ * time; risk.alert in the outbox for those that alert (risk_alerts, against the level stored
+ * before, or left by an earlier posting of the same account in a[]). Queues each new posting's
+ * live frame. 0, or a wk_db_fail code. */
+int risk_store_postings(struct wk_ctx *ctx, const char *const *users,
+                        const struct risk_assessment *a, size_t n);
 
 /* Stores a re-run as the account's latest score (no history, no alert); its score object is
  * packed into body (initialised by the caller). 0, or a wk_db_fail code. */
@@ -127,6 +136,7 @@ int risk_store_rerun(struct wk_ctx *ctx, const char *user, const struct risk_ass
 
 /* ---- events.c, handlers.c ---- */
 int risk_on_txn_posted(struct wk_ctx *ctx, const struct proto_event *ev);
+int risk_on_txn_posted_batch(struct wk_ctx *ctx, const struct proto_event *evs, size_t n);
 int risk_analyze(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 int risk_score(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
 int risk_flags(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep);
