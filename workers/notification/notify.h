@@ -20,6 +20,7 @@
  * event's user and queues its live frames with wk_live_after_commit. Malformed data is logged
  * and acknowledged (returns 0); only a database failure returns < 0 (redelivery). */
 int notify_on_txn_posted(struct wk_ctx *ctx, const struct proto_event *ev);
+int notify_on_txn_posted_batch(struct wk_ctx *ctx, const struct proto_event *evs, size_t n);
 int notify_on_default_ready(struct wk_ctx *ctx, const struct proto_event *ev);
 int notify_on_risk_alert(struct wk_ctx *ctx, const struct proto_event *ev);
 int notify_on_twin_simulated(struct wk_ctx *ctx, const struct proto_event *ev);
