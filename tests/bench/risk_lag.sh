@@ -150,4 +150,4 @@ n=$(sql -c "SELECT count(*) FROM risk.assessments WHERE posted_at >= '$since'")
 HZ=$(getconf CLK_TCK)
 printf '  risk worker CPU: %.0f µs per scored posting (%s ticks of 1/%s s over %s postings)\n' \
   "$(bc -l <<<"($ticks1 - $ticks0) * 1000000 / $HZ / ($n + ($n == 0))")" "$((ticks1 - ticks0))" "$HZ" "$n"
-echo "reproduce: RISK_LAG_SECS=$SECS RISK_LAG_USERS=$USERS${PERF_DIR:+ RISK_LAG_PERF=$PERF_DIR} tests/bench/risk_lag.sh   ($(nproc) cores; commit $(git -C "$FT_ROOT" rev-parse --short HEAD)$(git -C "$FT_ROOT" diff --quiet HEAD -- . && echo "" || echo " + uncommitted changes"))"
+echo "reproduce: RISK_LAG_SECS=$SECS RISK_LAG_USERS=$USERS${PERF_DIR:+ RISK_LAG_PERF=$PERF_DIR}${RISK_CACHE_USERS:+ RISK_CACHE_USERS=$RISK_CACHE_USERS} tests/bench/risk_lag.sh   ($(nproc) cores; commit $(git -C "$FT_ROOT" rev-parse --short HEAD)$(git -C "$FT_ROOT" diff --quiet HEAD -- . && echo "" || echo " + uncommitted changes"))"

@@ -4,7 +4,7 @@
  * one seen (usually just itself) and trains only on the refresh schedule, not per posting.
  *
  * Bounded: at most risk_cfg.cache_users users (least recently used evicted), each holding at most
- * RISK_HISTORY_MAX + SLACK postings (the oldest SLACK dropped at once, so appending is amortised
+ * RISK_USER_CAP postings (the oldest SLACK dropped at once, so appending is amortised
  * O(1)); the detector always looks at the last RISK_HISTORY_MAX before a posting. A process
  * restart or eviction only costs a reload: nothing here is the source of truth, and several risk
  * processes each keep their own (the ledger is read for whatever a process has not seen).
@@ -13,11 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/buf.h"
 #include "proto/clock.h"
 #include "risk.h"
 
-#define SLACK   64
-#define CAP     (RISK_HISTORY_MAX + SLACK)
+#define CAP     RISK_USER_CAP
+#define SLACK   (RISK_USER_CAP - RISK_HISTORY_MAX)
 #define BUCKETS 1024
 
 static struct risk_user *buckets[BUCKETS];
@@ -92,14 +93,6 @@ struct risk_user *risk_cache_get(const char *user)
     struct risk_user *u = calloc(1, sizeof *u);
     if (!u)
         return NULL;
-    u->post = malloc(CAP * sizeof *u->post);
-    u->meta = malloc(CAP * sizeof *u->meta);
-    if (!u->post || !u->meta) {
-        free(u->post);
-        free(u->meta);
-        free(u);
-        return NULL;
-    }
     snprintf(u->user, sizeof u->user, "%s", user);
     u->hash_next = buckets[b];
     buckets[b] = u;
@@ -117,6 +110,12 @@ void risk_cache_unpin(struct risk_user *u)
 
 void risk_cache_append(struct risk_user *u, const struct risk_posting *p, const struct risk_meta *m)
 {
+    if (u->n == u->cap && u->cap < CAP) {
+        /* Room grows with the history (most users hold a few dozen postings, ~160 bytes each). */
+        u->cap = u->cap ? (2 * u->cap < CAP ? 2 * u->cap : CAP) : 32;
+        u->post = proto_xrealloc(u->post, u->cap * sizeof *u->post);
+        u->meta = proto_xrealloc(u->meta, u->cap * sizeof *u->meta);
+    }
     if (u->n == CAP) {
         memmove(u->post, u->post + SLACK, (CAP - SLACK) * sizeof *u->post);
         memmove(u->meta, u->meta + SLACK, (CAP - SLACK) * sizeof *u->meta);

@@ -9,8 +9,9 @@
  * acknowledged (returning < 0 would only redeliver it until the delivery limit dead-letters it).
  *
  * Under load the runtime hands over every txn.posted already delivered at once
- * (risk_on_txn_posted_batch): one transaction and one commit for all of them, each scored as
- * alone, in delivery order.
+ * (risk_on_txn_posted_batch), and one event is a batch of one: the batch's users are brought up
+ * to date in two statements, its postings scored in memory in delivery order, and stored with
+ * their scores and alerts in one more (score.c), then committed once.
  */
 #include "proto/buf.h"
 #include "proto/log.h"

@@ -37,11 +37,16 @@ extern struct risk_config risk_cfg;
 
 /* ---- cache.c: a user's recent postings (all accounts, oldest first) and model ---- */
 
+/* Postings a user's entry holds at most: the detector's window and room to append 64 more before
+ * the oldest 64 are dropped at once (cache.c). */
+#define RISK_USER_CAP (RISK_HISTORY_MAX + 64)
+
 struct risk_user {
     char user[PROTO_UUID_LEN + 1];
-    size_t n;                   /* postings held, <= RISK_HISTORY_MAX */
-    struct risk_posting *post;  /* [RISK_HISTORY_MAX], what the detector reads */
-    struct risk_meta *meta;     /* [RISK_HISTORY_MAX], parallel to post */
+    size_t n;                   /* postings held, <= cap */
+    size_t cap;                 /* room in post and meta, growing to RISK_USER_CAP */
+    struct risk_posting *post;  /* [cap], what the detector reads */
+    struct risk_meta *meta;     /* [cap], parallel to post */
     int64_t last_seq;           /* seq of post[n - 1]; 0 when n == 0 */
     int loaded;                 /* 1 once the user's history was read from the database */
     struct risk_forest *forest; /* NULL until trained */

@@ -249,11 +249,7 @@ int risk_score_posting(struct wk_ctx *ctx, struct risk_user *u, const char *acco
             return 0;
         struct risk_user old = {0};
         snprintf(old.user, sizeof old.user, "%s", u->user);
-        old.post = malloc((RISK_HISTORY_MAX + 64) * sizeof *old.post);
-        old.meta = malloc((RISK_HISTORY_MAX + 64) * sizeof *old.meta);
-        if (!old.post || !old.meta) {
-            rc = PROTO_EIO;
-        } else if ((rc = load(ctx, &old, seq)) == 0) {
+        if ((rc = load(ctx, &old, seq)) == 0) {
             i = find(&old, account, transfer);
             if (i < 0)
                 rc = PROTO_EIO; /* it was there a statement ago: the ledger never deletes */
