@@ -592,6 +592,8 @@ static void test_risk_bad_input_answers_422(void)
     proto_uuid_v4(nobody);
     snprintf(path, sizeof path, "{\"account_id\":\"%s\"}", nobody);
     expect_error("risk.score", nobody, path, NULL, NULL, 404, "account_not_found");
+    expect_error("risk.flags", nobody, path, NULL, NULL, 404, "account_not_found");
+    expect_error("risk.notifications", nobody, path, NULL, NULL, 404, "account_not_found");
     expect_error("risk.analyze", nobody, NULL, NULL, "{}", 404, "account_not_found");
 }
 

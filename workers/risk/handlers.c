@@ -198,24 +198,34 @@ static int stored(struct wk_ctx *ctx, const char *user, enum scope sc,
 
 #define STORED_MAX 16 /* accounts of one user looked at; users have a handful */
 
+/* What risk.score, risk.flags and risk.notifications start with: the caller (into *user), the
+ * path's scope and that scope's stored score objects (at most max, the highest score first; an
+ * account never scored is scored now). Returns how many (>= 1; free_objs them), 0 when rep
+ * holds the answer (a 404: not the caller's, or a caller without any account), or < 0. */
+static int scoped_scores(struct wk_ctx *ctx, const struct proto_request *req,
+                         struct wk_reply *rep, const char **user, struct risk_account *acct,
+                         enum scope *sc, struct obj *objs, int max)
+{
+    if (!(*user = wk_acting_user(req, rep)))
+        return 0;
+    int rc = resolve_path(ctx, req, rep, *user, acct, sc);
+    if (rc < 0 || *sc == SCOPE_NONE)
+        return rc;
+    int n = stored(ctx, *user, *sc, acct, objs, max);
+    return n == 0 ? no_account(rep) : n;
+}
+
 /* ---- risk.score ---- */
 
 int risk_score(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = wk_acting_user(req, rep);
-    if (!user)
-        return 0;
+    const char *user;
     struct risk_account acct;
     enum scope sc;
-    int rc = resolve_path(ctx, req, rep, user, &acct, &sc);
-    if (rc < 0 || sc == SCOPE_NONE)
-        return rc;
     struct obj obj;
-    int n = stored(ctx, user, sc, &acct, &obj, 1);
-    if (n < 0)
+    int n = scoped_scores(ctx, req, rep, &user, &acct, &sc, &obj, 1);
+    if (n <= 0)
         return n;
-    if (n == 0)
-        return no_account(rep);
     /* For the whole user, the account that most needs attention. */
     msgpack_pack_object(rep->body, obj.u.data);
     free_objs(&obj, 1);
@@ -244,17 +254,12 @@ static void pack_joined(msgpack_packer *pk, struct obj *objs, int n, const char 
 
 int risk_flags(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = wk_acting_user(req, rep);
-    if (!user)
-        return 0;
+    const char *user;
     struct risk_account acct;
     enum scope sc;
-    int rc = resolve_path(ctx, req, rep, user, &acct, &sc);
-    if (rc < 0 || sc == SCOPE_NONE)
-        return rc;
     struct obj objs[STORED_MAX];
-    int n = stored(ctx, user, sc, &acct, objs, STORED_MAX);
-    if (n < 0)
+    int n = scoped_scores(ctx, req, rep, &user, &acct, &sc, objs, STORED_MAX);
+    if (n <= 0)
         return n;
     char asked[PROTO_UUID_LEN + 1];
     if (wk_path_uuid(req, "account_id", asked) != 1)
@@ -283,17 +288,12 @@ static void pack_tip(msgpack_packer *pk, const char *message, const char *type)
 
 int risk_notifications(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep)
 {
-    const char *user = wk_acting_user(req, rep);
-    if (!user)
-        return 0;
+    const char *user;
     struct risk_account acct;
     enum scope sc;
-    int rc = resolve_path(ctx, req, rep, user, &acct, &sc);
-    if (rc < 0 || sc == SCOPE_NONE)
-        return rc;
     struct obj objs[STORED_MAX];
-    int n = stored(ctx, user, sc, &acct, objs, STORED_MAX);
-    if (n < 0)
+    int n = scoped_scores(ctx, req, rep, &user, &acct, &sc, objs, STORED_MAX);
+    if (n <= 0)
         return n;
     const char *p[] = {user, sc == SCOPE_ACCOUNT ? acct.id : NULL};
     PGresult *r = wk_db_exec_prepared(
