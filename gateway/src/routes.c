@@ -65,6 +65,15 @@ static const struct gw_route routes[] = {
     {GW_DELETE, "/api/simulate/history/detail/{id}", "twin", "twin.delete", GW_AUTH_USER, 1024,
      NULL},
 
+    /* Older clients post their own balance and transaction list to analyze: accepted (and
+     * ignored) up to 256 KiB. {account_id} may be the caller's user id (all accounts). */
+    {GW_POST, "/api/risk/analyze", "risk", "risk.analyze", GW_AUTH_USER, 262144, NULL},
+    {GW_GET, "/api/risk/score/{account_id}", "risk", "risk.score", GW_AUTH_USER, 0, NULL},
+    {GW_GET, "/api/risk/flags/{account_id}", "risk", "risk.flags", GW_AUTH_USER, 0, NULL},
+    {GW_GET, "/api/risk/notifications/{account_id}", "risk", "risk.notifications", GW_AUTH_USER,
+     0, NULL},
+    {GW_GET, "/api/risk/history", "risk", "risk.history", GW_AUTH_USER, 0, NULL},
+
     /* "/api/notifications/" is the same path as "/api/notifications". */
     {GW_GET, "/api/notifications", "notification", "notif.list", GW_AUTH_USER, 0, NULL},
     {GW_GET, "/api/notifications/count", "notification", "notif.count", GW_AUTH_USER, 0, NULL},

@@ -1,6 +1,7 @@
 /* Wall and monotonic clocks; see proto/clock.h. */
 #include "proto/clock.h"
 
+#include <stdio.h>
 #include <time.h>
 
 int64_t proto_now_ms(void)
@@ -20,4 +21,13 @@ int64_t proto_mono_us(void)
 int64_t proto_mono_ms(void)
 {
     return proto_mono_us() / 1000;
+}
+
+void proto_time_text(int64_t unix_ms, char out[PROTO_TIME_TEXT_MAX])
+{
+    time_t sec = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    size_t n = strftime(out, PROTO_TIME_TEXT_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, PROTO_TIME_TEXT_MAX - n, ".%03dZ", (int)(unix_ms % 1000));
 }

@@ -246,3 +246,41 @@ int proto_money_display(int64_t minor, const char *currency, char *out, size_t c
     memcpy(out, tmp, o + 1);
     return (int)o;
 }
+
+/* Walks the "CUR=amount,..." items: the threshold of `want` in minor units, -1 when `want` is
+ * NULL or not listed, -2 for text that does not follow the syntax. */
+static int64_t table_walk(const char *text, const char *want)
+{
+    const char *p = text;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (!eq || eq - p != 3)
+            return -2;
+        char cur[4] = {p[0], p[1], p[2], '\0'};
+        int exp = proto_currency_exponent(cur);
+        int64_t minor;
+        if (exp < 0 || proto_money_parse(eq + 1, len - 4, exp, &minor) != 0 || minor < 0)
+            return -2;
+        if (want && strcmp(want, cur) == 0)
+            return minor;
+        if (!comma)
+            break;
+        p = comma + 1;
+        if (!*p)
+            return -2;
+    }
+    return -1;
+}
+
+int proto_money_table_check(const char *text)
+{
+    return table_walk(text, NULL) == -2 ? -1 : 0;
+}
+
+int64_t proto_money_table_of(const char *text, const char *currency)
+{
+    int64_t v = table_walk(text, currency);
+    return v < 0 ? -1 : v;
+}

@@ -13,13 +13,17 @@
 //   twin                A runs a simulation and a Monte Carlo projection: result and charts
 //   expired_token_refreshes  A's access token has expired: one refresh, the page carries on
 //   reload_keeps_session  A reloads: still signed in, same page
+//   risk                A keeps the Risk page open and withdraws more than half the balance in
+//                       a second tab: without a reload the page shows the new score and level
+//                       and an "Unusually large transaction" card, one risk toast appears; the
+//                       dashboard's risk card shows the same score
 //   logout              B signs out: sign-in page, and B's socket is closed
 //
 // It prints one JSON report on stdout and in FT_RESULT: {journeys: [{name, ok, ms, error}],
 // users: {a: {email, id}, b: {...}}, facts: {...}} and exits 0 when every journey passed,
 // 1 when one failed, 2 when the harness itself failed. On a failure it saves a screenshot of
 // every open page under FT_ARTIFACTS. FT_SHOTS=<dir> also saves the README's screenshots
-// (dashboard and twin, light and dark).
+// (dashboard, twin and risk, light and dark).
 // Environment: FT_GATEWAY_URL, FT_RESULT, FT_ARTIFACTS (default /tmp), FT_SHOTS, FT_CHROMIUM,
 // FT_JWT_SECRET (the gateway's JWT_SECRET: expired_token_refreshes mints an expired access
 // token with it; without it that journey is reported as skipped).
@@ -126,6 +130,39 @@ async function newUserPage(who) {
   return page;
 }
 
+/** A second tab of `page`'s person (same browser context: same session, its own socket). */
+async function newTab(page, who) {
+  const tab = await page.context().newPage();
+  tab.setDefaultTimeout(10000);
+  tab.sockets = [];
+  tab.errors = [];
+  tab.on("pageerror", (e) => tab.errors.push(e.message));
+  pages[who] = tab;
+  return tab;
+}
+async function closeTab(who) {
+  const tab = pages[who];
+  delete pages[who];
+  const errors = tab.errors.splice(0);
+  await tab.close();
+  check(errors.length === 0, `errors in ${who}: ${errors.join("; ")}`);
+}
+
+/** Records every toast a page shows (kind and text), so a short-lived one is never missed. */
+async function recordToasts(page) {
+  await page.evaluate(() => {
+    window.__toasts = [];
+    const box = document.querySelector(".toasts");
+    new MutationObserver((ms) => {
+      for (const m of ms)
+        for (const n of m.addedNodes)
+          if (n.nodeType === 1 && n.matches('[data-testid="toast"]'))
+            window.__toasts.push({ kind: n.className.replace("toast", "").trim(), title: n.querySelector(".t-title")?.innerText ?? "", text: n.innerText });
+    }).observe(box, { childList: true });
+  });
+}
+const toastsOf = (page) => page.evaluate(() => window.__toasts ?? []);
+
 async function signUpAndOnboard(page, who, { name, email, password, deposit, doubleClick }) {
   await page.goto(`${gateway}/`);
   await page.getByRole("heading", { name: "Welcome to FinTwin" }).waitFor();
@@ -189,7 +226,7 @@ const TWIN = {
   },
 };
 
-/** The README's screenshots: A's dashboard and twin page, light and dark, 1280 px wide. */
+/** The README's screenshots: A's dashboard, twin and risk pages, light and dark, 1280 px wide. */
 async function readmeShots() {
   mkdirSync(shots, { recursive: true });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -217,6 +254,14 @@ async function readmeShots() {
     await page.setViewportSize({ width: 1280, height }); // the sticky sidebar spans the shot
     await page.waitForTimeout(300);
     await page.screenshot({ path: `${shots}/twin-${theme}.png` });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${gateway}/risk`);
+    await page.getByTestId("risk-chart").locator("svg.recharts-surface").waitFor();
+    await page.getByTestId("risk-flagged-row").first().waitFor();
+    await page.addStyleTag({ content: ".toasts { display: none }" });
+    await page.setViewportSize({ width: 1280, height: await page.evaluate(() => document.documentElement.scrollHeight) });
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: `${shots}/risk-${theme}.png` });
     await page.setViewportSize({ width: 1280, height: 900 });
   }
   await page.close();
@@ -250,6 +295,16 @@ const TXN = {
     return until(async () => (await text(page.getByTestId("txn-amount-error"))) === api && api, `"${api}" next to the amount`);
   },
 };
+
+// The Risk page (web/src/pages/Risk.tsx).
+const RISK = {
+  score: async (page) => Number(await text(page.getByTestId("risk-score"))),
+  level: (page) => text(page.getByTestId("risk-level")),
+  banner: (page) => text(page.getByTestId("risk-banner")),
+  flagCards: (page) => page.getByTestId("risk-flag-card").allInnerTexts(),
+};
+const BANNERS = { low: "Your account looks healthy", medium: "Some things need your attention", high: "Action recommended" };
+const bandOf = (score) => (score <= 30 ? "low" : score <= 60 ? "medium" : "high");
 
 try {
   browser = await chromium.launch({ executablePath, timeout: 30000 });
@@ -357,6 +412,66 @@ try {
     // The dashboard summarises the twin's latest item (the projection just run).
     await nav(pa, "Dashboard");
     await until(async () => (await text(pa.getByTestId("last-simulation")))?.includes("Projection · 120 months"), "the dashboard shows the last simulation");
+  });
+
+  await journey("risk", async () => {
+    // A's Risk page stays open; in a second tab A withdraws more than half of the balance
+    // ($700.00 of $1,209.06). The risk worker scores the posting, and its live frame updates
+    // the open page (no reload) and shows one risk toast.
+    await nav(pa, "Risk");
+    await pa.getByRole("heading", { name: "Account health check" }).waitFor();
+    await until(async () => /^\d{1,3}$/.test((await text(pa.getByTestId("risk-score"))) ?? ""), "the Risk page shows a score");
+    const before = { score: await RISK.score(pa), level: await RISK.level(pa) };
+    check((await RISK.banner(pa))?.includes(BANNERS[bandOf(before.score)]), `the banner matches the score ${before.score}`);
+    check(before.level === "Low risk", `A starts at low risk (${before.level}, score ${before.score})`);
+    await until(async () => (await pa.getByTestId("live-dot").getAttribute("data-state")) === "ready", "A's socket is ready");
+    await pa.evaluate(() => (window.__noReload = 1));
+    await recordToasts(pa);
+
+    const tab = await newTab(pa, "a_tab2");
+    await tab.goto(`${gateway}/transactions`);
+    await tab.getByRole("heading", { name: "Transactions" }).first().waitFor();
+    await until(async () => (await TXN.balance(tab)) === "$1,209.06", "the second tab shows $1,209.06");
+    await TXN.fill(tab, "Withdrawal", "700");
+    await tab.getByTestId("txn-submit").click();
+    await until(async () => (await text(tab.getByTestId("toast").filter({ hasText: "Transaction recorded" }))) !== null, "toast 'Transaction recorded'");
+    const postedAt = Date.now();
+
+    const after = await until(async () => {
+      const score = await RISK.score(pa);
+      const level = await RISK.level(pa);
+      return score > 30 && (level === "Medium risk" || level === "High risk") ? { score, level } : null;
+    }, "the open Risk page shows a medium or high score", 5000);
+    result.facts.risk_seen_ms = Date.now() - postedAt;
+    check(after.level === (bandOf(after.score) === "high" ? "High risk" : "Medium risk"), `level and score agree (${after.level}, ${after.score})`);
+    await until(async () => (await RISK.banner(pa))?.includes(BANNERS[bandOf(after.score)]), `the banner says "${BANNERS[bandOf(after.score)]}"`);
+    const large = await until(async () => (await RISK.flagCards(pa)).find((t) => t.includes("Unusually large transaction")), 'an "Unusually large transaction" card');
+    check(large.includes("$700.00") && large.includes("$1,209.06"), `the card names the amount and the balance before it (${large})`);
+    await until(async () => (await pa.getByTestId("risk-flagged-row").allInnerTexts()).some((t) => t.includes("Withdrawal") && t.includes("−$700.00")), "the withdrawal among the flagged transactions, −$700.00");
+    await pa.getByTestId("risk-chart").locator("svg.recharts-surface").waitFor();
+
+    // One risk toast: the risk frame's. The notification made from the same alert updates
+    // the list but does not toast again; wait until it is stored, then give its frame time.
+    const title = `Risk score ${after.score} · ${bandOf(after.score)}`;
+    const toast = await until(async () => (await toastsOf(pa)).find((t) => t.kind === "risk"), "a risk toast on the Risk page");
+    check(toast.title === title, `the toast's title is "${title}" (got "${toast.title}")`);
+    const messages = await pa.locator(".risk-flag-msg").allInnerTexts();
+    check(messages.some((m) => toast.text.includes(m)), `the toast says one of the page's flags (${toast.text})`);
+    const token = await pa.evaluate(() => JSON.parse(localStorage.getItem("fintwin.session")).ft_token);
+    await until(async () => {
+      const r = await fetch(`${gateway}/api/notifications/?type=risk&limit=5`, { headers: { Authorization: `Bearer ${token}` } });
+      return r.ok && (await r.json()).length > 0;
+    }, "the risk alert is stored as a notification");
+    await pa.waitForTimeout(1000);
+    const risky = (await toastsOf(pa)).filter((t) => t.kind === "risk");
+    check(risky.length === 1, `exactly one risk toast (${risky.length}: ${risky.map((t) => t.title).join(", ")})`);
+    check((await pa.evaluate(() => window.__noReload)) === 1, "A's Risk page was not reloaded");
+    await closeTab("a_tab2");
+
+    await nav(pa, "Dashboard");
+    await until(async () => Number(await text(pa.getByTestId("dashboard-risk-score"))) === after.score, `the dashboard's risk card shows ${after.score}`);
+    check((await text(pa.getByTestId("dashboard-risk-level"))) === after.level, "the dashboard's risk card shows the level");
+    result.facts.risk = { before, after, toast: toast.title };
   });
 
   await journey("logout", async () => {

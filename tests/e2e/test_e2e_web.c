@@ -3,10 +3,12 @@
  * (FT_WEB_DIST, which deploy/local/test.sh builds; default <source>/web/dist) with all seven
  * workers behind it, and tests/browser/journeys.mjs drives Debian's Chromium through the
  * journeys a person takes: sign up and onboard, send money to a second person whose open page
- * shows it live, be refused an overdraft, run a simulation and a projection, reload, sign out.
+ * shows it live, be refused an overdraft, run a simulation and a projection, reload, see the
+ * Risk page follow a large withdrawal live, sign out.
  * The script asserts what the pages show; this file asserts the script's verdicts and then
  * the database behind them: the double-clicked first deposit posted once, the transfer and
- * the refusal moved exactly what the pages said, and the signed-out user's socket is gone.
+ * the refusal and the large withdrawal moved exactly what the pages said, and the signed-out
+ * user's socket is gone.
  *
  * Without Chromium, tests/browser/node_modules or a built web app it skips outside CI and
  * fails under CI=true, like a missing server. On a failure the script saves screenshots of
@@ -85,6 +87,27 @@ static void sql1(PGconn *db, char *out, size_t size, const char *sql, const char
     PQclear(r);
 }
 
+/* A's risk state as "assessments:score+level of the 700.00 withdrawal:alerts:risk
+ * notifications", until it reads "3:40medium:1:1". */
+struct risk_wait {
+    PGconn *db;
+    const char *user;
+    char got[64];
+};
+
+static int risk_settled(void *arg)
+{
+    struct risk_wait *w = arg;
+    sql1(w->db, w->got, sizeof w->got,
+         "SELECT (SELECT count(*) FROM risk.assessments WHERE user_id = $1::uuid) || ':' || "
+         "(SELECT score || alert_level FROM risk.assessments WHERE user_id = $1::uuid "
+         "AND amount = -70000) || ':' || (SELECT count(*) FROM risk.outbox WHERE user_id = "
+         "$1::uuid AND type = 'risk.alert') || ':' || (SELECT count(*) FROM notify.notifications "
+         "WHERE user_id = $1::uuid AND type = 'risk')",
+         w->user);
+    return strcmp(w->got, "3:40medium:1:1") == 0;
+}
+
 static const char *user_id(const json_t *report, const char *who)
 {
     const char *id = json_string_value(
@@ -104,10 +127,16 @@ static void test_e2e_web_journeys(void)
     if (!json_is_null(json_object_get(r, "error")))
         fprintf(stderr, "  harness error: %s\n", json_string_value(json_object_get(r, "error")));
 
-    static const char *const want[] = {
-        "signup_onboarding",       "second_user",          "transfer_live",
-        "notifications",           "overdraw_refused",     "twin",
-        "expired_token_refreshes", "reload_keeps_session", "logout"};
+    static const char *const want[] = {"signup_onboarding",
+                                       "second_user",
+                                       "transfer_live",
+                                       "notifications",
+                                       "overdraw_refused",
+                                       "twin",
+                                       "expired_token_refreshes",
+                                       "reload_keeps_session",
+                                       "risk",
+                                       "logout"};
     const json_t *js = json_object_get(r, "journeys");
     CU_ASSERT_EQUAL(json_array_size(js), sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -126,7 +155,8 @@ static void test_e2e_web_journeys(void)
     CU_ASSERT_EQUAL_FATAL(PQstatus(db), CONNECTION_OK);
     const char *a = user_id(r, "a"), *b = user_id(r, "b");
     char v[64];
-    /* A double-clicked Finish: one deposit of 1234.56, then 25.50 sent, nothing for the refusal. */
+    /* A double-clicked Finish: one deposit of 1234.56, then 25.50 sent, nothing for the refusal,
+     * and the risk journey's withdrawal of 700.00. */
     sql1(db, v, sizeof v,
          "SELECT count(*) FROM ledger.transfers t JOIN ledger.accounts a ON a.id = t.to_account "
          "WHERE a.owner = $1::uuid AND t.kind = 'deposit'",
@@ -136,9 +166,9 @@ static void test_e2e_web_journeys(void)
          "SELECT count(*) FROM ledger.transfers t JOIN ledger.accounts a ON a.id = t.from_account "
          "WHERE a.owner = $1::uuid AND t.kind = 'withdrawal'",
          a);
-    CU_ASSERT_STRING_EQUAL(v, "0");
+    CU_ASSERT_STRING_EQUAL(v, "1");
     sql1(db, v, sizeof v, "SELECT sum(balance) FROM ledger.accounts WHERE owner = $1::uuid", a);
-    CU_ASSERT_STRING_EQUAL(v, "120906");
+    CU_ASSERT_STRING_EQUAL(v, "50906");
     sql1(db, v, sizeof v, "SELECT sum(balance) FROM ledger.accounts WHERE owner = $1::uuid", b);
     CU_ASSERT_STRING_EQUAL(v, "3550");
     /* B marked every notification read on the page. */
@@ -147,6 +177,12 @@ static void test_e2e_web_journeys(void)
          "WHERE user_id = $1::uuid",
          b);
     CU_ASSERT_STRING_EQUAL(v, "0/3");
+    /* Every posting of A was scored once; the 700.00 withdrawal raised A to medium, and that
+     * one alert became one risk notification (the page toasted it once). The notification
+     * follows the alert through the outbox, so it is waited for. */
+    struct risk_wait w = {db, a, ""};
+    CU_ASSERT(ft_wait_until(risk_settled, &w, 10000));
+    CU_ASSERT_STRING_EQUAL(w.got, "3:40medium:1:1");
     /* The simulation ran on the twin: saved there, and the ledger untouched by it. */
     sql1(db, v, sizeof v, "SELECT count(*) > 0 FROM twin.simulations WHERE user_id = $1::uuid", a);
     CU_ASSERT_STRING_EQUAL(v, "t");

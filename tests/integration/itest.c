@@ -34,7 +34,9 @@ pid_t itest_spawn_db(struct itest *t, const char *schema, const char *event_type
     snprintf(db, sizeof db, "DATABASE_URL=%s", database_url);
     snprintf(sch, sizeof sch, "ITEST_SCHEMA=%s", schema ? schema : "");
     snprintf(ev, sizeof ev, "ITEST_EVENT_TYPE=%s", event_type ? event_type : "");
-    char *env[] = {name, db, sch, ev, "WK_RELAY_INTERVAL_MS=50", "LOG_LEVEL=debug", NULL};
+    char *env[] = {
+        name, db, sch, ev, "WK_RELAY_INTERVAL_MS=50", "LOG_LEVEL=debug", (char *)t->extra_env,
+        NULL};
     char *argv[] = {"fintwin-testworker", NULL};
     pid_t pid = ft_spawn(ft_bin("fintwin-testworker"), argv, env, t->log);
     if (pid <= 0)

@@ -18,6 +18,7 @@ struct itest {
     char log[256];  /* the workers' stderr, appended */
     struct ft_amqp *a;
     pid_t pids[ITEST_MAX_PROCS];
+    const char *extra_env; /* one more "NAME=value" for the workers itest_spawn starts, or NULL */
 };
 
 /* Fresh name, client connection, rpc queue declared like the gateway does.

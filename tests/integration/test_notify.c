@@ -214,40 +214,19 @@ static void user_state(const char *user, char *out, size_t size)
          user, NULL);
 }
 
-/* Binds an exclusive queue to ft.live for user under consumer tag `tag`. */
 static void listen_live(const char *user, char *tag, size_t size)
 {
-    char key[64];
-    snprintf(key, sizeof key, "user.%s", user);
-    snprintf(tag, size, "live-%.8s", user);
-    CU_ASSERT_EQUAL_FATAL(ft_amqp_bind_temp(a, PROTO_EX_LIVE, key, tag), 0);
+    wt_listen_live(a, user, tag, size);
 }
 
 static json_t *next_frame(const char *tag)
 {
-    struct ft_msg m;
-    if (ft_amqp_wait_msg(a, tag, TIMEOUT_MS, &m) != 1) {
-        CU_FAIL("no live frame arrived");
-        return NULL;
-    }
-    CU_ASSERT_STRING_EQUAL(m.content_type, "application/json");
-    CU_ASSERT_EQUAL(m.delivery_mode, 1);
-    CU_ASSERT_STRING_EQUAL(m.type, "");
-    json_t *j = json_loads(m.body, 0, NULL);
-    CU_ASSERT_PTR_NOT_NULL(j);
-    ft_msg_free(&m);
-    return j;
+    return wt_next_frame(a, tag, TIMEOUT_MS);
 }
 
 static void expect_quiet(const char *tag)
 {
-    struct ft_msg m;
-    int got = ft_amqp_wait_msg(a, tag, QUIET_MS, &m);
-    CU_ASSERT_EQUAL(got, 0);
-    if (got == 1) {
-        fprintf(stderr, "\n  unexpected frame on %s: %s\n", tag, m.body);
-        ft_msg_free(&m);
-    }
+    wt_expect_quiet(a, tag, QUIET_MS);
 }
 
 /* ---- tests ---- */

@@ -30,26 +30,14 @@ static char twin_url[1024];
 
 /* ---- setup ---- */
 
-static pid_t spawn(const char *kind, const char *extra)
-{
-    char url[1024], db[1100], bin[64];
-    if (wt_role_db_url(kind, url, sizeof url) != 0)
-        return -1;
-    snprintf(db, sizeof db, "DATABASE_URL=%s", url);
-    snprintf(bin, sizeof bin, "fintwin-%s", kind);
-    char *env[] = {db, "WK_RELAY_INTERVAL_MS=50", "LOG_LEVEL=info", (char *)extra, NULL};
-    char *argv[] = {bin, NULL};
-    return ft_spawn(ft_bin(bin), argv, env, log_path);
-}
-
 static int suite_init(void)
 {
     wt_log_path("test_twin", log_path, sizeof log_path);
     if (wt_role_db_url("twin", twin_url, sizeof twin_url) != 0 ||
         wt_connect("twin", &a, &pg) != 0 || ft_amqp_declare_rpc(a, "transaction") != 0)
         return -1;
-    twin_worker = spawn("twin", NULL);
-    ledger_worker = spawn("transaction", NULL);
+    twin_worker = wt_spawn_worker("twin", log_path, NULL);
+    ledger_worker = wt_spawn_worker("transaction", log_path, NULL);
     return twin_worker > 0 && ledger_worker > 0 && wt_ready(a, "twin", TIMEOUT_MS) &&
                    wt_ready(a, "transaction", TIMEOUT_MS)
                ? 0
@@ -579,7 +567,7 @@ static void test_twin_concurrent_duplicates_save_once(void)
 {
     /* 30 copies of one request under one key, in flight at once on two workers: one row, one
      * event, and every answer is that row. */
-    pid_t second = spawn("twin", NULL);
+    pid_t second = wt_spawn_worker("twin", log_path, NULL);
     CU_ASSERT_FATAL(second > 0);
     CU_ASSERT_FATAL(wt_consumers(a, "twin", 2, TIMEOUT_MS)); /* both take part from here */
     char u[ID_BUF], ids[30][64], key[64];
@@ -623,7 +611,7 @@ static void test_twin_crash_after_save_replays_whole(void)
 {
     ft_stop(twin_worker, SIGTERM, 10000);
     twin_worker = 0;
-    pid_t faulty = spawn("twin", "WK_FAULT_EXIT_AFTER=twin.simulate");
+    pid_t faulty = wt_spawn_worker("twin", log_path, "WK_FAULT_EXIT_AFTER=twin.simulate");
     int status = -1;
     CU_ASSERT_FATAL(faulty > 0);
     char u[ID_BUF], id[64], key[64];
@@ -644,7 +632,7 @@ static void test_twin_crash_after_save_replays_whole(void)
     CU_ASSERT_EQUAL(sims_of(u), 1);
     CU_ASSERT_EQUAL(events_of(u), 1);
     CU_ASSERT_EQUAL(ft_amqp_count_replies(a, id, 200), 0);
-    twin_worker = spawn("twin", NULL);
+    twin_worker = wt_spawn_worker("twin", log_path, NULL);
     CU_ASSERT_FATAL(twin_worker > 0);
     struct ft_reply r;
     memset(&r, 0, sizeof r);

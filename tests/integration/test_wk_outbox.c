@@ -19,6 +19,7 @@
 #include "proto/buf.h"
 #include "proto/envelope.h"
 #include "proto/json.h"
+#include "proto/msg.h"
 #include "proto/topology.h"
 #include "proto/uuid.h"
 
@@ -79,7 +80,7 @@ static int suite_init(void)
                      "CREATE TABLE %s.inbox (event_id uuid PRIMARY KEY,"
                      " received_at timestamptz NOT NULL DEFAULT now());"
                      "CREATE TABLE %s.effects (event_id uuid NOT NULL,"
-                     " at timestamptz NOT NULL DEFAULT now());"
+                     " at timestamptz NOT NULL DEFAULT now(), batch int);"
                      "CREATE INDEX ON %s.outbox (sent_at) WHERE sent_at IS NOT NULL;"
                      "CREATE INDEX ON %s.inbox (received_at);",
                      schema, schema, schema, schema, schema, schema);
@@ -109,6 +110,9 @@ static int suite_init(void)
     proto_buf_free(&b);
     if (!ok)
         return -1;
+    /* The worker handles this suite's events in batches (wk_event_batch_fn); the single path
+     * is what a failed batch falls back to, and what every other runtime test uses. */
+    t.extra_env = "ITEST_EVENT_BATCH=1";
     if (itest_spawn(&t, schema, evt_type) <= 0 || !itest_wait_ready(&t, 20000))
         return -1;
     /* Our own view of ft.events, for the relay's type only; bound once the worker has
@@ -243,20 +247,37 @@ static void test_wk_outbox_handler_row_is_relayed(void)
     CU_ASSERT(ft_wait_until(all_sent, NULL, 10000));
 }
 
-static int publish_event(const char *id)
+/* Publishes event `id` of the suite's type; data {"fail": true} when `poison`. */
+static int publish_event_data(const char *id, int poison)
 {
     struct proto_event ev;
     memset(&ev, 0, sizeof ev);
     snprintf(ev.id, sizeof ev.id, "%s", id);
     snprintf(ev.type, sizeof ev.type, "%s", evt_type);
     ev.at_ms = proto_now_ms();
+    msgpack_sbuffer data;
+    msgpack_sbuffer_init(&data);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &data, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    proto_pack_cstr(&pk, "fail");
+    if (poison)
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    int rc = proto_event_encode(&sb, &ev, NULL, 0);
+    int rc = proto_event_encode(&sb, &ev, data.data, data.size);
+    msgpack_sbuffer_destroy(&data);
     if (rc == 0)
         rc = ft_amqp_publish(t.a, PROTO_EX_EVENTS, evt_type, NULL, 0, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return rc;
+}
+
+static int publish_event(const char *id)
+{
+    return publish_event_data(id, 0);
 }
 
 static int effect_seen(void *arg)
@@ -283,6 +304,90 @@ static void test_wk_inbox_duplicate_event_has_one_effect(void)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.inbox WHERE event_id IN ('%s', '%s')",
              schema, dup, last);
     CU_ASSERT_EQUAL(sql_long(sql), 2);
+}
+
+/* Events already waiting when the worker takes them are handled in batches: 40 events, each
+ * with one effect, some of them with a batch of more than one; the same event twice in one
+ * batch has one effect. */
+static void test_wk_event_batches_apply_each_event_once(void)
+{
+    char ids[40][PROTO_UUID_LEN + 1], sql[512];
+    /* Stopped, the worker lets them pile up in its queue: they arrive together. */
+    CU_ASSERT_EQUAL_FATAL(kill(t.pids[0], SIGSTOP), 0);
+    for (int i = 0; i < 40; i++) {
+        proto_uuid_v4(ids[i]);
+        CU_ASSERT_EQUAL_FATAL(publish_event(ids[i]), 0);
+        if (i == 20)
+            CU_ASSERT_EQUAL_FATAL(publish_event(ids[i]), 0); /* a copy, right behind it */
+    }
+    CU_ASSERT_EQUAL_FATAL(kill(t.pids[0], SIGCONT), 0);
+    CU_ASSERT_FATAL(ft_wait_until(effect_seen, ids[39], 15000));
+    struct proto_buf in = {0};
+    for (int i = 0; i < 40; i++)
+        proto_buf_printf(&in, "%s'%s'", i ? "," : "", ids[i]);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.effects WHERE event_id IN (", schema);
+    struct proto_buf q = {0};
+    proto_buf_printf(&q, "%s%s)", sql, in.data);
+    CU_ASSERT_EQUAL(sql_long(q.data), 40);
+    proto_buf_reset(&q);
+    proto_buf_printf(&q,
+                     "SELECT count(DISTINCT event_id) FROM %s.effects WHERE batch > 1 AND "
+                     "event_id IN (%s)",
+                     schema, in.data);
+    long batched = sql_long(q.data);
+    CU_ASSERT(batched > 1);
+    if (batched <= 1)
+        fprintf(stderr, "\n  no batch of more than one event (%ld)\n", batched);
+    proto_buf_free(&q);
+    proto_buf_free(&in);
+}
+
+/* 1 when the file at path contains needle. */
+static int log_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static int inbox_has(void *arg)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.inbox WHERE event_id = '%s'", schema,
+             (const char *)arg);
+    return sql_long(sql) == 1;
+}
+
+/* A poison event in a batch rolls the batch back; its other events are then handled one by
+ * one and take effect; the poison one has none (it is redelivered until the delivery limit). */
+static void test_wk_event_batch_with_poison_falls_back_to_singles(void)
+{
+    char ids[10][PROTO_UUID_LEN + 1], sql[512];
+    CU_ASSERT_EQUAL_FATAL(kill(t.pids[0], SIGSTOP), 0);
+    for (int i = 0; i < 10; i++) {
+        proto_uuid_v4(ids[i]);
+        CU_ASSERT_EQUAL_FATAL(publish_event_data(ids[i], i == 4), 0);
+    }
+    CU_ASSERT_EQUAL_FATAL(kill(t.pids[0], SIGCONT), 0);
+    for (int i = 0; i < 10; i++) {
+        if (i == 4)
+            continue;
+        CU_ASSERT(ft_wait_until(inbox_has, ids[i], 15000));
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.effects WHERE event_id = '%s'", schema,
+                 ids[i]);
+        CU_ASSERT_EQUAL(sql_long(sql), 1);
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM %s.effects WHERE event_id = '%s') + "
+             "(SELECT count(*) FROM %s.inbox WHERE event_id = '%s')",
+             schema, ids[4], schema, ids[4]);
+    CU_ASSERT_EQUAL(sql_long(sql), 0);
+    CU_ASSERT(log_has(t.log, "event batch failed, handling its events one by one"));
 }
 
 /* Every other setting as itest_spawn gives it: only the retention is wrong. */
@@ -325,6 +430,10 @@ int main(void)
     CU_add_test(s, "test_wk_outbox_handler_row_is_relayed", test_wk_outbox_handler_row_is_relayed);
     CU_add_test(s, "test_wk_inbox_duplicate_event_has_one_effect",
                 test_wk_inbox_duplicate_event_has_one_effect);
+    CU_add_test(s, "test_wk_event_batches_apply_each_event_once",
+                test_wk_event_batches_apply_each_event_once);
+    CU_add_test(s, "test_wk_event_batch_with_poison_falls_back_to_singles",
+                test_wk_event_batch_with_poison_falls_back_to_singles);
     CU_add_test(s, "test_wk_retention_out_of_range_exits_78",
                 test_wk_retention_out_of_range_exits_78);
     return ft_cunit_run();

@@ -37,6 +37,7 @@
 #include "runtime/wk.h"
 
 static char effects_sql[256];
+static char batch_sql[256];
 
 static const msgpack_object *body_of(const struct proto_request *req)
 {
@@ -146,13 +147,36 @@ static int t_db(struct wk_ctx *ctx, const struct proto_request *req, struct wk_r
     return 0;
 }
 
+/* An event whose data has "fail": true fails its handler (a poison event). */
 static int on_event(struct wk_ctx *ctx, const struct proto_event *ev)
 {
+    const msgpack_object *fail = proto_map_get(&ev->data, "fail");
+    if (fail && fail->type == MSGPACK_OBJECT_BOOLEAN && fail->via.boolean)
+        return WK_EHANDLER;
     const char *params[] = {ev->id};
     PGresult *r = wk_db_exec(wk_db(ctx), effects_sql, 1, params);
     if (!r)
         return WK_EDB;
     PQclear(r);
+    return 0;
+}
+
+/* ITEST_EVENT_BATCH=1: the same effect per event, in batches; each effect row also records how
+ * many events its batch had (effects.batch), so tests can see that batches happened. */
+static int on_event_batch(struct wk_ctx *ctx, const struct proto_event *evs, size_t n)
+{
+    char size[24];
+    snprintf(size, sizeof size, "%zu", n);
+    for (size_t i = 0; i < n; i++) {
+        int rc = on_event(ctx, &evs[i]);
+        if (rc < 0)
+            return rc;
+        const char *params[] = {evs[i].id, size};
+        PGresult *r = wk_db_exec(wk_db(ctx), batch_sql, 2, params);
+        if (!r)
+            return WK_EDB;
+        PQclear(r);
+    }
     return 0;
 }
 
@@ -334,6 +358,12 @@ int main(void)
                  schema);
         events[0].type = type;
         events[0].fn = on_event;
+        const char *batch = getenv("ITEST_EVENT_BATCH");
+        if (batch && strcmp(batch, "1") == 0) {
+            snprintf(batch_sql, sizeof batch_sql,
+                     "UPDATE %s.effects SET batch = $2::int WHERE event_id = $1", schema);
+            events[0].batch = on_event_batch;
+        }
         spec.events = events;
     }
     return wk_run_spec(&spec);

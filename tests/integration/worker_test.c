@@ -251,3 +251,50 @@ void wt_publish_event(struct ft_amqp *a, const char *type, const char *id, const
     msgpack_sbuffer_destroy(&dsb);
     msgpack_sbuffer_destroy(&esb);
 }
+
+pid_t wt_spawn_worker(const char *kind, const char *log_path, const char *extra)
+{
+    char url[1024], db[1100], bin[64];
+    if (wt_role_db_url(kind, url, sizeof url) != 0)
+        return -1;
+    snprintf(db, sizeof db, "DATABASE_URL=%s", url);
+    snprintf(bin, sizeof bin, "fintwin-%s", kind);
+    char *env[] = {db, "WK_RELAY_INTERVAL_MS=50", "LOG_LEVEL=info", (char *)extra, NULL};
+    char *argv[] = {bin, NULL};
+    return ft_spawn(ft_bin(bin), argv, env, log_path);
+}
+
+void wt_listen_live(struct ft_amqp *a, const char *user, char *tag, size_t size)
+{
+    char key[64];
+    snprintf(key, sizeof key, "user.%s", user);
+    snprintf(tag, size, "live-%.8s", user);
+    CU_ASSERT_EQUAL_FATAL(ft_amqp_bind_temp(a, PROTO_EX_LIVE, key, tag), 0);
+}
+
+json_t *wt_next_frame(struct ft_amqp *a, const char *tag, int timeout_ms)
+{
+    struct ft_msg m;
+    if (ft_amqp_wait_msg(a, tag, timeout_ms, &m) != 1) {
+        CU_FAIL("no live frame arrived");
+        return NULL;
+    }
+    CU_ASSERT_STRING_EQUAL(m.content_type, "application/json");
+    CU_ASSERT_EQUAL(m.delivery_mode, 1);
+    CU_ASSERT_STRING_EQUAL(m.type, "");
+    json_t *j = json_loads(m.body, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL(j);
+    ft_msg_free(&m);
+    return j;
+}
+
+void wt_expect_quiet(struct ft_amqp *a, const char *tag, int quiet_ms)
+{
+    struct ft_msg m;
+    int got = ft_amqp_wait_msg(a, tag, quiet_ms, &m);
+    CU_ASSERT_EQUAL(got, 0);
+    if (got == 1) {
+        fprintf(stderr, "\n  unexpected frame on %s: %s\n", tag, m.body);
+        ft_msg_free(&m);
+    }
+}

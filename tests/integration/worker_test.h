@@ -75,6 +75,19 @@ void wt_assert_served_by_both(const char *path, const char *prefix, const pid_t 
 /* Lines of the log at `path` that contain `needle`. */
 int wt_log_count(const char *path, const char *needle);
 
+/* Starts fintwin-<kind> as its own role (DATABASE_URL from wt_role_db_url), relaying every 50 ms
+ * and logging at info to log_path, plus `extra` ("NAME=value", or NULL). The pid, or -1. */
+pid_t wt_spawn_worker(const char *kind, const char *log_path, const char *extra);
+
+/* Live frames as the gateway receives them: wt_listen_live binds an exclusive queue to ft.live
+ * for `user` under consumer tag "live-<user's first 8>" (into tag); wt_next_frame waits up to
+ * timeout_ms for the next frame and CUnit-asserts it is one transient application/json message
+ * (the parsed frame, json_decref it; NULL after a failure); wt_expect_quiet asserts that no frame
+ * arrives within quiet_ms. */
+void wt_listen_live(struct ft_amqp *a, const char *user, char *tag, size_t size);
+json_t *wt_next_frame(struct ft_amqp *a, const char *tag, int timeout_ms);
+void wt_expect_quiet(struct ft_amqp *a, const char *tag, int quiet_ms);
+
 /* "<TMPDIR>/<test>-<pid>.log" into out. */
 void wt_log_path(const char *test, char *out, size_t size);
 

@@ -304,6 +304,31 @@ static void test_money_display_errors(void)
     CU_ASSERT_EQUAL(proto_money_display(100, "USD", NULL, 0), PROTO_ELIMIT);
 }
 
+/* The "CUR=amount,..." configuration tables (twin and risk thresholds). */
+static void test_money_table(void)
+{
+    CU_ASSERT_EQUAL(proto_money_table_check("USD=1000,EUR=1000,GBP=1000,INR=50000"), 0);
+    CU_ASSERT_EQUAL(proto_money_table_of("USD=1000,EUR=1000,GBP=1000,INR=50000", "USD"), 100000);
+    CU_ASSERT_EQUAL(proto_money_table_of("USD=1000,EUR=1000,GBP=1000,INR=50000", "GBP"), 100000);
+    CU_ASSERT_EQUAL(proto_money_table_of("USD=1000,EUR=1000,GBP=1000,INR=50000", "INR"), 5000000);
+    CU_ASSERT_EQUAL(proto_money_table_of("USD=1000,EUR=1000,GBP=1000,INR=50000", "JPY"),
+                    -1); /* no rule for JPY */
+    CU_ASSERT_EQUAL(proto_money_table_check("JPY=150000,BHD=0.5"), 0);
+    CU_ASSERT_EQUAL(proto_money_table_of("JPY=150000,BHD=0.5", "JPY"), 150000);
+    CU_ASSERT_EQUAL(proto_money_table_of("JPY=150000,BHD=0.5", "BHD"), 500);
+    CU_ASSERT_EQUAL(proto_money_table_check("USD=0"), 0);
+    CU_ASSERT_EQUAL(proto_money_table_of("USD=0", "USD"), 0);
+
+    static const char *const bad[] = {
+        "USD",       "USD=",    "USD=1,", "USD=1,,EUR=2", "usd=1000",     "XYZ=1",  "USD=-1",
+        "USD=1.001", "JPY=1.5", "US=1",   "USDX=1",       "USD=1 ,EUR=2", ",USD=1", "USD=1;EUR=2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (proto_money_table_check(bad[i]) != -1)
+            fprintf(stderr, "table %s was accepted\n", bad[i]);
+        CU_ASSERT_EQUAL(proto_money_table_check(bad[i]), -1);
+    }
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -323,5 +348,6 @@ int main(void)
     CU_ADD_TEST(s, test_money_display_exponents);
     CU_ADD_TEST(s, test_money_display_negative_and_extremes);
     CU_ADD_TEST(s, test_money_display_errors);
+    CU_ADD_TEST(s, test_money_table);
     return ft_cunit_run();
 }

@@ -17,17 +17,17 @@ static const msgpack_object *obj(const char *json)
     return ft_json_obj(json);
 }
 
-/* notify_txn_parse + notify_txn_text on a JSON data object: "title|message|type" or "why". */
+/* proto_txn_posted_parse + notify_txn_text on a JSON data object: "title|message|type" or "why". */
 static const char *txn(const char *json)
 {
     static char out[2 * NOTIFY_MESSAGE_BUF];
-    struct notify_txn t;
+    struct proto_txn_posted t;
     struct notify_text text;
     const char *why = NULL;
     const msgpack_object *o = obj(json);
     if (!o)
         return "<bad json>";
-    if (notify_txn_parse(o, &t, &why) != 0)
+    if (proto_txn_posted_parse(o, &t, &why) != 0)
         return why;
     notify_txn_text(&t, &text);
     snprintf(out, sizeof out, "%s|%s|%s", text.title, text.message, text.type);
@@ -86,23 +86,23 @@ static void test_notify_rules_txn_malformed(void)
         "\"account_id\":\"" AC "\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct notify_txn t;
+        struct proto_txn_posted t;
         const char *why = NULL;
         const msgpack_object *o = obj(bad[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-        CU_ASSERT_EQUAL(notify_txn_parse(o, &t, &why), -1);
+        CU_ASSERT_EQUAL(proto_txn_posted_parse(o, &t, &why), -1);
         CU_ASSERT_PTR_NOT_NULL(why);
     }
 }
 
 static void test_notify_rules_txn_optional_fields(void)
 {
-    struct notify_txn t;
+    struct proto_txn_posted t;
     const char *why;
     const msgpack_object *o =
         obj("{\"type\":\"deposit\",\"amount\":\"1\",\"currency\":\"USD\",\"account_id\":\"" AC
             "\",\"transfer_id\":\"" TR "\",\"balance_after\":\"101.25\"}");
-    CU_ASSERT_EQUAL_FATAL(notify_txn_parse(o, &t, &why), 0);
+    CU_ASSERT_EQUAL_FATAL(proto_txn_posted_parse(o, &t, &why), 0);
     CU_ASSERT_STRING_EQUAL(t.transfer_id, TR);
     CU_ASSERT(t.has_balance);
     CU_ASSERT_EQUAL(t.balance_after, 10125);
@@ -111,7 +111,7 @@ static void test_notify_rules_txn_optional_fields(void)
     o = obj("{\"type\":\"deposit\",\"amount\":\"1\",\"currency\":\"USD\",\"account_id\":"
             "\"0A1B2C3D-4E5F-4A6B-8C7D-8E9F0A1B2C3D\",\"transfer_id\":5,\"balance_after\":"
             "\"lots\"}");
-    CU_ASSERT_EQUAL_FATAL(notify_txn_parse(o, &t, &why), 0);
+    CU_ASSERT_EQUAL_FATAL(proto_txn_posted_parse(o, &t, &why), 0);
     CU_ASSERT_STRING_EQUAL(t.account_id, AC);
     CU_ASSERT_STRING_EQUAL(t.transfer_id, "");
     CU_ASSERT_FALSE(t.has_balance);
@@ -121,21 +121,21 @@ static void test_notify_rules_recipient(void)
 {
     char out[PROTO_UUID_LEN + 1];
     const char *why;
-    CU_ASSERT_EQUAL(notify_recipient(UA, obj("{\"user_id\":\"" UA "\"}"), out, &why), 0);
+    CU_ASSERT_EQUAL(proto_event_recipient(UA, obj("{\"user_id\":\"" UA "\"}"), out, &why), 0);
     CU_ASSERT_STRING_EQUAL(out, UA);
-    CU_ASSERT_EQUAL(notify_recipient(UA, obj("null"), out, &why), 0);
+    CU_ASSERT_EQUAL(proto_event_recipient(UA, obj("null"), out, &why), 0);
     CU_ASSERT_STRING_EQUAL(out, UA);
-    CU_ASSERT_EQUAL(notify_recipient("", obj("{\"user_id\":\"" UB "\"}"), out, &why), 0);
+    CU_ASSERT_EQUAL(proto_event_recipient("", obj("{\"user_id\":\"" UB "\"}"), out, &why), 0);
     CU_ASSERT_STRING_EQUAL(out, UB);
-    CU_ASSERT_EQUAL(notify_recipient("5F0C1D2E-3A4B-4C5D-8E6F-7A8B9C0D1E2F", obj("{}"), out, &why),
-                    0);
+    CU_ASSERT_EQUAL(
+        proto_event_recipient("5F0C1D2E-3A4B-4C5D-8E6F-7A8B9C0D1E2F", obj("{}"), out, &why), 0);
     CU_ASSERT_STRING_EQUAL(out, UA);
     /* contradicting, missing or malformed */
-    CU_ASSERT_EQUAL(notify_recipient(UA, obj("{\"user_id\":\"" UB "\"}"), out, &why), -1);
-    CU_ASSERT_EQUAL(notify_recipient("", obj("{}"), out, &why), -1);
-    CU_ASSERT_EQUAL(notify_recipient("", obj("{\"user_id\":\"bob\"}"), out, &why), -1);
-    CU_ASSERT_EQUAL(notify_recipient("", obj("[\"" UA "\"]"), out, &why), -1);
-    CU_ASSERT_EQUAL(notify_recipient("", obj("null"), out, &why), -1);
+    CU_ASSERT_EQUAL(proto_event_recipient(UA, obj("{\"user_id\":\"" UB "\"}"), out, &why), -1);
+    CU_ASSERT_EQUAL(proto_event_recipient("", obj("{}"), out, &why), -1);
+    CU_ASSERT_EQUAL(proto_event_recipient("", obj("{\"user_id\":\"bob\"}"), out, &why), -1);
+    CU_ASSERT_EQUAL(proto_event_recipient("", obj("[\"" UA "\"]"), out, &why), -1);
+    CU_ASSERT_EQUAL(proto_event_recipient("", obj("null"), out, &why), -1);
 }
 
 static void test_notify_rules_other_events(void)
@@ -274,13 +274,13 @@ static void test_notify_rules_frames(void)
     row.title = "bad \xC0";
     CU_ASSERT_NOT_EQUAL(notify_frame_notification(&b, &row), 0); /* invalid UTF-8 refused */
 
-    struct notify_txn t;
+    struct proto_txn_posted t;
     const char *why;
     CU_ASSERT_EQUAL_FATAL(
-        notify_txn_parse(obj("{\"type\":\"deposit\",\"amount\":\"1\",\"currency\":\"JPY\","
-                             "\"account_id\":\"" AC "\",\"transfer_id\":\"" TR "\","
-                             "\"balance_after\":\"1500\"}"),
-                         &t, &why),
+        proto_txn_posted_parse(obj("{\"type\":\"deposit\",\"amount\":\"1\",\"currency\":\"JPY\","
+                                   "\"account_id\":\"" AC "\",\"transfer_id\":\"" TR "\","
+                                   "\"balance_after\":\"1500\"}"),
+                               &t, &why),
         0);
     proto_buf_reset(&b);
     CU_ASSERT_EQUAL(notify_frame_balance(&b, &t), 0);

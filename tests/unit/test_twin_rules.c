@@ -11,7 +11,6 @@
 
 #define RETURN_7   70000  /* the default annual return, 7 % */
 #define VOL_15     150000 /* the default volatility, 15 % */
-#define DEFAULT_LB "USD=1000,EUR=1000,GBP=1000,INR=50000"
 
 /* ---- POST /api/simulate/ ---- */
 
@@ -384,29 +383,6 @@ static void test_twin_rules_rate_text(void)
     CU_ASSERT_EQUAL(twin_rate_text("seven", &v), -1);
 }
 
-static void test_twin_rules_low_balance(void)
-{
-    CU_ASSERT_EQUAL(twin_low_balance_parse(DEFAULT_LB), 0);
-    CU_ASSERT_EQUAL(twin_low_balance_of(DEFAULT_LB, "USD"), 100000);
-    CU_ASSERT_EQUAL(twin_low_balance_of(DEFAULT_LB, "GBP"), 100000);
-    CU_ASSERT_EQUAL(twin_low_balance_of(DEFAULT_LB, "INR"), 5000000);
-    CU_ASSERT_EQUAL(twin_low_balance_of(DEFAULT_LB, "JPY"), -1); /* no rule for JPY */
-    CU_ASSERT_EQUAL(twin_low_balance_parse("JPY=150000,BHD=0.5"), 0);
-    CU_ASSERT_EQUAL(twin_low_balance_of("JPY=150000,BHD=0.5", "JPY"), 150000);
-    CU_ASSERT_EQUAL(twin_low_balance_of("JPY=150000,BHD=0.5", "BHD"), 500);
-    CU_ASSERT_EQUAL(twin_low_balance_parse("USD=0"), 0);
-    CU_ASSERT_EQUAL(twin_low_balance_of("USD=0", "USD"), 0);
-
-    static const char *const bad[] = {
-        "USD",       "USD=",    "USD=1,", "USD=1,,EUR=2", "usd=1000",     "XYZ=1",  "USD=-1",
-        "USD=1.001", "JPY=1.5", "US=1",   "USDX=1",       "USD=1 ,EUR=2", ",USD=1", "USD=1;EUR=2"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (twin_low_balance_parse(bad[i]) != -1)
-            fprintf(stderr, "TWIN_LOW_BALANCE=%s was accepted\n", bad[i]);
-        CU_ASSERT_EQUAL(twin_low_balance_parse(bad[i]), -1);
-    }
-}
-
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -423,7 +399,6 @@ int main(void)
     ADD(test_twin_rules_projection_monte_carlo_codes);
     ADD(test_twin_rules_projection_money);
     ADD(test_twin_rules_rate_text);
-    ADD(test_twin_rules_low_balance);
 #undef ADD
     int rc = ft_cunit_run();
     ft_json_free();

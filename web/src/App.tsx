@@ -13,8 +13,9 @@ import { Dashboard } from "./pages/Dashboard";
 import { Transactions } from "./pages/Transactions";
 import { Notifications } from "./pages/Notifications";
 
-// The twin page carries the chart-heavy projection: loaded when first opened.
+// The twin and risk pages carry charts: each loaded when first opened.
 const Twin = lazy(() => import("./pages/Twin").then((m) => ({ default: m.Twin })));
+const Risk = lazy(() => import("./pages/Risk").then((m) => ({ default: m.Risk })));
 
 function Guard({ children }: { children: ReactNode }) {
   const { user } = useAuth();
@@ -44,7 +45,16 @@ function Shell() {
           }
         />
         <Route path="/notifications" element={<Guard><Notifications /></Guard>} />
-        <Route path="/risk" element={<Guard><ComingSoon title="Account health check" issue="risk scoring arrives with the Risk issue" /></Guard>} />
+        <Route
+          path="/risk"
+          element={
+            <Guard>
+              <Suspense fallback={<Loading />}>
+                <Risk />
+              </Suspense>
+            </Guard>
+          }
+        />
         <Route path="/wealth" element={<Guard><ComingSoon title="Wealth" issue="net worth, holdings and linked accounts arrive with the Wealth issue" /></Guard>} />
         <Route path="/budgets" element={<Guard><ComingSoon title="Budgets" issue="budgets arrive with the categories and budgets issue" /></Guard>} />
         <Route path="*" element={<Guard><div className="card"><h2>Page not found</h2><p className="muted">There is nothing at this address.</p></div></Guard>} />

@@ -98,8 +98,8 @@ static const struct wk_method methods[] = {
 };
 
 static const struct wk_event_handler events[] = {
-    {"account.default_ready", auth_on_default_ready},
-    {NULL, NULL},
+    {"account.default_ready", auth_on_default_ready, NULL},
+    {NULL, NULL, NULL},
 };
 
 static const struct wk_spec spec = {

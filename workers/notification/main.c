@@ -19,11 +19,11 @@ static const struct wk_method methods[] = {
 };
 
 static const struct wk_event_handler events[] = {
-    {"txn.posted", notify_on_txn_posted},
-    {"account.default_ready", notify_on_default_ready},
-    {"risk.alert", notify_on_risk_alert},
-    {"twin.simulated", notify_on_twin_simulated},
-    {NULL, NULL},
+    {"txn.posted", notify_on_txn_posted, notify_on_txn_posted_batch},
+    {"account.default_ready", notify_on_default_ready, NULL},
+    {"risk.alert", notify_on_risk_alert, NULL},
+    {"twin.simulated", notify_on_twin_simulated, NULL},
+    {NULL, NULL, NULL},
 };
 
 static const struct wk_spec spec = {
@@ -31,6 +31,7 @@ static const struct wk_spec spec = {
     .schema = NULL, /* notify */
     .methods = methods,
     .events = events,
+    .prefetch = 64, /* an event batch is at most what the broker sent ahead */
 };
 
 int main(void)

@@ -12,17 +12,15 @@
 #include "rules.h"
 #include "runtime/wk.h"
 
-/* created_at as RFC 3339 UTC with milliseconds, like the ledger's. */
-#define NOTIFY_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
 /* The columns of a notification as the API returns it, in notify_row order. */
-#define NOTIFY_COLUMNS "id, account_id, title, message, type, is_read, " NOTIFY_TS("created_at")
+#define NOTIFY_COLUMNS "id, account_id, title, message, type, is_read, " WK_SQL_TS("created_at")
 
 /* ---- events (events.c) ----
  * Each runs inside the runtime's inbox transaction: it stores at most one notification for the
  * event's user and queues its live frames with wk_live_after_commit. Malformed data is logged
  * and acknowledged (returns 0); only a database failure returns < 0 (redelivery). */
 int notify_on_txn_posted(struct wk_ctx *ctx, const struct proto_event *ev);
+int notify_on_txn_posted_batch(struct wk_ctx *ctx, const struct proto_event *evs, size_t n);
 int notify_on_default_ready(struct wk_ctx *ctx, const struct proto_event *ev);
 int notify_on_risk_alert(struct wk_ctx *ctx, const struct proto_event *ev);
 int notify_on_twin_simulated(struct wk_ctx *ctx, const struct proto_event *ev);

@@ -19,109 +19,11 @@ static int invalid(struct notify_invalid *bad, const char *code, const char *mes
     return -1;
 }
 
-static void lower_uuid(const char *in, char out[PROTO_UUID_LEN + 1])
-{
-    for (size_t i = 0; i <= PROTO_UUID_LEN; i++)
-        out[i] = (in[i] >= 'A' && in[i] <= 'F') ? (char)(in[i] - 'A' + 'a') : in[i];
-}
-
 /* A str value as a NUL-terminated word in buf: 0, or -1 (absent, not a str, too long). */
 static int word(const msgpack_object *data, const char *key, char *buf, size_t size)
 {
     const msgpack_object *o = proto_map_get(data, key);
     return o && proto_obj_str(o, buf, size) == 0 ? 0 : -1;
-}
-
-int notify_data_uuid(const msgpack_object *data, const char *key, char out[PROTO_UUID_LEN + 1])
-{
-    char buf[WORD_BUF];
-    if (word(data, key, buf, sizeof buf) != 0 || !proto_uuid_valid(buf))
-        return 0;
-    lower_uuid(buf, out);
-    return 1;
-}
-
-int notify_recipient(const char *ev_user, const msgpack_object *data, char out[PROTO_UUID_LEN + 1],
-                     const char **why)
-{
-    char from_data[PROTO_UUID_LEN + 1];
-    int has_data =
-        data && data->type == MSGPACK_OBJECT_MAP && notify_data_uuid(data, "user_id", from_data);
-    if (ev_user && ev_user[0]) {
-        if (!proto_uuid_valid(ev_user)) {
-            *why = "the event's user is not a UUID";
-            return -1;
-        }
-        lower_uuid(ev_user, out);
-        if (has_data && strcmp(from_data, out) != 0) {
-            *why = "data.user_id differs from the event's user";
-            return -1;
-        }
-        return 0;
-    }
-    if (!has_data) {
-        *why = "no recipient: neither the event's user nor data.user_id";
-        return -1;
-    }
-    memcpy(out, from_data, sizeof from_data);
-    return 0;
-}
-
-int notify_txn_parse(const msgpack_object *data, struct notify_txn *t, const char **why)
-{
-    memset(t, 0, sizeof *t);
-    char buf[WORD_BUF];
-    if (!data || data->type != MSGPACK_OBJECT_MAP) {
-        *why = "data is not an object";
-        return -1;
-    }
-    if (word(data, "type", buf, sizeof buf) != 0) {
-        *why = "type missing";
-        return -1;
-    }
-    if (strcmp(buf, "deposit") == 0) {
-        t->kind = NOTIFY_DEPOSIT;
-    } else if (strcmp(buf, "withdrawal") == 0) {
-        t->kind = NOTIFY_WITHDRAWAL;
-    } else if (strcmp(buf, "transfer") == 0) {
-        t->kind = NOTIFY_TRANSFER;
-    } else {
-        *why = "type is not deposit, withdrawal or transfer";
-        return -1;
-    }
-    int has_dir = word(data, "direction", buf, sizeof buf) == 0;
-    int in = has_dir && strcmp(buf, "in") == 0;
-    if (has_dir && !in && strcmp(buf, "out") != 0) {
-        *why = "direction is not in or out";
-        return -1;
-    }
-    if (t->kind == NOTIFY_TRANSFER && !has_dir) {
-        *why = "a transfer needs a direction";
-        return -1;
-    }
-    if (t->kind != NOTIFY_TRANSFER && has_dir && in != (t->kind == NOTIFY_DEPOSIT)) {
-        *why = "direction contradicts type";
-        return -1;
-    }
-    t->incoming = t->kind == NOTIFY_TRANSFER ? in : t->kind == NOTIFY_DEPOSIT;
-    if (!notify_data_uuid(data, "account_id", t->account_id)) {
-        *why = "account_id missing or not a UUID";
-        return -1;
-    }
-    if (word(data, "currency", t->currency, sizeof t->currency) != 0 ||
-        (t->exponent = proto_currency_exponent(t->currency)) < 0) {
-        *why = "currency missing or unknown";
-        return -1;
-    }
-    if (proto_obj_money(proto_map_get(data, "amount"), t->exponent, &t->amount) != 0 ||
-        t->amount <= 0) {
-        *why = "amount missing, not positive or not exact in the currency";
-        return -1;
-    }
-    notify_data_uuid(data, "transfer_id", t->transfer_id);
-    t->has_balance =
-        proto_obj_money(proto_map_get(data, "balance_after"), t->exponent, &t->balance_after) == 0;
-    return 0;
 }
 
 static void set_text(struct notify_text *out, const char *type, const char *title)
@@ -130,21 +32,21 @@ static void set_text(struct notify_text *out, const char *type, const char *titl
     snprintf(out->title, sizeof out->title, "%s", title);
 }
 
-void notify_txn_text(const struct notify_txn *t, struct notify_text *out)
+void notify_txn_text(const struct proto_txn_posted *t, struct notify_text *out)
 {
     char amt[PROTO_MONEY_DISPLAY_MAX];
     if (proto_money_display(t->amount, t->currency, amt, sizeof amt) < 0)
         snprintf(amt, sizeof amt, "money"); /* unreachable: currency checked when parsed */
     switch (t->kind) {
-    case NOTIFY_DEPOSIT:
+    case PROTO_TXN_DEPOSIT:
         set_text(out, "info", "Deposit received");
         snprintf(out->message, sizeof out->message, "%s was added to your account.", amt);
         break;
-    case NOTIFY_WITHDRAWAL:
+    case PROTO_TXN_WITHDRAWAL:
         set_text(out, "alert", "Withdrawal processed");
         snprintf(out->message, sizeof out->message, "%s was withdrawn from your account.", amt);
         break;
-    case NOTIFY_TRANSFER:
+    case PROTO_TXN_TRANSFER:
         if (t->incoming) {
             set_text(out, "info", "Money received");
             snprintf(out->message, sizeof out->message, "You received %s.", amt);
@@ -322,7 +224,7 @@ int notify_frame_notification(struct proto_buf *out, const struct notify_row *r)
     return rc;
 }
 
-int notify_frame_balance(struct proto_buf *out, const struct notify_txn *t)
+int notify_frame_balance(struct proto_buf *out, const struct proto_txn_posted *t)
 {
     char bal[PROTO_MONEY_TEXT_MAX];
     int rc = proto_money_format(t->balance_after, t->exponent, bal, sizeof bal);

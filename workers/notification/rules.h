@@ -14,6 +14,7 @@
 
 #include "proto/buf.h"
 #include "proto/money.h"
+#include "proto/txn_event.h"
 #include "proto/uuid.h"
 
 #define NOTIFY_TITLE_MAX     120  /* code points (sql/004_notify.sql checks the same) */
@@ -38,43 +39,7 @@ struct notify_invalid {
     const char *message;
 };
 
-/* ---- events ---- */
-
-/*
- * The recipient of an event: the envelope's user when set (`ev_user`, "" when nil), else
- * data.user_id. Both present and different is a malformed event. Copies the UUID lowercased
- * into out. Returns 0, or -1 with *why set (static text for the log).
- */
-int notify_recipient(const char *ev_user, const msgpack_object *data, char out[PROTO_UUID_LEN + 1],
-                     const char **why);
-
-/* A txn.posted event as the transaction worker writes it (workers/transaction add_event). */
-enum notify_txn_kind {
-    NOTIFY_DEPOSIT,
-    NOTIFY_WITHDRAWAL,
-    NOTIFY_TRANSFER,
-};
-
-struct notify_txn {
-    enum notify_txn_kind kind;
-    int incoming; /* direction "in" (a deposit always, a withdrawal never) */
-    char account_id[PROTO_UUID_LEN + 1];
-    char transfer_id[PROTO_UUID_LEN + 1]; /* "" when absent or not a UUID */
-    char currency[4];
-    int exponent;
-    int64_t amount; /* minor units, > 0 */
-    int has_balance;
-    int64_t balance_after; /* minor units, when has_balance */
-};
-
-/*
- * Reads txn.posted data: type deposit|withdrawal|transfer, account_id a UUID, currency a known
- * ISO 4217 code, amount a decimal (string or number) > 0 exact in that currency, direction
- * in|out (required for a transfer; for a deposit or withdrawal it must agree when present);
- * transfer_id and balance_after are optional (ignored when malformed).
- * Returns 0, or -1 with *why set.
- */
-int notify_txn_parse(const msgpack_object *data, struct notify_txn *t, const char **why);
+/* ---- events (txn.posted is read by proto/txn_event.h) ---- */
 
 /*
  * The notification of a txn.posted, the amount rendered by proto_money_display:
@@ -83,7 +48,7 @@ int notify_txn_parse(const msgpack_object *data, struct notify_txn *t, const cha
  *   transfer out "Transfer sent"        "You sent $12.50."                        info
  *   transfer in  "Money received"       "You received $12.50."                    info
  */
-void notify_txn_text(const struct notify_txn *t, struct notify_text *out);
+void notify_txn_text(const struct proto_txn_posted *t, struct notify_text *out);
 
 /*
  * The welcome of an account.default_ready event: 1 with out filled when data.first_completion
@@ -99,9 +64,6 @@ void notify_risk_text(const msgpack_object *data, struct notify_text *out);
 /* twin.simulated: "Simulation completed", naming data.scenario when it is a known scenario
  * and data.alert_level when it is medium or high. */
 void notify_twin_text(const msgpack_object *data, struct notify_text *out);
-
-/* data.<key> as a lowercased UUID into out: 1, or 0 when absent or not a UUID. */
-int notify_data_uuid(const msgpack_object *data, const char *key, char out[PROTO_UUID_LEN + 1]);
 
 /* 1 if s is valid UTF-8 with 1..max_cp code points, not only spaces, and no control
  * characters (so it can be shown and stored as is). */
@@ -145,6 +107,6 @@ int notify_frame_notification(struct proto_buf *out, const struct notify_row *ro
 
 /* Appends {"type":"balance","account_id","currency","balance":"<decimal>","transfer_id"}
  * (transfer_id null when ""). 0 or a PROTO_E* code of proto_money_format. */
-int notify_frame_balance(struct proto_buf *out, const struct notify_txn *t);
+int notify_frame_balance(struct proto_buf *out, const struct proto_txn_posted *t);
 
 #endif

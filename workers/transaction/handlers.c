@@ -20,11 +20,10 @@
 #include "proto/status.h"
 
 /* created_at as RFC 3339 UTC with milliseconds. */
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 /* ---- accounts ---- */
 
-#define ACCOUNT_COLS "id, name, kind, currency, balance, " TS("created_at") ", is_default"
+#define ACCOUNT_COLS "id, name, kind, currency, balance, " WK_SQL_TS("created_at") ", is_default"
 
 /* The API's account object (README "Money") from a row of ACCOUNT_COLS. */
 static void pack_account(msgpack_packer *pk, const PGresult *r, int row)

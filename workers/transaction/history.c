@@ -31,11 +31,11 @@
 #define TXN_COLUMNS                                                                                \
     "SELECT t.id, e.account_id, t.kind, t.amount, t.currency, "                                    \
     "CASE WHEN t.kind = 'transfer' THEN coalesce(t.to_addressed, t.to_account) END, t.note, "      \
-    "e.amount > 0, e.balance_after, "                                                              \
-    "to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "              \
-    "CASE WHEN t.kind = 'transfer' THEN t.to_account END, "                                        \
-    "(SELECT x.owner FROM ledger.accounts x WHERE x.id = t.to_account), "                          \
-    "(SELECT x.owner FROM ledger.accounts x WHERE x.id = t.from_account) "
+    "e.amount > 0, e.balance_after, " WK_SQL_TS(                                                   \
+        "t.created_at") ", "                                                                       \
+                        "CASE WHEN t.kind = 'transfer' THEN t.to_account END, "                    \
+                        "(SELECT x.owner FROM ledger.accounts x WHERE x.id = t.to_account), "      \
+                        "(SELECT x.owner FROM ledger.accounts x WHERE x.id = t.from_account) "
 
 #define TXN_SELECT                                                                                 \
     TXN_COLUMNS "FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id "             \

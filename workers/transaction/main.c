@@ -54,9 +54,9 @@ static const struct wk_batch_method batches[] = {
 };
 
 static const struct wk_event_handler events[] = {
-    {"user.registered", ledger_on_user_registered},
-    {"profile.updated", ledger_on_profile_updated},
-    {NULL, NULL},
+    {"user.registered", ledger_on_user_registered, NULL},
+    {"profile.updated", ledger_on_profile_updated, NULL},
+    {NULL, NULL, NULL},
 };
 
 static const struct wk_spec spec = {

@@ -46,8 +46,8 @@ static int answer_stored(struct wk_ctx *ctx, const char *user, PGresult *r, int 
  * if any, and now() to the microsecond. LEFT JOINs from one row: the statement answers now()
  * with no account and no simulation. */
 #define LOOKUP_SQL(account_on, key, hash)                                                          \
-    "SELECT a.id, a.currency, a.balance, " TWIN_TS("now()") ", s.request_hash = " hash ", "       \
-    "coalesce(s.detail, s.item), now() FROM (SELECT 1) one "                                       \
+    "SELECT a.id, a.currency, a.balance, " WK_SQL_TS("now()") ", "                                 \
+    "s.request_hash = " hash ", coalesce(s.detail, s.item), now() FROM (SELECT 1) one "             \
     "LEFT JOIN ledger.twin_accounts a ON " account_on " "                                          \
     "LEFT JOIN twin.simulations s ON s.user_id = $1 AND s.idem_key = " key
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/rng.h"
+
 __extension__ typedef __int128 i128;
 
 #define I64_MAX ((i128)INT64_MAX)
@@ -366,30 +368,10 @@ struct rng {
     double spare;
 };
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** (Blackman and Vigna). */
+/* xoshiro256** (proto/rng.h). */
 static inline uint64_t rng_next(uint64_t *s)
 {
-    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+    return proto_rng_next(s);
 }
 
 /* A uniform double in [-1, 1) from the top 53 bits. */
@@ -718,9 +700,7 @@ int twin_monte_carlo(const struct twin_mc_input *in, struct twin_mc_result *out)
         abort();
 
     struct rng r = {{0}, 0, 0.0};
-    uint64_t sm = in->seed;
-    for (int i = 0; i < 4; i++)
-        r.s[i] = splitmix64(&sm);
+    proto_rng_seed(r.s, in->seed);
 
     double s = (double)in->volatility / (double)RATE_ONE / sqrt(12.0);
     double start = (double)base->start_balance;

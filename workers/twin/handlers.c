@@ -155,7 +155,7 @@ int twin_simulate(struct wk_ctx *ctx, const struct proto_request *req, struct wk
         .balance = acct.balance,
         .amount = amount,
         .default_return = twin_cfg.default_return,
-        .low_balance = twin_low_balance_of(twin_cfg.low_balance, acct.currency),
+        .low_balance = proto_money_table_of(twin_cfg.low_balance, acct.currency),
     };
     if (in.scenario == TWIN_EMERGENCY_FUND && acct.exists &&
         (rc = avg_outflow(ctx, acct.id, &si.avg_outflow)) < 0)

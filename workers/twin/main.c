@@ -87,7 +87,7 @@ static int configure(void)
         fprintf(stderr, "config: TWIN_DEFAULT_VOLATILITY must be a percentage from 0 to 200\n");
         ok = 0;
     }
-    if (twin_low_balance_parse(env.low_balance) != 0) {
+    if (proto_money_table_check(env.low_balance) != 0) {
         fprintf(stderr, "config: TWIN_LOW_BALANCE must be CUR=amount,... with ISO 4217 codes\n");
         ok = 0;
     }

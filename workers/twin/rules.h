@@ -97,13 +97,4 @@ int twin_projection_money(const struct twin_projection_request *rq, int exponent
  * 0, or -1 when it is not a decimal with at most 4 fraction digits. */
 int twin_rate_text(const char *text, int64_t *out);
 
-/*
- * TWIN_LOW_BALANCE: "CUR=amount,..." ("USD=1000,INR=50000"), amounts in major units (exact
- * decimals of the currency). twin_low_balance_parse checks the whole text (0 or -1);
- * twin_low_balance_of finds `currency` in a valid text and returns its threshold in minor
- * units, or -1 when the currency is not listed (no low-balance rule for it).
- */
-int twin_low_balance_parse(const char *text);
-int64_t twin_low_balance_of(const char *text, const char *currency);
-
 #endif

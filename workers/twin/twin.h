@@ -19,13 +19,10 @@
 struct twin_config {
     int64_t default_return;     /* TWIN_DEFAULT_RETURN, TWIN_RATE_SCALE */
     int64_t default_volatility; /* TWIN_DEFAULT_VOLATILITY, TWIN_RATE_SCALE */
-    const char *low_balance;    /* TWIN_LOW_BALANCE, validated by twin_low_balance_parse */
+    const char *low_balance;    /* TWIN_LOW_BALANCE, validated by proto_money_table_check */
     char default_currency[4];   /* TWIN_DEFAULT_CURRENCY: an account-less user's currency */
 };
 extern struct twin_config twin_cfg;
-
-/* created_at as RFC 3339 UTC with milliseconds. */
-#define TWIN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 /* The account a simulation reads, as of one statement. */
 struct twin_account {

@@ -16,4 +16,11 @@ int64_t proto_now_ms(void);
 int64_t proto_mono_ms(void);
 int64_t proto_mono_us(void);
 
+/* Enough for "2026-12-08T10:00:00.123Z" and its NUL. */
+#define PROTO_TIME_TEXT_MAX 25
+
+/* Unix milliseconds (>= 0, before year 10000) as the API prints times: RFC 3339 UTC to the
+ * millisecond, "2026-12-08T10:00:00.123Z" (what workers' SQL renders with WK_SQL_TS). */
+void proto_time_text(int64_t unix_ms, char out[PROTO_TIME_TEXT_MAX]);
+
 #endif

@@ -60,4 +60,15 @@ int proto_money_format(int64_t minor, int exponent, char *buf, size_t size);
  */
 int proto_money_display(int64_t minor, const char *currency, char *out, size_t cap);
 
+/*
+ * A per-currency table of amounts in configuration: "CUR=amount,..." ("USD=1000,INR=50000"),
+ * amounts in major units, exact decimals of that currency, >= 0 (the twin's and the risk
+ * worker's low-balance thresholds, the risk worker's high-amount threshold).
+ * proto_money_table_check checks the whole text: 0, or -1. proto_money_table_of finds
+ * `currency` in a valid text and returns its amount in minor units, or -1 when the currency is
+ * not listed (no rule for it).
+ */
+int proto_money_table_check(const char *text);
+int64_t proto_money_table_of(const char *text, const char *currency);
+
 #endif

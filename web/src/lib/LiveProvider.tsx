@@ -1,6 +1,7 @@
 // The app's one live socket per tab (LiveClient in live.ts), started while signed in. Frames
-// update the cached server state directly; after every ready the app re-reads what a frame
-// could have changed (catch-up), because frames sent while disconnected are never replayed.
+// update the cached server state directly (what each frame does: frames.ts); after every ready
+// the app re-reads what a frame could have changed (catch-up), because frames sent while
+// disconnected are never replayed.
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { LiveClient, liveUrl, type LiveFrame, type LiveState, type SocketLike } from "./live";
@@ -8,8 +9,8 @@ import { api } from "./api";
 import { loadSession, saveSession } from "./session";
 import { keys } from "./queries";
 import { useToast } from "../components/Toasts";
-import type { Account, Notification } from "./types";
-import type { Money } from "./money";
+import { CATCH_UP, frameActions } from "./frames";
+import type { Account } from "./types";
 
 const Ctx = createContext<LiveState>("idle");
 
@@ -25,17 +26,13 @@ export function LiveProvider({ signedIn, children }: { signedIn: boolean; childr
   useEffect(() => {
     if (!signedIn) return;
     const onFrame = (f: LiveFrame) => {
-      if (f.type === "notification") {
-        const n = f.notification as Notification | undefined;
-        if (n) toast(n.message, { kind: n.type === "risk" ? "risk" : n.type === "alert" ? "alert" : "info", title: n.title });
-        qc.invalidateQueries({ queryKey: keys.notifications });
-      } else if (f.type === "balance") {
-        const id = f.account_id as string;
-        const balance = f.balance as Money;
-        qc.setQueryData<Account[]>(keys.accounts, (old) => old?.map((a) => (a.id === id ? { ...a, balance: String(balance) } : a)));
-        qc.invalidateQueries({ queryKey: keys.txns });
-        qc.invalidateQueries({ queryKey: keys.accounts });
+      const a = frameActions(f);
+      if (a.balance) {
+        const { accountId, balance } = a.balance;
+        qc.setQueryData<Account[]>(keys.accounts, (old) => old?.map((x) => (x.id === accountId ? { ...x, balance } : x)));
       }
+      if (a.toast) toast(a.toast.text, { kind: a.toast.kind, title: a.toast.title });
+      for (const queryKey of a.invalidate) qc.invalidateQueries({ queryKey });
     };
     const client = new LiveClient({
       url: liveUrl(),
@@ -48,9 +45,7 @@ export function LiveProvider({ signedIn, children }: { signedIn: boolean; childr
       random: Math.random,
       onFrame,
       onReady: () => {
-        qc.invalidateQueries({ queryKey: keys.notifications });
-        qc.invalidateQueries({ queryKey: keys.accounts });
-        qc.invalidateQueries({ queryKey: keys.txns });
+        for (const queryKey of CATCH_UP) qc.invalidateQueries({ queryKey });
       },
       onSignedOut: () => saveSession(null),
       onState: (s) => setState(s),

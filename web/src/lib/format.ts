@@ -27,6 +27,11 @@ export function shortDate(iso: string): string {
   return Number.isNaN(t) ? iso : new Date(t).toLocaleDateString(undefined, { month: "short", day: "numeric" });
 }
 
+export function shortTime(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : new Date(t).toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
+}
+
 /** The unread badge: "99+" above 99, nothing at 0. */
 export function badgeText(n: number): string | null {
   if (!n || n < 0) return null;

@@ -6,8 +6,8 @@ import type { Money } from "./money";
 
 /** Keys whose numbers are money (every amount field of the HTTP API; README "HTTP surface today"). */
 export const MONEY_KEYS = new Set([
-  "amount", "balance", "balance_after", "current_balance", "virtual_balance", "difference",
-  "before_balance", "after_balance", "start_balance", "real_balance", "end_balance",
+  "amount", "balance", "balance_after", "balance_before", "current_balance", "virtual_balance",
+  "difference", "before_balance", "after_balance", "start_balance", "real_balance", "end_balance",
   "end_real_balance", "income", "expense", "growth", "goal", "p5", "p25", "p50", "p75", "p95",
   "monthly_income",
 ]);

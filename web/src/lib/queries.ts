@@ -2,7 +2,7 @@
 // live channel (live.tsx) knows what a frame makes stale.
 import { useQuery } from "@tanstack/react-query";
 import { api } from "./api";
-import type { Account, Notification, NotificationCount, Status, Txn } from "./types";
+import type { Account, Notification, NotificationCount, RiskScore, Status, Txn } from "./types";
 
 export const keys = {
   accounts: ["accounts"] as const,
@@ -11,6 +11,8 @@ export const keys = {
   notifCount: ["notifications", "count"] as const,
   simulations: ["simulations"] as const,
   status: ["status"] as const,
+  /** Everything of the risk worker: a live risk frame makes all of it stale. */
+  risk: ["risk"] as const,
 };
 
 export function useAccounts() {
@@ -43,5 +45,17 @@ export function useStatus() {
     queryKey: keys.status,
     queryFn: ({ signal }) => api.get<Status>("/api/status", { signal, public: true }),
     staleTime: 15000,
+  });
+}
+
+/**
+ * The score the person should look at: GET /api/risk/score/{user id} answers the account with
+ * the highest stored score. 404 account_not_found means there is nothing to score yet.
+ */
+export function useRiskScore(userId: string | null | undefined) {
+  return useQuery({
+    queryKey: [...keys.risk, "score", userId],
+    enabled: !!userId,
+    queryFn: ({ signal }) => api.get<RiskScore>(`/api/risk/score/${encodeURIComponent(userId!)}`, { signal }),
   });
 }

@@ -79,3 +79,58 @@ export interface PublicConfig {
   google_client_id: string | null;
   google_enabled: boolean;
 }
+
+/** A flag of a risk score: its code, the plain sentence (the same as in `flags`), its points. */
+export interface RiskFlag {
+  code: string;
+  message: string;
+  points?: number;
+}
+
+export type RiskLevel = "low" | "medium" | "high";
+
+/** How the anomaly model looked at the latest posting (contract, issue 22). */
+export interface RiskMl {
+  method: "isolation_forest" | "robust_z" | "none" | string;
+  anomaly_score?: number | null;
+  threshold?: number | null;
+  anomalous?: boolean;
+  postings_used?: number;
+  verdict?: "high_amount" | "normal" | string;
+}
+
+/** GET /api/risk/score/{id}, POST /api/risk/analyze. */
+export interface RiskScore {
+  id: string;
+  account_id: string;
+  score: number;
+  alert_level: RiskLevel;
+  flags: string[];
+  flag_details?: RiskFlag[];
+  ml_details?: RiskMl | null;
+  currency?: string;
+  balance?: Money;
+  transfer_id?: string | null;
+  updated_at: string;
+}
+
+/** One scored posting of GET /api/risk/history, newest first. */
+export interface RiskHistoryItem {
+  id: string;
+  account_id: string;
+  transfer_id: string | null;
+  type: "withdrawal" | "deposit" | "transfer";
+  direction: "in" | "out";
+  amount: Money;
+  currency: string;
+  balance_before?: Money;
+  balance_after?: Money;
+  score: number;
+  alert_level: RiskLevel;
+  flags: string[];
+  flag_details?: RiskFlag[];
+  anomaly?: { method: string; score: number | null; threshold: number | null; flagged: boolean } | null;
+  alerted?: boolean;
+  posted_at: string;
+  created_at: string;
+}

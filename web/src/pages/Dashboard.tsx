@@ -1,17 +1,19 @@
 // The dashboard: the default account (id with copy), balances of every account, this month's
 // figures, balance over time, recent transactions, latest notifications, the last simulation,
-// and live service health. Risk and persona show "coming soon" until their workers exist: no
-// made-up numbers. Every figure comes from the API; sums are BigInt minor units.
+// the risk score (kept fresh by live risk frames) and live service health. The persona shows
+// "coming soon" until its worker exists: no made-up numbers. Every figure comes from the API;
+// sums are BigInt minor units.
 import { lazy, Suspense, useMemo } from "react";
 import { Link } from "react-router-dom";
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../lib/api";
 import { useAuth } from "../lib/auth";
-import { keys, useAccounts, useLatestNotifications, useNotifCount, useStatus } from "../lib/queries";
+import { keys, useAccounts, useLatestNotifications, useNotifCount, useRiskScore, useStatus } from "../lib/queries";
 import { formatMoney, fromMinor, toMinor } from "../lib/money";
 import { dateTime, relativeTime } from "../lib/format";
 import type { Account, Txn } from "../lib/types";
-import { historyRow, type HistoryItem } from "./TwinModel";
+import { historyRow, riskColor, type HistoryItem } from "./TwinModel";
+import { bannerFor, clampScore, flagCards, levelLabel, nothingToScore } from "./RiskLogic";
 import { counterparties, rowKey, transferSources, txnLabel, type Names } from "./TxnLogic";
 import { usePeople } from "../lib/people";
 import { Amount, ComingSoon, Empty, ErrorBox, Loading } from "../components/common";
@@ -165,7 +167,7 @@ export function Dashboard() {
         </div>
         <div className="stack">
           <SimulationCard sims={sims.data} error={sims.error} pending={sims.isPending} retry={() => sims.refetch()} />
-          <ComingSoon title="Risk score" issue="scoring arrives with the Risk issue" />
+          <RiskCard userId={user?.id ?? null} />
           <ComingSoon title="Financial persona" issue="your persona score and tips arrive with the Persona issue" />
         </div>
       </div>
@@ -281,5 +283,47 @@ function SimulationCard({ sims, error, pending, retry }: { sims?: HistoryItem[];
         </div>
       )}
     </div>
+  );
+}
+
+/** The latest risk score (the account that needs the most attention), its level and why. */
+function RiskCard({ userId }: { userId: string | null }) {
+  const q = useRiskScore(userId);
+  const empty = nothingToScore(q.error, q.data);
+  const s = empty ? undefined : q.data;
+  const v = s ? clampScore(s.score) : 0;
+  const why = s ? (flagCards(s)[0]?.title ?? bannerFor(s.score).text) : "";
+  return (
+    <section className="card" data-testid="dashboard-risk" aria-labelledby="dash-risk-title">
+      <div className="row between">
+        <h2 id="dash-risk-title">Risk score</h2>
+        <Link to="/risk">Details</Link>
+      </div>
+      {q.isPending ? (
+        <Loading lines={2} />
+      ) : empty ? (
+        <Empty>Nothing to score yet: your first transaction starts your health check.</Empty>
+      ) : q.isError || !s ? (
+        <ErrorBox error={q.error} onRetry={() => q.refetch()} />
+      ) : (
+        <div className="stack" style={{ gap: 8 }}>
+          <div className="row" style={{ alignItems: "baseline", gap: 8 }}>
+            <span className="amount" style={{ fontSize: 28, fontWeight: 600, color: riskColor(v) }} data-testid="dashboard-risk-score">
+              {s.score}
+            </span>
+            <span className="faint">/ 100</span>
+            <span className={`pill ${s.alert_level}`} data-testid="dashboard-risk-level">
+              {levelLabel(s.alert_level)}
+            </span>
+          </div>
+          <div className="risk-bar" role="meter" aria-label="Risk score" aria-valuemin={0} aria-valuemax={100} aria-valuenow={v}>
+            <span style={{ width: `${v}%`, background: riskColor(v) }} />
+          </div>
+          <div className="muted" style={{ fontSize: 14 }}>
+            {why}
+          </div>
+        </div>
+      )}
+    </section>
   );
 }

@@ -187,7 +187,8 @@ int wk_reply_encode(struct wk_reply *rep, const char *id, msgpack_sbuffer *out);
 
 /* ---- the process context (run.c) ---- */
 
-struct wk_pending; /* a request in hand (run.c) */
+struct wk_pending;    /* a request in hand (run.c) */
+struct wk_event_slot; /* an event in hand, for an event batch (run.c) */
 
 struct wk_ctx {
     const struct wk_spec *spec;
@@ -222,6 +223,7 @@ struct wk_ctx {
     int batch_wait_ms;          /* WK_BATCH_WAIT_MS */
     struct wk_pending *batch;   /* requests in hand: batch_max with batch methods, else 1 */
     struct wk_call *calls;      /* as many calls, for a batch method */
+    struct wk_event_slot *evs;  /* events in hand: batch_max with event batches, else NULL */
 
     /* 1 while the outermost wk_db_tx runs (even if the connection dropped inside it). */
     int tx_open;
@@ -234,6 +236,7 @@ struct wk_ctx {
     char *sql_outbox_mark;
     char *sql_outbox_insert;
     char *sql_inbox_insert;
+    char *sql_inbox_insert_many; /* $1 a uuid[]; RETURNING the ids that were new */
     char *sql_outbox_prune;
     char *sql_inbox_prune;
 };

@@ -149,8 +149,7 @@ struct wk_pending {
 static void request_open(struct wk_ctx *ctx, struct wk_pending *p)
 {
     const amqp_basic_properties_t *props = &p->d.env.message.properties;
-    prop_str(props, AMQP_BASIC_CORRELATION_ID_FLAG, props->correlation_id, p->corr,
-             sizeof p->corr);
+    prop_str(props, AMQP_BASIC_CORRELATION_ID_FLAG, props->correlation_id, p->corr, sizeof p->corr);
     prop_str(props, AMQP_BASIC_REPLY_TO_FLAG, props->reply_to, p->reply_to, sizeof p->reply_to);
     msgpack_unpacked_init(&p->up);
     p->started = proto_mono_ms();
@@ -168,8 +167,7 @@ static void request_open(struct wk_ctx *ctx, struct wk_pending *p)
     snprintf(ctx->log.req_id, sizeof ctx->log.req_id, "%s", p->req.id);
     if (p->req.deadline_ms <= proto_now_ms()) {
         PROTO_INFO(ctx->log.req_id, "deadline passed, dropped", "method=%s late_ms=%lld",
-                   proto_log_str(p->req.method),
-                   (long long)(proto_now_ms() - p->req.deadline_ms));
+                   proto_log_str(p->req.method), (long long)(proto_now_ms() - p->req.deadline_ms));
         p->verdict = V_ACK;
         return;
     }
@@ -234,8 +232,8 @@ static void request_run(struct wk_ctx *ctx, struct wk_pending *p)
     wk_db_maintain(ctx->db); /* a connection lost by the previous message comes back here */
     wk_handler_fn fn = find_method(ctx, p->req.method);
     if (!fn) {
-        wk_reply_error(&p->rep, 404, "unknown_method", "no method %s on worker %s",
-                       p->req.method, ctx->name);
+        wk_reply_error(&p->rep, 404, "unknown_method", "no method %s on worker %s", p->req.method,
+                       ctx->name);
     } else {
         int hrc = fn(ctx, &p->req, &p->rep);
         wk_db_end_stray_tx(ctx->db);
@@ -470,6 +468,177 @@ out:
     return rc;
 }
 
+/* ---- event batches ---- */
+
+struct wk_event_slot {
+    struct wk_delivery d;
+    msgpack_unpacked up;
+    struct proto_event ev;
+};
+
+/* The batch handler for an event's type, or NULL. */
+static wk_event_batch_fn find_event_batch(const struct wk_ctx *ctx, const char *type)
+{
+    for (const struct wk_event_handler *h = ctx->spec->events; h && h->type; h++)
+        if (strcmp(h->type, type) == 0)
+            return h->batch;
+    return NULL;
+}
+
+/* Decodes slot->d: 0, or < 0 (slot->up then holds nothing to free). */
+static int slot_open(struct wk_event_slot *slot)
+{
+    msgpack_unpacked_init(&slot->up);
+    int rc = proto_event_decode(slot->d.env.message.body.bytes, slot->d.env.message.body.len,
+                                &slot->up, &slot->ev);
+    if (rc != 0)
+        msgpack_unpacked_destroy(&slot->up);
+    return rc;
+}
+
+struct inbox_batch {
+    struct wk_event_slot *slots;
+    size_t n;
+    wk_event_batch_fn fn;
+    struct proto_event *fresh; /* [n]: the events not seen before, in delivery order */
+    size_t nfresh;
+};
+
+static int inbox_batch_tx(struct wk_ctx *ctx, void *arg)
+{
+    struct inbox_batch *c = arg;
+    struct proto_buf ids = {0};
+    proto_buf_puts(&ids, "{");
+    for (size_t i = 0; i < c->n; i++)
+        proto_buf_printf(&ids, "%s%s", i ? "," : "", c->slots[i].ev.id); /* UUIDs: no quoting */
+    proto_buf_puts(&ids, "}");
+    const char *params[] = {ids.data};
+    PGresult *r =
+        wk_db_exec_prepared(ctx->db, "wk_inbox_insert_many", ctx->sql_inbox_insert_many, 1, params);
+    proto_buf_free(&ids);
+    if (!r)
+        return wk_db_fail(ctx);
+    /* Each id the statement inserted stands for one delivery: the first that carries it (the
+     * same event twice in one batch is handled once). */
+    int nrows = PQntuples(r);
+    char *taken = proto_xcalloc((size_t)nrows + 1, 1);
+    c->nfresh = 0;
+    for (size_t i = 0; i < c->n; i++)
+        for (int j = 0; j < nrows; j++)
+            if (!taken[j] && strcmp(PQgetvalue(r, j, 0), c->slots[i].ev.id) == 0) {
+                taken[j] = 1;
+                c->fresh[c->nfresh++] = c->slots[i].ev;
+                break;
+            }
+    free(taken);
+    PQclear(r);
+    return c->nfresh ? c->fn(ctx, c->fresh, c->nfresh) : 0;
+}
+
+/*
+ * Handles the event delivery `first` (taken by the main loop; freed here) and, when its type has
+ * a batch handler, every first delivery of that type the broker has already sent, in one
+ * transaction (wk_event_batch_fn). A delivery taken that cannot join (a request, a redelivery,
+ * another type, an undecodable event) ends the batch and is handled right after it, so
+ * everything is still settled in tag order. Returns 0, or WK_EMQ when the broker connection
+ * failed.
+ */
+static int handle_events(struct wk_ctx *ctx, struct wk_delivery *first)
+{
+    struct wk_event_slot *slots = ctx->evs;
+    if (!slots || first->env.redelivered) {
+        int rc = handle_event(ctx, first);
+        wk_mq_delivery_free(first);
+        return rc;
+    }
+    slots[0].d = *first;
+    int opened = slot_open(&slots[0]) == 0;
+    wk_event_batch_fn fn = opened ? find_event_batch(ctx, slots[0].ev.type) : NULL;
+    if (!fn) {
+        /* No batch for this type, or undecodable (the single path dead-letters it and says why) */
+        if (opened)
+            msgpack_unpacked_destroy(&slots[0].up);
+        int rc = handle_event(ctx, &slots[0].d);
+        wk_mq_delivery_free(&slots[0].d);
+        return rc;
+    }
+
+    size_t n = 1;
+    struct wk_delivery next;
+    int has_next = 0, lost = 0;
+    while (n < (size_t)ctx->batch_max) {
+        struct wk_event_slot *p = &slots[n];
+        int got = wk_mq_next(&ctx->mq, &p->d, 0);
+        if (got < 0)
+            lost = 1;
+        if (got != 1)
+            break;
+        if (!p->d.from_events || p->d.env.redelivered) {
+            next = p->d;
+            has_next = 1;
+            break;
+        }
+        if (slot_open(p) != 0) {
+            next = p->d;
+            has_next = 1;
+            break;
+        }
+        if (strcmp(p->ev.type, slots[0].ev.type) != 0) {
+            msgpack_unpacked_destroy(&p->up);
+            next = p->d;
+            has_next = 1;
+            break;
+        }
+        n++;
+    }
+    if (lost) {
+        /* Nothing handled or settled: all of it comes back after the reconnect. */
+        for (size_t i = 0; i < n; i++) {
+            msgpack_unpacked_destroy(&slots[i].up);
+            wk_mq_delivery_free(&slots[i].d);
+        }
+        return WK_EMQ;
+    }
+
+    snprintf(ctx->log.req_id, sizeof ctx->log.req_id, "%s", slots[0].ev.id);
+    int64_t started = proto_mono_ms();
+    wk_db_maintain(ctx->db);
+    struct proto_event *fresh = proto_xcalloc(n, sizeof *fresh);
+    struct inbox_batch call = {slots, n, fn, fresh, 0};
+    int hrc = wk_db_tx(ctx, inbox_batch_tx, &call);
+    int rc = 0;
+    if (hrc == 0) {
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = wk_mq_ack(&ctx->mq, slots[i].d.env.delivery_tag);
+        PROTO_INFO(ctx->log.req_id, "events done", "type=%s events=%zu new=%zu ms=%lld",
+                   proto_log_str(slots[0].ev.type), n, call.nfresh,
+                   (long long)(proto_mono_ms() - started));
+    } else {
+        PROTO_WARN(ctx->log.req_id, "event batch failed, handling its events one by one",
+                   "type=%s events=%zu err=%d", proto_log_str(slots[0].ev.type), n, hrc);
+    }
+    free(fresh);
+    for (size_t i = 0; i < n; i++) {
+        msgpack_unpacked_destroy(&slots[i].up);
+        if (hrc != 0 && rc == 0)
+            rc = handle_event(ctx, &slots[i].d);
+        wk_mq_delivery_free(&slots[i].d);
+    }
+    ctx->log.req_id[0] = '\0';
+    if (rc != 0 || !has_next) {
+        if (has_next)
+            wk_mq_delivery_free(&next);
+        return rc;
+    }
+    if (next.from_events) {
+        rc = handle_event(ctx, &next);
+        wk_mq_delivery_free(&next);
+        return rc;
+    }
+    ctx->batch[0].d = next;
+    return handle_requests(ctx); /* frees it */
+}
+
 /* ---- setup ---- */
 
 static int valid_ident(const char *s)
@@ -516,6 +685,12 @@ static void build_sql(struct wk_ctx *ctx)
     b = (struct proto_buf){0};
     proto_buf_printf(&b, "INSERT INTO %s.inbox (event_id) VALUES ($1) ON CONFLICT DO NOTHING", s);
     ctx->sql_inbox_insert = b.data;
+    b = (struct proto_buf){0};
+    proto_buf_printf(&b,
+                     "INSERT INTO %s.inbox (event_id) SELECT unnest($1::uuid[]) "
+                     "ON CONFLICT DO NOTHING RETURNING event_id",
+                     s);
+    ctx->sql_inbox_insert_many = b.data;
     wk_prune_build_sql(ctx);
 }
 
@@ -686,6 +861,9 @@ int wk_run_spec(const struct wk_spec *spec)
     size_t slots = spec->batches ? (size_t)ctx.batch_max : 1;
     ctx.batch = proto_xcalloc(slots, sizeof *ctx.batch);
     ctx.calls = proto_xcalloc(slots, sizeof *ctx.calls);
+    for (const struct wk_event_handler *h = spec->events; h && h->type; h++)
+        if (h->batch && !ctx.evs)
+            ctx.evs = proto_xcalloc((size_t)ctx.batch_max, sizeof *ctx.evs);
     ctx.db = wk_db_new(ctx.db_url, ctx.name, &ctx.log);
     ctx.kv = wk_kv_new(ctx.redis_url, &ctx.log);
     PROTO_INFO(NULL, "worker starting", "version=%s schema=%s", FT_VERSION,
@@ -724,8 +902,7 @@ int wk_run_spec(const struct wk_spec *spec)
         if (got == 1) {
             int src;
             if (d->from_events) {
-                src = handle_event(&ctx, d);
-                wk_mq_delivery_free(d);
+                src = handle_events(&ctx, d); /* frees d */
             } else {
                 src = handle_requests(&ctx); /* frees d */
             }
@@ -762,11 +939,13 @@ int wk_run_spec(const struct wk_spec *spec)
     free(ctx.sql_outbox_mark);
     free(ctx.sql_outbox_insert);
     free(ctx.sql_inbox_insert);
+    free(ctx.sql_inbox_insert_many);
     free(ctx.sql_outbox_prune);
     free(ctx.sql_inbox_prune);
     wk_live_discard(&ctx);
     free(ctx.live);
     free(ctx.batch);
     free(ctx.calls);
+    free(ctx.evs);
     return 0;
 }

@@ -120,9 +120,23 @@ struct wk_batch_method {
  */
 typedef int (*wk_event_fn)(struct wk_ctx *ctx, const struct proto_event *ev);
 
+/*
+ * An event batch handler (optional, beside fn): handles evs[0..n) (n >= 1), all of its type,
+ * first deliveries, in delivery order, and new: the runtime recorded their ids in <schema>.inbox
+ * in the same transaction and left out the ones it had already seen. It takes every event of
+ * that type the broker has already delivered to this process (up to the prefetch window and
+ * WK_BATCH_MAX), never waiting for more, so one transaction and one commit carry many events
+ * under load and one event when it is quiet. Runs inside that transaction: returns 0 to commit
+ * them all, < 0 to roll them all back, after which the runtime hands each event alone to fn (so
+ * one bad event fails alone and is redelivered up to the delivery limit, as without batches).
+ * A redelivered event always goes alone to fn. `evs` is borrowed for the call.
+ */
+typedef int (*wk_event_batch_fn)(struct wk_ctx *ctx, const struct proto_event *evs, size_t n);
+
 struct wk_event_handler {
-    const char *type; /* "txn.posted": the routing key bound on ft.events */
-    wk_event_fn fn;   /* a table ends with {NULL, NULL} */
+    const char *type;        /* "txn.posted": the routing key bound on ft.events */
+    wk_event_fn fn;          /* a table ends with {NULL, NULL, NULL} */
+    wk_event_batch_fn batch; /* may be NULL: every event goes alone to fn */
 };
 
 struct wk_spec {
@@ -256,6 +270,10 @@ PGresult *wk_db_exec(struct wk_db *db, const char *sql, int nparams, const char 
  */
 PGresult *wk_db_exec_prepared(struct wk_db *db, const char *name, const char *sql, int nparams,
                               const char *const *params);
+
+/* SQL text that renders a timestamptz column (or expression) as the API prints times: RFC 3339
+ * UTC to the millisecond, "2026-12-08T10:00:00.123Z". `col` must be a string literal. */
+#define WK_SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 /* What a handler returns after a failed statement: WK_EDBDOWN when the connection is gone (the
  * runtime answers 503 db_unavailable), else WK_EDB. */
