@@ -309,7 +309,7 @@ static void test_risk_high_amount_and_unusual_amount(void)
          "SELECT score || ':' || alert_level || ':' || (flags->0->>'code') || ':' || "
          "(anomaly->>'method') FROM risk.assessments WHERE account_id = $1",
          acct, NULL);
-    CU_ASSERT_STRING_EQUAL(v, "20:low:high_amount:none");
+    CU_ASSERT_STRING_EQUAL(v, "10:low:high_amount:none");
     /* a short history of similar small spends, then one 40 times larger: the robust z-score
      * (fewer than 20 postings) calls it unusual */
     static const char *const small[] = {"9.50", "10.00", "11.25", "12.00", "10.50", "9.75"};

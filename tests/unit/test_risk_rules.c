@@ -112,11 +112,11 @@ static void test_risk_velocity_and_high_amount(void)
     EXPECT(f, "10:low:");
     f.outgoing_window = 3;
     EXPECT(f, "25:low:velocity");
-    /* Finexia's verdict: above the threshold, either direction; exactly it is not */
+    /* Finexia's verdict: above the threshold, either direction, a flag worth no points */
     f = usd(5000000, 1000000);
     EXPECT(f, "10:low:");
     f = usd(5000000, 1000001);
-    EXPECT(f, "20:low:high_amount");
+    EXPECT(f, "10:low:high_amount");
     struct risk_result r;
     risk_evaluate(&f, &r);
     CU_ASSERT_EQUAL(r.high_amount, 1);
@@ -136,7 +136,7 @@ static void test_risk_anomaly_points_cap_and_levels(void)
     f.anomaly.method = RISK_METHOD_FOREST;
     f.anomaly.flagged = 1;
     f.anomaly.points = 30;
-    /* 10 + 20 + 15 + 10 + 25 + 30 + 10 = 120, capped */
+    /* 10 + 20 + 15 + 10 + 25 + 30 (+ 0 for high_amount) = 110, capped */
     EXPECT(f, "100:high:large_posting|velocity|low_balance|balance_drop|anomaly|high_amount");
     CU_ASSERT_EQUAL(risk_level_of(30), RISK_LOW);
     CU_ASSERT_EQUAL(risk_level_of(31), RISK_MEDIUM);
@@ -186,6 +186,14 @@ static void test_risk_windows_exactly_60_minutes(void)
     risk_windows(post, meta, 4, t, post[4].balance_after, &out, &peak);
     CU_ASSERT_EQUAL(out, 3);
     CU_ASSERT_EQUAL(peak, 500000); /* the deposit's balance, 160 min ago */
+    /* a later line whose transaction started earlier (it waited for the account's lock) still
+     * counts: every line walked is before the posting by seq */
+    post[4].at_ms = post[3].at_ms - 1;
+    risk_windows(post, meta, 3, post[3].at_ms, post[3].balance_after, &out, &peak);
+    CU_ASSERT_EQUAL(out, 2);
+    risk_windows(post, meta, 4, post[3].at_ms, post[4].balance_after, &out, &peak);
+    CU_ASSERT_EQUAL(out, 3);
+    post[4].at_ms = t;
     /* one millisecond later the first one is out of the hour */
     risk_windows(post, meta, 4, t + 1, post[4].balance_after, &out, &peak);
     CU_ASSERT_EQUAL(out, 2);

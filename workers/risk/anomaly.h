@@ -1,6 +1,6 @@
 /*
  * workers/risk/anomaly.h — is one new posting unusual for this user? Pure C, no I/O: the
- * worker (events.c, model cache in model.c) and tests/bench/bench_risk.c both call it, and
+ * worker (events.c, model cache in cache.c) and tests/bench/bench_risk.c both call it, and
  * tests/unit/test_risk_anomaly.c checks it alone. Implemented in anomaly.c.
  *
  * Two detectors, chosen by how much history a user has:
@@ -129,8 +129,8 @@ void risk_anomaly_judge(const struct risk_forest *f, const struct risk_posting *
  * (amount < 0) as rows. NULL when n < RISK_FOREST_MIN or fewer than RISK_FOREST_MIN / 2 of them
  * are outgoing (the judge then uses the z-score); out of memory aborts. Costs ~1 ms for 500
  * postings and allocates ~0.3 MB meanwhile; the forest holds ~50 KB (risk_forest_bytes). The
- * same hist and seed give the same forest: seed it from something stable (the account id), so
- * that a re-run scores the same. Any thread.
+ * same hist and seed give the same forest: seed it from something stable (the worker: RISK_SEED and
+ * the user id), so that a re-run scores the same. Any thread.
  */
 struct risk_forest *risk_model_train(const struct risk_posting *hist, size_t n, uint64_t seed);
 

@@ -71,8 +71,15 @@ void risk_cache_drop(struct risk_user *u)
     count--;
 }
 
-struct risk_user *risk_cache_get(const char *user)
+struct risk_user *risk_cache_get(const char *user_in)
 {
+    /* The key as ids are stored (lowercase), whoever asks: the ledger answers lowercase. */
+    char user[PROTO_UUID_LEN + 1];
+    size_t k = 0;
+    for (; user_in[k] && k < PROTO_UUID_LEN; k++)
+        user[k] =
+            (user_in[k] >= 'A' && user_in[k] <= 'F') ? (char)(user_in[k] - 'A' + 'a') : user_in[k];
+    user[k] = '\0';
     size_t b = fnv1a(user) % BUCKETS;
     for (struct risk_user *u = buckets[b]; u; u = u->hash_next) {
         if (strcmp(u->user, user) == 0) {

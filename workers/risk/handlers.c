@@ -5,7 +5,8 @@
  * Scope: a request names one of the caller's accounts, or the caller's own user id (all of
  * their accounts, as older clients send it), or nothing (the same). Anything else, another
  * user's account or id included, answers 404 account_not_found and reads nothing of theirs:
- * every statement filters on the caller through ledger.risk_accounts' owner.
+ * every statement filters on the caller, through ledger.risk_accounts' owner or
+ * risk.assessments' user_id.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +106,8 @@ int risk_analyze(struct wk_ctx *ctx, const struct proto_request *req, struct wk_
     /* Only account_id is read: a client's balance or transaction list is ignored. */
     char id[PROTO_UUID_LEN + 1];
     const msgpack_object *o = proto_map_get(body, "account_id");
-    int named = o && o->type != MSGPACK_OBJECT_NIL;
+    int named = o && o->type != MSGPACK_OBJECT_NIL &&
+                !(o->type == MSGPACK_OBJECT_STR && o->via.str.size == 0); /* "" as absent */
     if (named && proto_obj_uuid(o, id) != 0)
         return wk_reply_error(rep, 422, "invalid_account_id",
                               "account_id must be one of your account ids (or your user id).");
@@ -202,9 +204,9 @@ static int stored(struct wk_ctx *ctx, const char *user, enum scope sc,
  * path's scope and that scope's stored score objects (at most max, the highest score first; an
  * account never scored is scored now). Returns how many (>= 1; free_objs them), 0 when rep
  * holds the answer (a 404: not the caller's, or a caller without any account), or < 0. */
-static int scoped_scores(struct wk_ctx *ctx, const struct proto_request *req,
-                         struct wk_reply *rep, const char **user, struct risk_account *acct,
-                         enum scope *sc, struct obj *objs, int max)
+static int scoped_scores(struct wk_ctx *ctx, const struct proto_request *req, struct wk_reply *rep,
+                         const char **user, struct risk_account *acct, enum scope *sc,
+                         struct obj *objs, int max)
 {
     if (!(*user = wk_acting_user(req, rep)))
         return 0;

@@ -11,8 +11,8 @@
  *   low_balance    +10  the balance below the currency's low-balance threshold
  *   balance_drop   +25  the balance fell more than 80 % below its highest in the last 24 h
  *   anomaly        +5..+30  the detector flagged the posting (anomaly.h)
- *   high_amount    +10  one posting above the currency's high-amount threshold (Finexia's
- *                       per-transaction verdict "high_amount")
+ *   high_amount    +0   one posting above the currency's high-amount threshold: Finexia's
+ *                       per-transaction verdict "high_amount", a flag worth no points
  * capped at 100; levels low <= 30 < medium <= 60 < high.
  */
 #ifndef RISK_RULES_H

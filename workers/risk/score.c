@@ -156,6 +156,8 @@ int risk_sync_many(struct wk_ctx *ctx, struct risk_user *const *us, size_t n)
                 risk_cache_clear(set[j]);
         for (int i = 0; i < PQntuples(r); i++) {
             struct risk_user *u = user_of(set, m, PQgetvalue(r, i, 0));
+            if (!u)
+                continue; /* cannot happen: the owners are the batch's users */
             size_t j = 0;
             while (set[j] != u)
                 j++;
@@ -247,6 +249,19 @@ int risk_score_posting(struct wk_ctx *ctx, struct risk_user *u, const char *acco
         PQclear(r);
         if (seq < 0)
             return 0;
+        if (u->n > 0 && seq > u->meta[0].seq) {
+            /* A hole: it committed after a later seq of the same user had been read (seqs are
+             * taken at insert, not at commit, and the delta reads after the highest seen).
+             * Read the user's history again, so this posting and the next are judged on it. */
+            if ((rc = load(ctx, u, INT64_MAX)) < 0)
+                return rc;
+            if ((i = find(u, account, transfer)) >= 0) {
+                facts_at(u, (size_t)i, 1, u->post[i].at_ms, u->post[i].balance_after, out);
+                snprintf(out->transfer_id, sizeof out->transfer_id, "%s", transfer);
+                rc = finish(out);
+                return rc < 0 ? rc : 1;
+            }
+        }
         struct risk_user old = {0};
         snprintf(old.user, sizeof old.user, "%s", u->user);
         if ((rc = load(ctx, &old, seq)) == 0) {
@@ -381,9 +396,46 @@ static void sentences_json(struct proto_buf *out, const struct risk_result *r)
 /* The stored level of each account of a[0..n) before this batch: prev[i] (RISK_LOW when none),
  * had[i] 1 when there was one. A posting later in the batch sees the level an earlier one of
  * the same account left. 0, or a wk_db_fail code. */
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Locks the batch's accounts until the transaction ends (advisory locks, in sorted order, so two
+ * risk workers never wait on each other in a circle): another worker scoring a posting of one of
+ * them waits here, and then reads the level this one stores. Without it, two workers scoring two
+ * postings of one account at once could both see it low and both alert for one rise. */
+static int lock_accounts(struct wk_ctx *ctx, const struct risk_assessment *a, size_t n)
+{
+    const char **ids = proto_xcalloc(n, sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = a[i].account_id;
+    qsort(ids, n, sizeof *ids, cmp_str);
+    struct proto_buf arr = {0};
+    proto_buf_puts(&arr, "{");
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(ids[i], ids[i - 1]) != 0)
+            proto_buf_printf(&arr, "%s%s", arr.len > 1 ? "," : "", ids[i]);
+    proto_buf_puts(&arr, "}");
+    free(ids);
+    const char *p[] = {arr.data};
+    /* unnest yields the array in order, so the locks are taken in that order */
+    PGresult *r = wk_db_exec_prepared(
+        wk_db(ctx), "risk_lock",
+        "SELECT pg_advisory_xact_lock(hashtextextended(x, 22)) FROM unnest($1::text[]) x", 1, p);
+    proto_buf_free(&arr);
+    if (!r)
+        return wk_db_fail(ctx);
+    PQclear(r);
+    return 0;
+}
+
 static int previous_levels(struct wk_ctx *ctx, const struct risk_assessment *a, size_t n,
                            enum risk_level *prev, int *had)
 {
+    int rc = lock_accounts(ctx, a, n);
+    if (rc < 0)
+        return rc;
     struct proto_buf ids = {0};
     proto_buf_puts(&ids, "{");
     for (size_t i = 0; i < n; i++)

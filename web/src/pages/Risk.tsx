@@ -236,7 +236,7 @@ function Review({ s }: { s: RiskScore }) {
                 <div className="risk-flag-title">{c.title}</div>
                 <div className="risk-flag-msg">{c.message}</div>
               </div>
-              {c.points !== null && <span className="risk-flag-pts mono" title="Points added to the score">+{c.points}</span>}
+              {c.points !== null && c.points > 0 && <span className="risk-flag-pts mono" title="Points added to the score">+{c.points}</span>}
             </li>
           ))}
         </ul>

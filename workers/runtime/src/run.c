@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -525,7 +526,7 @@ static int inbox_batch_tx(struct wk_ctx *ctx, void *arg)
     c->nfresh = 0;
     for (size_t i = 0; i < c->n; i++)
         for (int j = 0; j < nrows; j++)
-            if (!taken[j] && strcmp(PQgetvalue(r, j, 0), c->slots[i].ev.id) == 0) {
+            if (!taken[j] && strcasecmp(PQgetvalue(r, j, 0), c->slots[i].ev.id) == 0) {
                 taken[j] = 1;
                 c->fresh[c->nfresh++] = c->slots[i].ev;
                 break;
@@ -784,7 +785,7 @@ static int load_config(struct wk_ctx *ctx, enum proto_log_level *level)
          .kind = PROTO_CFG_INT,
          .min = 1,
          .max = 1000,
-         .help = "requests a batch method (txn.create) takes at once, at most",
+         .help = "requests a batch method, or events an event batch, takes at once, at most",
          TO(batch_max)},
         {.name = "WK_BATCH_WAIT_MS",
          .def = "0",
@@ -839,6 +840,11 @@ int wk_run_spec(const struct wk_spec *spec)
     }
     snprintf(ctx.schema, sizeof ctx.schema, "%s", schema ? schema : "");
     for (const struct wk_event_handler *h = spec->events; h && h->type; h++) {
+        if (!h->fn) {
+            /* a failed batch falls back to fn, one event at a time */
+            fprintf(stderr, "wk_run: event type %s has no handler (fn)\n", h->type);
+            return 1;
+        }
         if (ntypes == MAX_EVENT_TYPES || !ctx.schema[0]) {
             fprintf(stderr, "wk_run: event handlers need a schema (inbox), at most %d types\n",
                     MAX_EVENT_TYPES);
