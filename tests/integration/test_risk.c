@@ -25,37 +25,24 @@
 #define QUIET_MS   700
 #define ID_BUF     (PROTO_UUID_LEN + 1)
 
-static struct ft_amqp *a;
-static PGconn *pg;
-static pid_t risk_worker, ledger_worker;
-static char log_path[256];
-static char risk_url[1024];
+static struct wt_suite su;
+static struct ft_amqp *a; /* su.a */
+static PGconn *pg;        /* su.pg */
 
 /* ---- setup ---- */
 
 static int suite_init(void)
 {
-    wt_log_path("test_risk", log_path, sizeof log_path);
-    if (wt_role_db_url("risk", risk_url, sizeof risk_url) != 0 ||
-        wt_connect("risk", &a, &pg) != 0 || ft_amqp_declare_rpc(a, "transaction") != 0)
+    if (wt_suite_init(&su, "test_risk", "risk") != 0)
         return -1;
-    risk_worker = wt_spawn_worker("risk", log_path, NULL);
-    ledger_worker = wt_spawn_worker("transaction", log_path, NULL);
-    return risk_worker > 0 && ledger_worker > 0 && wt_ready(a, "risk", TIMEOUT_MS) &&
-                   wt_ready(a, "transaction", TIMEOUT_MS)
-               ? 0
-               : -1;
+    a = su.a;
+    pg = su.pg;
+    return 0;
 }
 
 static int suite_clean(void)
 {
-    if (risk_worker > 0)
-        ft_stop(risk_worker, SIGTERM, 10000);
-    if (ledger_worker > 0)
-        ft_stop(ledger_worker, SIGTERM, 10000);
-    wt_log_done(log_path);
-    PQfinish(pg);
-    ft_amqp_close(a);
+    wt_suite_clean(&su);
     return 0;
 }
 
@@ -462,12 +449,12 @@ static void test_risk_role_reads_only_views(void)
         "TRUNCATE risk.scores",
     };
     for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
-        wt_sql_state(risk_url, denied[i], state);
+        wt_sql_state(su.role_url, denied[i], state);
         if (strcmp(state, "42501") != 0)
             fprintf(stderr, "\n  as fintwin_risk: %s -> '%s'\n", denied[i], state);
         CU_ASSERT_STRING_EQUAL(state, "42501");
     }
-    wt_sql_state(risk_url, "SELECT count(*) FROM ledger.risk_postings", state);
+    wt_sql_state(su.role_url, "SELECT count(*) FROM ledger.risk_postings", state);
     CU_ASSERT_STRING_EQUAL(state, "");
     CU_ASSERT_EQUAL(count_of("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
                              "n.oid = c.relnamespace WHERE n.nspname = 'ledger' AND "
@@ -485,7 +472,7 @@ static void test_risk_bad_config_exits_78(void)
     static const char *const bad[] = {"RISK_LOW_BALANCE=usd=1000", "RISK_HIGH_AMOUNT=USD=1.001",
                                       "RISK_CACHE_USERS=0", "RISK_MODEL_REFRESH_S=x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CU_ASSERT_EQUAL(wt_exit_code("fintwin-risk", bad[i], log_path), 78);
+        CU_ASSERT_EQUAL(wt_exit_code("fintwin-risk", bad[i], su.log_path), 78);
 }
 
 /* ---- the API ---- */

@@ -22,37 +22,24 @@
 #define TIMEOUT_MS 20000
 #define ID_BUF     (PROTO_UUID_LEN + 1)
 
-static struct ft_amqp *a;
-static PGconn *pg;
-static pid_t twin_worker, ledger_worker;
-static char log_path[256];
-static char twin_url[1024];
+static struct wt_suite su;
+static struct ft_amqp *a; /* su.a */
+static PGconn *pg;        /* su.pg */
 
 /* ---- setup ---- */
 
 static int suite_init(void)
 {
-    wt_log_path("test_twin", log_path, sizeof log_path);
-    if (wt_role_db_url("twin", twin_url, sizeof twin_url) != 0 ||
-        wt_connect("twin", &a, &pg) != 0 || ft_amqp_declare_rpc(a, "transaction") != 0)
+    if (wt_suite_init(&su, "test_twin", "twin") != 0)
         return -1;
-    twin_worker = wt_spawn_worker("twin", log_path, NULL);
-    ledger_worker = wt_spawn_worker("transaction", log_path, NULL);
-    return twin_worker > 0 && ledger_worker > 0 && wt_ready(a, "twin", TIMEOUT_MS) &&
-                   wt_ready(a, "transaction", TIMEOUT_MS)
-               ? 0
-               : -1;
+    a = su.a;
+    pg = su.pg;
+    return 0;
 }
 
 static int suite_clean(void)
 {
-    if (twin_worker > 0)
-        ft_stop(twin_worker, SIGTERM, 10000);
-    if (ledger_worker > 0)
-        ft_stop(ledger_worker, SIGTERM, 10000);
-    wt_log_done(log_path);
-    PQfinish(pg);
-    ft_amqp_close(a);
+    wt_suite_clean(&su);
     return 0;
 }
 
@@ -567,7 +554,7 @@ static void test_twin_concurrent_duplicates_save_once(void)
 {
     /* 30 copies of one request under one key, in flight at once on two workers: one row, one
      * event, and every answer is that row. */
-    pid_t second = wt_spawn_worker("twin", log_path, NULL);
+    pid_t second = wt_spawn_worker("twin", su.log_path, NULL);
     CU_ASSERT_FATAL(second > 0);
     CU_ASSERT_FATAL(wt_consumers(a, "twin", 2, TIMEOUT_MS)); /* both take part from here */
     char u[ID_BUF], ids[30][64], key[64];
@@ -598,8 +585,8 @@ static void test_twin_concurrent_duplicates_save_once(void)
     CU_ASSERT_EQUAL(events_of(u), 1);
     /* Each worker served some of the copies (its "rpc done" lines), so the one row is not
      * just one worker working through them in turn. */
-    const pid_t pids[2] = {twin_worker, second};
-    wt_assert_served_by_both(log_path, "req-dup-", pids, 30, TIMEOUT_MS);
+    const pid_t pids[2] = {su.worker, second};
+    wt_assert_served_by_both(su.log_path, "req-dup-", pids, 30, TIMEOUT_MS);
     ft_stop(second, SIGTERM, 10000);
 }
 
@@ -609,9 +596,9 @@ static void test_twin_concurrent_duplicates_save_once(void)
  * redelivered request answers the saved one instead of saving a second. */
 static void test_twin_crash_after_save_replays_whole(void)
 {
-    ft_stop(twin_worker, SIGTERM, 10000);
-    twin_worker = 0;
-    pid_t faulty = wt_spawn_worker("twin", log_path, "WK_FAULT_EXIT_AFTER=twin.simulate");
+    ft_stop(su.worker, SIGTERM, 10000);
+    su.worker = 0;
+    pid_t faulty = wt_spawn_worker("twin", su.log_path, "WK_FAULT_EXIT_AFTER=twin.simulate");
     int status = -1;
     CU_ASSERT_FATAL(faulty > 0);
     char u[ID_BUF], id[64], key[64];
@@ -632,8 +619,8 @@ static void test_twin_crash_after_save_replays_whole(void)
     CU_ASSERT_EQUAL(sims_of(u), 1);
     CU_ASSERT_EQUAL(events_of(u), 1);
     CU_ASSERT_EQUAL(ft_amqp_count_replies(a, id, 200), 0);
-    twin_worker = wt_spawn_worker("twin", log_path, NULL);
-    CU_ASSERT_FATAL(twin_worker > 0);
+    su.worker = wt_spawn_worker("twin", su.log_path, NULL);
+    CU_ASSERT_FATAL(su.worker > 0);
     struct ft_reply r;
     memset(&r, 0, sizeof r);
     CU_ASSERT_EQUAL(ft_amqp_wait_reply(a, id, TIMEOUT_MS, &r), 1);
@@ -881,14 +868,14 @@ static void test_twin_role_cannot_write_the_ledger(void)
         "TRUNCATE twin.simulations",
     };
     for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
-        wt_sql_state(twin_url, denied[i], state);
+        wt_sql_state(su.role_url, denied[i], state);
         if (strcmp(state, "42501") != 0)
             fprintf(stderr, "\n  as fintwin_twin: %s -> '%s'\n", denied[i], state);
         CU_ASSERT_STRING_EQUAL(state, "42501");
     }
-    wt_sql_state(twin_url, "SELECT count(*) FROM ledger.twin_accounts", state);
+    wt_sql_state(su.role_url, "SELECT count(*) FROM ledger.twin_accounts", state);
     CU_ASSERT_STRING_EQUAL(state, "");
-    wt_sql_state(twin_url, "SELECT count(*) FROM ledger.twin_entries", state);
+    wt_sql_state(su.role_url, "SELECT count(*) FROM ledger.twin_entries", state);
     CU_ASSERT_STRING_EQUAL(state, "");
     /* (a write to the join view twin_entries fails before privileges are checked, 55000):
      * the catalog says fintwin_twin may write no relation of ledger at all */
@@ -900,7 +887,7 @@ static void test_twin_role_cannot_write_the_ledger(void)
                     0);
     /* its commits do not wait for the WAL flush (sql/006_twin.sql); the ledger's roles do */
     char v[64];
-    PGconn *c = PQconnectdb(twin_url);
+    PGconn *c = PQconnectdb(su.role_url);
     PGresult *res = PQexec(c, "SHOW synchronous_commit");
     snprintf(v, sizeof v, "%s",
              PQresultStatus(res) == PGRES_TUPLES_OK ? PQgetvalue(res, 0, 0) : "?");
@@ -921,7 +908,7 @@ static void test_twin_bad_config_exits_78(void)
     static const char *const bad[] = {"TWIN_LOW_BALANCE=usd=1000", "TWIN_DEFAULT_RETURN=seven",
                                       "TWIN_DEFAULT_VOLATILITY=-1", "TWIN_DEFAULT_CURRENCY=XYZ"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CU_ASSERT_EQUAL(wt_exit_code("fintwin-twin", bad[i], log_path), 78);
+        CU_ASSERT_EQUAL(wt_exit_code("fintwin-twin", bad[i], su.log_path), 78);
 }
 
 int main(void)

@@ -298,3 +298,28 @@ void wt_expect_quiet(struct ft_amqp *a, const char *tag, int quiet_ms)
         ft_msg_free(&m);
     }
 }
+
+int wt_suite_init(struct wt_suite *s, const char *test, const char *kind)
+{
+    wt_log_path(test, s->log_path, sizeof s->log_path);
+    if (wt_role_db_url(kind, s->role_url, sizeof s->role_url) != 0 ||
+        wt_connect(kind, &s->a, &s->pg) != 0 || ft_amqp_declare_rpc(s->a, "transaction") != 0)
+        return -1;
+    s->worker = wt_spawn_worker(kind, s->log_path, NULL);
+    s->ledger = wt_spawn_worker("transaction", s->log_path, NULL);
+    return s->worker > 0 && s->ledger > 0 && wt_ready(s->a, kind, 20000) &&
+                   wt_ready(s->a, "transaction", 20000)
+               ? 0
+               : -1;
+}
+
+void wt_suite_clean(struct wt_suite *s)
+{
+    if (s->worker > 0)
+        ft_stop(s->worker, SIGTERM, 10000);
+    if (s->ledger > 0)
+        ft_stop(s->ledger, SIGTERM, 10000);
+    wt_log_done(s->log_path);
+    PQfinish(s->pg);
+    ft_amqp_close(s->a);
+}

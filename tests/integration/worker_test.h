@@ -75,6 +75,23 @@ void wt_assert_served_by_both(const char *path, const char *prefix, const pid_t 
 /* Lines of the log at `path` that contain `needle`. */
 int wt_log_count(const char *path, const char *needle);
 
+/* What a domain worker's integration suite sets up: the worker `kind` beside a real transaction
+ * worker (the ledger it reads or reacts to), each as its own role, both answering sys.ping. */
+struct wt_suite {
+    struct ft_amqp *a;   /* the test's broker connection */
+    PGconn *pg;          /* the admin connection (PG_URL), for the test's own checks */
+    pid_t worker;        /* fintwin-<kind>; a test that restarts it updates this */
+    pid_t ledger;        /* fintwin-transaction */
+    char log_path[256];  /* both workers' stderr */
+    char role_url[1024]; /* DATABASE_URL of fintwin_<kind> */
+};
+
+/* Sets up s for test binary `test` (log file name): 0, or -1. */
+int wt_suite_init(struct wt_suite *s, const char *test, const char *kind);
+
+/* Stops both workers (SIGTERM), prints the log if an assertion failed, closes connections. */
+void wt_suite_clean(struct wt_suite *s);
+
 /* Starts fintwin-<kind> as its own role (DATABASE_URL from wt_role_db_url), relaying every 50 ms
  * and logging at info to log_path, plus `extra` ("NAME=value", or NULL). The pid, or -1. */
 pid_t wt_spawn_worker(const char *kind, const char *log_path, const char *extra);
