@@ -360,6 +360,7 @@ enum {
     H_SCORE,
     H_LEVEL,
     H_FLAGS,
+    H_SENTENCES,
     H_ANOMALY,
     H_ALERTED,
     H_POSTED,
@@ -418,32 +419,10 @@ static void pack_history_row(msgpack_packer *pk, PGresult *r, int i)
     proto_pack_cstr(pk, "alert_level");
     proto_pack_cstr(pk, PQgetvalue(r, i, H_LEVEL));
     /* flags as old clients show them (sentences), and their details */
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer tmp;
-    msgpack_packer_init(&tmp, &sb, msgpack_sbuffer_write);
-    pack_json(&tmp, PQgetvalue(r, i, H_FLAGS));
-    msgpack_unpack_next(&u, sb.data, sb.size, NULL);
     proto_pack_cstr(pk, "flags");
-    const msgpack_object *d = &u.data;
-    uint32_t nf = d->type == MSGPACK_OBJECT_ARRAY ? d->via.array.size : 0;
-    msgpack_pack_array(pk, nf);
-    for (uint32_t j = 0; j < nf; j++) {
-        const msgpack_object *m = proto_map_get(&d->via.array.ptr[j], "message");
-        if (m)
-            msgpack_pack_object(pk, *m);
-        else
-            msgpack_pack_nil(pk);
-    }
+    pack_json(pk, PQgetvalue(r, i, H_SENTENCES));
     proto_pack_cstr(pk, "flag_details");
-    if (nf)
-        msgpack_pack_object(pk, *d);
-    else
-        msgpack_pack_array(pk, 0);
-    msgpack_unpacked_destroy(&u);
-    msgpack_sbuffer_destroy(&sb);
+    pack_json(pk, PQgetvalue(r, i, H_FLAGS));
     proto_pack_cstr(pk, "anomaly");
     pack_json(pk, PQgetvalue(r, i, H_ANOMALY));
     proto_pack_cstr(pk, "alerted");
@@ -479,7 +458,9 @@ int risk_history(struct wk_ctx *ctx, const struct proto_request *req, struct wk_
     PGresult *r = wk_db_exec_prepared(
         wk_db(ctx), "risk_history",
         "SELECT h.id, h.account_id, h.transfer_id, h.kind, h.amount, h.currency, "
-        "h.balance_after, h.score, h.alert_level, h.flags::text, h.anomaly::text, "
+        "h.balance_after, h.score, h.alert_level, h.flags::text, (SELECT coalesce(jsonb_agg("
+        "f->'message' ORDER BY o), '[]') FROM jsonb_array_elements(h.flags) WITH ORDINALITY "
+        "x(f, o))::text, h.anomaly::text, "
         "h.alerted, " HISTORY_TIMES " FROM risk.assessments h "
         "WHERE h.user_id = $1 AND ($2::uuid IS NULL OR h.account_id = $2::uuid) "
         "AND ($3::uuid IS NULL OR (h.seq, h.id) < (SELECT c.seq, c.id FROM risk.assessments c "

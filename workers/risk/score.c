@@ -19,13 +19,22 @@
 #include "proto/status.h"
 #include "risk.h"
 
-/* The columns of a posting, newest first or oldest first per the caller; one lateral subquery
- * per account of the user reads that account's lines through entries' (account_id, seq DESC)
- * index, so a long history costs at most `limit` rows per account. */
+/* The columns of a posting, after the owner's (READ_SQL below). */
 #define POSTING_COLS                                                                               \
     "x.account_id, x.seq, x.transfer_id, x.kind, x.amount, x.balance_after, "                      \
     "(extract(epoch FROM x.created_at) * 1000)::bigint, x.currency, x.counterparty"
-enum { P_ACCOUNT, P_SEQ, P_TRANSFER, P_KIND, P_AMOUNT, P_BALANCE, P_AT, P_CURRENCY, P_COUNTER };
+enum {
+    P_OWNER,
+    P_ACCOUNT,
+    P_SEQ,
+    P_TRANSFER,
+    P_KIND,
+    P_AMOUNT,
+    P_BALANCE,
+    P_AT,
+    P_CURRENCY,
+    P_COUNTER,
+};
 
 static enum proto_txn_kind kind_of(const char *s)
 {
@@ -34,77 +43,39 @@ static enum proto_txn_kind kind_of(const char *s)
                                           : PROTO_TXN_TRANSFER;
 }
 
-/* Appends row r of res to u, the posting's columns starting at column c0. */
-static void append_row(struct risk_user *u, PGresult *res, int r, int c0)
+/* Appends row r of res to u. */
+static void append_row(struct risk_user *u, PGresult *res, int r)
 {
     struct risk_posting p = {0};
     struct risk_meta m = {0};
-    p.amount = strtoll(PQgetvalue(res, r, c0 + P_AMOUNT), NULL, 10);
-    p.balance_after = strtoll(PQgetvalue(res, r, c0 + P_BALANCE), NULL, 10);
-    p.at_ms = strtoll(PQgetvalue(res, r, c0 + P_AT), NULL, 10);
-    snprintf(p.counterparty, sizeof p.counterparty, "%s", PQgetvalue(res, r, c0 + P_COUNTER));
-    m.seq = strtoll(PQgetvalue(res, r, c0 + P_SEQ), NULL, 10);
-    snprintf(m.account_id, sizeof m.account_id, "%s", PQgetvalue(res, r, c0 + P_ACCOUNT));
-    snprintf(m.transfer_id, sizeof m.transfer_id, "%s", PQgetvalue(res, r, c0 + P_TRANSFER));
-    m.kind = kind_of(PQgetvalue(res, r, c0 + P_KIND));
-    snprintf(m.currency, sizeof m.currency, "%s", PQgetvalue(res, r, c0 + P_CURRENCY));
+    p.amount = strtoll(PQgetvalue(res, r, P_AMOUNT), NULL, 10);
+    p.balance_after = strtoll(PQgetvalue(res, r, P_BALANCE), NULL, 10);
+    p.at_ms = strtoll(PQgetvalue(res, r, P_AT), NULL, 10);
+    snprintf(p.counterparty, sizeof p.counterparty, "%s", PQgetvalue(res, r, P_COUNTER));
+    m.seq = strtoll(PQgetvalue(res, r, P_SEQ), NULL, 10);
+    snprintf(m.account_id, sizeof m.account_id, "%s", PQgetvalue(res, r, P_ACCOUNT));
+    snprintf(m.transfer_id, sizeof m.transfer_id, "%s", PQgetvalue(res, r, P_TRANSFER));
+    m.kind = kind_of(PQgetvalue(res, r, P_KIND));
+    snprintf(m.currency, sizeof m.currency, "%s", PQgetvalue(res, r, P_CURRENCY));
     risk_cache_append(u, &p, &m);
 }
 
 #define DELTA_MAX 1000 /* postings read after last_seq at once; more means reload */
 
-/* Loads the user's last RISK_HISTORY_MAX postings with seq <= upto into the empty u. */
-static int load(struct wk_ctx *ctx, struct risk_user *u, int64_t upto)
-{
-    char upto_s[24];
-    snprintf(upto_s, sizeof upto_s, "%lld", (long long)upto);
-    const char *p[] = {u->user, upto_s};
-    PGresult *r = wk_db_exec_prepared(
-        wk_db(ctx), "risk_load",
-        "SELECT " POSTING_COLS " FROM ledger.risk_accounts a CROSS JOIN LATERAL "
-        "(SELECT * FROM ledger.risk_postings p WHERE p.account_id = a.id AND p.seq <= $2 "
-        "ORDER BY p.seq DESC LIMIT 500) x WHERE a.owner = $1 ORDER BY x.seq DESC LIMIT 500",
-        2, p);
-    if (!r)
-        return wk_db_fail(ctx);
-    risk_cache_clear(u);
-    for (int i = PQntuples(r) - 1; i >= 0; i--)
-        append_row(u, r, i, 0);
-    u->loaded = 1;
-    PQclear(r);
-    return 0;
-}
-
-/* A Postgres array literal of the users' ids (UUIDs: no quoting), or of their last seqs. */
-static void id_array(struct proto_buf *b, struct risk_user *const *us, size_t n)
-{
-    proto_buf_puts(b, "{");
-    for (size_t i = 0; i < n; i++)
-        proto_buf_printf(b, "%s%s", i ? "," : "", us[i]->user);
-    proto_buf_puts(b, "}");
-}
-
-static void seq_array(struct proto_buf *b, struct risk_user *const *us, size_t n)
-{
-    proto_buf_puts(b, "{");
-    for (size_t i = 0; i < n; i++)
-        proto_buf_printf(b, "%s%lld", i ? "," : "", (long long)us[i]->last_seq);
-    proto_buf_puts(b, "}");
-}
-
-/* The user among us[0..n) whose id is `id`, or NULL. */
-static struct risk_user *user_of(struct risk_user *const *us, size_t n, const char *id)
+/* Index of the user among us[0..n) whose id is `id`, or -1. */
+static long index_of(struct risk_user *const *us, size_t n, const char *id)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(us[i]->user, id) == 0)
-            return us[i];
-    return NULL;
+            return (long)i;
+    return -1;
 }
 
-/* One statement for every user of a batch (column 0 the owner, then the posting's columns in
- * seq order per user): the last RISK_HISTORY_MAX postings of those not loaded yet, or what came
- * after last_seq for the others (at most DELTA_MAX each; a user with more is reloaded alone). */
-#define SYNC_SQL(per_user_where, per_user_order, limit)                                            \
+/* One statement for the users of a batch (column 0 the owner, then the posting's columns, in seq
+ * order per user), each with its own bound q.after: a fresh load reads its last RISK_HISTORY_MAX
+ * postings up to the bound, a delta what came after it. One lateral subquery per account of a
+ * user reads through entries' (account_id, seq DESC) index. */
+#define READ_SQL(per_user_where, per_user_order, limit)                                            \
     "SELECT q.owner, " POSTING_COLS " FROM unnest($1::uuid[], $2::bigint[]) AS q(owner, after) "   \
     "CROSS JOIN LATERAL (SELECT y.* FROM ledger.risk_accounts a CROSS JOIN LATERAL (SELECT p.* "   \
     "FROM ledger.risk_postings p WHERE p.account_id = a.id " per_user_where                        \
@@ -112,69 +83,92 @@ static struct risk_user *user_of(struct risk_user *const *us, size_t n, const ch
     ") y WHERE a.owner = q.owner ORDER BY y.seq " per_user_order " LIMIT " limit                   \
     ") x ORDER BY q.owner, x.seq"
 
+/*
+ * Reads postings of us[0..n) (distinct users) with bounds after[0..n) and appends them: a fresh
+ * load (`fresh`: each user emptied first, then loaded) or a delta. In a delta a user with
+ * DELTA_MAX new rows or more gets nothing appended and *overflow[i] set (may be NULL for a
+ * load). 0, or a wk_db_fail code.
+ */
+static int read_postings(struct wk_ctx *ctx, struct risk_user *const *us, size_t n,
+                         const int64_t *after, int fresh, int *overflow)
+{
+    struct proto_buf ids = {0}, bounds = {0};
+    proto_buf_puts(&ids, "{");
+    proto_buf_puts(&bounds, "{");
+    for (size_t i = 0; i < n; i++) {
+        proto_buf_printf(&ids, "%s%s", i ? "," : "", us[i]->user); /* UUIDs: no quoting */
+        proto_buf_printf(&bounds, "%s%lld", i ? "," : "", (long long)after[i]);
+    }
+    proto_buf_puts(&ids, "}");
+    proto_buf_puts(&bounds, "}");
+    const char *p[] = {ids.data, bounds.data};
+    PGresult *r = fresh ? wk_db_exec_prepared(wk_db(ctx), "risk_load",
+                                              READ_SQL("AND p.seq <= q.after", "DESC", "500"), 2, p)
+                        : wk_db_exec_prepared(wk_db(ctx), "risk_delta",
+                                              READ_SQL("AND p.seq > q.after", "", "1000"), 2, p);
+    proto_buf_free(&ids);
+    proto_buf_free(&bounds);
+    if (!r)
+        return wk_db_fail(ctx);
+    long *count = proto_xcalloc(n, sizeof *count);
+    for (int i = 0; i < PQntuples(r); i++) {
+        long j = index_of(us, n, PQgetvalue(r, i, P_OWNER));
+        if (j >= 0)
+            count[j]++;
+    }
+    for (size_t j = 0; j < n; j++) {
+        if (fresh)
+            risk_cache_clear(us[j]);
+        else
+            overflow[j] = count[j] >= DELTA_MAX;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        long j = index_of(us, n, PQgetvalue(r, i, P_OWNER));
+        if (j >= 0 && (fresh || !overflow[j]))
+            append_row(us[j], r, i);
+    }
+    for (size_t j = 0; j < n && fresh; j++)
+        us[j]->loaded = 1;
+    free(count);
+    PQclear(r);
+    return 0;
+}
+
+/* Loads the user's last RISK_HISTORY_MAX postings with seq <= upto into u (emptied first). */
+static int load(struct wk_ctx *ctx, struct risk_user *u, int64_t upto)
+{
+    return read_postings(ctx, &u, 1, &upto, 1, NULL);
+}
+
 int risk_sync_many(struct wk_ctx *ctx, struct risk_user *const *us, size_t n)
 {
     struct risk_user **cold = proto_xcalloc(n + 1, sizeof *cold);
     struct risk_user **warm = proto_xcalloc(n + 1, sizeof *warm);
+    int64_t *top = proto_xcalloc(n + 1, sizeof *top), *last = proto_xcalloc(n + 1, sizeof *last);
+    int *overflow = proto_xcalloc(n + 1, sizeof *overflow);
     size_t nc = 0, nw = 0;
     for (size_t i = 0; i < n; i++) {
-        if (user_of(cold, nc, us[i]->user) || user_of(warm, nw, us[i]->user))
+        if (index_of(cold, nc, us[i]->user) >= 0 || index_of(warm, nw, us[i]->user) >= 0)
             continue; /* a user twice in the batch */
-        if (us[i]->loaded)
+        if (us[i]->loaded) {
+            last[nw] = us[i]->last_seq;
             warm[nw++] = us[i];
-        else
+        } else {
+            top[nc] = INT64_MAX;
             cold[nc++] = us[i];
+        }
     }
-    int rc = 0;
-    for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        struct risk_user **set = pass ? warm : cold;
-        size_t m = pass ? nw : nc;
-        if (m == 0)
-            continue;
-        struct proto_buf ids = {0}, seqs = {0};
-        id_array(&ids, set, m);
-        seq_array(&seqs, set, m);
-        const char *p[] = {ids.data, seqs.data};
-        PGresult *r = pass ? wk_db_exec_prepared(wk_db(ctx), "risk_delta_many",
-                                                 SYNC_SQL("AND p.seq > q.after", "", "1000"), 2, p)
-                           : wk_db_exec_prepared(wk_db(ctx), "risk_load_many",
-                                                 SYNC_SQL("", "DESC", "500"), 2, p);
-        proto_buf_free(&ids);
-        proto_buf_free(&seqs);
-        if (!r) {
-            rc = wk_db_fail(ctx);
-            break;
-        }
-        /* Count each warm user's rows first: one with DELTA_MAX new rows is reloaded alone. */
-        long *count = proto_xcalloc(m, sizeof *count);
-        for (int i = 0; i < PQntuples(r); i++)
-            for (size_t j = 0; j < m; j++)
-                if (strcmp(set[j]->user, PQgetvalue(r, i, 0)) == 0)
-                    count[j]++;
-        if (!pass)
-            for (size_t j = 0; j < m; j++)
-                risk_cache_clear(set[j]);
-        for (int i = 0; i < PQntuples(r); i++) {
-            struct risk_user *u = user_of(set, m, PQgetvalue(r, i, 0));
-            if (!u)
-                continue; /* cannot happen: the owners are the batch's users */
-            size_t j = 0;
-            while (set[j] != u)
-                j++;
-            if (pass == 0 || count[j] < DELTA_MAX)
-                append_row(u, r, i, 1);
-        }
-        PQclear(r);
-        for (size_t j = 0; j < m && rc == 0; j++) {
-            if (pass == 0)
-                set[j]->loaded = 1;
-            else if (count[j] >= DELTA_MAX)
-                rc = load(ctx, set[j], INT64_MAX);
-        }
-        free(count);
-    }
+    int rc = nc ? read_postings(ctx, cold, nc, top, 1, NULL) : 0;
+    if (rc == 0 && nw)
+        rc = read_postings(ctx, warm, nw, last, 0, overflow);
+    for (size_t j = 0; j < nw && rc == 0; j++)
+        if (overflow[j])
+            rc = load(ctx, warm[j], INT64_MAX);
     free(cold);
     free(warm);
+    free(top);
+    free(last);
+    free(overflow);
     return rc;
 }
 
@@ -227,59 +221,58 @@ static long find(const struct risk_user *u, const char *account, const char *tra
     return -1;
 }
 
+/* The ledger seq of the user's posting (account, transfer): > 0, 0 when it is not the user's, or
+ * a wk_db_fail code. */
+static int64_t seq_of(struct wk_ctx *ctx, const char *user, const char *account,
+                      const char *transfer)
+{
+    const char *p[] = {user, account, transfer};
+    PGresult *r = wk_db_exec_prepared(wk_db(ctx), "risk_seq_of",
+                                      "SELECT seq FROM ledger.risk_postings WHERE owner = $1 "
+                                      "AND account_id = $2 AND transfer_id = $3",
+                                      3, p);
+    if (!r)
+        return wk_db_fail(ctx);
+    int64_t seq = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return seq;
+}
+
 int risk_score_posting(struct wk_ctx *ctx, struct risk_user *u, const char *account,
                        const char *transfer, struct risk_assessment *out)
 {
-    int rc = 0;
     memset(out, 0, sizeof *out);
+    struct risk_user old = {0}, *h = u; /* the history the posting is judged on */
     long i = find(u, account, transfer);
-    if (i >= 0) {
-        facts_at(u, (size_t)i, 1, u->post[i].at_ms, u->post[i].balance_after, out);
-    } else {
-        /* Not among the cached ones: older than them (a very late event), or not this user's.
-         * Judge it on a history read up to it, outside the cache. */
-        const char *p[] = {u->user, account, transfer};
-        PGresult *r = wk_db_exec_prepared(wk_db(ctx), "risk_seq_of",
-                                          "SELECT seq FROM ledger.risk_postings WHERE owner = $1 "
-                                          "AND account_id = $2 AND transfer_id = $3",
-                                          3, p);
-        if (!r)
-            return wk_db_fail(ctx);
-        int64_t seq = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
-        PQclear(r);
-        if (seq < 0)
-            return 0;
+    int64_t rc = 0;
+    if (i < 0) {
+        /* Not among the cached ones: not this user's, older than them (a very late event), or
+         * a hole: it committed after a later seq of the user had been read (seqs are taken at
+         * insert, not at commit, and a delta reads after the highest seen). A hole reloads the
+         * user's history, so this posting and the next are judged on it; an older one is judged
+         * on a history read up to it, outside the cache. */
+        int64_t seq = seq_of(ctx, u->user, account, transfer);
+        if (seq <= 0)
+            return (int)seq;
         if (u->n > 0 && seq > u->meta[0].seq) {
-            /* A hole: it committed after a later seq of the same user had been read (seqs are
-             * taken at insert, not at commit, and the delta reads after the highest seen).
-             * Read the user's history again, so this posting and the next are judged on it. */
-            if ((rc = load(ctx, u, INT64_MAX)) < 0)
-                return rc;
-            if ((i = find(u, account, transfer)) >= 0) {
-                facts_at(u, (size_t)i, 1, u->post[i].at_ms, u->post[i].balance_after, out);
-                snprintf(out->transfer_id, sizeof out->transfer_id, "%s", transfer);
-                rc = finish(out);
-                return rc < 0 ? rc : 1;
-            }
+            rc = load(ctx, u, INT64_MAX);
+        } else {
+            snprintf(old.user, sizeof old.user, "%s", u->user);
+            h = &old;
+            rc = load(ctx, h, seq);
         }
-        struct risk_user old = {0};
-        snprintf(old.user, sizeof old.user, "%s", u->user);
-        if ((rc = load(ctx, &old, seq)) == 0) {
-            i = find(&old, account, transfer);
-            if (i < 0)
-                rc = PROTO_EIO; /* it was there a statement ago: the ledger never deletes */
-            else
-                facts_at(&old, (size_t)i, 1, old.post[i].at_ms, old.post[i].balance_after, out);
-        }
-        risk_forest_free(old.forest);
-        free(old.post);
-        free(old.meta);
-        if (rc < 0)
-            return rc;
+        if (rc == 0 && (i = find(h, account, transfer)) < 0)
+            rc = PROTO_EIO; /* it was there a statement ago: the ledger never deletes */
     }
-    snprintf(out->transfer_id, sizeof out->transfer_id, "%s", transfer);
-    rc = finish(out);
-    return rc < 0 ? rc : 1;
+    if (rc == 0) {
+        facts_at(h, (size_t)i, 1, h->post[i].at_ms, h->post[i].balance_after, out);
+        snprintf(out->transfer_id, sizeof out->transfer_id, "%s", transfer);
+        rc = finish(out);
+    }
+    risk_forest_free(old.forest);
+    free(old.post);
+    free(old.meta);
+    return rc < 0 ? (int)rc : 1;
 }
 
 int risk_score_account(struct wk_ctx *ctx, struct risk_user *u, const struct risk_account *acct,
